@@ -1,0 +1,51 @@
+// Loads the config: YAML file → parse with zod → frozen object. Errors name the path and the problem.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ErrorCode, IsorelayError } from '../errors/base.js';
+import { configSchema, type Config } from './schema.js';
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length === 0 ? '(root)' : issue.path.map(String).join('.');
+  return `${path}: ${issue.message}`;
+}
+
+export function parseConfig(raw: unknown, source = 'config'): Config {
+  const result = configSchema.safeParse(raw);
+  if (!result.success) {
+    const problems = result.error.issues.map(formatIssue);
+    throw new IsorelayError(ErrorCode.CONFIG_INVALID, `${source} is invalid:\n  ${problems.join('\n  ')}`, {
+      guidance: ['Fix the fields named above; config/example.yaml shows every field with a comment.'],
+      details: { problems },
+    });
+  }
+  return deepFreeze(result.data);
+}
+
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new IsorelayError(ErrorCode.CONFIG_NOT_FOUND, `cannot read config file ${path}`, {
+      guidance: ['Pass an existing file with -c; `npm run devnet` writes .devnet/relayer.yaml.'],
+      cause,
+    });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (cause) {
+    const msg = cause instanceof Error ? cause.message : String(cause);
+    throw new IsorelayError(ErrorCode.CONFIG_INVALID, `${path} is not valid YAML: ${msg}`, { cause });
+  }
+  return parseConfig(raw, path);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  }
+  return value;
+}

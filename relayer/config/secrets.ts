@@ -1,0 +1,38 @@
+// Reads keys from the environment or an encrypted JSON keystore. Keys never reach a log or an error.
+import { readFileSync } from 'node:fs';
+import { Wallet } from 'ethers';
+import { ErrorCode, IsorelayError } from '../errors/base.js';
+import type { SecretRef } from './schema.js';
+
+export async function loadWallet(role: string, ref: SecretRef, env: NodeJS.ProcessEnv = process.env): Promise<Wallet> {
+  if ('env' in ref) {
+    const key = env[ref.env];
+    if (key === undefined || key === '')
+      throw new IsorelayError(ErrorCode.SECRET_MISSING, `the ${role} key is not set: environment variable ${ref.env} is empty`, {
+        guidance: [`export ${ref.env}=0x… (a 32-byte hex private key) before starting the relayer.`],
+      });
+    try {
+      return new Wallet(key.trim());
+    } catch {
+      // The cause is deliberately dropped: it would carry the malformed key.
+      throw new IsorelayError(ErrorCode.SECRET_MISSING, `the ${role} key in ${ref.env} is not a valid private key`, {
+        guidance: ['It must be 0x followed by 64 hex digits.'],
+      });
+    }
+  }
+  const password = env[ref.passwordEnv];
+  if (password === undefined)
+    throw new IsorelayError(ErrorCode.SECRET_MISSING, `the ${role} keystore password is not set: ${ref.passwordEnv} is empty`);
+  let json: string;
+  try {
+    json = readFileSync(ref.keystore, 'utf8');
+  } catch (cause) {
+    throw new IsorelayError(ErrorCode.SECRET_MISSING, `cannot read the ${role} keystore file ${ref.keystore}`, { cause });
+  }
+  try {
+    const w = await Wallet.fromEncryptedJson(json, password);
+    return w instanceof Wallet ? w : new Wallet(w.privateKey);
+  } catch {
+    throw new IsorelayError(ErrorCode.SECRET_MISSING, `cannot decrypt the ${role} keystore ${ref.keystore}: wrong password or not a keystore`);
+  }
+}

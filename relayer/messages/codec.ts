@@ -1,0 +1,73 @@
+// The CREDIT / RELEASE / SEIZE wire format v1 (docs/messages.md): encode, strict decode, ids.
+import { AbiCoder, getAddress, keccak256 } from 'ethers';
+import { ErrorCode, IsorelayError } from '../errors/base.js';
+
+export const MESSAGE_VERSION = 1;
+export const MessageKind = { CREDIT: 1, RELEASE: 2, SEIZE: 3 } as const;
+export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
+export const MESSAGE_BYTES = 9 * 32;
+
+export interface MarginMessage {
+  version: number;
+  kind: MessageKind;
+  originChainId: bigint;
+  origin: string;
+  nonce: bigint;
+  trader: string;
+  positionId: bigint;
+  token: string;
+  amount: bigint;
+}
+
+const TUPLE = ['uint8', 'uint8', 'uint64', 'address', 'uint64', 'address', 'uint256', 'address', 'uint256'];
+const WORD_BITS = [8, 8, 64, 160, 64, 160, 256, 160, 256];
+const coder = AbiCoder.defaultAbiCoder();
+
+export function encodeMessage(m: MarginMessage): string {
+  return coder.encode(TUPLE, [m.version, m.kind, m.originChainId, m.origin, m.nonce, m.trader, m.positionId, m.token, m.amount]);
+}
+
+function malformed(reason: string, details: Record<string, unknown> = {}): IsorelayError {
+  return new IsorelayError(ErrorCode.MESSAGE_MALFORMED, `malformed message: ${reason}`, { details });
+}
+
+/** Strict: exact length, canonical words, known version and kind, non-zero amount. */
+export function decodeMessage(hex: string): MarginMessage {
+  if (!/^0x([0-9a-fA-F]{2})*$/.test(hex)) throw malformed('not hex');
+  const byteLength = (hex.length - 2) / 2;
+  if (byteLength !== MESSAGE_BYTES) throw malformed(`length ${byteLength}, expected ${MESSAGE_BYTES}`, { byteLength });
+  const words = WORD_BITS.map((_, i) => BigInt('0x' + hex.slice(2 + i * 64, 2 + (i + 1) * 64)));
+  words.forEach((w, i) => {
+    const bits = WORD_BITS[i] ?? 256;
+    if (bits < 256 && w >> BigInt(bits) !== 0n) throw malformed(`word ${i} is not canonical`, { index: i });
+  });
+  const [version, kind, originChainId, origin, nonce, trader, positionId, token, amount] = words as [
+    bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint,
+  ];
+  if (version !== BigInt(MESSAGE_VERSION)) throw malformed(`unsupported version ${version}`, { version: Number(version) });
+  if (kind < 1n || kind > 3n) throw malformed(`unknown kind ${kind}`, { kind: Number(kind) });
+  if (amount === 0n) throw malformed('zero amount');
+  const addr = (w: bigint) => getAddress('0x' + w.toString(16).padStart(40, '0'));
+  return {
+    version: Number(version),
+    kind: Number(kind) as MessageKind,
+    originChainId,
+    origin: addr(origin),
+    nonce,
+    trader: addr(trader),
+    positionId,
+    token: addr(token),
+    amount,
+  };
+}
+
+/** keccak256(abi.encode(uint64 originChainId, address origin, uint64 nonce)); a CREDIT's lockId. */
+export function messageId(originChainId: bigint, origin: string, nonce: bigint): string {
+  return keccak256(coder.encode(['uint64', 'address', 'uint64'], [originChainId, origin, nonce]));
+}
+
+export function kindName(kind: MessageKind): keyof typeof MessageKind {
+  const name = (Object.keys(MessageKind) as (keyof typeof MessageKind)[]).find((k) => MessageKind[k] === kind);
+  if (name === undefined) throw malformed(`unknown kind ${kind}`);
+  return name;
+}

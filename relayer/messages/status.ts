@@ -1,0 +1,39 @@
+// The message state machine of DESIGN.md: statuses (persisted names, never renamed) and the
+// transitions a stage may make. The store refuses any other transition.
+
+export const MessageStatus = {
+  observed: 'observed',
+  finalized: 'finalized',
+  verified: 'verified',
+  submitted: 'submitted',
+  delivered: 'delivered',
+  failed: 'failed',
+  dead: 'dead',
+  orphaned: 'orphaned',
+  held: 'held',
+} as const;
+export type MessageStatus = (typeof MessageStatus)[keyof typeof MessageStatus];
+export const MESSAGE_STATUSES = Object.values(MessageStatus);
+
+/** Terminal statuses: nothing moves a message out of them (an operator may, for `held`). */
+export const TERMINAL: ReadonlySet<MessageStatus> = new Set(['delivered', 'dead', 'orphaned']);
+
+/**
+ * `failed` is a message waiting for its retry time; it returns to the status it failed from,
+ * which is kept in `resume_status`. `observed → observed` is a re-observation (a rescan).
+ */
+const ALLOWED: Readonly<Record<MessageStatus, readonly MessageStatus[]>> = {
+  observed: ['observed', 'finalized', 'orphaned', 'failed', 'dead'],
+  finalized: ['verified', 'submitted', 'delivered', 'held', 'failed', 'dead'],
+  verified: ['submitted', 'delivered', 'failed', 'dead'],
+  submitted: ['delivered', 'verified', 'failed', 'dead'],
+  failed: ['observed', 'finalized', 'verified', 'submitted', 'delivered', 'failed', 'dead', 'orphaned'],
+  held: ['finalized', 'dead'],
+  delivered: [],
+  dead: [],
+  orphaned: [],
+};
+
+export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
+  return ALLOWED[from].includes(to);
+}

@@ -1,0 +1,46 @@
+// SQLite schema migrations, applied in order and recorded in user_version.
+
+export const SQLITE_MIGRATIONS: readonly string[] = [
+  `CREATE TABLE messages (
+     id TEXT PRIMARY KEY,
+     route TEXT NOT NULL,
+     transport TEXT NOT NULL,
+     transport_id TEXT NOT NULL,
+     src_chain TEXT NOT NULL,
+     dst_chain TEXT NOT NULL,
+     message_id TEXT,
+     kind TEXT,
+     src_tx TEXT NOT NULL,
+     src_block TEXT NOT NULL,
+     src_block_num INTEGER NOT NULL,
+     src_block_hash TEXT NOT NULL,
+     log_index INTEGER NOT NULL,
+     payload TEXT NOT NULL,
+     status TEXT NOT NULL,
+     resume_status TEXT,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     next_attempt_at INTEGER NOT NULL DEFAULT 0,
+     last_error TEXT,
+     dst_tx TEXT,
+     observed_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL,
+     delivered_at INTEGER
+   );
+   CREATE INDEX messages_status ON messages(status, next_attempt_at);
+   CREATE INDEX messages_src ON messages(src_chain, src_block_num);
+   CREATE INDEX messages_message_id ON messages(message_id);
+   CREATE TABLE checkpoints (stream TEXT PRIMARY KEY, block TEXT NOT NULL);
+   CREATE TABLE block_hashes (chain TEXT NOT NULL, number INTEGER NOT NULL, hash TEXT NOT NULL, PRIMARY KEY (chain, number));
+   CREATE TABLE transactions (
+     hash TEXT PRIMARY KEY,
+     chain TEXT NOT NULL,
+     sender TEXT NOT NULL,
+     nonce INTEGER NOT NULL,
+     raw TEXT NOT NULL,
+     purpose TEXT NOT NULL,
+     messages TEXT NOT NULL,
+     status TEXT NOT NULL,
+     created_at INTEGER NOT NULL
+   );
+   CREATE INDEX transactions_pending ON transactions(chain, sender, status);`,
+];

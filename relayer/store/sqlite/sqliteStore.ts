@@ -1,0 +1,262 @@
+// The embedded store: better-sqlite3 in WAL mode with synchronous=FULL, one process per file
+// (a pid lock file beside the database), schema migrations on open.
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { ErrorCode, IsorelayError } from '../../errors/base.js';
+import { canTransition, MESSAGE_STATUSES, type MessageStatus } from '../../messages/status.js';
+import type { MessagePatch, MessageRow, NewMessage, RouteCounts, Store, TxRecord } from '../store.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
+
+interface SqlMessage {
+  id: string; route: string; transport: string; transport_id: string; src_chain: string; dst_chain: string;
+  message_id: string | null; kind: string | null; src_tx: string; src_block: string; src_block_hash: string;
+  log_index: number; payload: string; status: string; resume_status: string | null; attempts: number;
+  next_attempt_at: number; last_error: string | null; dst_tx: string | null; observed_at: number;
+  updated_at: number; delivered_at: number | null;
+}
+
+function toRow(r: SqlMessage): MessageRow {
+  return {
+    id: r.id, route: r.route, transport: r.transport, transportId: r.transport_id, srcChain: r.src_chain,
+    dstChain: r.dst_chain, messageId: r.message_id, kind: r.kind, srcTx: r.src_tx, srcBlock: BigInt(r.src_block),
+    srcBlockHash: r.src_block_hash, logIndex: r.log_index, payload: r.payload, status: r.status as MessageStatus,
+    resumeStatus: r.resume_status as MessageStatus | null, attempts: r.attempts, nextAttemptAt: r.next_attempt_at,
+    lastError: r.last_error, dstTx: r.dst_tx, observedAt: r.observed_at, updatedAt: r.updated_at, deliveredAt: r.delivered_at,
+  };
+}
+
+const PATCH_COLUMNS: Record<keyof MessagePatch, string> = {
+  resumeStatus: 'resume_status', attempts: 'attempts', nextAttemptAt: 'next_attempt_at', lastError: 'last_error',
+  dstTx: 'dst_tx', deliveredAt: 'delivered_at', srcBlock: 'src_block', srcBlockHash: 'src_block_hash',
+};
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes `${file}.lock` for this process; a lock left by a dead process is taken over. */
+function takeProcessLock(lockPath: string): () => void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return () => rmSync(lockPath, { force: true });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(lockPath, 'utf8').trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid))
+        throw new IsorelayError(ErrorCode.STORE_LOCKED, `the store ${lockPath.replace(/\.lock$/, '')} is in use by process ${pid}`, {
+          guidance: ['Only one isorelay process may use a SQLite file; stop the other one, or use PostgreSQL to share work.'],
+        });
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new IsorelayError(ErrorCode.STORE_LOCKED, `cannot take the lock ${lockPath}`);
+}
+
+export interface SqliteStoreOptions {
+  /** Read-only access (the `status` command) takes no lock and never migrates. */
+  readonly?: boolean;
+}
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly releaseLock: () => void;
+
+  static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
+    return new SqliteStore(file, options);
+  }
+
+  private constructor(file: string, options: SqliteStoreOptions) {
+    if (options.readonly === true) {
+      this.releaseLock = () => undefined;
+      this.db = new Database(file, { readonly: true, fileMustExist: true });
+      return;
+    }
+    if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+    this.releaseLock = file === ':memory:' ? () => undefined : takeProcessLock(`${file}.lock`);
+    try {
+      this.db = new Database(file);
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.pragma('foreign_keys = ON');
+      this.migrate();
+    } catch (e) {
+      this.releaseLock();
+      throw e;
+    }
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = version; v < SQLITE_MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(SQLITE_MIGRATIONS[v] ?? '');
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  atomically<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  observe(rows: NewMessage[], now: number): string[] {
+    const insert = this.db.prepare(
+      `INSERT INTO messages (id, route, transport, transport_id, src_chain, dst_chain, message_id, kind, src_tx, src_block,
+         src_block_num, src_block_hash, log_index, payload, status, observed_at, updated_at)
+       VALUES (@id, @route, @transport, @transportId, @srcChain, @dstChain, @messageId, @kind, @srcTx, @srcBlock,
+         @srcBlockNum, @srcBlockHash, @logIndex, @payload, 'observed', @now, @now)
+       ON CONFLICT(id) DO UPDATE SET status = 'observed', src_tx = excluded.src_tx, src_block = excluded.src_block,
+         src_block_num = excluded.src_block_num, src_block_hash = excluded.src_block_hash, log_index = excluded.log_index,
+         last_error = NULL, updated_at = excluded.updated_at
+       WHERE messages.status = 'orphaned' OR (messages.status = 'observed' AND messages.src_block_hash <> excluded.src_block_hash)`,
+    );
+    const changed: string[] = [];
+    this.atomically(() => {
+      for (const r of rows) {
+        const res = insert.run({ ...r, srcBlock: r.srcBlock.toString(), srcBlockNum: Number(r.srcBlock), now });
+        if (res.changes > 0) changed.push(r.id);
+      }
+    });
+    return changed;
+  }
+
+  get(id: string): MessageRow | undefined {
+    const r = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as SqlMessage | undefined;
+    return r === undefined ? undefined : toRow(r);
+  }
+
+  due(status: MessageStatus, now: number, limit: number, route?: string): MessageRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM messages WHERE (status = @status OR (status = 'failed' AND resume_status = @status AND next_attempt_at <= @now))
+           AND (@route IS NULL OR route = @route)
+         ORDER BY src_block_num, log_index LIMIT @limit`,
+      )
+      .all({ status, now, limit, route: route ?? null }) as SqlMessage[];
+    return rows.map(toRow);
+  }
+
+  transition(id: string, from: MessageStatus, to: MessageStatus, patch: MessagePatch = {}, now = Date.now()): boolean {
+    if (!canTransition(from, to))
+      throw new IsorelayError(ErrorCode.STORE_BAD_TRANSITION, `message ${id}: ${from} → ${to} is not an allowed transition`);
+    const sets = ['status = @to', 'updated_at = @now'];
+    const params: Record<string, unknown> = { id, from, to, now };
+    for (const [key, value] of Object.entries(patch) as [keyof MessagePatch, unknown][]) {
+      if (value === undefined) continue;
+      sets.push(`${PATCH_COLUMNS[key]} = @${key}`);
+      params[key] = typeof value === 'bigint' ? value.toString() : value;
+      if (key === 'srcBlock') {
+        sets.push('src_block_num = @srcBlockNum');
+        params.srcBlockNum = Number(value);
+      }
+    }
+    const res = this.db.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = @id AND status = @from`).run(params);
+    return res.changes === 1;
+  }
+
+  observedFrom(srcChain: string, block: bigint): MessageRow[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM messages WHERE src_chain = ? AND src_block_num >= ? ORDER BY src_block_num, log_index`)
+      .all(srcChain, Number(block)) as SqlMessage[];
+    return rows.map(toRow);
+  }
+
+  list(filter: { route?: string; status?: MessageStatus; limit?: number }): MessageRow[] {
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM messages WHERE (@route IS NULL OR route = @route) AND (@status IS NULL OR status = @status)
+         ORDER BY observed_at DESC, id LIMIT @limit`,
+      )
+      .all({ route: filter.route ?? null, status: filter.status ?? null, limit: filter.limit ?? 1000 }) as SqlMessage[];
+    return rows.map(toRow);
+  }
+
+  countsByRoute(): RouteCounts[] {
+    const rows = this.db
+      .prepare(`SELECT route, status, COUNT(*) AS n, MIN(CASE WHEN status NOT IN ('delivered','dead','orphaned') THEN observed_at END) AS oldest
+                FROM messages GROUP BY route, status ORDER BY route`)
+      .all() as { route: string; status: MessageStatus; n: number; oldest: number | null }[];
+    const byRoute = new Map<string, RouteCounts>();
+    for (const r of rows) {
+      const entry = byRoute.get(r.route) ?? { route: r.route, counts: {}, oldestPendingAt: null };
+      if (MESSAGE_STATUSES.includes(r.status)) entry.counts[r.status] = r.n;
+      if (r.oldest !== null) entry.oldestPendingAt = Math.min(entry.oldestPendingAt ?? r.oldest, r.oldest);
+      byRoute.set(r.route, entry);
+    }
+    return [...byRoute.values()];
+  }
+
+  getCheckpoint(stream: string): bigint | undefined {
+    const r = this.db.prepare('SELECT block FROM checkpoints WHERE stream = ?').get(stream) as { block: string } | undefined;
+    return r === undefined ? undefined : BigInt(r.block);
+  }
+
+  setCheckpoint(stream: string, block: bigint): void {
+    this.db
+      .prepare('INSERT INTO checkpoints (stream, block) VALUES (?, ?) ON CONFLICT(stream) DO UPDATE SET block = excluded.block')
+      .run(stream, block.toString());
+  }
+
+  saveBlockHashes(chain: string, blocks: { number: bigint; hash: string }[]): void {
+    const stmt = this.db.prepare('INSERT OR REPLACE INTO block_hashes (chain, number, hash) VALUES (?, ?, ?)');
+    this.atomically(() => {
+      for (const b of blocks) stmt.run(chain, Number(b.number), b.hash);
+    });
+  }
+
+  blockHash(chain: string, number: bigint): string | undefined {
+    const r = this.db.prepare('SELECT hash FROM block_hashes WHERE chain = ? AND number = ?').get(chain, Number(number)) as
+      | { hash: string }
+      | undefined;
+    return r?.hash;
+  }
+
+  recentBlocks(chain: string, above: bigint): { number: bigint; hash: string }[] {
+    const rows = this.db
+      .prepare('SELECT number, hash FROM block_hashes WHERE chain = ? AND number > ? ORDER BY number DESC')
+      .all(chain, Number(above)) as { number: number; hash: string }[];
+    return rows.map((r) => ({ number: BigInt(r.number), hash: r.hash }));
+  }
+
+  forgetBlocks(chain: string, fromBlock: bigint): void {
+    this.db.prepare('DELETE FROM block_hashes WHERE chain = ? AND number >= ?').run(chain, Number(fromBlock));
+  }
+
+  pruneBlocks(chain: string, below: bigint): void {
+    this.db.prepare('DELETE FROM block_hashes WHERE chain = ? AND number < ?').run(chain, Number(below));
+  }
+
+  recordTx(tx: TxRecord): void {
+    this.db
+      .prepare(
+        `INSERT OR REPLACE INTO transactions (hash, chain, sender, nonce, raw, purpose, messages, status, created_at)
+         VALUES (@hash, @chain, @sender, @nonce, @raw, @purpose, @messages, @status, @createdAt)`,
+      )
+      .run(tx);
+  }
+
+  setTxStatus(hash: string, status: TxRecord['status']): void {
+    this.db.prepare('UPDATE transactions SET status = ? WHERE hash = ?').run(status, hash);
+  }
+
+  pendingTxs(chain: string, sender: string): TxRecord[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM transactions WHERE chain = ? AND sender = ? AND status = 'pending' ORDER BY nonce, created_at`)
+      .all(chain, sender) as (Omit<TxRecord, 'createdAt'> & { created_at: number })[];
+    return rows.map(({ created_at, ...rest }) => ({ ...rest, createdAt: created_at }));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+    this.releaseLock();
+  }
+}

@@ -12,8 +12,8 @@ export interface TxRequest {
   to: string;
   data: string;
   value?: bigint;
-  /** Skips estimation (the gas is known, e.g. from a LayerZero option). */
-  gasLimit?: bigint;
+  /** A floor under the estimate (e.g. the gas a LayerZero option promises the receiver). */
+  minGasLimit?: bigint;
   purpose: string;
   messages: string[];
 }
@@ -97,7 +97,9 @@ export class TxSender {
   private async sendNew(req: TxRequest): Promise<Flight> {
     if (this.nextNonce < 0) await this.recover();
     const value = req.value ?? 0n;
-    const gasLimit = req.gasLimit ?? (await this.estimateGas(req, value));
+    // Always estimated: the estimate is also the simulation that catches a revert before sending.
+    const estimate = await this.estimateGas(req, value);
+    const gasLimit = req.minGasLimit !== undefined && req.minGasLimit > estimate ? req.minGasLimit : estimate;
     const fees = await estimateFees(this.client);
     const flight: Flight = { nonce: this.nextNonce, fees, firstFees: fees, tx: { to: req.to, data: req.data, value, gasLimit }, hashes: [], sentAt: Date.now() };
     await this.signRecordBroadcast(flight, req);

@@ -1,0 +1,35 @@
+// The pipeline's typed event stream: stages emit, metrics and logs subscribe. The core never
+// calls Prometheus or formats a log line for an operator itself.
+import type { MessageStatus } from '../messages/status.js';
+
+export type RelayerEvent =
+  | { type: 'chain.head'; chain: string; head: bigint; finalized: bigint }
+  | { type: 'scan.range'; stream: string; from: bigint; to: bigint; logs: number; durationMs: number }
+  | { type: 'scan.reorg'; stream: string; ancestor: bigint; depth: bigint; orphaned: number }
+  | { type: 'message.observed'; id: string; route: string; messageId: string | null }
+  | { type: 'message.moved'; id: string; route: string; from: MessageStatus; to: MessageStatus; reason?: string; ageMs: number }
+  | { type: 'tx.mined'; chain: string; purpose: string; gasUsed: bigint; ok: boolean; hash: string }
+  | { type: 'stage.error'; stage: string; chain?: string; error: string; retryable: boolean }
+  | { type: 'incident'; chain: string; code: string; message: string };
+
+export type RelayerEventType = RelayerEvent['type'];
+type Listener = (e: RelayerEvent) => void;
+
+export class EventBus {
+  private readonly listeners = new Set<Listener>();
+
+  on(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  emit(event: RelayerEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(event);
+      } catch {
+        // A broken subscriber must never stop the pipeline.
+      }
+    }
+  }
+}

@@ -1,0 +1,25 @@
+// The closed result of one step on one message, and the retry policy that applies it.
+import type { MessagePatch } from '../store/store.js';
+import type { MessageStatus } from '../messages/status.js';
+
+export type StepResult =
+  /** The message moved forward. */
+  | { kind: 'advance'; to: MessageStatus; patch?: MessagePatch; reason?: string }
+  /** Not ready yet (no attempt counted): look again after a short delay. */
+  | { kind: 'wait'; reason: string }
+  /** A passing failure: retry with backoff, counting an attempt. */
+  | { kind: 'retry'; reason: string }
+  /** A permanent outcome: dead (with the reason) or orphaned. */
+  | { kind: 'drop'; to: 'dead' | 'orphaned'; reason: string };
+
+export interface RetryPolicy {
+  baseMs: number;
+  maxMs: number;
+  maxAttempts: number;
+}
+
+/** Exponential backoff with ±20 % jitter, so that retries of many messages do not align. */
+export function backoffMs(policy: RetryPolicy, attempts: number, random: () => number = Math.random): number {
+  const raw = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, attempts - 1));
+  return Math.round(raw * (0.8 + 0.4 * random()));
+}

@@ -1,0 +1,204 @@
+// The LayerZero v2 transport: PacketSent on the source endpoint → our DVN's verification on
+// ReceiveUln302 (DVN.execute, signed by the DVN signer) → commitVerification → EndpointV2.lzReceive
+// with the gas the packet's options ask for. Every step is planned from destination state, so a
+// repeated step after a crash is never sent twice.
+import { ErrorDescription, Interface, zeroPadValue, type Wallet } from 'ethers';
+import type { ChainClient, Log, Receipt } from '../../chains/client.js';
+import { ourArtifact } from '../../chains/contractsAbi.js';
+import type { Config } from '../../config/schema.js';
+import { decodeMessage, kindName, messageId } from '../../messages/codec.js';
+import type { MessageRow, NewMessage } from '../../store/store.js';
+import type { DeliveryPlan, SourceWatch, Transport } from '../transport.js';
+import { layerZeroAbi } from './artifacts.js';
+import { buildDvnExecuteParam, encodeDvnExecuteCall, encodeVerifyCall } from './dvnSignature.js';
+import { PACKET_SENT_TOPIC, decodePacket, packetFromLogData, type LayerZeroPacket } from './packet.js';
+
+const endpointIface = new Interface(layerZeroAbi('EndpointV2'));
+const receiveUlnIface = new Interface(layerZeroAbi('ReceiveUln302'));
+const dvnIface = new Interface(layerZeroAbi('DVN'));
+const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
+const ERROR_IFACES = [engineIface, endpointIface, receiveUlnIface, dvnIface];
+
+/** Revert reasons after which no retry can succeed, with what to tell the operator. */
+const PERMANENT: Readonly<Record<string, string>> = {
+  LZ_PathNotInitializable: 'the receiver does not accept this sender (it is not the registered peer for its chain)',
+  LZ_InvalidReceiveLibrary: 'the receive library is not the receiver\'s configured one',
+  OnlyPeer: 'the sender is not the registered peer of the receiver',
+  AlreadyProcessed: 'the lockId was already credited: replayed message',
+  OriginMismatch: 'the message names another origin than the authenticated sender',
+  CollateralNotAllowed: 'the collateral token is not allowed on the engine',
+  UnsupportedKind: 'the engine does not accept this message kind',
+  UnsupportedVersion: 'unsupported wire format version',
+  UnknownKind: 'unknown message kind',
+  BadMessageLength: 'malformed message (length)',
+  NonCanonicalWord: 'malformed message (non-canonical word)',
+  ZeroAmount: 'malformed message (zero amount)',
+};
+
+const PAYLOAD = { encode: (p: { encoded: string; options: string }) => JSON.stringify(p) };
+
+function packetOf(row: MessageRow): LayerZeroPacket {
+  const { encoded, options } = JSON.parse(row.payload) as { encoded: string; options: string };
+  return decodePacket(encoded, options);
+}
+
+export interface LayerZeroTransportOptions {
+  config: Config;
+  /** Signs the DVN's verifications; must be one of the DVN's multisig signers. */
+  dvnSigner: Wallet;
+  /** Lifetime of a signed DVN instruction. */
+  instructionTtlSeconds?: number;
+}
+
+export class LayerZeroTransport implements Transport {
+  readonly name = 'layerzero';
+  private readonly vids = new Map<string, number>();
+
+  constructor(private readonly options: LayerZeroTransportOptions) {}
+
+  private chainLz(name: string) {
+    const lz = this.options.config.chains[name]?.layerzero;
+    if (lz === undefined) throw new Error(`chain ${name} has no layerzero config`);
+    return lz;
+  }
+
+  sourceWatch(routeName: string): SourceWatch {
+    const { config } = this.options;
+    const route = config.routes.find((r) => r.name === routeName);
+    if (route === undefined) throw new Error(`unknown route ${routeName}`);
+    const src = this.chainLz(route.source);
+    const dst = this.chainLz(route.destination);
+    const engine = config.chains[route.destination]?.engine;
+    return {
+      filter: { address: src.endpoint, topics: [PACKET_SENT_TOPIC] },
+      parse: (log: Log): NewMessage | null => {
+        const { encoded, options } = packetFromLogData(log.data);
+        const packet = decodePacket(encoded, options);
+        if (packet.dstEid !== dst.eid || packet.receiver !== engine) return null;
+        let id: string | null = null;
+        let kind: string | null = null;
+        try {
+          const m = decodeMessage(packet.message);
+          id = messageId(m.originChainId, m.origin, m.nonce);
+          kind = kindName(m.kind);
+        } catch {
+          // Not our wire format: still delivered, so that the engine rejects it on chain.
+        }
+        return {
+          id: `layerzero:${packet.guid}`,
+          route: route.name,
+          transport: 'layerzero',
+          transportId: packet.guid,
+          srcChain: route.source,
+          dstChain: route.destination,
+          messageId: id,
+          kind,
+          srcTx: log.transactionHash,
+          srcBlock: log.blockNumber,
+          srcBlockHash: log.blockHash,
+          logIndex: log.logIndex,
+          payload: PAYLOAD.encode({ encoded, options }),
+        };
+      },
+    };
+  }
+
+  async plan(row: MessageRow, dst: ChainClient): Promise<DeliveryPlan> {
+    const p = packetOf(row);
+    const lz = this.chainLz(row.dstChain);
+    const [inboundHashRaw, lazyNonceRaw, lookupRaw] = await dst.calls([
+      { to: lz.endpoint, data: endpointIface.encodeFunctionData('inboundPayloadHash', [p.receiver, p.srcEid, p.sender, p.nonce]) },
+      { to: lz.endpoint, data: endpointIface.encodeFunctionData('lazyInboundNonce', [p.receiver, p.srcEid, p.sender]) },
+      { to: lz.receiveUln302, data: receiveUlnIface.encodeFunctionData('hashLookup', [p.headerHash, p.payloadHash, lz.dvn]) },
+    ]);
+    const inboundHash = endpointIface.decodeFunctionResult('inboundPayloadHash', inboundHashRaw as string)[0] as string;
+    const lazyNonce = endpointIface.decodeFunctionResult('lazyInboundNonce', lazyNonceRaw as string)[0] as bigint;
+    const [submitted, confirmations] = receiveUlnIface.decodeFunctionResult('hashLookup', lookupRaw as string) as unknown as [boolean, bigint];
+    const ZERO = zeroPadValue('0x', 32);
+
+    if (p.nonce <= lazyNonce && inboundHash === ZERO) return { kind: 'delivered' };
+    const messages = [row.id];
+    if (inboundHash === p.payloadHash) {
+      const origin = { srcEid: p.srcEid, sender: p.sender, nonce: p.nonce };
+      return {
+        kind: 'send',
+        step: 'lzReceive',
+        then: 'submitted',
+        tx: {
+          to: lz.endpoint,
+          data: endpointIface.encodeFunctionData('lzReceive', [origin, p.receiver, p.guid, p.message, '0x']),
+          value: p.lzReceiveValue,
+          minGasLimit: p.lzReceiveGas + 100_000n,
+          purpose: 'lzReceive',
+          messages,
+        },
+      };
+    }
+    if (submitted && confirmations >= BigInt(lz.confirmations)) {
+      return {
+        kind: 'send',
+        step: 'commitVerification',
+        then: 'verified',
+        tx: { to: lz.receiveUln302, data: receiveUlnIface.encodeFunctionData('commitVerification', [p.header, p.payloadHash]), purpose: 'commitVerification', messages },
+      };
+    }
+    const head = await dst.block('latest');
+    const expiration = BigInt((head?.timestamp ?? Math.floor(Date.now() / 1000)) + (this.options.instructionTtlSeconds ?? 600));
+    const param = buildDvnExecuteParam({
+      vid: await this.vid(row.dstChain, dst),
+      target: lz.receiveUln302,
+      callData: encodeVerifyCall(p.header, p.payloadHash, BigInt(lz.confirmations)),
+      expiration,
+      signers: [this.options.dvnSigner],
+    });
+    return {
+      kind: 'send',
+      step: 'dvnVerify',
+      then: 'verified',
+      tx: { to: lz.dvn, data: encodeDvnExecuteCall([param]), purpose: 'dvnVerify', messages },
+    };
+  }
+
+  /** DVN.execute never reverts for a failed instruction; it logs it. Returns that reason, if any. */
+  stepFailure(step: string, receipt: Receipt, dstChain: string): string | null {
+    if (step !== 'dvnVerify') return null;
+    const dvn = this.chainLz(dstChain).dvn;
+    for (const log of receipt.logs) {
+      if (log.address.toLowerCase() !== dvn.toLowerCase()) continue;
+      const parsed = dvnIface.parseLog({ topics: log.topics, data: log.data });
+      if (parsed === null) continue;
+      if (parsed.name === 'ExecuteFailed') return `DVN instruction failed: ${this.explainRevert(parsed.args[1] as string).reason}`;
+      if (parsed.name === 'VerifySignaturesFailed') return 'DVN instruction failed: signatures rejected (is the DVN signer key one of the DVN\'s signers?)';
+      if (parsed.name === 'HashAlreadyUsed') return 'DVN instruction failed: hash already used';
+    }
+    return null;
+  }
+
+  explainRevert(revertData: string | null): { permanent: boolean; reason: string } {
+    if (revertData === null || revertData === '0x') return { permanent: false, reason: 'reverted without data' };
+    let described: ErrorDescription | null = null;
+    for (const iface of ERROR_IFACES) {
+      try {
+        described = iface.parseError(revertData);
+      } catch {
+        described = null;
+      }
+      if (described !== null) break;
+    }
+    if (described === null) return { permanent: false, reason: `reverted with unknown data ${revertData.slice(0, 10)}` };
+    const why = PERMANENT[described.name];
+    const signature = `${described.name}(${described.args.map(String).join(', ')})`;
+    return why === undefined ? { permanent: false, reason: signature } : { permanent: true, reason: `${why} [${signature}]` };
+  }
+
+  private async vid(chain: string, dst: ChainClient): Promise<number> {
+    let v = this.vids.get(chain);
+    if (v === undefined) {
+      const lz = this.chainLz(chain);
+      const raw = await dst.call(lz.dvn, dvnIface.encodeFunctionData('vid', []));
+      v = Number(dvnIface.decodeFunctionResult('vid', raw)[0] as bigint);
+      this.vids.set(chain, v);
+    }
+    return v;
+  }
+}

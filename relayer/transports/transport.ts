@@ -1,0 +1,36 @@
+// The transport seam: what the pipeline needs from LayerZero, Wormhole or a third protocol.
+// A transport reads its source events into messages and plans the next delivery step for a
+// message from on-chain state; it builds unsigned transactions, chains/tx signs and sends them.
+import type { ChainClient, Log, LogFilter, Receipt } from '../chains/client.js';
+import type { TxRequest } from '../chains/tx/sender.js';
+import type { MessageStatus } from '../messages/status.js';
+import type { MessageRow, NewMessage } from '../store/store.js';
+
+/** What must happen next for a message, decided from the destination's state. */
+export type DeliveryPlan =
+  /** Already delivered (by us before a crash, or by someone else). */
+  | { kind: 'delivered' }
+  /** Send this transaction; once mined, the message is in `then`. */
+  | { kind: 'send'; step: string; tx: TxRequest; then: MessageStatus }
+  /** Not deliverable yet (an earlier nonce is missing, a VAA is not signed yet). */
+  | { kind: 'wait'; reason: string }
+  /** The destination will never accept it. */
+  | { kind: 'reject'; reason: string };
+
+export interface SourceWatch {
+  filter: LogFilter;
+  /** The message carried by a log, or null when it is not for this route's destination. */
+  parse(log: Log): NewMessage | null;
+}
+
+export interface Transport {
+  readonly name: string;
+  /** The logs to watch on the source chain of a route. */
+  sourceWatch(routeName: string): SourceWatch;
+  /** Decides the next step for a finalized or verified message. */
+  plan(message: MessageRow, dst: ChainClient): Promise<DeliveryPlan>;
+  /** A step that was mined but did not take effect (a DVN instruction that failed inside). */
+  stepFailure(step: string, receipt: Receipt, dstChain: string): string | null;
+  /** Explains why a delivery transaction would revert, from its revert data. */
+  explainRevert(revertData: string | null): { permanent: boolean; reason: string };
+}

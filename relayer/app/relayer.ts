@@ -1,0 +1,200 @@
+// The composition root: builds the relayer from its config and injected dependencies (store,
+// keys, event bus, clock) and runs its loops: one watcher per route, the deliver and confirm stages.
+import type { Wallet } from 'ethers';
+import { ChainClient } from '../chains/client.js';
+import { sleep, TxSender } from '../chains/tx/sender.js';
+import type { Config } from '../config/schema.js';
+import { errorSummary, isIsorelayError, isRetryable, ErrorCode } from '../errors/base.js';
+import { confirmStep } from '../pipeline/confirm/confirmStep.js';
+import { deliverStep } from '../pipeline/deliver/deliverStep.js';
+import { EventBus } from '../pipeline/events.js';
+import { StageRunner } from '../pipeline/runStage.js';
+import { SourceWatcher } from '../pipeline/watch/sourceWatcher.js';
+import type { Store } from '../store/store.js';
+import { LayerZeroTransport } from '../transports/layerzero/layerZeroTransport.js';
+import type { Transport } from '../transports/transport.js';
+
+export interface RelayerDeps {
+  config: Config;
+  store: Store;
+  /** Pays gas and submits; the DVN admin on LayerZero. */
+  relayerKey: Wallet;
+  /** Signs DVN verifications: one of the DVN's multisig signers. */
+  dvnSigner: Wallet;
+  events?: EventBus;
+  now?: () => number;
+}
+
+export interface ChainView {
+  chain: string;
+  head: bigint | null;
+  finalized: bigint | null;
+  lastPollAt: number | null;
+  lastError: string | null;
+}
+
+export class Relayer {
+  readonly events: EventBus;
+  readonly chains: ReadonlyMap<string, ChainClient>;
+  private readonly senders = new Map<string, TxSender>();
+  private readonly transports: ReadonlyMap<string, Transport>;
+  private readonly watchers: { route: string; chain: string; watcher: SourceWatcher }[];
+  private readonly deliver: StageRunner;
+  private readonly confirm: StageRunner;
+  private readonly halted = new Map<string, string>();
+  private readonly views = new Map<string, ChainView>();
+  private loops: Promise<void>[] = [];
+  private running = false;
+  private started = false;
+
+  static create(deps: RelayerDeps): Relayer {
+    return new Relayer(deps);
+  }
+
+  private constructor(private readonly deps: RelayerDeps) {
+    const { config, store } = deps;
+    this.events = deps.events ?? new EventBus();
+    const now = deps.now ?? Date.now;
+    this.chains = new Map(Object.entries(config.chains).map(([name, c]) => [name, new ChainClient(name, c)]));
+    for (const name of this.chains.keys()) this.views.set(name, { chain: name, head: null, finalized: null, lastPollAt: null, lastError: null });
+    this.transports = new Map<string, Transport>([['layerzero', new LayerZeroTransport({ config, dvnSigner: deps.dvnSigner })]]);
+    this.watchers = config.routes.map((route) => ({
+      route: route.name,
+      chain: route.source,
+      watcher: new SourceWatcher({
+        route, store, events: this.events, client: this.client(route.source), watch: this.transport(route.transport).sourceWatch(route.name), now,
+      }),
+    }));
+    this.events.on((e) => {
+      if (e.type === 'chain.head') Object.assign(this.views.get(e.chain) ?? {}, { head: e.head, finalized: e.finalized, lastPollAt: now(), lastError: null });
+    });
+    const retry = { baseMs: config.pipeline.retryBaseMs, maxMs: config.pipeline.retryMaxMs, maxAttempts: config.pipeline.maxAttempts };
+    const activeRoutes = () => config.routes.map((r) => r.name).filter((r) => !this.halted.has(r));
+    const common = { store, events: this.events, retry, concurrency: config.pipeline.batchSize, routes: activeRoutes, now };
+    this.deliver = new StageRunner({
+      ...common,
+      name: 'deliver',
+      statuses: ['finalized', 'verified'],
+      step: deliverStep({
+        store, events: this.events, now,
+        transport: (n) => this.transport(n),
+        dst: (c) => this.client(c),
+        sender: (c) => this.sender(c),
+        isPaused: (r) => config.routes.find((x) => x.name === r)?.paused === true,
+      }),
+    });
+    this.confirm = new StageRunner({
+      ...common,
+      name: 'confirm',
+      statuses: ['submitted'],
+      step: confirmStep({ transport: (n) => this.transport(n), dst: (c) => this.client(c), now }),
+    });
+  }
+
+  client(name: string): ChainClient {
+    const c = this.chains.get(name);
+    if (c === undefined) throw new Error(`unknown chain ${name}`);
+    return c;
+  }
+
+  private transport(name: string): Transport {
+    const t = this.transports.get(name);
+    if (t === undefined) throw new Error(`unknown transport ${name}`);
+    return t;
+  }
+
+  private sender(chain: string): TxSender {
+    let s = this.senders.get(chain);
+    if (s === undefined) {
+      const c = this.client(chain);
+      s = new TxSender(c, this.deps.relayerKey, this.deps.store, {
+        pollMs: c.config.pollMs, stuckAfterMs: c.config.stuckTxMs, maxFeeMultiplier: c.config.maxFeeMultiplier,
+      });
+      this.senders.set(chain, s);
+    }
+    return s;
+  }
+
+  /** Checks every chain id, recovers transactions in flight before a crash, starts the loops. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    await Promise.all([...this.chains.values()].map((c) => c.checkChainId()));
+    const destinations = new Set(this.deps.config.routes.map((r) => r.destination));
+    await Promise.all([...destinations].map((d) => this.sender(d).recover()));
+    this.running = true;
+    this.started = true;
+    this.loops = [...this.watchers.map((w) => this.watchLoop(w)), this.stageLoop()];
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.allSettled(this.loops);
+    await Promise.allSettled([this.deliver.drain(), this.confirm.drain()]);
+    this.loops = [];
+  }
+
+  /** One pass of every stage, waiting for the work it starts (tests and `--once`). */
+  async tick(): Promise<void> {
+    for (const w of this.watchers) if (!this.halted.has(w.route)) await this.pollWatcher(w);
+    this.deliver.pump();
+    await this.deliver.drain();
+    this.confirm.pump();
+    await this.confirm.drain();
+  }
+
+  get haltedRoutes(): ReadonlyMap<string, string> {
+    return this.halted;
+  }
+
+  chainViews(): ChainView[] {
+    return [...this.views.values()];
+  }
+
+  /** Ready when started, no route halted, and every watched chain was polled recently. */
+  health(): { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> } {
+    const checks: Record<string, { ok: boolean; detail?: string }> = { started: { ok: this.started } };
+    const now = (this.deps.now ?? Date.now)();
+    for (const v of this.views.values()) {
+      const limit = Math.max(30_000, this.client(v.chain).config.pollMs * 20);
+      const watched = this.watchers.some((w) => w.chain === v.chain);
+      if (!watched) continue;
+      const ok = v.lastPollAt !== null && now - v.lastPollAt < limit;
+      checks[`chain:${v.chain}`] = ok ? { ok } : { ok, detail: v.lastError ?? 'not polled yet' };
+    }
+    for (const [route, why] of this.halted) checks[`route:${route}`] = { ok: false, detail: `halted: ${why}` };
+    return { ready: Object.values(checks).every((c) => c.ok), checks };
+  }
+
+  private async pollWatcher(w: { route: string; chain: string; watcher: SourceWatcher }): Promise<boolean> {
+    try {
+      return await w.watcher.poll();
+    } catch (e) {
+      const view = this.views.get(w.chain);
+      if (view !== undefined) view.lastError = errorSummary(e);
+      if (isIsorelayError(e, ErrorCode.REORG_BEYOND_FINALITY)) {
+        this.halted.set(w.route, e.message);
+        this.events.emit({ type: 'incident', chain: w.chain, code: e.code, message: e.message });
+      } else {
+        this.events.emit({ type: 'stage.error', stage: 'watch', chain: w.chain, error: errorSummary(e), retryable: isRetryable(e) });
+      }
+      return false;
+    }
+  }
+
+  private async watchLoop(w: { route: string; chain: string; watcher: SourceWatcher }): Promise<void> {
+    const pollMs = this.client(w.chain).config.pollMs;
+    while (this.running && !this.halted.has(w.route)) {
+      const worked = await this.pollWatcher(w);
+      if (!worked) await sleep(pollMs);
+    }
+  }
+
+  private async stageLoop(): Promise<void> {
+    const tickMs = this.deps.config.pipeline.tickMs;
+    while (this.running) {
+      const started = this.deliver.pump() + this.confirm.pump();
+      if (started === 0) await sleep(tickMs);
+      else await sleep(1);
+    }
+  }
+}

@@ -1,0 +1,30 @@
+// The devnet's three chains with their real ids, and which devnet account plays which role.
+import { DEVNET_ACCOUNTS, type DevnetAccount } from './anvil.js';
+
+export interface DevnetChain {
+  name: string;
+  chainId: number;
+  lzEid: number;
+  wormholeChainId: number;
+  role: 'source' | 'destination';
+}
+
+export const DEVNET_CHAINS: readonly DevnetChain[] = [
+  { name: 'arbitrum', chainId: 42161, lzEid: 30110, wormholeChainId: 23, role: 'source' },
+  { name: 'optimism', chainId: 10, lzEid: 30111, wormholeChainId: 24, role: 'source' },
+  { name: 'base', chainId: 8453, lzEid: 30184, wormholeChainId: 30, role: 'destination' },
+];
+
+function account(i: number): DevnetAccount {
+  const a = DEVNET_ACCOUNTS[i];
+  if (a === undefined) throw new Error(`no devnet account ${i}`);
+  return a;
+}
+
+/** Keys separated by role: the gas key is not the DVN signer, the owner is neither. */
+export const DEVNET_ROLES = {
+  deployer: account(0),
+  relayer: account(1),
+  dvnSigner: account(2),
+  traders: [account(3), account(4)],
+} as const;

@@ -1,0 +1,144 @@
+// Deploys the devnet: the real LayerZero v2 stack on every chain (meshed), test tokens and feeds,
+// the vaults on the sources and the engine on the destination, wired as each other's peers.
+import { Contract, ContractFactory, Wallet, zeroPadValue, type JsonRpcProvider } from 'ethers';
+import { ourArtifact, type OurContract } from '../chains/contractsAbi.js';
+import { devnetProvider } from './anvil.js';
+import { DEVNET_CHAINS, DEVNET_ROLES, type DevnetChain } from './chains.js';
+import { deployLayerZero, type LayerZeroDeployment } from './layerzero.js';
+
+export interface DevnetChainManifest {
+  name: string;
+  chainId: number;
+  rpcUrl: string;
+  lzEid: number;
+  wormholeChainId: number;
+  role: 'source' | 'destination';
+  layerzero: LayerZeroDeployment;
+  contracts: {
+    vault?: string;
+    engine?: string;
+    usdc?: string;
+    weth?: string;
+    ethUsdFeed: string;
+    sequencerFeed: string;
+  };
+}
+
+export interface DevnetManifest {
+  version: 1;
+  createdAt: string;
+  chains: Record<string, DevnetChainManifest>;
+  accounts: {
+    deployer: { address: string; privateKey: string };
+    relayer: { address: string; privateKey: string };
+    dvnSigner: { address: string; privateKey: string };
+    traders: { address: string; privateKey: string }[];
+  };
+}
+
+/** The executor gas a CREDIT asks for on the destination (lzReceive into the engine). */
+export const CREDIT_LZ_RECEIVE_GAS = 200_000n;
+const ETH_USD_8DP = 3_000n * 10n ** 8n;
+
+class Deployer {
+  readonly wallet: Wallet;
+  constructor(readonly provider: JsonRpcProvider) {
+    this.wallet = new Wallet(DEVNET_ROLES.deployer.privateKey, provider);
+  }
+
+  async deploy(name: OurContract, args: unknown[]): Promise<Contract> {
+    const { abi, bytecode } = ourArtifact(name);
+    const c = await new ContractFactory(abi, bytecode, this.wallet).deploy(...args);
+    await c.waitForDeployment();
+    return new Contract(await c.getAddress(), abi, this.wallet);
+  }
+
+  async send(contract: Contract, method: string, args: unknown[]): Promise<void> {
+    const tx = await contract.getFunction(method).send(...args);
+    const r = await this.provider.waitForTransaction(tx.hash as string);
+    if (r?.status !== 1) throw new Error(`devnet deployment: ${method} reverted`);
+  }
+}
+
+const peer = (address: string) => zeroPadValue(address, 32);
+
+export async function deployDevnet(urls: Readonly<Record<string, string>>): Promise<DevnetManifest> {
+  const chains = DEVNET_CHAINS.map((c) => {
+    const url = urls[c.name];
+    if (url === undefined) throw new Error(`no RPC URL for devnet chain ${c.name}`);
+    return { ...c, url, d: new Deployer(devnetProvider({ url, chainId: c.chainId })) };
+  });
+  const dst = chains.find((c) => c.role === 'destination');
+  if (dst === undefined) throw new Error('the devnet needs a destination chain');
+
+  // 1. LayerZero and the chain-local pieces, all chains in parallel.
+  const base = await Promise.all(
+    chains.map(async (c) => {
+      const layerzero = await deployLayerZero(c.d.wallet, {
+        localEid: c.lzEid,
+        remoteEids: chains.filter((o) => o !== c).map((o) => o.lzEid),
+        dvnSigners: [DEVNET_ROLES.dvnSigner.address],
+        dvnQuorum: 1,
+        dvnAdmins: [DEVNET_ROLES.relayer.address],
+        executorAdmins: [DEVNET_ROLES.relayer.address],
+        confirmations: 1n,
+      });
+      const feed = await c.d.deploy('DevnetAggregator', [8, 'ETH / USD', ETH_USD_8DP, 10n ** 6n, 10n ** 14n]);
+      const seq = await c.d.deploy('SequencerUptimeFeed', [false, 0]);
+      return { layerzero, ethUsdFeed: await feed.getAddress(), sequencerFeed: await seq.getAddress() };
+    }),
+  );
+  const lzOf = (c: DevnetChain) => base[chains.findIndex((x) => x.name === c.name)] as (typeof base)[number];
+
+  // 2. The engine on the destination, then the vaults and tokens on the sources.
+  const engine = await dst.d.deploy('IsolatedMarginEngine', [lzOf(dst).layerzero.endpoint, dst.d.wallet.address]);
+  const engineAddress = await engine.getAddress();
+  const sources = await Promise.all(
+    chains
+      .filter((c) => c.role === 'source')
+      .map(async (c) => {
+        const vault = await c.d.deploy('CollateralVault', [lzOf(c).layerzero.endpoint, c.d.wallet.address]);
+        const usdc = await c.d.deploy('TestToken', ['USD Coin (devnet)', 'USDC', 6]);
+        const weth = await c.d.deploy('TestToken', ['Wrapped Ether (devnet)', 'WETH', 18]);
+        for (const token of [usdc, weth]) {
+          await c.d.send(vault, 'setTokenAllowed', [await token.getAddress(), true]);
+          for (const t of DEVNET_ROLES.traders) await c.d.send(token, 'mint', [t.address, token === usdc ? 1_000_000n * 10n ** 6n : 1_000n * 10n ** 18n]);
+        }
+        await c.d.send(vault, 'setRoute', [dst.chainId, { transport: 1, lzEid: dst.lzEid, lzReceiveGas: CREDIT_LZ_RECEIVE_GAS, enabled: true }]);
+        await c.d.send(vault, 'setPeer', [dst.lzEid, peer(engineAddress)]);
+        return { chain: c, vault: await vault.getAddress(), usdc: await usdc.getAddress(), weth: await weth.getAddress() };
+      }),
+  );
+  for (const s of sources) {
+    await dst.d.send(engine, 'registerSource', [s.chain.lzEid, s.chain.chainId, s.vault]);
+    await dst.d.send(engine, 'setCollateral', [s.chain.chainId, s.usdc, 6, true]);
+    await dst.d.send(engine, 'setCollateral', [s.chain.chainId, s.weth, 18, true]);
+  }
+
+  const manifest: DevnetManifest = {
+    version: 1,
+    createdAt: new Date().toISOString(),
+    chains: {},
+    accounts: {
+      deployer: { ...DEVNET_ROLES.deployer },
+      relayer: { ...DEVNET_ROLES.relayer },
+      dvnSigner: { ...DEVNET_ROLES.dvnSigner },
+      traders: DEVNET_ROLES.traders.map((t) => ({ ...t })),
+    },
+  };
+  for (const c of chains) {
+    const s = sources.find((x) => x.chain.name === c.name);
+    const b = lzOf(c);
+    manifest.chains[c.name] = {
+      name: c.name, chainId: c.chainId, rpcUrl: c.url, lzEid: c.lzEid, wormholeChainId: c.wormholeChainId, role: c.role,
+      layerzero: b.layerzero,
+      contracts: {
+        ethUsdFeed: b.ethUsdFeed,
+        sequencerFeed: b.sequencerFeed,
+        ...(s === undefined ? { engine: engineAddress } : { vault: s.vault, usdc: s.usdc, weth: s.weth }),
+      },
+    };
+  }
+  for (const c of chains) c.d.provider.destroy();
+  return manifest;
+}

@@ -1,0 +1,57 @@
+// Starts the devnet's three anvil chains and deploys onto them; stops them again.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startAnvil, type AnvilNode } from './anvil.js';
+import { DEVNET_CHAINS } from './chains.js';
+import { deployDevnet, type DevnetManifest } from './deploy.js';
+import { devnetRelayerYaml, type DevnetConfigOptions } from './relayerConfig.js';
+
+export interface Devnet {
+  manifest: DevnetManifest;
+  nodes: Record<string, AnvilNode>;
+  stop(): Promise<void>;
+}
+
+export interface StartDevnetOptions {
+  /** Interval mining on top of automine, so that confirmations advance. */
+  blockTimeSeconds?: number;
+  /** Fixed ports (8545, 8546, 8547 …) or free ones. */
+  basePort?: number;
+  /** Where to write manifest.json and relayer.yaml; nothing is written without it. */
+  dir?: string;
+  config?: Omit<DevnetConfigOptions, 'sqlite'>;
+  onProgress?: (line: string) => void;
+}
+
+export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
+  const say = o.onProgress ?? (() => undefined);
+  say(`starting ${DEVNET_CHAINS.length} anvil chains`);
+  const nodes: Record<string, AnvilNode> = {};
+  try {
+    await Promise.all(
+      DEVNET_CHAINS.map(async (c, i) => {
+        nodes[c.name] = await startAnvil({
+          chainId: c.chainId,
+          ...(o.basePort === undefined ? {} : { port: o.basePort + i }),
+          blockTimeSeconds: o.blockTimeSeconds ?? 0.2,
+          mixedMining: true,
+        });
+      }),
+    );
+    say('deploying LayerZero v2, tokens, feeds, vaults and the engine');
+    const manifest = await deployDevnet(Object.fromEntries(Object.entries(nodes).map(([k, n]) => [k, n.url])));
+    if (o.dir !== undefined) {
+      mkdirSync(o.dir, { recursive: true });
+      writeFileSync(join(o.dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+      writeFileSync(join(o.dir, 'relayer.yaml'), devnetRelayerYaml(manifest, { ...o.config, sqlite: join(o.dir, 'relayer.sqlite') }));
+    }
+    return { manifest, nodes, stop: () => stopAll(nodes) };
+  } catch (e) {
+    await stopAll(nodes);
+    throw e;
+  }
+}
+
+async function stopAll(nodes: Record<string, AnvilNode>): Promise<void> {
+  await Promise.allSettled(Object.values(nodes).map((n) => n.stop()));
+}

@@ -1,0 +1,105 @@
+// The operator's HTTP endpoints on node:http: liveness, readiness, Prometheus metrics and a
+// JSON status view. Bound to loopback unless the operator asks otherwise.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type pino from 'pino';
+import type { Registry } from 'prom-client';
+import { errorSummary } from '../errors/base.js';
+
+export interface HealthReport {
+  ready: boolean;
+  checks: Record<string, { ok: boolean; detail?: string }>;
+}
+
+export interface OpsServerOptions {
+  /** Defaults to 127.0.0.1: status and metrics are for the operator, not the internet. */
+  host?: string;
+  /** 0 picks a free port. */
+  port: number;
+  registry: Registry;
+  health: () => HealthReport;
+  status: () => unknown;
+  logger: pino.Logger;
+}
+
+export interface OpsServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** JSON.stringify that writes bigints (amounts, block numbers) as decimal strings. */
+export function toJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}
+
+function send(res: ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  send(res, status, 'application/json; charset=utf-8', toJson(value));
+}
+
+type Route = (res: ServerResponse) => void | Promise<void>;
+
+export async function startOpsServer(options: OpsServerOptions): Promise<OpsServer> {
+  const { host = '127.0.0.1', port, registry, health, status, logger } = options;
+  const log = logger.child({ component: 'ops-http' });
+
+  const routes: Record<string, Route> = {
+    '/healthz': (res) => sendJson(res, 200, { ok: true }),
+    '/readyz': (res) => {
+      const report = health();
+      sendJson(res, report.ready ? 200 : 503, report);
+    },
+    '/metrics': async (res) => send(res, 200, registry.contentType, await registry.metrics()),
+    '/status': (res) => sendJson(res, 200, status()),
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    if (route === undefined) return sendJson(res, 404, { error: `no such endpoint: ${path}` });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('allow', 'GET, HEAD');
+      return sendJson(res, 405, { error: `${req.method ?? '?'} is not allowed on ${path}` });
+    }
+    try {
+      await route(res);
+    } catch (e) {
+      log.error({ err: e, path }, 'ops endpoint failed');
+      if (!res.headersSent) sendJson(res, 500, { error: errorSummary(e) });
+      else res.end();
+    }
+  };
+
+  const server = createServer((req, res) => {
+    void handle(req, res);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (e) => log.error({ err: e }, 'ops server error'));
+
+  const bound = (server.address() as AddressInfo).port; // listening on TCP: address() is an AddressInfo
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;
+  log.info({ url }, 'ops server listening');
+
+  return {
+    url,
+    port: bound,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((e) => (e === undefined ? resolve() : reject(e)));
+        // Keep-alive connections would hold close() open until they time out.
+        server.closeAllConnections();
+      }),
+  };
+}

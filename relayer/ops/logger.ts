@@ -1,0 +1,157 @@
+// Builds the pino logger (secrets redacted, errors summarised without credentials) and turns the
+// pipeline's event stream into log lines with the ids an operator greps for.
+import pino from 'pino';
+import { errorSummary, IsorelayError } from '../errors/base.js';
+import { redactText } from '../errors/redact.js';
+import type { EventBus, RelayerEvent } from '../pipeline/events.js';
+
+export interface LoggerOptions {
+  level: pino.LevelWithSilent;
+  /** Where lines go; stdout when absent. Tests pass a stream that collects lines. */
+  destination?: pino.DestinationStream;
+}
+
+const SECRET_NAMES = ['key', 'privateKey', 'password', 'secret', 'mnemonic', 'authorization'] as const;
+/** pino's `*` matches exactly one level, so "any depth" is spelled out down to this many levels. */
+const REDACT_DEPTH = 5;
+
+function redactPaths(): string[] {
+  const paths: string[] = [];
+  for (let depth = 0; depth <= REDACT_DEPTH; depth++) {
+    const prefix = '*.'.repeat(depth);
+    for (const name of SECRET_NAMES) paths.push(`${prefix}${name}`);
+  }
+  return paths;
+}
+
+export interface SerializedError {
+  type: string;
+  message: string;
+  code?: string;
+  retryable?: boolean;
+  guidance?: string[];
+  cause?: string;
+  stack?: string;
+}
+
+/** The `err` serializer: a one-line summary, the code and guidance, every URL in it redacted. */
+export function serializeError(e: unknown): SerializedError {
+  const out: SerializedError = {
+    type: e instanceof Error ? e.name : typeof e,
+    message: redactText(errorSummary(e)),
+  };
+  if (e instanceof IsorelayError) {
+    out.code = e.code;
+    out.retryable = e.retryable;
+    if (e.guidance.length > 0) out.guidance = e.guidance.map(redactText);
+  }
+  if (e instanceof Error) {
+    if (e.cause !== undefined) out.cause = redactText(errorSummary(e.cause));
+    // The stack's first line repeats the message, which may hold a credentialed URL.
+    if (e.stack !== undefined) out.stack = redactText(e.stack);
+  }
+  return out;
+}
+
+export function createLogger(options: LoggerOptions): pino.Logger {
+  const config: pino.LoggerOptions = {
+    level: options.level,
+    base: { service: 'isorelay' },
+    redact: { paths: redactPaths() },
+    serializers: { err: serializeError },
+    hooks: {
+      // Message strings come from error texts as often as not: redact URLs in them too.
+      logMethod(args, method) {
+        const redacted = args.map((a) => (typeof a === 'string' ? redactText(a) : a));
+        method.apply(this, redacted as Parameters<pino.LogFn>);
+      },
+    },
+  };
+  return options.destination === undefined ? pino(config) : pino(config, options.destination);
+}
+
+type Level = 'fatal' | 'error' | 'warn' | 'info' | 'debug';
+
+/** Incidents after which a chain's routes stop: the operator must act before anything moves. */
+const HALTING_INCIDENTS: ReadonlySet<string> = new Set(['REORG_BEYOND_FINALITY', 'RPC_CHAIN_ID_MISMATCH']);
+const WORRYING_DESTINATIONS: ReadonlySet<string> = new Set(['dead', 'orphaned', 'held']);
+
+interface EventLine {
+  level: Level;
+  bindings: Record<string, string>;
+  fields: Record<string, string | number | boolean>;
+  msg: string;
+}
+
+/** How one event reads in the log: its level, the ids to bind, its fields (bigints as strings). */
+export function describeEvent(e: RelayerEvent): EventLine {
+  switch (e.type) {
+    case 'chain.head':
+      return {
+        level: 'debug',
+        bindings: { chain: e.chain },
+        fields: { head: e.head.toString(), finalized: e.finalized.toString() },
+        msg: 'chain head',
+      };
+    case 'scan.range':
+      return {
+        level: 'debug',
+        bindings: { stream: e.stream },
+        fields: { from: e.from.toString(), to: e.to.toString(), logs: e.logs, durationMs: e.durationMs },
+        msg: 'scanned block range',
+      };
+    case 'scan.reorg':
+      return {
+        level: 'warn',
+        bindings: { stream: e.stream },
+        fields: { ancestor: e.ancestor.toString(), depth: e.depth.toString(), orphaned: e.orphaned },
+        msg: `reorg of ${e.depth} blocks: rewound to block ${e.ancestor}, ${e.orphaned} messages orphaned`,
+      };
+    case 'message.observed': {
+      const bindings: Record<string, string> = { route: e.route, id: e.id };
+      if (e.messageId !== null) bindings.lockId = e.messageId;
+      return { level: 'info', bindings, fields: {}, msg: 'message observed' };
+    }
+    case 'message.moved': {
+      const fields: Record<string, string | number> = { from: e.from, to: e.to, ageMs: e.ageMs };
+      if (e.reason !== undefined) fields.reason = redactText(e.reason);
+      const level: Level = WORRYING_DESTINATIONS.has(e.to) ? 'warn' : e.to === 'delivered' || e.to === 'failed' ? 'info' : 'debug';
+      const why = e.reason === undefined ? '' : `: ${redactText(e.reason)}`;
+      return { level, bindings: { route: e.route, id: e.id }, fields, msg: `message ${e.from} → ${e.to}${why}` };
+    }
+    case 'tx.mined':
+      return {
+        // A mined transaction that reverted has spent gas for nothing.
+        level: e.ok ? 'info' : 'warn',
+        bindings: { chain: e.chain, tx: e.hash },
+        fields: { purpose: e.purpose, ok: e.ok, gasUsed: e.gasUsed.toString() },
+        msg: e.ok ? `${e.purpose} mined` : `${e.purpose} mined but reverted`,
+      };
+    case 'stage.error': {
+      const bindings: Record<string, string> = { stage: e.stage };
+      if (e.chain !== undefined) bindings.chain = e.chain;
+      return {
+        level: 'warn',
+        bindings,
+        fields: { retryable: e.retryable },
+        msg: `${e.stage} failed${e.retryable ? ' (will retry)' : ''}: ${redactText(e.error)}`,
+      };
+    }
+    case 'incident':
+      return {
+        level: HALTING_INCIDENTS.has(e.code) ? 'fatal' : 'error',
+        bindings: { chain: e.chain },
+        fields: { code: e.code },
+        msg: redactText(e.message),
+      };
+  }
+}
+
+/** Logs every event of the bus; returns the unsubscribe function. */
+export function logEvents(bus: EventBus, logger: pino.Logger): () => void {
+  return bus.on((event) => {
+    const line = describeEvent(event);
+    if (!logger.isLevelEnabled(line.level)) return;
+    logger.child(line.bindings)[line.level]({ event: event.type, ...line.fields }, line.msg);
+  });
+}

@@ -1,0 +1,157 @@
+// Prometheus metrics, fed only by the pipeline's event stream (and the store, read on scrape):
+// nothing in the pipeline calls prom-client.
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { MESSAGE_STATUSES } from '../messages/status.js';
+import type { EventBus, RelayerEvent } from '../pipeline/events.js';
+import type { Store } from '../store/store.js';
+
+export interface Metrics {
+  registry: Registry;
+  /** Fills `isorelay_messages` from `store.countsByRoute()` at every scrape. */
+  observeStore(store: Store): void;
+  /** Unsubscribes from the bus and removes this module's metrics from the registry. */
+  dispose(): void;
+}
+
+/** Every metric this module registers, by role. */
+export const METRIC = {
+  transitions: 'isorelay_message_transitions_total',
+  deliveryAge: 'isorelay_message_delivery_age_seconds',
+  reorgs: 'isorelay_reorgs_total',
+  reorgDepth: 'isorelay_reorg_last_depth_blocks',
+  chainHead: 'isorelay_chain_head_block',
+  chainFinalized: 'isorelay_chain_finalized_block',
+  txsMined: 'isorelay_txs_mined_total',
+  gasUsed: 'isorelay_tx_gas_used_total',
+  stageErrors: 'isorelay_stage_errors_total',
+  incidents: 'isorelay_incidents_total',
+  messages: 'isorelay_messages',
+} as const;
+
+/** Seconds from observation to delivery: cross-chain finality puts most of it in minutes. */
+const DELIVERY_AGE_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600];
+
+export function createMetrics(bus: EventBus, registry: Registry = new Registry()): Metrics {
+  const registers = [registry];
+  let store: Store | undefined;
+
+  const transitions = new Counter({
+    name: METRIC.transitions,
+    help: 'Messages moved from one status to another',
+    labelNames: ['route', 'from', 'to'] as const,
+    registers,
+  });
+  const deliveryAge = new Histogram({
+    name: METRIC.deliveryAge,
+    help: 'Age of a message (since it was observed) when it reached delivered',
+    labelNames: ['route'] as const,
+    buckets: DELIVERY_AGE_BUCKETS,
+    registers,
+  });
+  const reorgs = new Counter({
+    name: METRIC.reorgs,
+    help: 'Chain reorganisations detected while scanning',
+    labelNames: ['stream'] as const,
+    registers,
+  });
+  const reorgDepth = new Gauge({
+    name: METRIC.reorgDepth,
+    help: 'Depth in blocks of the last reorganisation detected',
+    labelNames: ['stream'] as const,
+    registers,
+  });
+  const head = new Gauge({
+    name: METRIC.chainHead,
+    help: 'Latest block number seen on a chain',
+    labelNames: ['chain'] as const,
+    registers,
+  });
+  const finalizedHead = new Gauge({
+    name: METRIC.chainFinalized,
+    help: 'Latest block a chain considers final under its finality policy',
+    labelNames: ['chain'] as const,
+    registers,
+  });
+  const txsMined = new Counter({
+    name: METRIC.txsMined,
+    help: 'Transactions mined, by purpose and whether they succeeded',
+    labelNames: ['chain', 'purpose', 'ok'] as const,
+    registers,
+  });
+  const gasUsed = new Counter({
+    name: METRIC.gasUsed,
+    help: 'Gas used by mined transactions',
+    labelNames: ['chain', 'purpose'] as const,
+    registers,
+  });
+  const stageErrors = new Counter({
+    name: METRIC.stageErrors,
+    help: 'Errors raised by a pipeline stage',
+    labelNames: ['stage', 'retryable'] as const,
+    registers,
+  });
+  const incidents = new Counter({
+    name: METRIC.incidents,
+    help: 'Incidents that need an operator',
+    labelNames: ['chain', 'code'] as const,
+    registers,
+  });
+  const messages = new Gauge({
+    name: METRIC.messages,
+    help: 'Messages in the store by route and status',
+    labelNames: ['route', 'status'] as const,
+    registers,
+    collect() {
+      if (store === undefined) return;
+      this.reset();
+      for (const { route, counts } of store.countsByRoute()) {
+        // Every status gets a series, so a count that drops to zero reads 0 rather than vanishing.
+        for (const status of MESSAGE_STATUSES) this.set({ route, status }, counts[status] ?? 0);
+      }
+    },
+  });
+
+  const onEvent = (e: RelayerEvent): void => {
+    switch (e.type) {
+      case 'chain.head':
+        // Block numbers stay far below 2^53: Number() is exact here.
+        head.set({ chain: e.chain }, Number(e.head));
+        finalizedHead.set({ chain: e.chain }, Number(e.finalized));
+        return;
+      case 'scan.reorg':
+        reorgs.inc({ stream: e.stream });
+        reorgDepth.set({ stream: e.stream }, Number(e.depth));
+        return;
+      case 'message.moved':
+        transitions.inc({ route: e.route, from: e.from, to: e.to });
+        if (e.to === 'delivered') deliveryAge.observe({ route: e.route }, e.ageMs / 1000);
+        return;
+      case 'tx.mined':
+        txsMined.inc({ chain: e.chain, purpose: e.purpose, ok: String(e.ok) });
+        gasUsed.inc({ chain: e.chain, purpose: e.purpose }, Number(e.gasUsed));
+        return;
+      case 'stage.error':
+        stageErrors.inc({ stage: e.stage, retryable: String(e.retryable) });
+        return;
+      case 'incident':
+        incidents.inc({ chain: e.chain, code: e.code });
+        return;
+      case 'scan.range':
+      case 'message.observed':
+        return;
+    }
+  };
+  const unsubscribe = bus.on(onEvent);
+
+  return {
+    registry,
+    observeStore(s: Store): void {
+      store = s;
+    },
+    dispose(): void {
+      unsubscribe();
+      store = undefined;
+      for (const name of Object.values(METRIC)) registry.removeSingleMetric(name);
+    },
+  };
+}

@@ -1,0 +1,110 @@
+// The watch stage of one route: scans the source chain for the transport's events (observed),
+// then, once a message's block is final, fetches its receipt again and finalizes it, or marks it
+// orphaned when the chain no longer has it. A reorg rewinds the scan and orphans what it removed.
+import type { ChainClient } from '../../chains/client.js';
+import { LogScanner } from '../../chains/scanner.js';
+import { ErrorCode, IsorelayError } from '../../errors/base.js';
+import type { RouteConfig } from '../../config/schema.js';
+import type { Store } from '../../store/store.js';
+import type { SourceWatch } from '../../transports/transport.js';
+import type { EventBus } from '../events.js';
+
+export interface SourceWatcherOptions {
+  route: RouteConfig;
+  client: ChainClient;
+  store: Store;
+  events: EventBus;
+  watch: SourceWatch;
+  /** How many ranges one poll may scan before it lets the other stages run. */
+  maxRangesPerPoll?: number;
+  now?: () => number;
+}
+
+export class SourceWatcher {
+  private readonly scanner: LogScanner;
+  private readonly now: () => number;
+
+  constructor(private readonly o: SourceWatcherOptions) {
+    this.now = o.now ?? Date.now;
+    const cfg = o.client.config;
+    this.scanner = new LogScanner(o.client, o.store, {
+      stream: `${o.route.name}:${o.route.transport}`,
+      filter: o.watch.filter,
+      startBlock: BigInt(cfg.startBlock),
+      maxRange: BigInt(cfg.maxBlockRange),
+      onLogs: (logs) => this.observe(logs),
+      onReorg: (ancestor) => this.orphanAbove(ancestor),
+    });
+  }
+
+  /** One round: scan towards the head, then finalize what became final. Returns true if it did work. */
+  async poll(): Promise<boolean> {
+    const head = await this.o.client.blockNumber();
+    const finalized = await this.o.client.finalizedBlockNumber(head);
+    this.o.events.emit({ type: 'chain.head', chain: this.o.client.name, head, finalized });
+    let worked = false;
+    for (let i = 0; i < (this.o.maxRangesPerPoll ?? 10); i++) {
+      const started = Date.now();
+      const r = await this.scanner.poll(head, finalized);
+      if (r.kind === 'idle') break;
+      worked = true;
+      if (r.kind === 'logs') {
+        this.o.events.emit({ type: 'scan.range', stream: `${this.o.route.name}`, from: r.from, to: r.to, logs: r.logs.length, durationMs: Date.now() - started });
+        if (r.to >= head) break;
+      }
+    }
+    return (await this.finalize(finalized)) || worked;
+  }
+
+  private observe(logs: Parameters<SourceWatcherOptions['watch']['parse']>[0][]): void {
+    const rows = logs.map((l) => this.o.watch.parse(l)).filter((r) => r !== null);
+    const changed = this.o.store.observe(rows, this.now());
+    for (const id of changed) {
+      const row = rows.find((r) => r.id === id);
+      this.o.events.emit({ type: 'message.observed', id, route: this.o.route.name, messageId: row?.messageId ?? null });
+    }
+  }
+
+  /** Inside the rewind transaction: what the reorg removed was never final, or this is an incident. */
+  private orphanAbove(ancestor: bigint): void {
+    const above = this.o.store.observedFrom(this.o.route.source, ancestor + 1n).filter((m) => m.route === this.o.route.name);
+    const beyond = above.filter((m) => m.status !== 'observed' && m.status !== 'orphaned' && !(m.status === 'failed' && m.resumeStatus === 'observed'));
+    if (beyond.length > 0) {
+      throw new IsorelayError(ErrorCode.REORG_BEYOND_FINALITY, `${this.o.route.source}: a reorg removed block ${ancestor + 1n}+ holding ${beyond.length} message(s) already past finality`, {
+        guidance: ['The route is halted. What was delivered stays delivered; investigate the chain and its finality policy.'],
+        details: { messages: beyond.map((m) => m.id) },
+      });
+    }
+    let orphaned = 0;
+    for (const m of above) {
+      if (m.status === 'orphaned') continue;
+      if (this.o.store.transition(m.id, m.status, 'orphaned', { lastError: `block ${m.srcBlock} was reorged out` }, this.now())) {
+        orphaned++;
+        this.o.events.emit({ type: 'message.moved', id: m.id, route: m.route, from: m.status, to: 'orphaned', reason: 'reorged out before finality', ageMs: this.now() - m.observedAt });
+      }
+    }
+    this.o.events.emit({ type: 'scan.reorg', stream: this.o.route.name, ancestor, depth: 0n, orphaned });
+  }
+
+  /** Final blocks: re-fetch each receipt; same block and success → finalized, otherwise orphaned. */
+  private async finalize(finalized: bigint): Promise<boolean> {
+    const due = this.o.store.due('observed', this.now(), 200, this.o.route.name).filter((m) => m.srcBlock <= finalized);
+    if (due.length === 0) return false;
+    const receipts = await this.o.client.receipts(due.map((m) => m.srcTx));
+    due.forEach((m, i) => {
+      const r = receipts[i] ?? null;
+      const now = this.now();
+      const ok = r !== null && r.status === 1 && r.blockHash === m.srcBlockHash;
+      const to = ok ? 'finalized' : r !== null && r.status === 1 && r.blockNumber <= finalized ? 'observed' : 'orphaned';
+      if (to === 'observed' && r !== null) {
+        // Re-mined in another final block: keep it, with its new block.
+        this.o.store.transition(m.id, m.status, 'observed', { srcBlock: r.blockNumber, srcBlockHash: r.blockHash }, now);
+        return;
+      }
+      const reason = ok ? undefined : r === null ? 'the transaction is gone from the final chain' : 'the transaction failed or moved';
+      if (this.o.store.transition(m.id, m.status, to, reason === undefined ? {} : { lastError: reason }, now))
+        this.o.events.emit({ type: 'message.moved', id: m.id, route: m.route, from: m.status, to, ...(reason === undefined ? {} : { reason }), ageMs: now - m.observedAt });
+    });
+    return true;
+  }
+}

@@ -1,0 +1,70 @@
+// The `isorelay` command line: parsing only; each command lives in commands/, one file each.
+import { Command, Option } from 'commander';
+import { errorSummary, isIsorelayError } from '../errors/base.js';
+import { redactText } from '../errors/redact.js';
+import { devnetCommand } from './commands/devnet.js';
+import { doctorCommand } from './commands/doctor.js';
+import { lockCommand } from './commands/lock.js';
+import { positionsCommand } from './commands/positions.js';
+import { startCommand } from './commands/start.js';
+import { statusCommand } from './commands/status.js';
+
+const program = new Command()
+  .name('isorelay')
+  .description('Cross-chain isolated margin relayer: watches collateral locks and delivers the credits (LayerZero v2).')
+  .showHelpAfterError();
+
+program
+  .command('devnet')
+  .description('start three local chains with LayerZero v2 and our contracts, and run the relayer on them')
+  .option('--demo', 'lock on both sources, wait for the credits, print a table and exit (non-zero unless every lock is credited exactly once)')
+  .option('--dir <dir>', 'where to write manifest.json, relayer.yaml and the store', '.devnet')
+  .addOption(new Option('--port <port>', 'first RPC port (the chains take three in a row); 0 picks free ports').default('8545').argParser(Number))
+  .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz, /metrics, /status').default('9464').argParser(Number))
+  .action(devnetCommand);
+
+program
+  .command('start')
+  .description('run the relayer daemon')
+  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .action(startCommand);
+
+program
+  .command('status')
+  .description('per route: counts by status, oldest pending; chain heads and finalized heads')
+  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .option('--json', 'print JSON')
+  .action(statusCommand);
+
+program
+  .command('lock')
+  .description("a trader's helper: lock collateral on a source vault for a position on the destination")
+  .requiredOption('-c, --config <file>', 'relayer config (YAML) naming the chains and the vault')
+  .requiredOption('--chain <name>', 'source chain')
+  .requiredOption('--token <address>', 'collateral token on the source chain')
+  .requiredOption('--amount <amount>', 'amount in whole tokens, e.g. 2500 or 0.5')
+  .requiredOption('--position <id>', 'position id on the destination')
+  .option('--to <chain>', 'destination chain (default: the route of the source chain)')
+  .option('--key-env <name>', 'environment variable holding the trader key', 'ISORELAY_TRADER_KEY')
+  .action(lockCommand);
+
+program
+  .command('positions')
+  .description("a trader's isolated positions on the destination engine, collateral per asset")
+  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .requiredOption('--trader <address>', 'trader address')
+  .option('--json', 'print JSON')
+  .action(positionsCommand);
+
+program
+  .command('doctor')
+  .description('check RPCs, chain ids, contracts, roles and balances; say plainly what is wrong')
+  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .action(doctorCommand);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  process.stderr.write(`${redactText(isIsorelayError(e) ? e.describe() : `error: ${errorSummary(e)}`)}\n`);
+  process.exitCode = isIsorelayError(e) && e.code === 'USAGE' ? 2 : 1;
+}

@@ -1,0 +1,104 @@
+// One devnet for the whole test run (started on first use, stopped by the root hook), with
+// snapshot/revert of all three chains around each test, and small fixture helpers.
+import { Contract, Wallet, type JsonRpcProvider } from 'ethers';
+import { Relayer } from '../../relayer/app/relayer.js';
+import { lockCollateral, type LockResult } from '../../relayer/app/trader.js';
+import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
+import { makeProvider } from '../../relayer/chains/provider.js';
+import { parseConfig } from '../../relayer/config/load.js';
+import type { Config, RawConfig } from '../../relayer/config/schema.js';
+import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
+import { startDevnet, type Devnet } from '../../relayer/devnet/network.js';
+import { devnetRelayerConfig } from '../../relayer/devnet/relayerConfig.js';
+import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
+import type { Store } from '../../relayer/store/store.js';
+
+let shared: Promise<Devnet> | undefined;
+
+export function sharedDevnet(): Promise<Devnet> {
+  shared ??= startDevnet();
+  return shared;
+}
+
+export async function stopSharedDevnet(): Promise<void> {
+  if (shared !== undefined) await (await shared).stop();
+  shared = undefined;
+}
+
+const providers = new Map<string, JsonRpcProvider>();
+export function provider(m: DevnetManifest, chain: string): JsonRpcProvider {
+  const c = m.chains[chain];
+  if (c === undefined) throw new Error(`no chain ${chain}`);
+  let p = providers.get(c.rpcUrl);
+  if (p === undefined) {
+    p = makeProvider(c.rpcUrl, c.chainId, 20);
+    providers.set(c.rpcUrl, p);
+  }
+  return p;
+}
+
+/** Snapshots every chain; the returned function reverts them all. */
+export async function snapshot(m: DevnetManifest): Promise<() => Promise<void>> {
+  const ids = await Promise.all(Object.keys(m.chains).map(async (name) => [name, (await provider(m, name).send('evm_snapshot', [])) as string] as const));
+  return async () => {
+    await Promise.all(ids.map(([name, id]) => provider(m, name).send('evm_revert', [id])));
+  };
+}
+
+export function testConfig(m: DevnetManifest, patch: (raw: RawConfig) => void = () => undefined): Config {
+  const raw = devnetRelayerConfig(m, { sqlite: ':memory:', opsPort: 0, logLevel: 'silent' });
+  patch(raw);
+  return parseConfig(raw, 'test config');
+}
+
+export function makeRelayer(m: DevnetManifest, o: { config?: Config; store?: Store } = {}): { relayer: Relayer; store: Store; config: Config } {
+  const config = o.config ?? testConfig(m);
+  const store = o.store ?? SqliteStore.open(':memory:');
+  const relayer = Relayer.create({
+    config, store, relayerKey: new Wallet(m.accounts.relayer.privateKey), dvnSigner: new Wallet(m.accounts.dvnSigner.privateKey),
+  });
+  return { relayer, store, config };
+}
+
+export function trader(m: DevnetManifest, chain: string, index = 0): Wallet {
+  const t = m.accounts.traders[index];
+  if (t === undefined) throw new Error(`no trader ${index}`);
+  return new Wallet(t.privateKey, provider(m, chain));
+}
+
+export async function lock(m: DevnetManifest, chain: string, o: { amount?: bigint; positionId?: bigint; asset?: 'usdc' | 'weth'; trader?: number } = {}): Promise<LockResult> {
+  const c = m.chains[chain];
+  const token = o.asset === 'weth' ? c?.contracts.weth : c?.contracts.usdc;
+  if (c?.contracts.vault === undefined || token === undefined) throw new Error(`${chain} is not a source`);
+  return lockCollateral({
+    trader: trader(m, chain, o.trader ?? 0), vault: c.contracts.vault, token, amount: o.amount ?? 1_000_000n, dstChainId: 8453n, positionId: o.positionId ?? 1n,
+  });
+}
+
+export function engine(m: DevnetManifest, signer?: Wallet): Contract {
+  const address = m.chains.base?.contracts.engine;
+  if (address === undefined) throw new Error('no engine');
+  return new Contract(address, ourArtifact('IsolatedMarginEngine').abi, signer ?? provider(m, 'base'));
+}
+
+/** How many PositionCredited events the engine emitted for a lockId: the ground truth of "exactly once". */
+export async function creditCount(m: DevnetManifest, lockId: string): Promise<number> {
+  const e = engine(m);
+  const logs = await e.queryFilter(e.filters.PositionCredited?.(lockId) ?? 'PositionCredited', 0, 'latest');
+  return logs.length;
+}
+
+/** Ticks the relayer until `done` holds or the time runs out. */
+export async function tickUntil(relayer: Relayer, done: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await relayer.tick();
+    if (await done()) return;
+    if (Date.now() > deadline) throw new Error('timed out waiting for the relayer');
+    await new Promise((r) => setTimeout(r, 30));
+  }
+}
+
+export async function nonceOf(m: DevnetManifest, chain: string, address: string): Promise<number> {
+  return provider(m, chain).getTransactionCount(address, 'latest');
+}

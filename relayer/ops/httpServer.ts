@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import { errorSummary } from '../errors/base.js';
+import { redactText } from '../errors/redact.js';
 
 export interface HealthReport {
   ready: boolean;
@@ -70,7 +71,7 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
       await route(res);
     } catch (e) {
       log.error({ err: e, path }, 'ops endpoint failed');
-      if (!res.headersSent) sendJson(res, 500, { error: errorSummary(e) });
+      if (!res.headersSent) sendJson(res, 500, { error: redactText(errorSummary(e)) });
       else res.end();
     }
   };

@@ -5,10 +5,13 @@ import { MESSAGE_STATUSES } from '../messages/status.js';
 import type { EventBus, RelayerEvent } from '../pipeline/events.js';
 import type { Store } from '../store/store.js';
 
+/** All the metrics need of a store: its message counts, read at scrape time. */
+export type StoreCounts = Pick<Store, 'countsByRoute'>;
+
 export interface Metrics {
   registry: Registry;
   /** Fills `isorelay_messages` from `store.countsByRoute()` at every scrape. */
-  observeStore(store: Store): void;
+  observeStore(store: StoreCounts): void;
   /** Unsubscribes from the bus and removes this module's metrics from the registry. */
   dispose(): void;
 }
@@ -33,7 +36,7 @@ const DELIVERY_AGE_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 72
 
 export function createMetrics(bus: EventBus, registry: Registry = new Registry()): Metrics {
   const registers = [registry];
-  let store: Store | undefined;
+  let store: StoreCounts | undefined;
 
   const transitions = new Counter({
     name: METRIC.transitions,
@@ -96,7 +99,8 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     labelNames: ['chain', 'code'] as const,
     registers,
   });
-  const messages = new Gauge({
+  // Registered only: its collect() fills it from the store on each scrape.
+  new Gauge({
     name: METRIC.messages,
     help: 'Messages in the store by route and status',
     labelNames: ['route', 'status'] as const,
@@ -145,7 +149,7 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
 
   return {
     registry,
-    observeStore(s: Store): void {
+    observeStore(s: StoreCounts): void {
       store = s;
     },
     dispose(): void {

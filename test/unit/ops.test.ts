@@ -1,0 +1,322 @@
+// The ops layer: secret-free logs, metrics fed by events, and the operator's HTTP endpoints.
+import assert from 'node:assert/strict';
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import pino from 'pino';
+import { ErrorCode, IsorelayError } from '../../relayer/errors/base.js';
+import { EventBus, type RelayerEvent } from '../../relayer/pipeline/events.js';
+import { createLogger, logEvents } from '../../relayer/ops/logger.js';
+import { createMetrics, type Metrics } from '../../relayer/ops/metrics.js';
+import { startOpsServer, type HealthReport, type OpsServer } from '../../relayer/ops/httpServer.js';
+import type { RouteCounts } from '../../relayer/store/store.js';
+
+type LogLine = Record<string, unknown> & { level: number; msg: string };
+
+function capturedLogger(level: pino.LevelWithSilent = 'debug'): { logger: pino.Logger; lines: LogLine[]; raw: string[] } {
+  const raw: string[] = [];
+  const logger = createLogger({ level, destination: { write: (s: string) => void raw.push(s) } });
+  return {
+    logger,
+    raw,
+    get lines() {
+      return raw.map((s) => JSON.parse(s) as LogLine);
+    },
+  };
+}
+
+const SECRET_KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d';
+const API_KEY = 'sk_live_abcdef123456';
+const CREDENTIALED_URL = `https://relayer:hunter2@eth-mainnet.example.com/v2/${API_KEY}`;
+
+describe('ops/logger', function () {
+  it('redacts a privateKey field at the top level and nested', function () {
+    const log = capturedLogger();
+    log.logger.info({ privateKey: SECRET_KEY, signer: { privateKey: SECRET_KEY, address: '0xabc' } }, 'loaded signer');
+    assert.equal(log.raw.length, 1);
+    assert.ok(!log.raw[0]?.includes(SECRET_KEY), log.raw[0]);
+    const line = log.lines[0] as LogLine & { signer: { privateKey: string; address: string } };
+    assert.equal(line.privateKey, '[Redacted]');
+    assert.equal(line.signer.privateKey, '[Redacted]');
+    assert.equal(line.signer.address, '0xabc');
+  });
+
+  it('redacts every secret name, several levels deep', function () {
+    const log = capturedLogger();
+    const deep = { a: { b: { c: { password: 'p', mnemonic: 'm', secret: 's', authorization: 'Bearer t', key: 'k' } } } };
+    log.logger.info(deep, 'deep');
+    const c = (log.lines[0] as unknown as typeof deep).a.b.c;
+    assert.deepEqual(Object.values(c), Array(5).fill('[Redacted]'));
+  });
+
+  it('carries service=isorelay on every line', function () {
+    const log = capturedLogger();
+    log.logger.child({ chain: 'base' }).info('hello');
+    assert.equal(log.lines[0]?.service, 'isorelay');
+    assert.equal(log.lines[0]?.chain, 'base');
+  });
+
+  it('strips a credentialed RPC URL from an error message, its cause and its stack', function () {
+    const log = capturedLogger();
+    const cause = new Error(`request to ${CREDENTIALED_URL} failed, reason: ECONNREFUSED`);
+    const err = new IsorelayError(ErrorCode.RPC_UNREACHABLE, `no RPC endpoint answered: ${CREDENTIALED_URL}`, { cause });
+    log.logger.error({ err }, 'scan failed');
+    log.logger.error(cause, `plain error at ${CREDENTIALED_URL}`);
+    assert.equal(log.raw.length, 2);
+    for (const raw of log.raw) {
+      assert.ok(!raw.includes(API_KEY) && !raw.includes('hunter2'), raw);
+      assert.ok(raw.includes('https://eth-mainnet.example.com/…'), raw);
+    }
+    const first = log.lines[0] as LogLine & { err: { code: string; retryable: boolean; message: string } };
+    assert.equal(first.err.code, 'RPC_UNREACHABLE');
+    assert.equal(first.err.retryable, true);
+    assert.match(first.err.message, /^RPC_UNREACHABLE: no RPC endpoint answered/);
+  });
+
+  describe('logEvents', function () {
+    const bus = new EventBus();
+    let log: ReturnType<typeof capturedLogger>;
+    let stop: () => void;
+    beforeEach(function () {
+      log = capturedLogger();
+      stop = logEvents(bus, log.logger);
+    });
+    afterEach(function () {
+      stop();
+    });
+
+    const level = (name: pino.Level) => pino.levels.values[name];
+
+    it('logs one line per event, and none after unsubscribing', function () {
+      bus.emit({ type: 'chain.head', chain: 'base', head: 10n, finalized: 5n });
+      bus.emit({ type: 'scan.range', stream: 'base:vault', from: 1n, to: 10n, logs: 2, durationMs: 12 });
+      assert.equal(log.raw.length, 2);
+      stop();
+      bus.emit({ type: 'chain.head', chain: 'base', head: 11n, finalized: 6n });
+      assert.equal(log.raw.length, 2);
+    });
+
+    it('writes bigints as strings and binds chain and tx', function () {
+      bus.emit({ type: 'tx.mined', chain: 'arb', purpose: 'lzReceive', gasUsed: 123_456n, ok: true, hash: '0xfeed' });
+      const line = log.lines[0];
+      assert.equal(line?.level, level('info'));
+      assert.equal(line?.gasUsed, '123456');
+      assert.equal(line?.chain, 'arb');
+      assert.equal(line?.tx, '0xfeed');
+    });
+
+    it('binds route, id and lockId to a message', function () {
+      bus.emit({ type: 'message.observed', id: 'm1', route: 'base→arb', messageId: '0xlock' });
+      assert.deepEqual(
+        [log.lines[0]?.route, log.lines[0]?.id, log.lines[0]?.lockId, log.lines[0]?.level],
+        ['base→arb', 'm1', '0xlock', level('info')],
+      );
+    });
+
+    it('warns when a message goes dead, orphaned or held; logs delivery at info', function () {
+      const moved = (to: 'dead' | 'orphaned' | 'held' | 'delivered' | 'verified'): RelayerEvent => ({
+        type: 'message.moved', id: 'm1', route: 'base→arb', from: 'finalized', to, ageMs: 1000,
+      });
+      for (const to of ['dead', 'orphaned', 'held', 'delivered', 'verified'] as const) bus.emit(moved(to));
+      assert.deepEqual(
+        log.lines.map((l) => l.level),
+        [level('warn'), level('warn'), level('warn'), level('info'), level('debug')],
+      );
+    });
+
+    it('warns on stage errors and reorgs, and raises incidents to error or fatal', function () {
+      bus.emit({ type: 'stage.error', stage: 'deliver', chain: 'arb', error: `timeout at ${CREDENTIALED_URL}`, retryable: true });
+      bus.emit({ type: 'scan.reorg', stream: 'base:vault', ancestor: 100n, depth: 3n, orphaned: 1 });
+      bus.emit({ type: 'incident', chain: 'base', code: 'REORG_BEYOND_FINALITY', message: 'final block changed' });
+      bus.emit({ type: 'incident', chain: 'base', code: 'SOMETHING_ELSE', message: 'odd' });
+      assert.deepEqual(
+        log.lines.map((l) => l.level),
+        [level('warn'), level('warn'), level('fatal'), level('error')],
+      );
+      assert.ok(!log.raw[0]?.includes(API_KEY), log.raw[0]);
+      assert.equal(log.lines[1]?.depth, '3');
+    });
+  });
+});
+
+/** The value of one series in Prometheus text, or undefined when the series is absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('ops/metrics', function () {
+  let bus: EventBus;
+  let metrics: Metrics;
+  beforeEach(function () {
+    bus = new EventBus();
+    metrics = createMetrics(bus);
+  });
+  afterEach(function () {
+    metrics.dispose();
+  });
+
+  it('names every metric isorelay_*', async function () {
+    const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name);
+    assert.ok(names.length >= 10, names.join(','));
+    assert.deepEqual(names.filter((n) => !n.startsWith('isorelay_')), []);
+  });
+
+  it('counts a transition to delivered and observes its age in seconds', async function () {
+    const series = 'isorelay_message_transitions_total{route="base→arb",from="submitted",to="delivered"}';
+    assert.equal(sample(await metrics.registry.metrics(), series), undefined);
+    bus.emit({ type: 'message.moved', id: 'm1', route: 'base→arb', from: 'submitted', to: 'delivered', ageMs: 42_000 });
+    bus.emit({ type: 'message.moved', id: 'm2', route: 'base→arb', from: 'submitted', to: 'delivered', ageMs: 8_000 });
+    const text = await metrics.registry.metrics();
+    assert.equal(sample(text, series), 2);
+    assert.equal(sample(text, 'isorelay_message_delivery_age_seconds_sum{route="base→arb"}'), 50);
+    assert.equal(sample(text, 'isorelay_message_delivery_age_seconds_count{route="base→arb"}'), 2);
+  });
+
+  it('sets the chain head and finalized head gauges', async function () {
+    bus.emit({ type: 'chain.head', chain: 'base', head: 1_000n, finalized: 990n });
+    bus.emit({ type: 'chain.head', chain: 'base', head: 1_001n, finalized: 991n });
+    const text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'isorelay_chain_head_block{chain="base"}'), 1001);
+    assert.equal(sample(text, 'isorelay_chain_finalized_block{chain="base"}'), 991);
+  });
+
+  it('counts reorgs, mined transactions, gas, stage errors and incidents', async function () {
+    bus.emit({ type: 'scan.reorg', stream: 'base:vault', ancestor: 100n, depth: 4n, orphaned: 2 });
+    bus.emit({ type: 'tx.mined', chain: 'arb', purpose: 'lzReceive', gasUsed: 100_000n, ok: true, hash: '0x1' });
+    bus.emit({ type: 'tx.mined', chain: 'arb', purpose: 'lzReceive', gasUsed: 50_000n, ok: false, hash: '0x2' });
+    bus.emit({ type: 'stage.error', stage: 'deliver', error: 'boom', retryable: false });
+    bus.emit({ type: 'incident', chain: 'base', code: 'REORG_BEYOND_FINALITY', message: 'final block changed' });
+    const text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'isorelay_reorgs_total{stream="base:vault"}'), 1);
+    assert.equal(sample(text, 'isorelay_reorg_last_depth_blocks{stream="base:vault"}'), 4);
+    assert.equal(sample(text, 'isorelay_txs_mined_total{chain="arb",purpose="lzReceive",ok="true"}'), 1);
+    assert.equal(sample(text, 'isorelay_txs_mined_total{chain="arb",purpose="lzReceive",ok="false"}'), 1);
+    assert.equal(sample(text, 'isorelay_tx_gas_used_total{chain="arb",purpose="lzReceive"}'), 150_000);
+    assert.equal(sample(text, 'isorelay_stage_errors_total{stage="deliver",retryable="false"}'), 1);
+    assert.equal(sample(text, 'isorelay_incidents_total{chain="base",code="REORG_BEYOND_FINALITY"}'), 1);
+  });
+
+  it('reads message counts from the store at each scrape, zero for absent statuses', async function () {
+    let counts: RouteCounts[] = [{ route: 'base→arb', counts: { observed: 3, delivered: 7 }, oldestPendingAt: null }];
+    metrics.observeStore({ countsByRoute: () => counts });
+    let text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'isorelay_messages{route="base→arb",status="observed"}'), 3);
+    assert.equal(sample(text, 'isorelay_messages{route="base→arb",status="delivered"}'), 7);
+    assert.equal(sample(text, 'isorelay_messages{route="base→arb",status="dead"}'), 0);
+    counts = [{ route: 'base→arb', counts: { delivered: 10 }, oldestPendingAt: null }];
+    text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'isorelay_messages{route="base→arb",status="observed"}'), 0);
+    assert.equal(sample(text, 'isorelay_messages{route="base→arb",status="delivered"}'), 10);
+  });
+
+  it('stops counting and frees the registry on dispose', async function () {
+    const registry = metrics.registry;
+    metrics.dispose();
+    assert.equal((await registry.getMetricsAsJSON()).length, 0);
+    metrics = createMetrics(bus, registry); // the same registry takes a new set without name clashes
+    bus.emit({ type: 'chain.head', chain: 'base', head: 5n, finalized: 4n });
+    assert.equal(sample(await registry.metrics(), 'isorelay_chain_head_block{chain="base"}'), 5);
+  });
+});
+
+describe('ops/httpServer', function () {
+  let server: OpsServer;
+  let report: HealthReport;
+  let metrics: Metrics;
+  const bus = new EventBus();
+  const log = capturedLogger('warn');
+
+  before(async function () {
+    report = { ready: false, checks: { store: { ok: true }, 'rpc:base': { ok: false, detail: 'no endpoint answered' } } };
+    metrics = createMetrics(bus);
+    server = await startOpsServer({
+      port: 0,
+      registry: metrics.registry,
+      health: () => report,
+      status: () => ({ routes: [{ route: 'base→arb', head: 12_345_678_901_234_567_890n, pending: 2 }] }),
+      logger: log.logger,
+    });
+  });
+  after(async function () {
+    await server.close();
+    metrics.dispose();
+  });
+
+  it('listens on 127.0.0.1 by default, on the free port it picked', function () {
+    assert.ok(server.port > 0);
+    assert.equal(server.url, `http://127.0.0.1:${server.port}`);
+  });
+
+  it('refuses connections on a non-loopback address', async function () {
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal);
+    if (external === undefined) return this.skip();
+    const outcome = await new Promise<string>((resolve) => {
+      const socket = connect({ host: external.address, port: server.port, timeout: 2_000 });
+      socket.once('connect', () => (socket.destroy(), resolve('connected')));
+      socket.once('timeout', () => (socket.destroy(), resolve('timeout')));
+      socket.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+    });
+    assert.notEqual(outcome, 'connected');
+  });
+
+  it('answers /healthz with 200 {ok:true}', async function () {
+    const res = await fetch(`${server.url}/healthz`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ok: true });
+  });
+
+  it('answers /readyz 503 with the report until health turns ready, then 200', async function () {
+    let res = await fetch(`${server.url}/readyz`);
+    assert.equal(res.status, 503);
+    assert.deepEqual(await res.json(), report);
+    report = { ready: true, checks: { store: { ok: true }, 'rpc:base': { ok: true } } };
+    res = await fetch(`${server.url}/readyz`);
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as HealthReport).ready, true);
+  });
+
+  it('serves Prometheus text on /metrics', async function () {
+    bus.emit({ type: 'chain.head', chain: 'base', head: 77n, finalized: 70n });
+    const res = await fetch(`${server.url}/metrics`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+    const text = await res.text();
+    assert.ok(text.includes('isorelay_'), text);
+    assert.equal(sample(text, 'isorelay_chain_head_block{chain="base"}'), 77);
+  });
+
+  it('serves /status as JSON with bigints as decimal strings', async function () {
+    const res = await fetch(`${server.url}/status`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { routes: [{ route: 'base→arb', head: '12345678901234567890', pending: 2 }] });
+  });
+
+  it('answers 404 to an unknown path, and 405 to a POST', async function () {
+    assert.equal((await fetch(`${server.url}/nope`)).status, 404);
+    assert.equal((await fetch(`${server.url}/status/extra`)).status, 404);
+    assert.equal((await fetch(`${server.url}/healthz`, { method: 'POST' })).status, 405);
+  });
+
+  it('answers 500 and logs when a handler throws', async function () {
+    const failing = await startOpsServer({
+      port: 0,
+      registry: metrics.registry,
+      health: () => report,
+      status: () => {
+        throw new Error(`store closed (${CREDENTIALED_URL})`);
+      },
+      logger: log.logger,
+    });
+    try {
+      const res = await fetch(`${failing.url}/status`);
+      assert.equal(res.status, 500);
+      assert.ok(log.lines.some((l) => l.level === pino.levels.values.error && l.path === '/status'));
+      assert.ok(log.raw.every((l) => !l.includes(API_KEY)));
+      assert.ok(!(await res.text()).includes(API_KEY));
+    } finally {
+      await failing.close();
+    }
+  });
+});

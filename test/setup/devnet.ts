@@ -75,6 +75,18 @@ export async function lock(m: DevnetManifest, chain: string, o: { amount?: bigin
   });
 }
 
+/** Lets the vault pull the trader's tokens (lock() does it too; tests that rewind chains need it apart). */
+export async function approveVault(m: DevnetManifest, chain: string, index = 0): Promise<void> {
+  const c = m.chains[chain];
+  const t = trader(m, chain, index);
+  for (const token of [c?.contracts.usdc, c?.contracts.weth]) {
+    if (token === undefined || c?.contracts.vault === undefined) throw new Error(`${chain} is not a source`);
+    const erc20 = new Contract(token, ourArtifact('TestToken').abi, t);
+    const tx = await erc20.getFunction('approve').send(c.contracts.vault, 2n ** 255n);
+    await provider(m, chain).waitForTransaction(tx.hash as string);
+  }
+}
+
 export function engine(m: DevnetManifest, signer?: Wallet): Contract {
   const address = m.chains.base?.contracts.engine;
   if (address === undefined) throw new Error('no engine');

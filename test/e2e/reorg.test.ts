@@ -1,0 +1,106 @@
+// Reorgs on the source chain: a lock reorged out before finality is never credited (orphaned);
+// the same transaction mined again after the reorg is credited once; a reorg deeper than the
+// finality policy halts the route as an incident and reverses nothing.
+import assert from 'node:assert/strict';
+import type { Devnet } from '../../relayer/devnet/network.js';
+import { approveVault, creditCount, lock, makeRelayer, nonceOf, provider, sharedDevnet, snapshot, testConfig, tickUntil } from '../setup/devnet.js';
+
+describe('reorgs on the source chain', function () {
+  this.timeout(120_000);
+  let devnet: Devnet;
+  let revert: () => Promise<void>;
+
+  before(async () => {
+    devnet = await sharedDevnet();
+  });
+  beforeEach(async () => {
+    revert = await snapshot(devnet.manifest);
+  });
+  afterEach(async () => {
+    await revert();
+  });
+
+  const slowFinality = () => testConfig(devnet.manifest, (raw) => {
+    const arb = raw.chains.arbitrum;
+    if (arb !== undefined) arb.finality = { confirmations: 1000 };
+  });
+
+  /** Locks on arbitrum after a snapshot; revert to `revertTo` to reorg the lock out. */
+  async function lockAfterSnapshot(): Promise<{ lockId: string; raw: string; revertTo: string }> {
+    const m = devnet.manifest;
+    const arb = provider(m, 'arbitrum');
+    await approveVault(m, 'arbitrum'); // outside the reorg, so that the lock alone is removed
+    const beforeLock = (await arb.send('evm_snapshot', [])) as string;
+    const l = await lock(m, 'arbitrum');
+    const raw = (await arb.send('eth_getRawTransactionByHash', [l.txHash])) as string;
+    return { lockId: l.lockId, raw, revertTo: beforeLock };
+  }
+
+  it('never credits a lock reorged out before finality, and marks it orphaned', async () => {
+    const m = devnet.manifest;
+    const arb = provider(m, 'arbitrum');
+    const nonce = await nonceOf(m, 'base', m.accounts.relayer.address);
+    const { relayer, store } = makeRelayer(m, { config: slowFinality() });
+    const l = await lockAfterSnapshot();
+    await tickUntil(relayer, () => store.list({ status: 'observed' }).length === 1);
+
+    await arb.send('evm_revert', [l.revertTo]);
+    await arb.send('anvil_mine', ['0x20']);
+    await tickUntil(relayer, () => store.list({ status: 'orphaned' }).length === 1);
+    // Far past the old block's finality: still orphaned, never delivered.
+    await arb.send('anvil_mine', ['0x600']);
+    for (let i = 0; i < 5; i++) await relayer.tick();
+
+    const rows = store.list({});
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]?.status, 'orphaned');
+    assert.match(rows[0]?.lastError ?? '', /reorged out/);
+    assert.equal(await creditCount(m, l.lockId), 0);
+    assert.equal(await nonceOf(m, 'base', m.accounts.relayer.address), nonce, 'nothing was sent to the destination');
+  });
+
+  it('credits once a lock that the reorg removed and a later block included again', async () => {
+    const m = devnet.manifest;
+    const arb = provider(m, 'arbitrum');
+    const nonce = await nonceOf(m, 'base', m.accounts.relayer.address);
+    const { relayer, store } = makeRelayer(m, { config: slowFinality() });
+    const l = await lockAfterSnapshot();
+    await tickUntil(relayer, () => store.list({ status: 'observed' }).length === 1);
+    await arb.send('evm_revert', [l.revertTo]);
+    await arb.send('anvil_mine', ['0x20']);
+    await tickUntil(relayer, () => store.list({ status: 'orphaned' }).length === 1);
+
+    await arb.send('eth_sendRawTransaction', [l.raw]);
+    await arb.send('anvil_mine', ['0x400']);
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    assert.equal(store.list({}).length, 1, 'the same message, revived, not a second one');
+    assert.equal(await creditCount(m, l.lockId), 1);
+    assert.equal(await nonceOf(m, 'base', m.accounts.relayer.address), nonce + 3);
+  });
+
+  it('halts the route on a reorg deeper than finality, keeping what was delivered', async () => {
+    const m = devnet.manifest;
+    const arb = provider(m, 'arbitrum');
+    const { relayer, store } = makeRelayer(m);
+    const incidents: string[] = [];
+    relayer.events.on((e) => {
+      if (e.type === 'incident') incidents.push(e.code);
+    });
+    const l = await lockAfterSnapshot();
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+
+    await arb.send('evm_revert', [l.revertTo]);
+    await arb.send('anvil_mine', ['0x30']);
+    await tickUntil(relayer, () => relayer.haltedRoutes.has('arbitrum-base'));
+
+    assert.deepEqual(incidents, ['REORG_BEYOND_FINALITY']);
+    assert.equal(relayer.health().ready, false);
+    assert.match(relayer.health().checks['route:arbitrum-base']?.detail ?? '', /halted/);
+    assert.equal(store.list({})[0]?.status, 'delivered');
+    assert.equal(await creditCount(m, l.lockId), 1);
+    // The other route keeps working.
+    const o = await lock(m, 'optimism');
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
+    assert.equal(await creditCount(m, o.lockId), 1);
+  });
+});

@@ -89,6 +89,12 @@ export class Relayer {
       statuses: ['submitted'],
       step: confirmStep({ transport: (n) => this.transport(n), dst: (c) => this.client(c), now }),
     });
+    // A message that reaches a stage's status wakes that stage now, not at its next tick.
+    this.events.on((e) => {
+      if (!this.running || e.type !== 'message.moved') return;
+      if (e.to === 'finalized') setImmediate(() => this.deliver.pump());
+      else if (e.to === 'submitted') setImmediate(() => this.confirm.pump());
+    });
   }
 
   client(name: string): ChainClient {

@@ -34,13 +34,13 @@ export async function lockCollateral(r: LockRequest): Promise<LockResult> {
   const allowance = (await token.getFunction('allowance')(r.trader.address, r.vault)) as bigint;
   if (allowance < r.amount) {
     const tx = await token.getFunction('approve').send(r.vault, MaxUint256);
-    await provider.waitForTransaction(tx.hash as string);
+    await provider.waitForTransaction(tx.hash);
   }
   const fee = (await vault.getFunction('quoteLock')(r.token, r.amount, r.dstChainId, r.positionId)) as bigint;
   const tx = await vault.getFunction('lock').send(r.token, r.amount, r.dstChainId, r.positionId, { value: fee });
-  const receipt = await provider.waitForTransaction(tx.hash as string);
+  const receipt = await provider.waitForTransaction(tx.hash);
   const minedAtMs = Date.now();
-  if (receipt === null || receipt.status !== 1) throw new Error(`lock reverted (tx ${tx.hash as string})`);
+  if (receipt === null || receipt.status !== 1) throw new Error(`lock reverted (tx ${tx.hash})`);
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== r.vault.toLowerCase()) continue;
     const parsed = vaultIface.parseLog(log);

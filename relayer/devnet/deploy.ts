@@ -55,7 +55,7 @@ class Deployer {
 
   async send(contract: Contract, method: string, args: unknown[]): Promise<void> {
     const tx = await contract.getFunction(method).send(...args);
-    const r = await this.provider.waitForTransaction(tx.hash as string);
+    const r = await this.provider.waitForTransaction(tx.hash);
     if (r?.status !== 1) throw new Error(`devnet deployment: ${method} reverted`);
   }
 }

@@ -27,8 +27,11 @@ export interface Transport {
   readonly name: string;
   /** The logs to watch on the source chain of a route. */
   sourceWatch(routeName: string): SourceWatch;
-  /** Decides the next step for a finalized or verified message. */
-  plan(message: MessageRow, dst: ChainClient): Promise<DeliveryPlan>;
+  /**
+   * Decides the next step for a message from the destination's state; `after` names the step
+   * this process just saw mined, when the next one follows without reading the chain again.
+   */
+  plan(message: MessageRow, dst: ChainClient, after?: string): Promise<DeliveryPlan>;
   /** A step that was mined but did not take effect (a DVN instruction that failed inside). */
   stepFailure(step: string, receipt: Receipt, dstChain: string): string | null;
   /** Explains why a delivery transaction would revert, from its revert data. */

@@ -84,7 +84,7 @@ describe('credit path (LayerZero v2, real endpoint, ULN302, DVN)', function () {
       const options = '0x00030100110100000000000000000000000000030d40';
       const fee = (await rogue.getFunction('quote')(30184, message, options)) as bigint;
       const tx = await rogue.getFunction('sendRaw').send(30184, message, options, { value: fee });
-      await provider(devnet.manifest, 'arbitrum').waitForTransaction(tx.hash as string);
+      await provider(devnet.manifest, 'arbitrum').waitForTransaction(tx.hash);
       return messageId(42161n, origin ?? (await rogue.getAddress()), nonce);
     }
 

@@ -83,7 +83,7 @@ export async function approveVault(m: DevnetManifest, chain: string, index = 0):
     if (token === undefined || c?.contracts.vault === undefined) throw new Error(`${chain} is not a source`);
     const erc20 = new Contract(token, ourArtifact('TestToken').abi, t);
     const tx = await erc20.getFunction('approve').send(c.contracts.vault, 2n ** 255n);
-    await provider(m, chain).waitForTransaction(tx.hash as string);
+    await provider(m, chain).waitForTransaction(tx.hash);
   }
 }
 

@@ -12,6 +12,8 @@ export interface TxRequest {
   to: string;
   data: string;
   value?: bigint;
+  /** A known gas limit: the call is then checked with one eth_call instead of an estimate. */
+  gasLimit?: bigint;
   /** A floor under the estimate (e.g. the gas a LayerZero option promises the receiver). */
   minGasLimit?: bigint;
   purpose: string;
@@ -78,10 +80,30 @@ export class TxSender {
     this.nextNonce = Math.max(await this.chainNonce('pending'), ...pending.map((p) => p.nonce + 1));
   }
 
-  /** Sends and waits for the receipt; a revert at estimation throws TxRevertedError. */
+  /** Sends and waits for the receipt; a call that would revert throws TxRevertedError, unsent. */
   async submit(req: TxRequest): Promise<Receipt> {
-    const flight = await this.enqueue(() => this.sendNew(req));
-    return this.waitFor(flight, req);
+    // Simulation (the revert check) and fees run outside the nonce queue, in parallel for many
+    // messages; only taking a nonce, signing and storing are serialised. Broadcasts overlap.
+    const value = req.value ?? 0n;
+    const [gasLimit, fees] = await Promise.all([this.gasFor(req, value), this.currentFees()]);
+    const tx = { to: req.to, data: req.data, value, gasLimit };
+    for (let attempt = 0; ; attempt++) {
+      const flight = await this.enqueue(() => this.assign(req, tx, fees));
+      const outcome = await this.broadcastFlight(flight, req);
+      if (outcome === 'sent') return this.waitFor(flight, req);
+      if (attempt >= 2) throw new IsorelayError(ErrorCode.TX_REJECTED, `${this.client.name}: ${req.purpose} kept losing its nonce to other transactions of ${this.address}`);
+    }
+  }
+
+  private feeCache: { fees: Fees; at: number } | undefined;
+
+  /** Fees move once per block at most: one estimate serves every transaction of a poll interval. */
+  private async currentFees(): Promise<Fees> {
+    const now = Date.now();
+    if (this.feeCache !== undefined && now - this.feeCache.at < this.options.pollMs) return this.feeCache.fees;
+    const fees = await estimateFees(this.client);
+    this.feeCache = { fees, at: now };
+    return fees;
   }
 
   private enqueue<T>(fn: () => Promise<T>): Promise<T> {
@@ -94,68 +116,81 @@ export class TxSender {
     return Number(BigInt(await this.client.rpc.call<string>('eth_getTransactionCount', [this.address, tag])));
   }
 
-  private async sendNew(req: TxRequest): Promise<Flight> {
+  /** Takes the next nonce, signs, and stores the signed transaction: the intent is durable before any broadcast. */
+  private async assign(req: TxRequest, tx: Flight['tx'], fees: Fees): Promise<Flight> {
     if (this.nextNonce < 0) await this.recover();
-    const value = req.value ?? 0n;
-    // Always estimated: the estimate is also the simulation that catches a revert before sending.
-    const estimate = await this.estimateGas(req, value);
-    const gasLimit = req.minGasLimit !== undefined && req.minGasLimit > estimate ? req.minGasLimit : estimate;
-    const fees = await estimateFees(this.client);
-    const flight: Flight = { nonce: this.nextNonce, fees, firstFees: fees, tx: { to: req.to, data: req.data, value, gasLimit }, hashes: [], sentAt: Date.now() };
-    await this.signRecordBroadcast(flight, req);
-    this.nextNonce++;
+    const flight: Flight = { nonce: this.nextNonce++, fees, firstFees: fees, tx, hashes: [], sentAt: Date.now() };
+    flight.hashes.push(await this.signAndRecord(flight, req));
     return flight;
   }
 
-  private async estimateGas(req: TxRequest, value: bigint): Promise<bigint> {
+  /** A known gas limit is checked with one eth_call; otherwise the node estimates (with a margin). */
+  private async gasFor(req: TxRequest, value: bigint): Promise<bigint> {
+    const call = { from: this.address, to: req.to, data: req.data, value: '0x' + value.toString(16) };
     try {
-      const hex = await this.client.rpc.call<string>('eth_estimateGas', [
-        { from: this.address, to: req.to, data: req.data, value: '0x' + value.toString(16) },
-      ]);
-      return (BigInt(hex) * BigInt(100 + (this.options.gasMarginPct ?? 20))) / 100n;
+      if (req.gasLimit !== undefined) {
+        await this.client.rpc.call<string>('eth_call', [{ ...call, gas: '0x' + req.gasLimit.toString(16) }, 'latest']);
+        return req.gasLimit;
+      }
+      const estimate = (BigInt(await this.client.rpc.call<string>('eth_estimateGas', [call])) * BigInt(100 + (this.options.gasMarginPct ?? 20))) / 100n;
+      return req.minGasLimit !== undefined && req.minGasLimit > estimate ? req.minGasLimit : estimate;
     } catch (e) {
       if (e instanceof RpcResponseError) throw new TxRevertedError(req.purpose, revertDataOf(e), e.message);
       throw e;
     }
   }
 
-  private async signRecordBroadcast(flight: Flight, req: TxRequest): Promise<void> {
-    const tx = Transaction.from({
-      type: 2,
-      chainId: this.client.chainId,
-      nonce: flight.nonce,
-      to: flight.tx.to,
-      data: flight.tx.data,
-      value: flight.tx.value,
-      gasLimit: flight.tx.gasLimit,
-      maxFeePerGas: flight.fees.maxFeePerGas,
-      maxPriorityFeePerGas: flight.fees.maxPriorityFeePerGas,
-    });
-    const raw = await this.wallet.signTransaction(tx);
+  private async signAndRecord(flight: Flight, req: TxRequest, purpose = req.purpose): Promise<string> {
+    const raw = await this.wallet.signTransaction(
+      Transaction.from({
+        type: 2,
+        chainId: this.client.chainId,
+        nonce: flight.nonce,
+        to: flight.tx.to,
+        data: flight.tx.data,
+        value: flight.tx.value,
+        gasLimit: flight.tx.gasLimit,
+        maxFeePerGas: flight.fees.maxFeePerGas,
+        maxPriorityFeePerGas: flight.fees.maxPriorityFeePerGas,
+      }),
+    );
     const hash = Transaction.from(raw).hash as string;
-    // The intent is durable before the side effect: a crash after this line finds it on restart.
     this.store.recordTx({
-      chain: this.client.name, sender: this.address, nonce: flight.nonce, hash, raw, purpose: req.purpose,
+      chain: this.client.name, sender: this.address, nonce: flight.nonce, hash, raw, purpose,
       messages: req.messages.join(','), status: 'pending', createdAt: Date.now(),
     });
-    flight.hashes.push(hash);
+    this.raws.set(hash, raw);
+    return hash;
+  }
+
+  private readonly raws = new Map<string, string>();
+
+  /**
+   * Broadcasts the newest signed version of a flight. 'lost': its nonce was used by another
+   * transaction of this key (the caller takes a new one). A rejection fills the nonce with a
+   * zero-value self-transfer, so that later nonces are not stuck behind a gap, then throws.
+   */
+  private async broadcastFlight(flight: Flight, req: TxRequest): Promise<'sent' | 'lost'> {
+    const hash = flight.hashes[flight.hashes.length - 1] as string;
+    const raw = this.raws.get(hash) as string;
     flight.sentAt = Date.now();
     try {
       await this.broadcast(raw);
+      return 'sent';
     } catch (e) {
-      if (e instanceof RpcResponseError && /nonce too low|nonce has already been used/i.test(e.message)) {
-        // Someone else used this nonce (a transaction from before a crash): resynchronise.
-        this.store.setTxStatus(hash, 'dropped');
-        this.nextNonce = await this.chainNonce('pending');
-        flight.nonce = this.nextNonce;
-        flight.hashes.pop();
-        return this.signRecordBroadcast(flight, req);
+      if (!(e instanceof RpcResponseError)) throw e;
+      this.store.setTxStatus(hash, 'dropped');
+      this.raws.delete(hash);
+      if (/nonce too low|nonce has already been used/i.test(e.message)) {
+        await this.enqueue(async () => {
+          this.nextNonce = Math.max(this.nextNonce, await this.chainNonce('pending'));
+        });
+        return 'lost';
       }
-      if (e instanceof RpcResponseError) {
-        this.store.setTxStatus(hash, 'dropped');
-        throw new IsorelayError(ErrorCode.TX_REJECTED, `${this.client.name}: the node rejected ${req.purpose}: ${e.message}`, { cause: e });
-      }
-      throw e;
+      const filler: Flight = { ...flight, tx: { to: this.address, data: '0x', value: 0n, gasLimit: 21_000n }, hashes: [] };
+      const fillHash = await this.signAndRecord(filler, { ...req, purpose: 'fill-nonce-gap' }, 'fill-nonce-gap');
+      await this.broadcast(this.raws.get(fillHash) as string).catch(() => undefined);
+      throw new IsorelayError(ErrorCode.TX_REJECTED, `${this.client.name}: the node rejected ${req.purpose}: ${e.message}`, { cause: e });
     }
   }
 
@@ -169,15 +204,20 @@ export class TxSender {
   }
 
   private async waitFor(flight: Flight, req: TxRequest): Promise<Receipt> {
-    for (;;) {
+    for (let poll = 0; ; poll++) {
       const receipts = await this.client.receipts(flight.hashes);
       const mined = receipts.findIndex((r) => r !== null);
       if (mined >= 0) {
-        flight.hashes.forEach((h, i) => this.store.setTxStatus(h, i === mined ? 'mined' : 'replaced'));
+        flight.hashes.forEach((h, i) => {
+          this.store.setTxStatus(h, i === mined ? 'mined' : 'replaced');
+          this.raws.delete(h);
+        });
         return receipts[mined] as Receipt;
       }
       if (Date.now() - flight.sentAt > this.options.stuckAfterMs) await this.enqueue(() => this.replace(flight, req));
-      await sleep(this.options.pollMs);
+      // A chain that mines at once (a sequencer, anvil) has the receipt within milliseconds:
+      // look again soon, then settle to the chain's own pace.
+      await sleep(Math.min(this.options.pollMs, 2 ** poll));
     }
   }
 
@@ -191,7 +231,16 @@ export class TxSender {
       });
     }
     flight.fees = next;
-    await this.signRecordBroadcast(flight, req);
+    const hash = await this.signAndRecord(flight, req);
+    try {
+      await this.broadcast(this.raws.get(hash) as string);
+      flight.hashes.push(hash);
+    } catch {
+      // Refused (underpriced, or the old one was just mined): keep waiting on what is out there.
+      this.store.setTxStatus(hash, 'dropped');
+      this.raws.delete(hash);
+    }
+    flight.sentAt = Date.now();
   }
 }
 
@@ -199,7 +248,7 @@ export class TxSender {
 export function revertDataOf(e: RpcResponseError): string | null {
   const d = e.data;
   if (typeof d === 'string' && d.startsWith('0x')) return d;
-  if (d !== null && typeof d === 'object' && 'data' in d && typeof (d as { data: unknown }).data === 'string') return (d as { data: string }).data;
+  if (d !== null && typeof d === 'object' && 'data' in d && typeof (d).data === 'string') return (d as { data: string }).data;
   return null;
 }
 

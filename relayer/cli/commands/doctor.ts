@@ -1,4 +1,27 @@
-// `isorelay doctor`: placeholder being written.
-export function doctorCommand(_opts: unknown): Promise<void> {
-  return Promise.reject(new Error('doctor: not implemented yet'));
+// `isorelay doctor -c FILE`: runs the checks of app/doctor.ts and prints one ✓/✗/! line per check,
+// grouped per chain; exits 1 when any check fails (warnings do not fail it).
+import { runDoctor, type DoctorCheck } from '../../app/doctor.js';
+import { loadConfig } from '../../config/load.js';
+
+const MARK: Record<DoctorCheck['severity'], string> = { ok: '✓', warn: '!', fail: '✗' };
+
+export async function doctorCommand(opts: { config: string }): Promise<void> {
+  const config = loadConfig(opts.config);
+  const report = await runDoctor(config, process.env);
+  const lines: string[] = [];
+  let group: string | undefined;
+  for (const c of report.checks) {
+    if (c.group !== group) {
+      group = c.group;
+      const chain = config.chains[group];
+      lines.push(`${lines.length === 0 ? '' : '\n'}${group}${chain === undefined ? '' : ` (chain id ${chain.chainId})`}`);
+    }
+    lines.push(`  ${MARK[c.severity]} ${c.name}: ${c.detail}`);
+  }
+  const failed = report.checks.filter((c) => c.severity === 'fail').length;
+  const warned = report.checks.filter((c) => c.severity === 'warn').length;
+  const summary = failed === 0 ? `all ${report.checks.length} checks passed` : `${failed} of ${report.checks.length} checks failed`;
+  lines.push('', `doctor: ${summary}${warned === 0 ? '' : `, ${warned} warning${warned === 1 ? '' : 's'}`}`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+  if (!report.ok) process.exitCode = 1;
 }

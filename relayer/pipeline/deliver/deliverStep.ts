@@ -28,8 +28,9 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
     const transport = deps.transport(initial.transport);
     const dst = deps.dst(initial.dstChain);
     let row = initial;
+    let after: string | undefined;
     for (let i = 0; i < MAX_STEPS; i++) {
-      const plan = await transport.plan(row, dst);
+      const plan = await transport.plan(row, dst, after);
       switch (plan.kind) {
         case 'delivered':
           return { kind: 'advance', to: 'delivered', patch: { deliveredAt: now() }, reason: 'already delivered on chain' };
@@ -59,6 +60,7 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
               deps.events.emit({ type: 'message.moved', id: row.id, route: row.route, from, to: plan.then, ageMs: now() - row.observedAt });
             row = deps.store.get(row.id) ?? row;
           }
+          after = plan.step;
           break;
         }
       }

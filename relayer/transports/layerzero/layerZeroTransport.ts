@@ -35,6 +35,12 @@ const PERMANENT: Readonly<Record<string, string>> = {
   ZeroAmount: 'malformed message (zero amount)',
 };
 
+const ZERO_HASH = zeroPadValue('0x', 32);
+/** Gas limits of our own steps (measured ~70k and ~80k on the real contracts, with headroom). */
+const VERIFY_GAS = 200_000n;
+const COMMIT_GAS = 200_000n;
+const ENDPOINT_RECEIVE_OVERHEAD_GAS = 100_000n;
+
 const PAYLOAD = { encode: (p: { encoded: string; options: string }) => JSON.stringify(p) };
 
 function packetOf(row: MessageRow): LayerZeroPacket {
@@ -103,46 +109,27 @@ export class LayerZeroTransport implements Transport {
     };
   }
 
-  async plan(row: MessageRow, dst: ChainClient): Promise<DeliveryPlan> {
+  async plan(row: MessageRow, dst: ChainClient, after?: string): Promise<DeliveryPlan> {
     const p = packetOf(row);
     const lz = this.chainLz(row.dstChain);
-    const [inboundHashRaw, lazyNonceRaw, lookupRaw] = await dst.calls([
-      { to: lz.endpoint, data: endpointIface.encodeFunctionData('inboundPayloadHash', [p.receiver, p.srcEid, p.sender, p.nonce]) },
-      { to: lz.endpoint, data: endpointIface.encodeFunctionData('lazyInboundNonce', [p.receiver, p.srcEid, p.sender]) },
-      { to: lz.receiveUln302, data: receiveUlnIface.encodeFunctionData('hashLookup', [p.headerHash, p.payloadHash, lz.dvn]) },
+    // Right after our own mined step the next one is known; otherwise read the destination.
+    if (after === 'dvnVerify') return this.commitPlan(row, p);
+    if (after === 'commitVerification') return this.receivePlan(row, p);
+    const [[inboundHashRaw, lazyNonceRaw, lookupRaw], head] = await Promise.all([
+      dst.calls([
+        { to: lz.endpoint, data: endpointIface.encodeFunctionData('inboundPayloadHash', [p.receiver, p.srcEid, p.sender, p.nonce]) },
+        { to: lz.endpoint, data: endpointIface.encodeFunctionData('lazyInboundNonce', [p.receiver, p.srcEid, p.sender]) },
+        { to: lz.receiveUln302, data: receiveUlnIface.encodeFunctionData('hashLookup', [p.headerHash, p.payloadHash, lz.dvn]) },
+      ]),
+      dst.block('latest'),
     ]);
     const inboundHash = endpointIface.decodeFunctionResult('inboundPayloadHash', inboundHashRaw as string)[0] as string;
     const lazyNonce = endpointIface.decodeFunctionResult('lazyInboundNonce', lazyNonceRaw as string)[0] as bigint;
     const [submitted, confirmations] = receiveUlnIface.decodeFunctionResult('hashLookup', lookupRaw as string) as unknown as [boolean, bigint];
-    const ZERO = zeroPadValue('0x', 32);
 
-    if (p.nonce <= lazyNonce && inboundHash === ZERO) return { kind: 'delivered' };
-    const messages = [row.id];
-    if (inboundHash === p.payloadHash) {
-      const origin = { srcEid: p.srcEid, sender: p.sender, nonce: p.nonce };
-      return {
-        kind: 'send',
-        step: 'lzReceive',
-        then: 'submitted',
-        tx: {
-          to: lz.endpoint,
-          data: endpointIface.encodeFunctionData('lzReceive', [origin, p.receiver, p.guid, p.message, '0x']),
-          value: p.lzReceiveValue,
-          minGasLimit: p.lzReceiveGas + 100_000n,
-          purpose: 'lzReceive',
-          messages,
-        },
-      };
-    }
-    if (submitted && confirmations >= BigInt(lz.confirmations)) {
-      return {
-        kind: 'send',
-        step: 'commitVerification',
-        then: 'verified',
-        tx: { to: lz.receiveUln302, data: receiveUlnIface.encodeFunctionData('commitVerification', [p.header, p.payloadHash]), purpose: 'commitVerification', messages },
-      };
-    }
-    const head = await dst.block('latest');
+    if (p.nonce <= lazyNonce && inboundHash === ZERO_HASH) return { kind: 'delivered' };
+    if (inboundHash === p.payloadHash) return this.receivePlan(row, p);
+    if (submitted && confirmations >= BigInt(lz.confirmations)) return this.commitPlan(row, p);
     const expiration = BigInt((head?.timestamp ?? Math.floor(Date.now() / 1000)) + (this.options.instructionTtlSeconds ?? 600));
     const param = buildDvnExecuteParam({
       vid: await this.vid(row.dstChain, dst),
@@ -155,7 +142,36 @@ export class LayerZeroTransport implements Transport {
       kind: 'send',
       step: 'dvnVerify',
       then: 'verified',
-      tx: { to: lz.dvn, data: encodeDvnExecuteCall([param]), purpose: 'dvnVerify', messages },
+      tx: { to: lz.dvn, data: encodeDvnExecuteCall([param]), gasLimit: VERIFY_GAS, purpose: 'dvnVerify', messages: [row.id] },
+    };
+  }
+
+  private commitPlan(row: MessageRow, p: LayerZeroPacket): DeliveryPlan {
+    const lz = this.chainLz(row.dstChain);
+    return {
+      kind: 'send',
+      step: 'commitVerification',
+      then: 'verified',
+      tx: { to: lz.receiveUln302, data: receiveUlnIface.encodeFunctionData('commitVerification', [p.header, p.payloadHash]), gasLimit: COMMIT_GAS, purpose: 'commitVerification', messages: [row.id] },
+    };
+  }
+
+  /** The endpoint forwards all its gas to the receiver: the packet's gas plus the endpoint's own share. */
+  private receivePlan(row: MessageRow, p: LayerZeroPacket): DeliveryPlan {
+    const lz = this.chainLz(row.dstChain);
+    const origin = { srcEid: p.srcEid, sender: p.sender, nonce: p.nonce };
+    return {
+      kind: 'send',
+      step: 'lzReceive',
+      then: 'submitted',
+      tx: {
+        to: lz.endpoint,
+        data: endpointIface.encodeFunctionData('lzReceive', [origin, p.receiver, p.guid, p.message, '0x']),
+        value: p.lzReceiveValue,
+        ...(p.lzReceiveGas > 0n ? { gasLimit: p.lzReceiveGas + ENDPOINT_RECEIVE_OVERHEAD_GAS } : {}),
+        purpose: 'lzReceive',
+        messages: [row.id],
+      },
     };
   }
 

@@ -1,0 +1,243 @@
+// `isorelay doctor` as a library: checks the config against the chains (RPCs, chain ids, code,
+// peers, routes, DVN roles, gas) and returns one line per check, grouped per chain.
+import { formatEther, Interface, keccak256, toUtf8Bytes, zeroPadValue, type Wallet } from 'ethers';
+import { ChainClient } from '../chains/client.js';
+import { ourArtifact } from '../chains/contractsAbi.js';
+import { RpcClient } from '../chains/rpc.js';
+import type { ChainConfig, Config, SecretRef } from '../config/schema.js';
+import { loadWallet } from '../config/secrets.js';
+import { errorSummary, IsorelayError } from '../errors/base.js';
+import { redactText, redactUrl } from '../errors/redact.js';
+import { layerZeroAbi } from '../transports/layerzero/artifacts.js';
+
+export type CheckSeverity = 'ok' | 'warn' | 'fail';
+
+export interface DoctorCheck {
+  /** A chain name, or `keys`. */
+  group: string;
+  name: string;
+  /** False only for `fail`: a warning does not fail the doctor. */
+  ok: boolean;
+  severity: CheckSeverity;
+  detail: string;
+}
+
+export interface DoctorReport {
+  ok: boolean;
+  checks: DoctorCheck[];
+}
+
+const vaultIface = new Interface(ourArtifact('CollateralVault').abi);
+const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
+const dvnIface = new Interface(layerZeroAbi('DVN'));
+const ADMIN_ROLE = keccak256(toUtf8Bytes('ADMIN_ROLE'));
+const TRANSPORT_LAYERZERO = 1n;
+/** A head older than this is reported as not moving (a warning: some chains are quiet). */
+const STALE_HEAD_MS = 5 * 60_000;
+
+type Outcome = { severity: CheckSeverity; detail: string };
+const pass = (detail: string): Outcome => ({ severity: 'ok', detail });
+const fail = (detail: string): Outcome => ({ severity: 'fail', detail });
+const warn = (detail: string): Outcome => ({ severity: 'warn', detail });
+
+class Checks {
+  readonly list: DoctorCheck[] = [];
+  constructor(readonly group: string) {}
+
+  add(name: string, o: Outcome): void {
+    this.list.push({ group: this.group, name, ok: o.severity !== 'fail', severity: o.severity, detail: o.detail });
+  }
+
+  /** Runs one check; a thrown error fails it with the error's (redacted) summary. */
+  async run(name: string, fn: () => Promise<Outcome>): Promise<void> {
+    let o: Outcome;
+    try {
+      o = await fn();
+    } catch (e) {
+      o = fail(redactText(errorSummary(e)));
+    }
+    this.add(name, o);
+  }
+}
+
+async function read(client: ChainClient, iface: Interface, to: string, fn: string, args: unknown[] = []): Promise<ReturnType<Interface['decodeFunctionResult']>> {
+  return iface.decodeFunctionResult(fn, await client.call(to, iface.encodeFunctionData(fn, args)));
+}
+
+const samePeer = (peer: string, address: string) => peer.toLowerCase() === zeroPadValue(address, 32).toLowerCase();
+
+/** The endpoint's own error under the client's "no RPC endpoint answered" wrapper, with the socket's code. */
+function endpointFailure(e: unknown): string {
+  const inner = e instanceof IsorelayError && e.cause instanceof IsorelayError ? e.cause : e;
+  const code = inner instanceof IsorelayError && inner.cause instanceof Error ? ` (${inner.cause.message})` : '';
+  return redactText(`${inner instanceof Error ? inner.message : String(inner)}${code}`);
+}
+
+/** Each URL on its own (failover would hide a dead one); true when at least one answered. */
+async function checkRpcs(name: string, c: ChainConfig, out: Checks): Promise<boolean> {
+  let anyAnswered = false;
+  for (const url of c.rpcUrls) {
+    const label = redactUrl(url);
+    const rpc = new RpcClient({ chain: name, urls: [url], timeoutMs: c.rpcTimeoutMs });
+    let id: number;
+    try {
+      id = Number(BigInt(await rpc.call<string>('eth_chainId')));
+    } catch (e) {
+      out.add(`RPC ${label} reachable`, fail(`no answer: ${endpointFailure(e)}`));
+      continue;
+    }
+    anyAnswered = true;
+    out.add(`RPC ${label} reachable`, pass('answers'));
+    out.add(
+      `RPC ${label} chain id`,
+      id === c.chainId ? pass(`serves chain id ${id}`) : fail(`serves chain id ${id}, the config says ${c.chainId}: wrong node or wrong chains.${name}.chainId`),
+    );
+  }
+  return anyAnswered;
+}
+
+function contractsOf(c: ChainConfig): [string, string][] {
+  const lz = c.layerzero;
+  return [
+    ...(lz === undefined ? [] : ([['LayerZero endpoint', lz.endpoint], ['ReceiveUln302', lz.receiveUln302], ...(lz.sendUln302 === undefined ? [] : [['SendUln302', lz.sendUln302]]), ['DVN', lz.dvn]] as [string, string][])),
+    ...(c.vault === undefined ? [] : ([['vault', c.vault]] as [string, string][])),
+    ...(c.engine === undefined ? [] : ([['engine', c.engine]] as [string, string][])),
+  ];
+}
+
+async function checkChain(name: string, client: ChainClient, out: Checks): Promise<void> {
+  await out.run('head moving', async () => {
+    const b = await client.block('latest');
+    if (b === null) return fail('the node has no latest block');
+    const ageMs = Date.now() - b.timestamp * 1000;
+    const age = `block ${b.number} is ${Math.max(0, Math.round(ageMs / 1000))} s old`;
+    return ageMs > STALE_HEAD_MS ? warn(`${age}: the node may be stuck or not synced`) : pass(age);
+  });
+  for (const [what, address] of contractsOf(client.config)) {
+    await out.run(`${what} has code`, async () => {
+      const code = await client.rpc.call<string>('eth_getCode', [address, 'latest']);
+      return code === '0x' || code === '' ? fail(`no contract at ${address}: wrong address or wrong chain`) : pass(address);
+    });
+  }
+}
+
+interface Keys { relayer: Wallet | null; dvnSigner: Wallet | null }
+
+async function loadKey(role: string, ref: SecretRef, env: NodeJS.ProcessEnv, out: Checks): Promise<Wallet | null> {
+  const where = 'env' in ref ? `environment variable ${ref.env}` : `keystore ${ref.keystore}`;
+  try {
+    const w = await loadWallet(role, ref, env);
+    out.add(`${role} key`, pass(`${w.address} (from ${where})`));
+    return w;
+  } catch (e) {
+    out.add(`${role} key`, fail(errorSummary(e)));
+    return null;
+  }
+}
+
+/** The LayerZero wiring of one route: peers both ways, the vault's route, the engine's source. */
+async function checkRoute(config: Config, route: Config['routes'][number], clients: Map<string, ChainClient>, src: Checks, dst: Checks): Promise<void> {
+  const s = config.chains[route.source];
+  const d = config.chains[route.destination];
+  const sc = clients.get(route.source);
+  const dc = clients.get(route.destination);
+  if (s?.vault === undefined || d?.engine === undefined || s.layerzero === undefined || d.layerzero === undefined || sc === undefined || dc === undefined) return;
+  const vault = s.vault;
+  const engine = d.engine;
+  const dstEid = d.layerzero.eid;
+  const srcEid = s.layerzero.eid;
+  const tag = `[route ${route.name}]`;
+  await src.run(`vault's peer for ${route.destination} (eid ${dstEid}) is the engine ${tag}`, async () => {
+    const peer = (await read(sc, vaultIface, vault, 'peers', [dstEid]))[0] as string;
+    return samePeer(peer, engine) ? pass(engine) : fail(`the vault's peer for eid ${dstEid} is ${peer}, not the engine ${engine}: call setPeer on the vault`);
+  });
+  await src.run(`vault's route to ${route.destination} (chain id ${d.chainId}) is enabled ${tag}`, async () => {
+    const r = await read(sc, vaultIface, vault, 'routes', [d.chainId]);
+    const [transport, eid, gas, enabled] = [r[0] as bigint, r[1] as bigint, r[2] as bigint, r[3] as boolean];
+    if (!enabled) return fail(`the vault's route for chain id ${d.chainId} is disabled or not set: locks to ${route.destination} revert`);
+    if (transport !== TRANSPORT_LAYERZERO) return fail(`the vault's route uses transport ${transport}, not LayerZero (1)`);
+    if (eid !== BigInt(dstEid)) return fail(`the vault's route sends to eid ${eid}, the config says ${route.destination} is eid ${dstEid}`);
+    return pass(`LayerZero eid ${eid}, lzReceive gas ${gas}`);
+  });
+  await dst.run(`engine's peer for ${route.source} (eid ${srcEid}) is the vault ${tag}`, async () => {
+    const peer = (await read(dc, engineIface, engine, 'peers', [srcEid]))[0] as string;
+    return samePeer(peer, vault) ? pass(vault) : fail(`the engine's peer for eid ${srcEid} is ${peer}, not the vault ${vault}: call registerSource on the engine`);
+  });
+  await dst.run(`engine maps eid ${srcEid} to chain id ${s.chainId} ${tag}`, async () => {
+    const id = (await read(dc, engineIface, engine, 'chainIdOfEid', [srcEid]))[0] as bigint;
+    return id === BigInt(s.chainId) ? pass(`chain id ${id}`) : fail(`the engine maps eid ${srcEid} to chain id ${id}, the config says ${s.chainId}`);
+  });
+}
+
+/** What the relayer needs on a destination: DVN admin and signer, the DVN's quorum, gas. */
+async function checkDestination(client: ChainClient, keys: Keys, out: Checks): Promise<void> {
+  const lz = client.config.layerzero;
+  if (lz !== undefined) {
+    const dvn = lz.dvn;
+    if (keys.relayer !== null) {
+      const relayer = keys.relayer.address;
+      await out.run('relayer key is a DVN admin', async () =>
+        ((await read(client, dvnIface, dvn, 'hasRole', [ADMIN_ROLE, relayer]))[0] as boolean)
+          ? pass(`${relayer} has ADMIN_ROLE on DVN ${dvn}`)
+          : fail(`${relayer} lacks ADMIN_ROLE on DVN ${dvn}: it cannot submit verifications (grantRole(ADMIN_ROLE, ${relayer}))`),
+      );
+    }
+    if (keys.dvnSigner !== null) {
+      const signer = keys.dvnSigner.address;
+      await out.run('DVN signer key is a DVN signer', async () =>
+        ((await read(client, dvnIface, dvn, 'signers', [signer]))[0] as boolean)
+          ? pass(`${signer} is a signer of DVN ${dvn}`)
+          : fail(`${signer} is not a signer of DVN ${dvn}: its signatures will be refused (setSigner)`),
+      );
+    }
+    await out.run('DVN quorum', async () => {
+      const quorum = (await read(client, dvnIface, dvn, 'quorum'))[0] as bigint;
+      if (quorum === 0n) return fail('the DVN quorum is 0');
+      return quorum === 1n ? pass('quorum 1: our signer alone verifies') : warn(`quorum ${quorum}: our signer alone cannot verify; ${quorum - 1n} other signer(s) must sign each verification`);
+    });
+  }
+  if (keys.relayer !== null) {
+    const relayer = keys.relayer.address;
+    await out.run('relayer has gas', async () => {
+      const balance = BigInt(await client.rpc.call<string>('eth_getBalance', [relayer, 'latest']));
+      return balance > 0n ? pass(`${relayer} holds ${formatEther(balance)} native`) : fail(`${relayer} holds no native token on ${client.name}: it cannot pay for deliveries`);
+    });
+  }
+}
+
+export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<DoctorReport> {
+  const keyChecks = new Checks('keys');
+  const keys: Keys = {
+    relayer: await loadKey('relayer', config.keys.relayer, env, keyChecks),
+    dvnSigner: await loadKey('DVN signer', config.keys.dvnSigner, env, keyChecks),
+  };
+  if (keys.relayer !== null && keys.dvnSigner !== null)
+    keyChecks.add(
+      'relayer and DVN signer keys differ',
+      keys.relayer.address === keys.dvnSigner.address ? fail('one key plays both roles: a leaked gas key could also sign verifications') : pass('two keys'),
+    );
+
+  const groups = new Map(Object.keys(config.chains).map((name) => [name, new Checks(name)]));
+  const group = (name: string) => groups.get(name) as Checks; // every chain has a group, made just above
+  const clients = new Map<string, ChainClient>();
+  await Promise.all(
+    Object.entries(config.chains).map(async ([name, c]) => {
+      if (!(await checkRpcs(name, c, group(name)))) {
+        group(name).add('other checks', fail('skipped: no RPC URL of this chain answered'));
+        return;
+      }
+      const client = new ChainClient(name, c);
+      clients.set(name, client);
+      await checkChain(name, client, group(name));
+    }),
+  );
+  // Route checks read two chains; run them after the chains' own checks so each group reads in order.
+  for (const route of config.routes) await checkRoute(config, route, clients, group(route.source), group(route.destination));
+  for (const dst of new Set(config.routes.map((r) => r.destination))) {
+    const client = clients.get(dst);
+    if (client !== undefined) await checkDestination(client, keys, group(dst));
+  }
+
+  const checks = [...keyChecks.list, ...[...groups.values()].flatMap((g) => g.list)];
+  return { ok: checks.every((c) => c.ok), checks };
+}

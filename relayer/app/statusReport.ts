@@ -1,0 +1,124 @@
+// The data behind `isorelay status`: per route the message counts by status and the oldest
+// pending message, per chain the head and the finalized head (or why the chain did not answer).
+import type { Config } from '../config/schema.js';
+import { errorSummary } from '../errors/base.js';
+import { redactText } from '../errors/redact.js';
+import { MESSAGE_STATUSES, type MessageStatus } from '../messages/status.js';
+import type { Store } from '../store/store.js';
+
+/** The reads the report makes of a chain: `ChainClient` fits, and so does a test double. */
+export interface HeadReader {
+  blockNumber(): Promise<bigint>;
+  finalizedBlockNumber(head?: bigint): Promise<bigint>;
+}
+
+export interface RouteStatus {
+  route: string;
+  /** Null for a route that the store knows and the config no longer names. */
+  source: string | null;
+  destination: string | null;
+  paused: boolean;
+  counts: Record<MessageStatus, number>;
+  total: number;
+  oldestPendingAt: number | null;
+  oldestPendingAgeMs: number | null;
+}
+
+export type ChainStatus =
+  | { chain: string; chainId: number; reachable: true; head: bigint; finalized: bigint }
+  | { chain: string; chainId: number; reachable: false; reason: string };
+
+export interface StatusReport {
+  generatedAt: number;
+  routes: RouteStatus[];
+  chains: ChainStatus[];
+}
+
+const zeroCounts = (): Record<MessageStatus, number> =>
+  Object.fromEntries(MESSAGE_STATUSES.map((s) => [s, 0])) as Record<MessageStatus, number>; // every key is set just here
+
+export async function buildStatusReport(
+  config: Config,
+  store: Pick<Store, 'countsByRoute'>,
+  clients: ReadonlyMap<string, HeadReader>,
+  now: () => number = Date.now,
+): Promise<StatusReport> {
+  const stored = new Map(store.countsByRoute().map((r) => [r.route, r]));
+  const names = [...config.routes.map((r) => r.name), ...[...stored.keys()].filter((n) => !config.routes.some((r) => r.name === n))];
+  const at = now();
+  const routes = names.map((name): RouteStatus => {
+    const cfg = config.routes.find((r) => r.name === name);
+    const row = stored.get(name);
+    const counts = zeroCounts();
+    for (const s of MESSAGE_STATUSES) counts[s] = row?.counts[s] ?? 0;
+    const oldest = row?.oldestPendingAt ?? null;
+    return {
+      route: name,
+      source: cfg?.source ?? null,
+      destination: cfg?.destination ?? null,
+      paused: cfg?.paused ?? false,
+      counts,
+      total: MESSAGE_STATUSES.reduce((sum, s) => sum + counts[s], 0),
+      oldestPendingAt: oldest,
+      oldestPendingAgeMs: oldest === null ? null : Math.max(0, at - oldest),
+    };
+  });
+  const chains = await Promise.all(
+    Object.entries(config.chains).map(async ([chain, c]): Promise<ChainStatus> => {
+      const client = clients.get(chain);
+      if (client === undefined) return { chain, chainId: c.chainId, reachable: false, reason: 'no client for this chain' };
+      try {
+        const head = await client.blockNumber();
+        const finalized = await client.finalizedBlockNumber(head);
+        return { chain, chainId: c.chainId, reachable: true, head, finalized };
+      } catch (e) {
+        return { chain, chainId: c.chainId, reachable: false, reason: redactText(errorSummary(e)) };
+      }
+    }),
+  );
+  return { generatedAt: at, routes, chains };
+}
+
+/** `1h 02m`, `3m 05s`, `12s`: the age of the oldest pending message. */
+export function formatAge(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d ${String(h % 24).padStart(2, '0')}h`;
+}
+
+/** Left-aligned columns separated by two spaces: the layout of the CLI's tables. */
+export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function formatStatusReport(r: StatusReport): string {
+  const routeRows = r.routes.map((x) => [
+    x.route + (x.paused ? ' (paused)' : '') + (x.source === null ? ' (not in config)' : ''),
+    ...MESSAGE_STATUSES.map((s) => String(x.counts[s])),
+    String(x.total),
+    x.oldestPendingAgeMs === null ? '-' : formatAge(x.oldestPendingAgeMs),
+  ]);
+  const chainRows = r.chains.map((c) =>
+    c.reachable
+      ? [c.chain, String(c.chainId), c.head.toString(), c.finalized < 0n ? 'none yet' : c.finalized.toString(), 'ok']
+      : [c.chain, String(c.chainId), '-', '-', `unreachable: ${c.reason}`],
+  );
+  return [
+    'routes',
+    formatTable(['route', ...MESSAGE_STATUSES, 'total', 'oldest pending'], routeRows),
+    '',
+    'chains',
+    formatTable(['chain', 'chain id', 'head', 'finalized', 'rpc'], chainRows),
+  ].join('\n');
+}
+
+/** JSON with bigints as decimal strings. */
+export function statusReportJson(r: StatusReport): string {
+  return JSON.stringify(r, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2);
+}

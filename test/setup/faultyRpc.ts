@@ -1,0 +1,208 @@
+// A JSON-RPC proxy that breaks the way RPC providers break (RELIABILITY.md rule 15): it forwards
+// to a real node and, depending on its mode, drops the connection, answers HTTP 500/429, stalls,
+// serves a stale head, answers garbage, or refuses wide eth_getLogs ranges.
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type FaultMode = 'ok' | 'down' | 'http500' | 'http429' | 'slow' | 'slowBody' | 'staleHead' | 'garbage' | 'limitLogs';
+
+export interface FaultOptions {
+  /** staleHead: the head the lagging node claims; default: the target's head when the mode is set. */
+  staleBlock?: bigint;
+  /** limitLogs: the widest eth_getLogs range (in blocks) answered; wider ones get -32005. Default 2. */
+  maxLogRange?: bigint;
+  /** slow, slowBody: the delay before answering (slowBody: after the headers), in ms. Default 2000. */
+  delayMs?: number;
+}
+
+interface JsonRpcRequest {
+  jsonrpc?: string;
+  id?: unknown;
+  method: string;
+  params?: unknown[];
+}
+
+export interface FaultyRpc {
+  readonly url: string;
+  setMode(mode: FaultMode, options?: FaultOptions): void;
+  readonly mode: FaultMode;
+  /** HTTP requests received since start (a batch is one request). */
+  readonly requests: number;
+  /** JSON-RPC method names received since start, in order (batches flattened). */
+  readonly methods: readonly string[];
+  /** The headers of the last request received. */
+  readonly lastHeaders: IncomingHttpHeaders | undefined;
+  /** Runs before a request is forwarded (e.g. to mine a block at a precise moment). */
+  beforeForward: ((calls: readonly JsonRpcRequest[]) => Promise<void>) | undefined;
+  close(): Promise<void>;
+}
+
+async function post(targetUrl: string, body: string): Promise<{ status: number; text: string }> {
+  const response = await fetch(targetUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  return { status: response.status, text: await response.text() };
+}
+
+async function forwardOne(targetUrl: string, call: JsonRpcRequest): Promise<unknown> {
+  const { text } = await post(targetUrl, JSON.stringify(call));
+  return JSON.parse(text) as unknown;
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
+  let mode: FaultMode = 'ok';
+  let options: FaultOptions = {};
+  let staleBlock: bigint | undefined;
+  let requests = 0;
+  const methods: string[] = [];
+  let lastHeaders: IncomingHttpHeaders | undefined;
+  const sockets = new Set<Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+
+  const targetHead = async (): Promise<bigint> => {
+    const a = (await forwardOne(targetUrl, { jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] })) as { result: string };
+    return BigInt(a.result);
+  };
+
+  /** One call as a lagging node answers it. */
+  const stale = async (call: JsonRpcRequest): Promise<unknown> => {
+    staleBlock ??= options.staleBlock ?? (await targetHead());
+    const reply = (result: unknown) => ({ jsonrpc: '2.0', id: call.id, result });
+    const params = call.params ?? [];
+    switch (call.method) {
+      case 'eth_blockNumber':
+        return reply('0x' + staleBlock.toString(16));
+      case 'eth_getLogs':
+        return reply([]);
+      case 'eth_getBlockByNumber': {
+        const tag = params[0];
+        if (tag === 'latest' || tag === 'pending' || tag === 'safe' || tag === 'finalized')
+          return forwardOne(targetUrl, { ...call, params: ['0x' + staleBlock.toString(16), ...params.slice(1)] });
+        if (typeof tag === 'string' && BigInt(tag) > staleBlock) return reply(null);
+        return forwardOne(targetUrl, call);
+      }
+      default:
+        return forwardOne(targetUrl, call);
+    }
+  };
+
+  /** One call through a node that refuses wide log ranges. */
+  const limited = async (call: JsonRpcRequest): Promise<unknown> => {
+    const filter = (call.params ?? [])[0] as { fromBlock?: string; toBlock?: string } | undefined;
+    if (call.method === 'eth_getLogs' && filter?.fromBlock !== undefined && filter.toBlock !== undefined) {
+      const width = BigInt(filter.toBlock) - BigInt(filter.fromBlock) + 1n;
+      if (width > (options.maxLogRange ?? 2n))
+        return { jsonrpc: '2.0', id: call.id, error: { code: -32005, message: 'query returned more than 10000 results' } };
+    }
+    return forwardOne(targetUrl, call);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    requests++;
+    lastHeaders = req.headers;
+    const body = await readBody(req);
+    let parsed: JsonRpcRequest | JsonRpcRequest[] | undefined;
+    try {
+      parsed = JSON.parse(body) as JsonRpcRequest | JsonRpcRequest[];
+    } catch {
+      parsed = undefined;
+    }
+    const calls = parsed === undefined ? [] : Array.isArray(parsed) ? parsed : [parsed];
+    for (const c of calls) methods.push(c.method);
+    const send = (status: number, text: string) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(text);
+    };
+    const delay = () =>
+      new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, options.delayMs ?? 2000);
+        timers.add(t);
+      });
+    switch (mode) {
+      case 'down':
+        req.socket.destroy();
+        return;
+      case 'http500':
+        return send(500, 'internal server error');
+      case 'http429':
+        return send(429, '{"error":"too many requests"}');
+      case 'garbage':
+        return send(200, '<html>502 Bad Gateway</html>');
+      case 'slow':
+        await delay();
+        break;
+      case 'slowBody': {
+        // The headers at once, the body late: a stalled stream behind a CDN.
+        const forwarded = await post(targetUrl, body);
+        res.writeHead(forwarded.status, { 'content-type': 'application/json' });
+        res.flushHeaders();
+        await delay();
+        if (!res.destroyed) res.end(forwarded.text);
+        return;
+      }
+      default:
+        break;
+    }
+    if (proxy.beforeForward !== undefined) await proxy.beforeForward(calls);
+    if ((mode === 'staleHead' || mode === 'limitLogs') && parsed !== undefined) {
+      const one = mode === 'staleHead' ? stale : limited;
+      const answers = await Promise.all(calls.map(one));
+      return send(200, JSON.stringify(Array.isArray(parsed) ? answers : answers[0]));
+    }
+    const forwarded = await post(targetUrl, body);
+    if (!res.destroyed) send(forwarded.status, forwarded.text);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+
+  const proxy: FaultyRpc = {
+    url: `http://127.0.0.1:${port}`,
+    setMode(next: FaultMode, opts: FaultOptions = {}) {
+      mode = next;
+      options = opts;
+      staleBlock = undefined;
+    },
+    get mode() {
+      return mode;
+    },
+    get requests() {
+      return requests;
+    },
+    get methods() {
+      return methods;
+    },
+    get lastHeaders() {
+      return lastHeaders;
+    },
+    beforeForward: undefined,
+    async close() {
+      for (const t of timers) clearTimeout(t);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  return proxy;
+}

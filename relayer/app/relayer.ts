@@ -2,6 +2,7 @@
 // keys, event bus, clock) and runs its loops: one watcher per route, the deliver and confirm stages.
 import type { Wallet } from 'ethers';
 import { ChainClient } from '../chains/client.js';
+import { BatchSubmitter } from '../chains/tx/batchSubmitter.js';
 import { sleep, TxSender } from '../chains/tx/sender.js';
 import type { Config } from '../config/schema.js';
 import { errorSummary, isIsorelayError, isRetryable, ErrorCode } from '../errors/base.js';
@@ -37,6 +38,7 @@ export class Relayer {
   readonly events: EventBus;
   readonly chains: ReadonlyMap<string, ChainClient>;
   private readonly senders = new Map<string, TxSender>();
+  private readonly batches = new Map<string, BatchSubmitter>();
   private readonly transports: ReadonlyMap<string, Transport>;
   private readonly watchers: { route: string; chain: string; watcher: SourceWatcher }[];
   private readonly deliver: StageRunner;
@@ -80,6 +82,7 @@ export class Relayer {
         transport: (n) => this.transport(n),
         dst: (c) => this.client(c),
         sender: (c) => this.sender(c),
+        batch: (c) => this.batch(c),
         isPaused: (r) => config.routes.find((x) => x.name === r)?.paused === true,
       }),
     });
@@ -119,6 +122,17 @@ export class Relayer {
       this.senders.set(chain, s);
     }
     return s;
+  }
+
+  private batch(chain: string): BatchSubmitter | undefined {
+    const c = this.client(chain);
+    if (c.config.batcher === undefined) return undefined;
+    let b = this.batches.get(chain);
+    if (b === undefined) {
+      b = new BatchSubmitter(c, this.sender(chain), c.config.batcher, c.config.maxBatchCalls ?? 120);
+      this.batches.set(chain, b);
+    }
+    return b;
   }
 
   /** Checks every chain id, recovers transactions in flight before a crash, starts the loops. */

@@ -25,6 +25,22 @@ interface Endpoint {
   url: string;
   label: string;
   failures: number;
+  /** user:password of the URL, as a Basic Authorization header (fetch refuses credentials in a URL). */
+  headers: Record<string, string>;
+}
+
+function endpointOf(url: string): Endpoint {
+  const label = redactUrl(url);
+  try {
+    const u = new URL(url);
+    if (u.username === '' && u.password === '') return { url, label, failures: 0, headers: {} };
+    const auth = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+    u.username = '';
+    u.password = '';
+    return { url: u.toString(), label, failures: 0, headers: { authorization: `Basic ${auth}` } };
+  } catch {
+    return { url, label, failures: 0, headers: {} };
+  }
 }
 
 export interface RpcClientOptions {
@@ -43,7 +59,7 @@ export class RpcClient {
   constructor(options: RpcClientOptions) {
     this.chain = options.chain;
     this.timeoutMs = options.timeoutMs;
-    this.endpoints = options.urls.map((url) => ({ url, label: redactUrl(url), failures: 0 }));
+    this.endpoints = options.urls.map(endpointOf);
   }
 
   /** The URL now in use, safe to log. */
@@ -94,10 +110,11 @@ export class RpcClient {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), this.timeoutMs);
     let response: Response;
+    let json: unknown;
     try {
       response = await fetch(endpoint.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...endpoint.headers },
         body: JSON.stringify(body.length === 1 ? body[0] : body),
         signal: controller.signal,
       });
@@ -108,19 +125,22 @@ export class RpcClient {
         timedOut ? `${endpoint.label} did not answer within ${this.timeoutMs} ms` : `${endpoint.label} is unreachable`,
         { cause: timedOut ? undefined : sanitize(cause) },
       );
+    }
+    try {
+      if (!response.ok) {
+        throw new IsorelayError(ErrorCode.RPC_UNREACHABLE, `${endpoint.label} answered HTTP ${response.status}`, {
+          details: { status: response.status },
+        });
+      }
+      // The body is read under the same timeout: a node may send its headers and then stall.
+      try {
+        json = await response.json();
+      } catch {
+        if (controller.signal.aborted) throw new IsorelayError(ErrorCode.RPC_TIMEOUT, `${endpoint.label} did not answer within ${this.timeoutMs} ms`);
+        throw new IsorelayError(ErrorCode.RPC_BAD_RESPONSE, `${endpoint.label} answered with something that is not JSON`);
+      }
     } finally {
       clearTimeout(timer);
-    }
-    if (!response.ok) {
-      throw new IsorelayError(ErrorCode.RPC_UNREACHABLE, `${endpoint.label} answered HTTP ${response.status}`, {
-        details: { status: response.status },
-      });
-    }
-    let json: unknown;
-    try {
-      json = await response.json();
-    } catch {
-      throw new IsorelayError(ErrorCode.RPC_BAD_RESPONSE, `${endpoint.label} answered with something that is not JSON`);
     }
     const answers = (Array.isArray(json) ? json : [json]) as { id?: number; result?: unknown; error?: { code: number; message: string; data?: unknown } }[];
     const byId = new Map(answers.map((a) => [a.id, a]));

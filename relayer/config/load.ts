@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCode, IsorelayError } from '../errors/base.js';
+import { redactText } from '../errors/redact.js';
 import { configSchema, type Config } from './schema.js';
 
 function formatIssue(issue: z.core.$ZodIssue): string {
@@ -36,8 +37,12 @@ export function loadConfig(path: string): Config {
   try {
     raw = parseYaml(text);
   } catch (cause) {
-    const msg = cause instanceof Error ? cause.message : String(cause);
-    throw new IsorelayError(ErrorCode.CONFIG_INVALID, `${path} is not valid YAML: ${msg}`, { cause });
+    // The parser's message quotes the offending line, which may hold an RPC URL with an API key:
+    // keep only its first sentence and position, and not the parser error itself.
+    const msg = cause instanceof Error ? redactText(cause.message.split(':\n')[0] ?? 'parse error') : 'parse error';
+    throw new IsorelayError(ErrorCode.CONFIG_INVALID, `${path} is not valid YAML: ${msg}`, {
+      guidance: ['Fix the YAML syntax at the line and column named above.'],
+    });
   }
   return parseConfig(raw, path);
 }

@@ -45,6 +45,10 @@ const chain = z
     layerzero: layerZeroChain.optional(),
     vault: address.optional(),
     engine: address.optional(),
+    /** Our RelayBatcher on this chain: deliveries here go out many per transaction. */
+    batcher: address.optional(),
+    /** The most relay calls in one batch transaction (default 120). */
+    maxBatchCalls: z.number().int().min(1).max(1000).optional(),
     /** Transactions not mined after this long are replaced with a fee bump. */
     stuckTxMs: z.number().int().min(100).default(30_000),
     /** The cap on fee bumps, as a multiple of the first estimate. */

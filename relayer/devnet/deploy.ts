@@ -1,6 +1,6 @@
 // Deploys the devnet: the real LayerZero v2 stack on every chain (meshed), test tokens and feeds,
 // the vaults on the sources and the engine on the destination, wired as each other's peers.
-import { Contract, ContractFactory, Wallet, zeroPadValue, type JsonRpcProvider } from 'ethers';
+import { Contract, ContractFactory, Wallet, id, zeroPadValue, type JsonRpcProvider } from 'ethers';
 import { ourArtifact, type OurContract } from '../chains/contractsAbi.js';
 import { devnetProvider } from './anvil.js';
 import { DEVNET_CHAINS, DEVNET_ROLES, type DevnetChain } from './chains.js';
@@ -17,6 +17,8 @@ export interface DevnetChainManifest {
   contracts: {
     vault?: string;
     engine?: string;
+    /** Our RelayBatcher, owned by the relayer key and a DVN admin. */
+    batcher: string;
     usdc?: string;
     weth?: string;
     ethUsdFeed: string;
@@ -39,6 +41,7 @@ export interface DevnetManifest {
 /** The executor gas a CREDIT asks for on the destination (lzReceive into the engine). */
 export const CREDIT_LZ_RECEIVE_GAS = 200_000n;
 const ETH_USD_8DP = 3_000n * 10n ** 8n;
+const DVN_ADMIN_ROLE = id('ADMIN_ROLE');
 
 class Deployer {
   readonly wallet: Wallet;
@@ -85,7 +88,13 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
       });
       const feed = await c.d.deploy('DevnetAggregator', [8, 'ETH / USD', ETH_USD_8DP, 10n ** 6n, 10n ** 14n]);
       const seq = await c.d.deploy('SequencerUptimeFeed', [false, 0]);
-      return { layerzero, ethUsdFeed: await feed.getAddress(), sequencerFeed: await seq.getAddress() };
+      // The batcher belongs to the relayer key; the relayer (a DVN admin) makes it a DVN admin too.
+      const batcher = await c.d.deploy('RelayBatcher', [DEVNET_ROLES.relayer.address]);
+      const relayer = new Wallet(DEVNET_ROLES.relayer.privateKey, c.d.provider);
+      const dvn = new Contract(layerzero.dvn, ['function grantRole(bytes32 role, address account)'], relayer);
+      const grant = await dvn.getFunction('grantRole').send(DVN_ADMIN_ROLE, await batcher.getAddress());
+      if ((await c.d.provider.waitForTransaction(grant.hash as string))?.status !== 1) throw new Error('devnet deployment: DVN grantRole reverted');
+      return { layerzero, ethUsdFeed: await feed.getAddress(), sequencerFeed: await seq.getAddress(), batcher: await batcher.getAddress() };
     }),
   );
   const lzOf = (c: DevnetChain) => base[chains.findIndex((x) => x.name === c.name)] as (typeof base)[number];
@@ -133,6 +142,7 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
       name: c.name, chainId: c.chainId, rpcUrl: c.url, lzEid: c.lzEid, wormholeChainId: c.wormholeChainId, role: c.role,
       layerzero: b.layerzero,
       contracts: {
+        batcher: b.batcher,
         ethUsdFeed: b.ethUsdFeed,
         sequencerFeed: b.sequencerFeed,
         ...(s === undefined ? { engine: engineAddress } : { vault: s.vault, usdc: s.usdc, weth: s.weth }),

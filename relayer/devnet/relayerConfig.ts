@@ -13,6 +13,8 @@ export interface DevnetConfigOptions {
   pollMs?: number;
   confirmations?: number;
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** Deliver through the RelayBatcher (default) or one transaction per step. */
+  batching?: boolean;
 }
 
 export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): RawConfig {
@@ -36,6 +38,7 @@ export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): 
       },
       ...(c.contracts.vault === undefined ? {} : { vault: c.contracts.vault }),
       ...(c.contracts.engine === undefined ? {} : { engine: c.contracts.engine }),
+      ...(o.batching === false || c.role !== 'destination' ? {} : { batcher: c.contracts.batcher }),
     };
   }
   const dst = Object.values(m.chains).find((c) => c.role === 'destination');

@@ -6,12 +6,21 @@ import type { TxRequest } from '../chains/tx/sender.js';
 import type { MessageStatus } from '../messages/status.js';
 import type { MessageRow, NewMessage } from '../store/store.js';
 
+export interface DeliveryStep {
+  step: string;
+  tx: TxRequest;
+  then: MessageStatus;
+}
+
 /** What must happen next for a message, decided from the destination's state. */
 export type DeliveryPlan =
   /** Already delivered (by us before a crash, or by someone else). */
   | { kind: 'delivered' }
-  /** Send this transaction; once mined, the message is in `then`. */
-  | { kind: 'send'; step: string; tx: TxRequest; then: MessageStatus }
+  /**
+   * The remaining steps, in order: each a transaction after which the message is in `then`.
+   * Without a batcher they are sent one at a time; with one, all in one batch.
+   */
+  | { kind: 'send'; steps: [DeliveryStep, ...DeliveryStep[]] }
   /** Not deliverable yet (an earlier nonce is missing, a VAA is not signed yet). */
   | { kind: 'wait'; reason: string }
   /** The destination will never accept it. */

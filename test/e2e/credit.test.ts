@@ -6,7 +6,7 @@ import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import type { Devnet } from '../../relayer/devnet/network.js';
 import { encodeMessage, MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
-import { creditCount, engine, lock, makeRelayer, nonceOf, provider, sharedDevnet, snapshot, tickUntil } from '../setup/devnet.js';
+import { creditCount, engine, lock, makeRelayer, nonceOf, provider, sharedDevnet, snapshot, testConfig, tickUntil } from '../setup/devnet.js';
 
 describe('credit path (LayerZero v2, real endpoint, ULN302, DVN)', function () {
   this.timeout(120_000);
@@ -23,32 +23,36 @@ describe('credit path (LayerZero v2, real endpoint, ULN302, DVN)', function () {
     await revert();
   });
 
-  it('credits locks from both sources exactly once', async () => {
-    const m = devnet.manifest;
-    const { relayer, store } = makeRelayer(m);
-    const locks = [
-      await lock(m, 'arbitrum', { amount: 2_500_000_000n, positionId: 1n }),
-      await lock(m, 'optimism', { amount: 10n ** 18n, positionId: 2n, asset: 'weth' }),
-      await lock(m, 'arbitrum', { amount: 7n, positionId: 1n }),
-    ];
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === locks.length);
-    // Tick more: nothing is delivered twice, nothing else appears.
-    for (let i = 0; i < 5; i++) await relayer.tick();
+  for (const batching of [false, true]) {
+    it(`credits locks from both sources exactly once (${batching ? 'batched through the RelayBatcher' : 'one transaction per step'})`, async () => {
+      const m = devnet.manifest;
+      const { relayer, store } = makeRelayer(m, { config: testConfig(m, undefined, { batching }) });
+      const nonceBefore = await nonceOf(m, 'base', m.accounts.relayer.address);
+      const locks = [
+        await lock(m, 'arbitrum', { amount: 2_500_000_000n, positionId: 1n }),
+        await lock(m, 'optimism', { amount: 10n ** 18n, positionId: 2n, asset: 'weth' }),
+        await lock(m, 'arbitrum', { amount: 7n, positionId: 1n }),
+      ];
+      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === locks.length);
+      // Tick more: nothing is delivered twice, nothing else appears.
+      for (let i = 0; i < 5; i++) await relayer.tick();
 
-    const rows = store.list({});
-    assert.equal(rows.length, 3);
-    assert.deepEqual(rows.map((r) => r.status), ['delivered', 'delivered', 'delivered']);
-    for (const l of locks) {
-      assert.equal(await creditCount(m, l.lockId), 1, `lock ${l.lockId} credited once`);
-      assert.equal(rows.filter((r) => r.messageId === l.lockId).length, 1);
-    }
-    const e = engine(m);
-    const arb = m.chains.arbitrum?.contracts.usdc as string;
-    assert.equal(await e.getFunction('collateralOf')(m.accounts.traders[0]?.address, 1n, 42161n, arb), 2_500_000_007n);
-    // Three transactions per message: DVN verify, commit, lzReceive; none repeated.
-    assert.equal(await nonceOf(m, 'base', m.accounts.relayer.address), 9);
-    store.close();
-  });
+      const rows = store.list({});
+      assert.equal(rows.length, 3);
+      assert.deepEqual(rows.map((r) => r.status), ['delivered', 'delivered', 'delivered']);
+      for (const l of locks) {
+        assert.equal(await creditCount(m, l.lockId), 1, `lock ${l.lockId} credited once`);
+        assert.equal(rows.filter((r) => r.messageId === l.lockId).length, 1);
+      }
+      const e = engine(m);
+      const arb = m.chains.arbitrum?.contracts.usdc as string;
+      assert.equal(await e.getFunction('collateralOf')(m.accounts.traders[0]?.address, 1n, 42161n, arb), 2_500_000_007n);
+      const sent = (await nonceOf(m, 'base', m.accounts.relayer.address)) - nonceBefore;
+      if (batching) assert.ok(sent >= 1 && sent <= 3, `one batch per tick at most, got ${sent} transactions`);
+      else assert.equal(sent, 9, 'DVN verify, commit, lzReceive per message, none repeated');
+      store.close();
+    });
+  }
 
   it('does not send anything for a packet already delivered (a fresh store replays the history)', async () => {
     const m = devnet.manifest;

@@ -45,8 +45,8 @@ export async function snapshot(m: DevnetManifest): Promise<() => Promise<void>> 
   };
 }
 
-export function testConfig(m: DevnetManifest, patch: (raw: RawConfig) => void = () => undefined): Config {
-  const raw = devnetRelayerConfig(m, { sqlite: ':memory:', opsPort: 0, logLevel: 'silent' });
+export function testConfig(m: DevnetManifest, patch: (raw: RawConfig) => void = () => undefined, o: { batching?: boolean } = {}): Config {
+  const raw = devnetRelayerConfig(m, { sqlite: ':memory:', opsPort: 0, logLevel: 'silent', batching: o.batching ?? true });
   patch(raw);
   return parseConfig(raw, 'test config');
 }

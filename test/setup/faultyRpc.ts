@@ -56,8 +56,6 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
   let mode: FaultMode = 'ok';
   let options: FaultOptions = {};

@@ -16,6 +16,8 @@ export interface TxRequest {
   gasLimit?: bigint;
   /** A floor under the estimate (e.g. the gas a LayerZero option promises the receiver). */
   minGasLimit?: bigint;
+  /** The caller already simulated this exact call (with `gasLimit`): send without another check. */
+  presimulated?: boolean;
   purpose: string;
   messages: string[];
 }
@@ -129,6 +131,7 @@ export class TxSender {
     const call = { from: this.address, to: req.to, data: req.data, value: '0x' + value.toString(16) };
     try {
       if (req.gasLimit !== undefined) {
+        if (req.presimulated === true) return req.gasLimit;
         await this.client.rpc.call<string>('eth_call', [{ ...call, gas: '0x' + req.gasLimit.toString(16) }, 'latest']);
         return req.gasLimit;
       }
@@ -178,7 +181,10 @@ export class TxSender {
       await this.broadcast(raw);
       return 'sent';
     } catch (e) {
-      if (!(e instanceof RpcResponseError)) throw e;
+      // Unknown outcome (node down, timeout): the signed transaction is stored and its nonce
+      // taken. Treat it as sent: if it never arrived, waitFor finds it stuck and replace()
+      // broadcasts it again, so later nonces are not held behind a gap.
+      if (!(e instanceof RpcResponseError)) return 'sent';
       this.store.setTxStatus(hash, 'dropped');
       this.raws.delete(hash);
       if (/nonce too low|nonce has already been used/i.test(e.message)) {

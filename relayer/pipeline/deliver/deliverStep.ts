@@ -1,10 +1,12 @@
-// The deliver stage: for a finalized or verified message, asks the transport for the next step
-// from destination state, sends it through the chain's transaction sender, and repeats until the
-// final delivery transaction is mined (→ submitted). A revert explained as permanent is dead.
-import type { ChainClient } from '../../chains/client.js';
+// The deliver stage: for a finalized or verified message, asks the transport for the remaining
+// steps from destination state and sends them — all in one RelayBatcher transaction shared with
+// other messages when the chain has a batcher, else one transaction per step, re-planning after
+// each. A revert that the transport explains as permanent makes the message dead.
+import type { ChainClient, Receipt } from '../../chains/client.js';
+import type { BatchSubmitter } from '../../chains/tx/batchSubmitter.js';
 import { TxRevertedError, type TxSender } from '../../chains/tx/sender.js';
 import type { MessageRow, Store } from '../../store/store.js';
-import type { Transport } from '../../transports/transport.js';
+import type { DeliveryStep, Transport } from '../../transports/transport.js';
 import type { EventBus } from '../events.js';
 import type { StepResult } from '../stage.js';
 
@@ -14,57 +16,67 @@ export interface DeliverDeps {
   transport: (name: string) => Transport;
   dst: (chain: string) => ChainClient;
   sender: (chain: string) => TxSender;
+  /** The chain's batcher, if it has one. */
+  batch: (chain: string) => BatchSubmitter | undefined;
   isPaused: (route: string) => boolean;
   now?: () => number;
 }
 
-/** At most this many transport steps per call (verify, commit, receive, with room for a retry). */
-const MAX_STEPS = 5;
+/** At most this many plans per call (verify, commit, receive, with room for a retry). */
+const MAX_PLANS = 5;
+
+type Sent = { ok: true; receipt: Receipt } | { ok: false; result: StepResult };
 
 export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<StepResult> {
   const now = deps.now ?? Date.now;
+
+  /** Sends steps (one, or all through the batcher); turns reverts into closed results. */
+  async function send(row: MessageRow, transport: Transport, steps: DeliveryStep[], batch: BatchSubmitter | undefined): Promise<Sent> {
+    const first = steps[0] as DeliveryStep;
+    const label = batch === undefined ? first.step : 'relayBatch';
+    let receipt: Receipt;
+    try {
+      receipt = batch === undefined
+        ? await deps.sender(row.dstChain).submit(first.tx)
+        : await batch.submit(steps.map((s) => ({ purpose: s.step, to: s.tx.to, data: s.tx.data, ...(s.tx.value === undefined ? {} : { value: s.tx.value }), ...(s.tx.gasLimit === undefined ? {} : { gas: s.tx.gasLimit }) })), [row.id]);
+    } catch (e) {
+      if (!(e instanceof TxRevertedError)) throw e;
+      const why = transport.explainRevert(e.revertData);
+      return { ok: false, result: why.permanent ? { kind: 'drop', to: 'dead', reason: `${e.purpose}: ${why.reason}` } : { kind: 'retry', reason: `${e.purpose}: ${why.reason}` } };
+    }
+    deps.events.emit({ type: 'tx.mined', chain: row.dstChain, purpose: label, gasUsed: receipt.gasUsed, ok: receipt.status === 1, hash: receipt.transactionHash });
+    if (receipt.status !== 1) return { ok: false, result: { kind: 'retry', reason: `${label} reverted on chain (${receipt.transactionHash})` } };
+    for (const s of batch === undefined ? steps.slice(0, 1) : steps) {
+      const failure = transport.stepFailure(s.step, receipt, row.dstChain);
+      if (failure !== null) return { ok: false, result: { kind: 'retry', reason: failure } };
+    }
+    return { ok: true, receipt };
+  }
+
   return async (initial: MessageRow): Promise<StepResult> => {
     if (deps.isPaused(initial.route)) return { kind: 'wait', reason: `route ${initial.route} is paused` };
     const transport = deps.transport(initial.transport);
     const dst = deps.dst(initial.dstChain);
+    const batch = deps.batch(initial.dstChain);
     let row = initial;
     let after: string | undefined;
-    for (let i = 0; i < MAX_STEPS; i++) {
+    for (let i = 0; i < MAX_PLANS; i++) {
       const plan = await transport.plan(row, dst, after);
-      switch (plan.kind) {
-        case 'delivered':
-          return { kind: 'advance', to: 'delivered', patch: { deliveredAt: now() }, reason: 'already delivered on chain' };
-        case 'wait':
-          return { kind: 'wait', reason: plan.reason };
-        case 'reject':
-          return { kind: 'drop', to: 'dead', reason: plan.reason };
-        case 'send': {
-          let receipt;
-          try {
-            receipt = await deps.sender(row.dstChain).submit(plan.tx);
-          } catch (e) {
-            if (e instanceof TxRevertedError) {
-              const why = transport.explainRevert(e.revertData);
-              return why.permanent ? { kind: 'drop', to: 'dead', reason: `${plan.step}: ${why.reason}` } : { kind: 'retry', reason: `${plan.step}: ${why.reason}` };
-            }
-            throw e;
-          }
-          deps.events.emit({ type: 'tx.mined', chain: row.dstChain, purpose: plan.step, gasUsed: receipt.gasUsed, ok: receipt.status === 1, hash: receipt.transactionHash });
-          if (receipt.status !== 1) return { kind: 'retry', reason: `${plan.step} reverted on chain (${receipt.transactionHash})` };
-          const failure = transport.stepFailure(plan.step, receipt, row.dstChain);
-          if (failure !== null) return { kind: 'retry', reason: failure };
-          if (plan.then === 'submitted') return { kind: 'advance', to: 'submitted', patch: { dstTx: receipt.transactionHash } };
-          if (plan.then !== row.status) {
-            const from = row.status;
-            if (deps.store.transition(row.id, from, plan.then, { lastError: null }, now()))
-              deps.events.emit({ type: 'message.moved', id: row.id, route: row.route, from, to: plan.then, ageMs: now() - row.observedAt });
-            row = deps.store.get(row.id) ?? row;
-          }
-          after = plan.step;
-          break;
-        }
+      if (plan.kind === 'delivered') return { kind: 'advance', to: 'delivered', patch: { deliveredAt: now() }, reason: 'already delivered on chain' };
+      if (plan.kind === 'wait') return { kind: 'wait', reason: plan.reason };
+      if (plan.kind === 'reject') return { kind: 'drop', to: 'dead', reason: plan.reason };
+      const sent = await send(row, transport, plan.steps, batch);
+      if (!sent.ok) return sent.result;
+      const done = batch === undefined ? plan.steps[0] : plan.steps[plan.steps.length - 1];
+      if (done === undefined || done.then === 'submitted') return { kind: 'advance', to: 'submitted', patch: { dstTx: sent.receipt.transactionHash } };
+      if (done.then !== row.status) {
+        const from = row.status;
+        if (deps.store.transition(row.id, from, done.then, { lastError: null }, now()))
+          deps.events.emit({ type: 'message.moved', id: row.id, route: row.route, from, to: done.then, ageMs: now() - row.observedAt });
+        row = deps.store.get(row.id) ?? row;
       }
+      after = done.step;
     }
-    return { kind: 'retry', reason: `no progress after ${MAX_STEPS} steps` };
+    return { kind: 'retry', reason: `no progress after ${MAX_PLANS} steps` };
   };
 }

@@ -8,7 +8,7 @@ import { ourArtifact } from '../../chains/contractsAbi.js';
 import type { Config } from '../../config/schema.js';
 import { decodeMessage, kindName, messageId } from '../../messages/codec.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
-import type { DeliveryPlan, SourceWatch, Transport } from '../transport.js';
+import type { DeliveryPlan, DeliveryStep, SourceWatch, Transport } from '../transport.js';
 import { layerZeroAbi } from './artifacts.js';
 import { buildDvnExecuteParam, encodeDvnExecuteCall, encodeVerifyCall } from './dvnSignature.js';
 import { PACKET_SENT_TOPIC, decodePacket, packetFromLogData, type LayerZeroPacket } from './packet.js';
@@ -113,8 +113,8 @@ export class LayerZeroTransport implements Transport {
     const p = packetOf(row);
     const lz = this.chainLz(row.dstChain);
     // Right after our own mined step the next one is known; otherwise read the destination.
-    if (after === 'dvnVerify') return this.commitPlan(row, p);
-    if (after === 'commitVerification') return this.receivePlan(row, p);
+    if (after === 'dvnVerify') return { kind: 'send', steps: [this.commitStep(row, p), this.receiveStep(row, p)] };
+    if (after === 'commitVerification') return { kind: 'send', steps: [this.receiveStep(row, p)] };
     const [[inboundHashRaw, lazyNonceRaw, lookupRaw], head] = await Promise.all([
       dst.calls([
         { to: lz.endpoint, data: endpointIface.encodeFunctionData('inboundPayloadHash', [p.receiver, p.srcEid, p.sender, p.nonce]) },
@@ -128,8 +128,8 @@ export class LayerZeroTransport implements Transport {
     const [submitted, confirmations] = receiveUlnIface.decodeFunctionResult('hashLookup', lookupRaw as string) as unknown as [boolean, bigint];
 
     if (p.nonce <= lazyNonce && inboundHash === ZERO_HASH) return { kind: 'delivered' };
-    if (inboundHash === p.payloadHash) return this.receivePlan(row, p);
-    if (submitted && confirmations >= BigInt(lz.confirmations)) return this.commitPlan(row, p);
+    if (inboundHash === p.payloadHash) return { kind: 'send', steps: [this.receiveStep(row, p)] };
+    if (submitted && confirmations >= BigInt(lz.confirmations)) return { kind: 'send', steps: [this.commitStep(row, p), this.receiveStep(row, p)] };
     const expiration = BigInt((head?.timestamp ?? Math.floor(Date.now() / 1000)) + (this.options.instructionTtlSeconds ?? 600));
     const param = buildDvnExecuteParam({
       vid: await this.vid(row.dstChain, dst),
@@ -138,18 +138,17 @@ export class LayerZeroTransport implements Transport {
       expiration,
       signers: [this.options.dvnSigner],
     });
-    return {
-      kind: 'send',
+    const verify: DeliveryStep = {
       step: 'dvnVerify',
       then: 'verified',
       tx: { to: lz.dvn, data: encodeDvnExecuteCall([param]), gasLimit: VERIFY_GAS, purpose: 'dvnVerify', messages: [row.id] },
     };
+    return { kind: 'send', steps: [verify, this.commitStep(row, p), this.receiveStep(row, p)] };
   }
 
-  private commitPlan(row: MessageRow, p: LayerZeroPacket): DeliveryPlan {
+  private commitStep(row: MessageRow, p: LayerZeroPacket): DeliveryStep {
     const lz = this.chainLz(row.dstChain);
     return {
-      kind: 'send',
       step: 'commitVerification',
       then: 'verified',
       tx: { to: lz.receiveUln302, data: receiveUlnIface.encodeFunctionData('commitVerification', [p.header, p.payloadHash]), gasLimit: COMMIT_GAS, purpose: 'commitVerification', messages: [row.id] },
@@ -157,11 +156,10 @@ export class LayerZeroTransport implements Transport {
   }
 
   /** The endpoint forwards all its gas to the receiver: the packet's gas plus the endpoint's own share. */
-  private receivePlan(row: MessageRow, p: LayerZeroPacket): DeliveryPlan {
+  private receiveStep(row: MessageRow, p: LayerZeroPacket): DeliveryStep {
     const lz = this.chainLz(row.dstChain);
     const origin = { srcEid: p.srcEid, sender: p.sender, nonce: p.nonce };
     return {
-      kind: 'send',
       step: 'lzReceive',
       then: 'submitted',
       tx: {

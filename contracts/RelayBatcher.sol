@@ -14,6 +14,8 @@ contract RelayBatcher {
 
     struct Result {
         bool ok;
+        /// @dev Gas the call used: a simulation (eth_call) of the batch tells the sender its gas.
+        uint256 gasUsed;
         bytes returnData;
     }
 
@@ -52,10 +54,11 @@ contract RelayBatcher {
             // A call promised `gas` must get it: fail the whole batch rather than starve one call
             // (an executor that under-funds lzReceive would break the sender's options).
             if (c.gas != 0 && gasleft() < c.gas + c.gas / 63 + 10_000) revert InsufficientGas(i);
+            uint256 before = gasleft();
             (bool ok, bytes memory ret) = c.gas == 0
                 ? c.target.call{ value: c.value }(c.data)
                 : c.target.call{ value: c.value, gas: c.gas }(c.data);
-            results[i] = Result(ok, ret);
+            results[i] = Result(ok, before - gasleft(), ret);
             if (!ok) emit CallFailed(i, ret);
         }
     }

@@ -95,8 +95,8 @@ export class Relayer {
     // A message that reaches a stage's status wakes that stage now, not at its next tick.
     this.events.on((e) => {
       if (!this.running || e.type !== 'message.moved') return;
-      if (e.to === 'finalized') setImmediate(() => this.deliver.pump());
-      else if (e.to === 'submitted') setImmediate(() => this.confirm.pump());
+      if (e.to === 'finalized') this.deliver.requestPump();
+      else if (e.to === 'submitted') this.confirm.requestPump();
     });
   }
 

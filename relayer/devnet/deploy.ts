@@ -93,7 +93,7 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
       const relayer = new Wallet(DEVNET_ROLES.relayer.privateKey, c.d.provider);
       const dvn = new Contract(layerzero.dvn, ['function grantRole(bytes32 role, address account)'], relayer);
       const grant = await dvn.getFunction('grantRole').send(DVN_ADMIN_ROLE, await batcher.getAddress());
-      if ((await c.d.provider.waitForTransaction(grant.hash as string))?.status !== 1) throw new Error('devnet deployment: DVN grantRole reverted');
+      if ((await c.d.provider.waitForTransaction(grant.hash))?.status !== 1) throw new Error('devnet deployment: DVN grantRole reverted');
       return { layerzero, ethUsdFeed: await feed.getAddress(), sequencerFeed: await seq.getAddress(), batcher: await batcher.getAddress() };
     }),
   );

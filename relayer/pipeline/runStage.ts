@@ -23,8 +23,19 @@ export interface StageOptions {
 
 export class StageRunner {
   private readonly inFlight = new Map<string, Promise<void>>();
+  private pumpQueued = false;
 
   constructor(private readonly o: StageOptions) {}
+
+  /** A pump soon, however many events ask for one meanwhile. */
+  requestPump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
+    setImmediate(() => {
+      this.pumpQueued = false;
+      this.pump();
+    });
+  }
 
   get busy(): number {
     return this.inFlight.size;

@@ -8,9 +8,14 @@ import type { MessageRow, NewMessage } from '../store/store.js';
 
 export interface DeliveryStep {
   step: string;
+  /** In a batch, every message's phase-0 calls run before any phase-1 call, and so on. */
+  phase: number;
   tx: TxRequest;
   then: MessageStatus;
 }
+
+/** What a revert means: never deliverable, worth a retry, or waiting for something else first. */
+export type RevertVerdict = { outcome: 'permanent' | 'transient' | 'wait'; reason: string };
 
 /** What must happen next for a message, decided from the destination's state. */
 export type DeliveryPlan =
@@ -44,5 +49,5 @@ export interface Transport {
   /** A step that was mined but did not take effect (a DVN instruction that failed inside). */
   stepFailure(step: string, receipt: Receipt, dstChain: string): string | null;
   /** Explains why a delivery transaction would revert, from its revert data. */
-  explainRevert(revertData: string | null): { permanent: boolean; reason: string };
+  explainRevert(revertData: string | null): RevertVerdict;
 }

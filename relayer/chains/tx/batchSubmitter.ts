@@ -4,6 +4,7 @@
 // simulated first (eth_call of the batch); an entry whose call would revert is rejected with that
 // call's revert data and left out; a call that fails on chain rejects its entry alone.
 import { Interface } from 'ethers';
+import { abiFunction } from '../abiFunction.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import type { ChainClient, Receipt } from '../client.js';
 import { ourArtifact } from '../contractsAbi.js';
@@ -12,12 +13,14 @@ import { TxRevertedError, type TxSender } from './sender.js';
 
 const batcherIface = new Interface(ourArtifact('RelayBatcher').abi);
 const CALL_FAILED = batcherIface.getEvent('CallFailed')?.topicHash as string;
-/** Per call: the batcher's own loop, the call and its calldata; a generous flat allowance. */
-const PER_CALL_OVERHEAD_GAS = 40_000n;
-const DEFAULT_CALL_GAS = 200_000n;
+const EXECUTE = abiFunction(batcherIface, 'execute');
+/** Per call: the batcher's loop, calldata and result copying, on top of what the call used. */
+const PER_CALL_OVERHEAD_GAS = 15_000n;
 
 export interface BatchCall {
   purpose: string;
+  /** Calls of a lower phase run first in a batch (e.g. every verify before any receive). */
+  phase: number;
   to: string;
   data: string;
   value?: bigint;
@@ -25,16 +28,40 @@ export interface BatchCall {
   gas?: bigint;
 }
 
-interface Entry {
+export interface BatchEntryRequest {
   calls: BatchCall[];
   messages: string[];
+  /** Sort key: entries run in this order within a phase (the source order of the messages). */
+  order: string;
+}
+
+interface Entry extends BatchEntryRequest {
   resolve: (r: Receipt) => void;
   reject: (e: unknown) => void;
+}
+
+/**
+ * The gas limit of a batch from its simulation (failed calls included, so never less than the
+ * live batch needs): what each call used, with a margin and the batcher's own overhead — and at
+ * each call that was promised gas, enough left for the promise (the batcher checks it, 1/64 rule).
+ */
+export function batchGasLimit(calls: readonly { promised: bigint; used: bigint }[]): bigint {
+  let spent = 50_000n;
+  let need = 0n;
+  for (const c of calls) {
+    const used = (c.used * 13n) / 10n + PER_CALL_OVERHEAD_GAS;
+    const atCall = c.promised > 0n ? c.promised + c.promised / 63n + 10_000n + PER_CALL_OVERHEAD_GAS : used;
+    if (spent + atCall > need) need = spent + atCall;
+    spent += used;
+  }
+  return spent > need ? spent : need;
 }
 
 export class BatchSubmitter {
   private queue: Entry[] = [];
   private inFlight = false;
+  private timer: NodeJS.Timeout | undefined;
+  private firstWaitingAt = 0;
 
   constructor(
     private readonly client: ChainClient,
@@ -43,16 +70,33 @@ export class BatchSubmitter {
     private readonly maxCalls: number,
   ) {}
 
-  /** Resolves with the receipt of the batch that ran all of `calls`; rejects if any of them failed. */
-  submit(calls: BatchCall[], messages: string[]): Promise<Receipt> {
+  /** Resolves with the receipt of the batch that ran all of the entry's calls; rejects if one failed. */
+  submit(request: BatchEntryRequest): Promise<Receipt> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ calls, messages, resolve, reject });
-      this.flush();
+      this.queue.push({ ...request, resolve, reject });
+      this.schedule();
     });
+  }
+
+  /**
+   * When idle, waits until entries stop arriving for 1 ms (5 ms at most): the messages planned
+   * together in one pump go out together, in order, instead of the first one alone.
+   */
+  private schedule(): void {
+    if (this.inFlight) return;
+    const now = Date.now();
+    if (this.timer === undefined) this.firstWaitingAt = now;
+    else if (now - this.firstWaitingAt < 5) clearTimeout(this.timer);
+    else return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flush();
+    }, 1);
   }
 
   private flush(): void {
     if (this.inFlight || this.queue.length === 0) return;
+    this.queue.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     const batch: Entry[] = [];
     let calls = 0;
     while (this.queue.length > 0) {
@@ -68,22 +112,23 @@ export class BatchSubmitter {
       })
       .finally(() => {
         this.inFlight = false;
-        this.flush();
+        this.schedule();
       });
   }
 
   private encode(entries: Entry[]): { data: string; value: bigint; gas: bigint; owners: { entry: Entry; call: BatchCall }[] } {
-    const owners = entries.flatMap((entry) => entry.calls.map((call) => ({ entry, call })));
-    const data = batcherIface.encodeFunctionData('execute', [owners.map(({ call }) => [call.to, call.value ?? 0n, call.gas ?? 0n, call.data])]);
+    // Entries arrive in source order; calls go phase by phase (a stable sort keeps that order).
+    const owners = entries.flatMap((entry) => entry.calls.map((call) => ({ entry, call }))).sort((a, b) => a.call.phase - b.call.phase);
+    const data = EXECUTE.encode([owners.map(({ call }) => [call.to, call.value ?? 0n, call.gas ?? 0n, call.data])]);
     const value = owners.reduce((sum, { call }) => sum + (call.value ?? 0n), 0n);
-    const gas = owners.reduce((sum, { call }) => sum + (call.gas ?? DEFAULT_CALL_GAS) + PER_CALL_OVERHEAD_GAS, 50_000n);
-    return { data, value, gas, owners };
+    return { data, value, gas: 0n, owners };
   }
 
   private async send(entries: Entry[]): Promise<void> {
     // 1. Simulate: leave out (and reject) every entry with a call that would fail.
     let batch = this.encode(entries);
     const simulated = await this.simulate(batch);
+    const gasLimit = batchGasLimit(batch.owners.map((o, i) => ({ promised: o.call.gas ?? 0n, used: simulated[i]?.gasUsed ?? 0n })));
     const failed = new Map<Entry, { purpose: string; revertData: string }>();
     simulated.forEach((r, i) => {
       const owner = batch.owners[i];
@@ -93,6 +138,7 @@ export class BatchSubmitter {
     const live = entries.filter((e) => !failed.has(e));
     if (live.length === 0) return;
     if (live.length !== entries.length) batch = this.encode(live);
+    batch = { ...batch, gas: gasLimit };
 
     // 2. Send; a call that still failed on chain (a race) rejects its own entry only.
     const receipt = await this.sender.submit({
@@ -118,14 +164,13 @@ export class BatchSubmitter {
     }
   }
 
-  private async simulate(batch: { data: string; value: bigint; gas: bigint }): Promise<{ ok: boolean; returnData: string }[]> {
+  /** One eth_call: each call's outcome and the gas it used. */
+  private async simulate(batch: { data: string; value: bigint }): Promise<{ ok: boolean; gasUsed: bigint; returnData: string }[]> {
+    const tx = { from: this.sender.address, to: this.batcher, data: batch.data, value: '0x' + batch.value.toString(16) };
     try {
-      const raw = await this.client.rpc.call<string>('eth_call', [
-        { from: this.sender.address, to: this.batcher, data: batch.data, value: '0x' + batch.value.toString(16), gas: '0x' + batch.gas.toString(16) },
-        'latest',
-      ]);
-      const [results] = batcherIface.decodeFunctionResult('execute', raw) as unknown as [[boolean, string][]];
-      return results.map(([ok, returnData]) => ({ ok, returnData }));
+      const raw = await this.client.rpc.call<string>('eth_call', [tx, 'latest']);
+      const [results] = EXECUTE.decode(raw) as unknown as [[boolean, bigint, string][]];
+      return results.map(([ok, gasUsed, returnData]) => ({ ok, gasUsed, returnData }));
     } catch (e) {
       // The batch itself reverted (not an operator, gas): nothing in it can go.
       if (e instanceof RpcResponseError) throw new IsorelayError(ErrorCode.TX_REJECTED, `the relay batcher refused the batch: ${e.message}`, { cause: e });

@@ -1,7 +1,7 @@
 // Sends transactions for one (chain, key): a nonce manager, EIP-1559 fees, the signed
 // transaction stored before it is broadcast, many in flight, receipts polled at the chain's
 // block time, and stuck ones replaced with a capped fee bump.
-import { Transaction, type Wallet } from 'ethers';
+import { keccak256, Transaction, type Wallet } from 'ethers';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import type { Store } from '../../store/store.js';
 import type { ChainClient, Receipt } from '../client.js';
@@ -157,7 +157,8 @@ export class TxSender {
         maxPriorityFeePerGas: flight.fees.maxPriorityFeePerGas,
       }),
     );
-    const hash = Transaction.from(raw).hash as string;
+    // A signed typed transaction's hash is the keccak of its bytes (no need to parse it back).
+    const hash = keccak256(raw);
     this.store.recordTx({
       chain: this.client.name, sender: this.address, nonce: flight.nonce, hash, raw, purpose,
       messages: req.messages.join(','), status: 'pending', createdAt: Date.now(),

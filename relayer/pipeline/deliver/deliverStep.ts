@@ -25,6 +25,11 @@ export interface DeliverDeps {
 /** At most this many plans per call (verify, commit, receive, with room for a retry). */
 const MAX_PLANS = 5;
 
+/** Source order: within one path it is the transport's nonce order. */
+function sourceOrder(row: MessageRow): string {
+  return `${row.srcChain}:${row.srcBlock.toString().padStart(20, '0')}:${String(row.logIndex).padStart(8, '0')}`;
+}
+
 type Sent = { ok: true; receipt: Receipt } | { ok: false; result: StepResult };
 
 export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<StepResult> {
@@ -38,11 +43,21 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
     try {
       receipt = batch === undefined
         ? await deps.sender(row.dstChain).submit(first.tx)
-        : await batch.submit(steps.map((s) => ({ purpose: s.step, to: s.tx.to, data: s.tx.data, ...(s.tx.value === undefined ? {} : { value: s.tx.value }), ...(s.tx.gasLimit === undefined ? {} : { gas: s.tx.gasLimit }) })), [row.id]);
+        : await batch.submit({
+            order: sourceOrder(row),
+            messages: [row.id],
+            calls: steps.map((s) => ({
+              purpose: s.step, phase: s.phase, to: s.tx.to, data: s.tx.data,
+              ...(s.tx.value === undefined ? {} : { value: s.tx.value }),
+              ...(s.tx.gasLimit === undefined ? {} : { gas: s.tx.gasLimit }),
+            })),
+          });
     } catch (e) {
       if (!(e instanceof TxRevertedError)) throw e;
       const why = transport.explainRevert(e.revertData);
-      return { ok: false, result: why.permanent ? { kind: 'drop', to: 'dead', reason: `${e.purpose}: ${why.reason}` } : { kind: 'retry', reason: `${e.purpose}: ${why.reason}` } };
+      const reason = `${e.purpose}: ${why.reason}`;
+      const result: StepResult = why.outcome === 'permanent' ? { kind: 'drop', to: 'dead', reason } : why.outcome === 'wait' ? { kind: 'wait', reason } : { kind: 'retry', reason };
+      return { ok: false, result };
     }
     deps.events.emit({ type: 'tx.mined', chain: row.dstChain, purpose: label, gasUsed: receipt.gasUsed, ok: receipt.status === 1, hash: receipt.transactionHash });
     if (receipt.status !== 1) return { ok: false, result: { kind: 'retry', reason: `${label} reverted on chain (${receipt.transactionHash})` } };

@@ -11,6 +11,7 @@ import {
   keccak256,
   solidityPacked,
 } from 'ethers';
+import { abiFunction } from '../../chains/abiFunction.js';
 
 /** One entry of DVN.execute: the DVN calls `target` with `callData` if its quorum signed it. */
 export interface DvnExecuteParam {
@@ -39,6 +40,9 @@ const DVN_INTERFACE = new Interface([
 const RECEIVE_ULN_INTERFACE = new Interface([
   'function verify(bytes _packetHeader, bytes32 _payloadHash, uint64 _confirmations)',
 ]);
+
+const VERIFY = abiFunction(RECEIVE_ULN_INTERFACE, 'verify');
+const EXECUTE = abiFunction(DVN_INTERFACE, 'execute');
 
 /** Selector of ReceiveUln302.verify; DVN.execute skips its replay check for this selector. */
 export const RECEIVE_ULN_VERIFY_SELECTOR = '0x0223536e';
@@ -101,12 +105,12 @@ export function buildDvnExecuteParam(
 export function encodeVerifyCall(packetHeader: string, payloadHash: string, confirmations: bigint): string {
   if (!isHexString(packetHeader, 81)) throw new Error('a v1 packet header is exactly 81 bytes');
   if (!isHexString(payloadHash, 32)) throw new Error('a payload hash is exactly 32 bytes');
-  return RECEIVE_ULN_INTERFACE.encodeFunctionData('verify', [packetHeader, payloadHash, confirmations]);
+  return VERIFY.encode([packetHeader, payloadHash, confirmations]);
 }
 
 /** Calldata of DVN.execute(params): several verifications can share one transaction. */
 export function encodeDvnExecuteCall(params: readonly DvnExecuteParam[]): string {
-  return DVN_INTERFACE.encodeFunctionData('execute', [
+  return EXECUTE.encode([
     params.map((param) => [param.vid, param.target, param.callData, param.expiration, param.signatures]),
   ]);
 }

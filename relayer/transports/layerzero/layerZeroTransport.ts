@@ -2,13 +2,14 @@
 // ReceiveUln302 (DVN.execute, signed by the DVN signer) → commitVerification → EndpointV2.lzReceive
 // with the gas the packet's options ask for. Every step is planned from destination state, so a
 // repeated step after a crash is never sent twice.
-import { ErrorDescription, Interface, zeroPadValue, type Wallet } from 'ethers';
+import { Interface, zeroPadValue, type Wallet } from 'ethers';
+import { abiFunction, errorDecoder } from '../../chains/abiFunction.js';
 import type { ChainClient, Log, Receipt } from '../../chains/client.js';
 import { ourArtifact } from '../../chains/contractsAbi.js';
 import type { Config } from '../../config/schema.js';
 import { decodeMessage, kindName, messageId } from '../../messages/codec.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
-import type { DeliveryPlan, DeliveryStep, SourceWatch, Transport } from '../transport.js';
+import type { DeliveryPlan, DeliveryStep, RevertVerdict, SourceWatch, Transport } from '../transport.js';
 import { layerZeroAbi } from './artifacts.js';
 import { buildDvnExecuteParam, encodeDvnExecuteCall, encodeVerifyCall } from './dvnSignature.js';
 import { PACKET_SENT_TOPIC, decodePacket, packetFromLogData, type LayerZeroPacket } from './packet.js';
@@ -17,7 +18,12 @@ const endpointIface = new Interface(layerZeroAbi('EndpointV2'));
 const receiveUlnIface = new Interface(layerZeroAbi('ReceiveUln302'));
 const dvnIface = new Interface(layerZeroAbi('DVN'));
 const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
-const ERROR_IFACES = [engineIface, endpointIface, receiveUlnIface, dvnIface];
+const decodeError = errorDecoder([engineIface, endpointIface, receiveUlnIface, dvnIface]);
+const inboundPayloadHash = abiFunction(endpointIface, 'inboundPayloadHash');
+const lazyInboundNonce = abiFunction(endpointIface, 'lazyInboundNonce');
+const lzReceive = abiFunction(endpointIface, 'lzReceive');
+const hashLookup = abiFunction(receiveUlnIface, 'hashLookup');
+const commitVerification = abiFunction(receiveUlnIface, 'commitVerification');
 
 /** Revert reasons after which no retry can succeed, with what to tell the operator. */
 const PERMANENT: Readonly<Record<string, string>> = {
@@ -43,9 +49,18 @@ const ENDPOINT_RECEIVE_OVERHEAD_GAS = 100_000n;
 
 const PAYLOAD = { encode: (p: { encoded: string; options: string }) => JSON.stringify(p) };
 
+/** Decoded packets by message id: a message is planned several times (deliver, confirm). */
+const packetCache = new Map<string, LayerZeroPacket>();
+const PACKET_CACHE_SIZE = 10_000;
+
 function packetOf(row: MessageRow): LayerZeroPacket {
+  const cached = packetCache.get(row.id);
+  if (cached !== undefined) return cached;
   const { encoded, options } = JSON.parse(row.payload) as { encoded: string; options: string };
-  return decodePacket(encoded, options);
+  const packet = decodePacket(encoded, options);
+  if (packetCache.size >= PACKET_CACHE_SIZE) packetCache.delete(packetCache.keys().next().value as string);
+  packetCache.set(row.id, packet);
+  return packet;
 }
 
 export interface LayerZeroTransportOptions {
@@ -115,22 +130,22 @@ export class LayerZeroTransport implements Transport {
     // Right after our own mined step the next one is known; otherwise read the destination.
     if (after === 'dvnVerify') return { kind: 'send', steps: [this.commitStep(row, p), this.receiveStep(row, p)] };
     if (after === 'commitVerification') return { kind: 'send', steps: [this.receiveStep(row, p)] };
-    const [[inboundHashRaw, lazyNonceRaw, lookupRaw], head] = await Promise.all([
-      dst.calls([
-        { to: lz.endpoint, data: endpointIface.encodeFunctionData('inboundPayloadHash', [p.receiver, p.srcEid, p.sender, p.nonce]) },
-        { to: lz.endpoint, data: endpointIface.encodeFunctionData('lazyInboundNonce', [p.receiver, p.srcEid, p.sender]) },
-        { to: lz.receiveUln302, data: receiveUlnIface.encodeFunctionData('hashLookup', [p.headerHash, p.payloadHash, lz.dvn]) },
-      ]),
-      dst.block('latest'),
+    // One request to one node: the three reads and the head (for the DVN instruction's expiry).
+    const [inboundHashRaw, lazyNonceRaw, lookupRaw, head] = await dst.rpc.batch<[string, string, string, { timestamp: string } | null]>([
+      { method: 'eth_call', params: [{ to: lz.endpoint, data: inboundPayloadHash.encode([p.receiver, p.srcEid, p.sender, p.nonce]) }, 'latest'] },
+      { method: 'eth_call', params: [{ to: lz.endpoint, data: lazyInboundNonce.encode([p.receiver, p.srcEid, p.sender]) }, 'latest'] },
+      { method: 'eth_call', params: [{ to: lz.receiveUln302, data: hashLookup.encode([p.headerHash, p.payloadHash, lz.dvn]) }, 'latest'] },
+      { method: 'eth_getBlockByNumber', params: ['latest', false] },
     ]);
-    const inboundHash = endpointIface.decodeFunctionResult('inboundPayloadHash', inboundHashRaw as string)[0] as string;
-    const lazyNonce = endpointIface.decodeFunctionResult('lazyInboundNonce', lazyNonceRaw as string)[0] as bigint;
-    const [submitted, confirmations] = receiveUlnIface.decodeFunctionResult('hashLookup', lookupRaw as string) as unknown as [boolean, bigint];
+    const inboundHash = inboundPayloadHash.decode(inboundHashRaw)[0] as string;
+    const lazyNonce = lazyInboundNonce.decode(lazyNonceRaw)[0] as bigint;
+    const [submitted, confirmations] = hashLookup.decode(lookupRaw) as unknown as [boolean, bigint];
 
     if (p.nonce <= lazyNonce && inboundHash === ZERO_HASH) return { kind: 'delivered' };
     if (inboundHash === p.payloadHash) return { kind: 'send', steps: [this.receiveStep(row, p)] };
     if (submitted && confirmations >= BigInt(lz.confirmations)) return { kind: 'send', steps: [this.commitStep(row, p), this.receiveStep(row, p)] };
-    const expiration = BigInt((head?.timestamp ?? Math.floor(Date.now() / 1000)) + (this.options.instructionTtlSeconds ?? 600));
+    const chainNow = head === null ? Math.floor(Date.now() / 1000) : Number(BigInt(head.timestamp));
+    const expiration = BigInt(chainNow + (this.options.instructionTtlSeconds ?? 600));
     const param = buildDvnExecuteParam({
       vid: await this.vid(row.dstChain, dst),
       target: lz.receiveUln302,
@@ -140,6 +155,7 @@ export class LayerZeroTransport implements Transport {
     });
     const verify: DeliveryStep = {
       step: 'dvnVerify',
+      phase: 0,
       then: 'verified',
       tx: { to: lz.dvn, data: encodeDvnExecuteCall([param]), gasLimit: VERIFY_GAS, purpose: 'dvnVerify', messages: [row.id] },
     };
@@ -150,8 +166,9 @@ export class LayerZeroTransport implements Transport {
     const lz = this.chainLz(row.dstChain);
     return {
       step: 'commitVerification',
+      phase: 1,
       then: 'verified',
-      tx: { to: lz.receiveUln302, data: receiveUlnIface.encodeFunctionData('commitVerification', [p.header, p.payloadHash]), gasLimit: COMMIT_GAS, purpose: 'commitVerification', messages: [row.id] },
+      tx: { to: lz.receiveUln302, data: commitVerification.encode([p.header, p.payloadHash]), gasLimit: COMMIT_GAS, purpose: 'commitVerification', messages: [row.id] },
     };
   }
 
@@ -161,10 +178,11 @@ export class LayerZeroTransport implements Transport {
     const origin = { srcEid: p.srcEid, sender: p.sender, nonce: p.nonce };
     return {
       step: 'lzReceive',
+      phase: 2,
       then: 'submitted',
       tx: {
         to: lz.endpoint,
-        data: endpointIface.encodeFunctionData('lzReceive', [origin, p.receiver, p.guid, p.message, '0x']),
+        data: lzReceive.encode([origin, p.receiver, p.guid, p.message, '0x']),
         value: p.lzReceiveValue,
         ...(p.lzReceiveGas > 0n ? { gasLimit: p.lzReceiveGas + ENDPOINT_RECEIVE_OVERHEAD_GAS } : {}),
         purpose: 'lzReceive',
@@ -188,21 +206,15 @@ export class LayerZeroTransport implements Transport {
     return null;
   }
 
-  explainRevert(revertData: string | null): { permanent: boolean; reason: string } {
-    if (revertData === null || revertData === '0x') return { permanent: false, reason: 'reverted without data' };
-    let described: ErrorDescription | null = null;
-    for (const iface of ERROR_IFACES) {
-      try {
-        described = iface.parseError(revertData);
-      } catch {
-        described = null;
-      }
-      if (described !== null) break;
-    }
-    if (described === null) return { permanent: false, reason: `reverted with unknown data ${revertData.slice(0, 10)}` };
-    const why = PERMANENT[described.name];
+  explainRevert(revertData: string | null): RevertVerdict {
+    if (revertData === null || revertData === '0x') return { outcome: 'transient', reason: 'reverted without data' };
+    const described = decodeError(revertData);
+    if (described === null) return { outcome: 'transient', reason: `reverted with unknown data ${revertData.slice(0, 10)}` };
     const signature = `${described.name}(${described.args.map(String).join(', ')})`;
-    return why === undefined ? { permanent: false, reason: signature } : { permanent: true, reason: `${why} [${signature}]` };
+    // The endpoint delivers a path in nonce order: an earlier packet must be committed first.
+    if (described.name === 'LZ_InvalidNonce') return { outcome: 'wait', reason: `waiting for an earlier nonce of this path [${signature}]` };
+    const why = PERMANENT[described.name];
+    return why === undefined ? { outcome: 'transient', reason: signature } : { outcome: 'permanent', reason: `${why} [${signature}]` };
   }
 
   private async vid(chain: string, dst: ChainClient): Promise<number> {

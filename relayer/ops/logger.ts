@@ -107,6 +107,13 @@ export function describeEvent(e: RelayerEvent): EventLine {
         fields: { ancestor: e.ancestor.toString(), depth: e.depth.toString(), orphaned: e.orphaned },
         msg: `reorg of ${e.depth} blocks: rewound to block ${e.ancestor}, ${e.orphaned} messages orphaned`,
       };
+    case 'scan.gap':
+      return {
+        level: 'warn',
+        bindings: { stream: e.stream },
+        fields: { path: e.path, expected: e.expected.toString(), got: e.got.toString(), rewoundTo: e.rewoundTo.toString() },
+        msg: `nonce gap on ${e.path}: expected ${e.expected}, saw ${e.got}; a log was missed, rescanning from block ${e.rewoundTo + 1n}`,
+      };
     case 'message.observed': {
       const bindings: Record<string, string> = { route: e.route, id: e.id };
       if (e.messageId !== null) bindings.lockId = e.messageId;

@@ -21,6 +21,7 @@ export const METRIC = {
   transitions: 'isorelay_message_transitions_total',
   deliveryAge: 'isorelay_message_delivery_age_seconds',
   reorgs: 'isorelay_reorgs_total',
+  nonceGaps: 'isorelay_nonce_gaps_total',
   reorgDepth: 'isorelay_reorg_last_depth_blocks',
   chainHead: 'isorelay_chain_head_block',
   chainFinalized: 'isorelay_chain_finalized_block',
@@ -50,6 +51,12 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     labelNames: ['route'] as const,
     buckets: DELIVERY_AGE_BUCKETS,
     registers,
+  });
+  const nonceGaps = new Counter({
+    name: METRIC.nonceGaps,
+    help: 'Nonce gaps on a transport path (missed logs), each followed by a rescan',
+    labelNames: ['stream'] as const,
+    registers: [registry],
   });
   const reorgs = new Counter({
     name: METRIC.reorgs,
@@ -139,6 +146,9 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
         return;
       case 'incident':
         incidents.inc({ chain: e.chain, code: e.code });
+        return;
+      case 'scan.gap':
+        nonceGaps.inc({ stream: e.stream });
         return;
       case 'scan.range':
       case 'message.observed':

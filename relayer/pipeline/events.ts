@@ -6,6 +6,8 @@ export type RelayerEvent =
   | { type: 'chain.head'; chain: string; head: bigint; finalized: bigint }
   | { type: 'scan.range'; stream: string; from: bigint; to: bigint; logs: number; durationMs: number }
   | { type: 'scan.reorg'; stream: string; ancestor: bigint; depth: bigint; orphaned: number }
+  /** A nonce skipped on a transport path: a log was missed (a lagging node); the scan rewinds. */
+  | { type: 'scan.gap'; stream: string; path: string; expected: bigint; got: bigint; rewoundTo: bigint }
   | { type: 'message.observed'; id: string; route: string; messageId: string | null }
   | { type: 'message.moved'; id: string; route: string; from: MessageStatus; to: MessageStatus; reason?: string; ageMs: number }
   | { type: 'tx.mined'; chain: string; purpose: string; gasUsed: bigint; ok: boolean; hash: string }

@@ -30,6 +30,14 @@ export interface MessageRow {
   observedAt: number;
   updatedAt: number;
   deliveredAt: number | null;
+  /** The transport's ordered sequence, when it has one: gaps in it mean missed logs. */
+  sequence: MessageSequence | null;
+}
+
+export interface MessageSequence {
+  /** e.g. a LayerZero path: srcEid, sender, dstEid, receiver. */
+  path: string;
+  nonce: bigint;
 }
 
 export type NewMessage = Omit<MessageRow, 'status' | 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'observedAt' | 'updatedAt' | 'deliveredAt'>;
@@ -65,6 +73,8 @@ export interface Store {
   transition(id: string, from: MessageStatus, to: MessageStatus, patch?: MessagePatch, now?: number): boolean;
   /** Messages of one chain observed at or above a block (a reorg rewind). */
   observedFrom(srcChain: string, block: bigint): MessageRow[];
+  /** The message with the highest nonce of a sequence path that a reorg has not orphaned. */
+  lastInSequence(path: string): MessageRow | undefined;
   list(filter: { route?: string; status?: MessageStatus; limit?: number }): MessageRow[];
   countsByRoute(): RouteCounts[];
 

@@ -4,7 +4,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type FaultMode = 'ok' | 'down' | 'http500' | 'http429' | 'slow' | 'slowBody' | 'staleHead' | 'garbage' | 'limitLogs';
+export type FaultMode = 'ok' | 'down' | 'http500' | 'http429' | 'slow' | 'slowBody' | 'staleHead' | 'garbage' | 'limitLogs' | 'emptyLogs';
 
 export interface FaultOptions {
   /** staleHead: the head the lagging node claims; default: the target's head when the mode is set. */
@@ -154,8 +154,10 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
         break;
     }
     if (proxy.beforeForward !== undefined) await proxy.beforeForward(calls);
-    if ((mode === 'staleHead' || mode === 'limitLogs') && parsed !== undefined) {
-      const one = mode === 'staleHead' ? stale : limited;
+    if ((mode === 'staleHead' || mode === 'limitLogs' || mode === 'emptyLogs') && parsed !== undefined) {
+      // emptyLogs: a node whose log index lags its blocks answers eth_getLogs with nothing.
+      const empty = (call: JsonRpcRequest) => (call.method === 'eth_getLogs' ? Promise.resolve({ jsonrpc: '2.0', id: call.id, result: [] }) : forwardOne(targetUrl, call));
+      const one = mode === 'staleHead' ? stale : mode === 'limitLogs' ? limited : empty;
       const answers = await Promise.all(calls.map(one));
       return send(200, JSON.stringify(Array.isArray(parsed) ? answers : answers[0]));
     }

@@ -16,7 +16,7 @@ const STORE_MODULE = fileURLToPath(new URL('../../relayer/store/sqlite/sqliteSto
 function message(id: string, o: Partial<NewMessage> = {}): NewMessage {
   return {
     id, route: 'arbitrum-base', transport: 'layerzero', transportId: id.split(':')[1] ?? id, srcChain: 'arbitrum', dstChain: 'base',
-    messageId: null, kind: 'CREDIT', srcTx: '0xaa', srcBlock: 100n, srcBlockHash: '0xb100', logIndex: 0, payload: '0x', ...o,
+    messageId: null, kind: 'CREDIT', srcTx: '0xaa', srcBlock: 100n, srcBlockHash: '0xb100', logIndex: 0, payload: '0x', sequence: null, ...o,
   };
 }
 

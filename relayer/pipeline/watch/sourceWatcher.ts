@@ -5,7 +5,7 @@ import type { ChainClient } from '../../chains/client.js';
 import { LogScanner } from '../../chains/scanner.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import type { RouteConfig } from '../../config/schema.js';
-import type { Store } from '../../store/store.js';
+import type { NewMessage, Store } from '../../store/store.js';
 import type { SourceWatch } from '../../transports/transport.js';
 import type { EventBus } from '../events.js';
 
@@ -18,6 +18,18 @@ export interface SourceWatcherOptions {
   /** How many ranges one poll may scan before it lets the other stages run. */
   maxRangesPerPoll?: number;
   now?: () => number;
+}
+
+class NonceGap extends Error {
+  constructor(
+    readonly path: string,
+    readonly expected: bigint,
+    readonly got: bigint,
+    /** The block of the last message in order: rescanning after it finds the missing one. */
+    readonly lastBlock: bigint,
+  ) {
+    super(`nonce gap on ${path}: expected ${expected}, got ${got}`);
+  }
 }
 
 export class SourceWatcher {
@@ -45,7 +57,16 @@ export class SourceWatcher {
     let worked = false;
     for (let i = 0; i < (this.o.maxRangesPerPoll ?? 10); i++) {
       const started = Date.now();
-      const r = await this.scanner.poll(head, finalized);
+      let r;
+      try {
+        r = await this.scanner.poll(head, finalized);
+      } catch (e) {
+        if (!(e instanceof NonceGap)) throw e;
+        this.scanner.rewindTo(e.lastBlock);
+        this.o.events.emit({ type: 'scan.gap', stream: this.o.route.name, path: e.path, expected: e.expected, got: e.got, rewoundTo: e.lastBlock });
+        // Let the node catch up before reading the range again.
+        return true;
+      }
       if (r.kind === 'idle') break;
       worked = true;
       if (r.kind === 'logs') {
@@ -58,10 +79,39 @@ export class SourceWatcher {
 
   private observe(logs: Parameters<SourceWatcherOptions['watch']['parse']>[0][]): void {
     const rows = logs.map((l) => this.o.watch.parse(l)).filter((r) => r !== null);
+    this.checkSequences(rows);
     const changed = this.o.store.observe(rows, this.now());
     for (const id of changed) {
       const row = rows.find((r) => r.id === id);
       this.o.events.emit({ type: 'message.observed', id, route: this.o.route.name, messageId: row?.messageId ?? null });
+    }
+  }
+
+  /**
+   * Inside the scan transaction: each path's nonces must follow the last one stored. A skipped
+   * nonce means a node returned too few logs (RELIABILITY 2, 8); throwing undoes the range, and
+   * poll() rewinds to the last message of the path to read it again.
+   */
+  private checkSequences(rows: NewMessage[]): void {
+    const next = new Map<string, bigint>();
+    for (const r of [...rows].sort((a, b) => (a.sequence?.nonce ?? 0n) < (b.sequence?.nonce ?? 0n) ? -1 : 1)) {
+      if (r.sequence === null) continue;
+      const { path, nonce } = r.sequence;
+      let expected = next.get(path);
+      if (expected === undefined) {
+        const last = this.o.store.lastInSequence(path);
+        // Never seen on this path (or scanning began mid-way): nothing to compare with yet.
+        if (last === undefined || last.sequence === null) {
+          next.set(path, nonce + 1n);
+          continue;
+        }
+        if (nonce <= last.sequence.nonce) continue; // seen already (a rescan)
+        expected = last.sequence.nonce + 1n;
+        if (nonce > expected) throw new NonceGap(path, expected, nonce, last.srcBlock);
+      } else if (nonce > expected) {
+        throw new NonceGap(path, expected, nonce, this.scanner.checkpoint);
+      }
+      next.set(path, nonce + 1n);
     }
   }
 

@@ -43,4 +43,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      created_at INTEGER NOT NULL
    );
    CREATE INDEX transactions_pending ON transactions(chain, sender, status);`,
+  // The transport's own sequence (a LayerZero path and its nonce): a gap means a missed log.
+  `ALTER TABLE messages ADD COLUMN seq_path TEXT;
+   ALTER TABLE messages ADD COLUMN seq_nonce INTEGER;
+   CREATE INDEX messages_seq ON messages(seq_path, seq_nonce);`,
 ];

@@ -13,7 +13,7 @@ interface SqlMessage {
   message_id: string | null; kind: string | null; src_tx: string; src_block: string; src_block_hash: string;
   log_index: number; payload: string; status: string; resume_status: string | null; attempts: number;
   next_attempt_at: number; last_error: string | null; dst_tx: string | null; observed_at: number;
-  updated_at: number; delivered_at: number | null;
+  updated_at: number; delivered_at: number | null; seq_path: string | null; seq_nonce: number | null;
 }
 
 function toRow(r: SqlMessage): MessageRow {
@@ -23,6 +23,7 @@ function toRow(r: SqlMessage): MessageRow {
     srcBlockHash: r.src_block_hash, logIndex: r.log_index, payload: r.payload, status: r.status as MessageStatus,
     resumeStatus: r.resume_status as MessageStatus | null, attempts: r.attempts, nextAttemptAt: r.next_attempt_at,
     lastError: r.last_error, dstTx: r.dst_tx, observedAt: r.observed_at, updatedAt: r.updated_at, deliveredAt: r.delivered_at,
+    sequence: r.seq_path === null || r.seq_nonce === null ? null : { path: r.seq_path, nonce: BigInt(r.seq_nonce) },
   };
 }
 
@@ -111,9 +112,9 @@ export class SqliteStore implements Store {
   observe(rows: NewMessage[], now: number): string[] {
     const insert = this.db.prepare(
       `INSERT INTO messages (id, route, transport, transport_id, src_chain, dst_chain, message_id, kind, src_tx, src_block,
-         src_block_num, src_block_hash, log_index, payload, status, observed_at, updated_at)
+         src_block_num, src_block_hash, log_index, payload, status, observed_at, updated_at, seq_path, seq_nonce)
        VALUES (@id, @route, @transport, @transportId, @srcChain, @dstChain, @messageId, @kind, @srcTx, @srcBlock,
-         @srcBlockNum, @srcBlockHash, @logIndex, @payload, 'observed', @now, @now)
+         @srcBlockNum, @srcBlockHash, @logIndex, @payload, 'observed', @now, @now, @seqPath, @seqNonce)
        ON CONFLICT(id) DO UPDATE SET status = 'observed', src_tx = excluded.src_tx, src_block = excluded.src_block,
          src_block_num = excluded.src_block_num, src_block_hash = excluded.src_block_hash, log_index = excluded.log_index,
          last_error = NULL, updated_at = excluded.updated_at
@@ -122,7 +123,11 @@ export class SqliteStore implements Store {
     const changed: string[] = [];
     this.atomically(() => {
       for (const r of rows) {
-        const res = insert.run({ ...r, srcBlock: r.srcBlock.toString(), srcBlockNum: Number(r.srcBlock), now });
+        const { sequence, ...row } = r;
+        const res = insert.run({
+          ...row, srcBlock: r.srcBlock.toString(), srcBlockNum: Number(r.srcBlock), now,
+          seqPath: sequence?.path ?? null, seqNonce: sequence === null ? null : Number(sequence.nonce),
+        });
         if (res.changes > 0) changed.push(r.id);
       }
     });
@@ -168,6 +173,13 @@ export class SqliteStore implements Store {
       .prepare(`SELECT * FROM messages WHERE src_chain = ? AND src_block_num >= ? ORDER BY src_block_num, log_index`)
       .all(srcChain, Number(block)) as SqlMessage[];
     return rows.map(toRow);
+  }
+
+  lastInSequence(path: string): MessageRow | undefined {
+    const r = this.db
+      .prepare(`SELECT * FROM messages WHERE seq_path = ? AND status <> 'orphaned' ORDER BY seq_nonce DESC LIMIT 1`)
+      .get(path) as SqlMessage | undefined;
+    return r === undefined ? undefined : toRow(r);
   }
 
   list(filter: { route?: string; status?: MessageStatus; limit?: number }): MessageRow[] {

@@ -119,6 +119,7 @@ export class LayerZeroTransport implements Transport {
           srcBlockHash: log.blockHash,
           logIndex: log.logIndex,
           payload: PAYLOAD.encode({ encoded, options }),
+          sequence: { path: `${packet.srcEid}:${packet.sender}:${packet.dstEid}:${packet.receiver}`, nonce: packet.nonce },
         };
       },
     };

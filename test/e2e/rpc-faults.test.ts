@@ -1,0 +1,71 @@
+// The relayer through a faulty RPC: a lagging node that answers eth_getLogs with nothing makes a
+// nonce gap, which is detected and rescanned (nothing lost); a dead first URL fails over.
+import assert from 'node:assert/strict';
+import type { Devnet } from '../../relayer/devnet/network.js';
+import type { RelayerEvent } from '../../relayer/pipeline/events.js';
+import { startFaultyRpc, type FaultyRpc } from '../setup/faultyRpc.js';
+import { creditCount, lock, makeRelayer, sharedDevnet, snapshot, testConfig, tickUntil } from '../setup/devnet.js';
+
+describe('RPC faults on the way', function () {
+  this.timeout(120_000);
+  let devnet: Devnet;
+  let revert: () => Promise<void>;
+  let proxy: FaultyRpc;
+
+  before(async () => {
+    devnet = await sharedDevnet();
+  });
+  beforeEach(async () => {
+    revert = await snapshot(devnet.manifest);
+  });
+  afterEach(async () => {
+    await proxy.close();
+    await revert();
+  });
+
+  it('detects a nonce gap left by a node that returned no logs, rescans, and credits every lock once', async () => {
+    const m = devnet.manifest;
+    proxy = await startFaultyRpc(m.chains.arbitrum?.rpcUrl as string);
+    const config = testConfig(m, (raw) => {
+      const arb = raw.chains.arbitrum;
+      if (arb !== undefined) arb.rpcUrls = [proxy.url];
+    });
+    const { relayer, store } = makeRelayer(m, { config });
+    const events: RelayerEvent[] = [];
+    relayer.events.on((e) => events.push(e));
+
+    const first = await lock(m, 'arbitrum', { positionId: 1n });
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+
+    proxy.setMode('emptyLogs');
+    const missed = await lock(m, 'arbitrum', { positionId: 2n });
+    for (let i = 0; i < 5; i++) await relayer.tick();
+    assert.equal(store.list({}).length, 1, 'the lagging node hid the second lock');
+
+    proxy.setMode('ok');
+    const third = await lock(m, 'arbitrum', { positionId: 3n });
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 3);
+
+    const gaps = events.filter((e) => e.type === 'scan.gap');
+    assert.ok(gaps.length >= 1, 'a gap was reported');
+    const gap = gaps[0] as Extract<RelayerEvent, { type: 'scan.gap' }>;
+    assert.equal(gap.expected, 2n);
+    assert.equal(gap.got, 3n);
+    for (const l of [first, missed, third]) assert.equal(await creditCount(m, l.lockId), 1);
+  });
+
+  it('fails over to the second RPC URL of the destination when the first is down', async () => {
+    const m = devnet.manifest;
+    proxy = await startFaultyRpc(m.chains.base?.rpcUrl as string);
+    proxy.setMode('down');
+    const config = testConfig(m, (raw) => {
+      const base = raw.chains.base;
+      if (base !== undefined) base.rpcUrls = [proxy.url, m.chains.base?.rpcUrl as string];
+    });
+    const { relayer, store } = makeRelayer(m, { config });
+    const l = await lock(m, 'optimism');
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    assert.equal(await creditCount(m, l.lockId), 1);
+    assert.ok(proxy.requests > 0, 'the dead URL was tried first');
+  });
+});

@@ -3,7 +3,7 @@
 // finality policy halts the route as an incident and reverses nothing.
 import assert from 'node:assert/strict';
 import type { Devnet } from '../../relayer/devnet/network.js';
-import { approveVault, creditCount, lock, makeRelayer, nonceOf, provider, sharedDevnet, snapshot, testConfig, tickUntil } from '../setup/devnet.js';
+import { approveVault, creditCount, engine, lock, makeRelayer, nonceOf, provider, sharedDevnet, snapshot, testConfig, tickUntil } from '../setup/devnet.js';
 
 describe('reorgs on the source chain', function () {
   this.timeout(120_000);
@@ -76,6 +76,33 @@ describe('reorgs on the source chain', function () {
     assert.equal(store.list({}).length, 1, 'the same message, revived, not a second one');
     assert.equal(await creditCount(m, l.lockId), 1);
     assert.equal(await nonceOf(m, 'base', m.accounts.relayer.address), nonce + 1, 'one relay batch');
+  });
+
+  it('delivers the new payload when, after a reorg, another lock takes the same nonce (same guid)', async () => {
+    const m = devnet.manifest;
+    const arb = provider(m, 'arbitrum');
+    const { relayer, store } = makeRelayer(m, { config: slowFinality() });
+    const first = await lockAfterSnapshot();
+    await tickUntil(relayer, () => store.list({ status: 'observed' }).length === 1);
+    const [seen] = store.list({});
+    await arb.send('evm_revert', [first.revertTo]);
+    await arb.send('anvil_mine', ['0x20']);
+    await tickUntil(relayer, () => store.list({ status: 'orphaned' }).length === 1);
+
+    // Another lock (another amount and position) gets vault nonce 1 and LayerZero nonce 1 again.
+    const second = await lock(m, 'arbitrum', { amount: 4_242n, positionId: 77n });
+    await arb.send('anvil_mine', ['0x400']);
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+
+    const rows = store.list({});
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]?.id, seen?.id, 'the same guid, revived');
+    assert.equal(rows[0]?.messageId, second.lockId);
+    assert.notEqual(rows[0]?.payload, seen?.payload);
+    const trader = m.accounts.traders[0]?.address;
+    const usdc = m.chains.arbitrum?.contracts.usdc;
+    assert.equal(await engine(m).getFunction('collateralOf')(trader, 77n, 42161n, usdc), 4_242n);
+    assert.equal(await engine(m).getFunction('collateralOf')(trader, 1n, 42161n, usdc), 0n, 'the reorged-out lock was never credited');
   });
 
   it('halts the route on a reorg deeper than finality, keeping what was delivered', async () => {

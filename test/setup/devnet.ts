@@ -25,6 +25,8 @@ export async function stopSharedDevnet(): Promise<void> {
   shared = undefined;
 }
 
+const id = (ids: readonly (readonly [string, string])[], name: string) => ids.find(([n]) => n === name)?.[1] ?? '?';
+
 const providers = new Map<string, JsonRpcProvider>();
 export function provider(m: DevnetManifest, chain: string): JsonRpcProvider {
   const c = m.chains[chain];
@@ -41,7 +43,8 @@ export function provider(m: DevnetManifest, chain: string): JsonRpcProvider {
 export async function snapshot(m: DevnetManifest): Promise<() => Promise<void>> {
   const ids = await Promise.all(Object.keys(m.chains).map(async (name) => [name, (await provider(m, name).send('evm_snapshot', [])) as string] as const));
   return async () => {
-    await Promise.all(ids.map(([name, id]) => provider(m, name).send('evm_revert', [id])));
+    const reverted = await Promise.all(ids.map(async ([name, id]) => [name, (await provider(m, name).send('evm_revert', [id])) as boolean] as const));
+    for (const [name, ok] of reverted) if (!ok) throw new Error(`evm_revert of ${name} to snapshot ${id(ids, name)} failed: the next test would see this one's state`);
   };
 }
 

@@ -109,6 +109,10 @@ export class SqliteStore implements Store {
     return this.db.transaction(fn)();
   }
 
+  /**
+   * A row seen again after a reorg takes the new observation whole: a transport id (a LayerZero
+   * guid: path and nonce) can come back carrying another payload, and the old one must not be delivered.
+   */
   observe(rows: NewMessage[], now: number): string[] {
     const insert = this.db.prepare(
       `INSERT INTO messages (id, route, transport, transport_id, src_chain, dst_chain, message_id, kind, src_tx, src_block,
@@ -117,6 +121,9 @@ export class SqliteStore implements Store {
          @srcBlockNum, @srcBlockHash, @logIndex, @payload, 'observed', @now, @now, @seqPath, @seqNonce)
        ON CONFLICT(id) DO UPDATE SET status = 'observed', src_tx = excluded.src_tx, src_block = excluded.src_block,
          src_block_num = excluded.src_block_num, src_block_hash = excluded.src_block_hash, log_index = excluded.log_index,
+         payload = excluded.payload, message_id = excluded.message_id, kind = excluded.kind,
+         seq_path = excluded.seq_path, seq_nonce = excluded.seq_nonce,
+         resume_status = NULL, attempts = 0, next_attempt_at = 0, dst_tx = NULL,
          last_error = NULL, updated_at = excluded.updated_at
        WHERE messages.status = 'orphaned' OR (messages.status = 'observed' AND messages.src_block_hash <> excluded.src_block_hash)`,
     );

@@ -49,19 +49,7 @@ const ENDPOINT_RECEIVE_OVERHEAD_GAS = 100_000n;
 
 const PAYLOAD = { encode: (p: { encoded: string; options: string }) => JSON.stringify(p) };
 
-/** Decoded packets by message id: a message is planned several times (deliver, confirm). */
-const packetCache = new Map<string, LayerZeroPacket>();
 const PACKET_CACHE_SIZE = 10_000;
-
-function packetOf(row: MessageRow): LayerZeroPacket {
-  const cached = packetCache.get(row.id);
-  if (cached !== undefined) return cached;
-  const { encoded, options } = JSON.parse(row.payload) as { encoded: string; options: string };
-  const packet = decodePacket(encoded, options);
-  if (packetCache.size >= PACKET_CACHE_SIZE) packetCache.delete(packetCache.keys().next().value as string);
-  packetCache.set(row.id, packet);
-  return packet;
-}
 
 export interface LayerZeroTransportOptions {
   config: Config;
@@ -74,6 +62,21 @@ export interface LayerZeroTransportOptions {
 export class LayerZeroTransport implements Transport {
   readonly name = 'layerzero';
   private readonly vids = new Map<string, number>();
+  /**
+   * Decoded packets, keyed by the stored bytes themselves — never by guid: after a reorg the same
+   * guid (path and nonce) can carry another payload. A message is planned several times.
+   */
+  private readonly packets = new Map<string, LayerZeroPacket>();
+
+  private packetOf(row: MessageRow): LayerZeroPacket {
+    const cached = this.packets.get(row.payload);
+    if (cached !== undefined) return cached;
+    const { encoded, options } = JSON.parse(row.payload) as { encoded: string; options: string };
+    const packet = decodePacket(encoded, options);
+    if (this.packets.size >= PACKET_CACHE_SIZE) this.packets.delete(this.packets.keys().next().value as string);
+    this.packets.set(row.payload, packet);
+    return packet;
+  }
 
   constructor(private readonly options: LayerZeroTransportOptions) {}
 
@@ -126,7 +129,7 @@ export class LayerZeroTransport implements Transport {
   }
 
   async plan(row: MessageRow, dst: ChainClient, after?: string): Promise<DeliveryPlan> {
-    const p = packetOf(row);
+    const p = this.packetOf(row);
     const lz = this.chainLz(row.dstChain);
     // Right after our own mined step the next one is known; otherwise read the destination.
     if (after === 'dvnVerify') return { kind: 'send', steps: [this.commitStep(row, p), this.receiveStep(row, p)] };

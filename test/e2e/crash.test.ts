@@ -5,10 +5,9 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Devnet } from '../../relayer/devnet/network.js';
 import { devnetRelayerYaml } from '../../relayer/devnet/relayerConfig.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
-import { creditCount, lock, nonceOf, sharedDevnet, snapshot } from '../setup/devnet.js';
+import { creditCount, lock, nonceOf, useSharedDevnet } from '../setup/devnet.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures', 'crashingRelayer.ts');
 
@@ -35,26 +34,20 @@ const CRASH_POINTS = {
 
 describe('crash recovery (SIGKILL between stages)', function () {
   this.timeout(180_000);
-  let devnet: Devnet;
-  let revert: () => Promise<void>;
+  const devnet = useSharedDevnet();
   let dir: string;
 
-  before(async () => {
-    devnet = await sharedDevnet();
-  });
-  beforeEach(async () => {
-    revert = await snapshot(devnet.manifest);
+  beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'isorelay-crash-'));
   });
-  afterEach(async () => {
-    await revert();
+  afterEach(() => {
     rmSync(dir, { recursive: true, force: true });
   });
 
   for (const [mode, points] of Object.entries(CRASH_POINTS)) {
    for (const point of points) {
     it(`${mode}: killed at ${point} and restarted: credited exactly once, no step sent twice`, async () => {
-      const m = devnet.manifest;
+      const m = devnet().manifest;
       const configPath = join(dir, 'relayer.yaml');
       writeFileSync(configPath, devnetRelayerYaml(m, { sqlite: join(dir, 'relayer.sqlite'), opsPort: 0, logLevel: 'silent', batching: mode === 'batched' }));
       const env = { ISORELAY_RELAYER_KEY: m.accounts.relayer.privateKey, ISORELAY_DVN_SIGNER_KEY: m.accounts.dvnSigner.privateKey };

@@ -3,29 +3,17 @@
 import assert from 'node:assert/strict';
 import { Contract, ContractFactory, Wallet, zeroPadValue } from 'ethers';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import type { Devnet } from '../../relayer/devnet/network.js';
 import { encodeMessage, MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
-import { creditCount, engine, lock, makeRelayer, nonceOf, provider, sharedDevnet, snapshot, testConfig, tickUntil } from '../setup/devnet.js';
+import { creditCount, engine, lock, makeRelayer, nonceOf, provider, testConfig, tickUntil, useSharedDevnet } from '../setup/devnet.js';
 
 describe('credit path (LayerZero v2, real endpoint, ULN302, DVN)', function () {
   this.timeout(120_000);
-  let devnet: Devnet;
-  let revert: () => Promise<void>;
-
-  before(async () => {
-    devnet = await sharedDevnet();
-  });
-  beforeEach(async () => {
-    revert = await snapshot(devnet.manifest);
-  });
-  afterEach(async () => {
-    await revert();
-  });
+  const devnet = useSharedDevnet();
 
   for (const batching of [false, true]) {
     it(`credits locks from both sources exactly once (${batching ? 'batched through the RelayBatcher' : 'one transaction per step'})`, async () => {
-      const m = devnet.manifest;
+      const m = devnet().manifest;
       const { relayer, store } = makeRelayer(m, { config: testConfig(m, undefined, { batching }) });
       const nonceBefore = await nonceOf(m, 'base', m.accounts.relayer.address);
       const locks = [
@@ -55,7 +43,7 @@ describe('credit path (LayerZero v2, real endpoint, ULN302, DVN)', function () {
   }
 
   it('does not send anything for a packet already delivered (a fresh store replays the history)', async () => {
-    const m = devnet.manifest;
+    const m = devnet().manifest;
     const first = makeRelayer(m);
     const l = await lock(m, 'arbitrum');
     await tickUntil(first.relayer, () => first.store.list({ status: 'delivered' }).length === 1);
@@ -69,7 +57,7 @@ describe('credit path (LayerZero v2, real endpoint, ULN302, DVN)', function () {
 
   describe('forged and replayed messages', () => {
     async function rogueSender(): Promise<{ rogue: Contract; owner: Wallet }> {
-      const m = devnet.manifest;
+      const m = devnet().manifest;
       const owner = new Wallet(m.accounts.deployer.privateKey, provider(m, 'arbitrum'));
       const { abi, bytecode } = ourArtifact('RogueSender');
       const c = await new ContractFactory(abi, bytecode, owner).deploy(m.chains.arbitrum?.layerzero.endpoint, owner.address);
@@ -80,7 +68,7 @@ describe('credit path (LayerZero v2, real endpoint, ULN302, DVN)', function () {
     }
 
     async function sendCredit(rogue: Contract, nonce: bigint, origin?: string): Promise<string> {
-      const m = devnet.manifest;
+      const m = devnet().manifest;
       const message = encodeMessage({
         version: 1, kind: MessageKind.CREDIT, originChainId: 42161n, origin: origin ?? (await rogue.getAddress()), nonce,
         trader: m.accounts.traders[1]?.address as string, positionId: 9n, token: m.chains.arbitrum?.contracts.usdc as string, amount: 1_000_000_000n,
@@ -88,12 +76,12 @@ describe('credit path (LayerZero v2, real endpoint, ULN302, DVN)', function () {
       const options = '0x00030100110100000000000000000000000000030d40';
       const fee = (await rogue.getFunction('quote')(30184, message, options)) as bigint;
       const tx = await rogue.getFunction('sendRaw').send(30184, message, options, { value: fee });
-      await provider(devnet.manifest, 'arbitrum').waitForTransaction(tx.hash);
+      await provider(devnet().manifest, 'arbitrum').waitForTransaction(tx.hash);
       return messageId(42161n, origin ?? (await rogue.getAddress()), nonce);
     }
 
     it('a CREDIT from an unregistered sender is rejected on chain and recorded dead with the reason', async () => {
-      const m = devnet.manifest;
+      const m = devnet().manifest;
       const { rogue } = await rogueSender();
       // It even claims to come from the real vault: the origin check never gets that far.
       const lockId = await sendCredit(rogue, 1n, m.chains.arbitrum?.contracts.vault);
@@ -107,7 +95,7 @@ describe('credit path (LayerZero v2, real endpoint, ULN302, DVN)', function () {
     });
 
     it('a replayed lockId from a registered sender is rejected by the engine and recorded dead', async () => {
-      const m = devnet.manifest;
+      const m = devnet().manifest;
       const { rogue } = await rogueSender();
       // The engine owner registers the rogue as arbitrum's peer (a compromised or buggy vault).
       const owner = new Wallet(m.accounts.deployer.privateKey, provider(m, 'base'));

@@ -2,32 +2,20 @@
 // the same transaction mined again after the reorg is credited once; a reorg deeper than the
 // finality policy halts the route as an incident and reverses nothing.
 import assert from 'node:assert/strict';
-import type { Devnet } from '../../relayer/devnet/network.js';
-import { approveVault, creditCount, engine, lock, makeRelayer, nonceOf, provider, sharedDevnet, snapshot, testConfig, tickUntil } from '../setup/devnet.js';
+import { approveVault, creditCount, engine, lock, makeRelayer, nonceOf, provider, testConfig, tickUntil, useSharedDevnet } from '../setup/devnet.js';
 
 describe('reorgs on the source chain', function () {
   this.timeout(120_000);
-  let devnet: Devnet;
-  let revert: () => Promise<void>;
+  const devnet = useSharedDevnet();
 
-  before(async () => {
-    devnet = await sharedDevnet();
-  });
-  beforeEach(async () => {
-    revert = await snapshot(devnet.manifest);
-  });
-  afterEach(async () => {
-    await revert();
-  });
-
-  const slowFinality = () => testConfig(devnet.manifest, (raw) => {
+  const slowFinality = () => testConfig(devnet().manifest, (raw) => {
     const arb = raw.chains.arbitrum;
     if (arb !== undefined) arb.finality = { confirmations: 1000 };
   });
 
   /** Locks on arbitrum after a snapshot; revert to `revertTo` to reorg the lock out. */
   async function lockAfterSnapshot(): Promise<{ lockId: string; raw: string; revertTo: string }> {
-    const m = devnet.manifest;
+    const m = devnet().manifest;
     const arb = provider(m, 'arbitrum');
     await approveVault(m, 'arbitrum'); // outside the reorg, so that the lock alone is removed
     const beforeLock = (await arb.send('evm_snapshot', [])) as string;
@@ -37,7 +25,7 @@ describe('reorgs on the source chain', function () {
   }
 
   it('never credits a lock reorged out before finality, and marks it orphaned', async () => {
-    const m = devnet.manifest;
+    const m = devnet().manifest;
     const arb = provider(m, 'arbitrum');
     const nonce = await nonceOf(m, 'base', m.accounts.relayer.address);
     const { relayer, store } = makeRelayer(m, { config: slowFinality() });
@@ -60,7 +48,7 @@ describe('reorgs on the source chain', function () {
   });
 
   it('credits once a lock that the reorg removed and a later block included again', async () => {
-    const m = devnet.manifest;
+    const m = devnet().manifest;
     const arb = provider(m, 'arbitrum');
     const nonce = await nonceOf(m, 'base', m.accounts.relayer.address);
     const { relayer, store } = makeRelayer(m, { config: slowFinality() });
@@ -79,7 +67,7 @@ describe('reorgs on the source chain', function () {
   });
 
   it('delivers the new payload when, after a reorg, another lock takes the same nonce (same guid)', async () => {
-    const m = devnet.manifest;
+    const m = devnet().manifest;
     const arb = provider(m, 'arbitrum');
     const { relayer, store } = makeRelayer(m, { config: slowFinality() });
     const first = await lockAfterSnapshot();
@@ -106,7 +94,7 @@ describe('reorgs on the source chain', function () {
   });
 
   it('halts the route on a reorg deeper than finality, keeping what was delivered', async () => {
-    const m = devnet.manifest;
+    const m = devnet().manifest;
     const arb = provider(m, 'arbitrum');
     const { relayer, store } = makeRelayer(m);
     const incidents: string[] = [];

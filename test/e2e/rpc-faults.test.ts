@@ -1,30 +1,20 @@
 // The relayer through a faulty RPC: a lagging node that answers eth_getLogs with nothing makes a
 // nonce gap, which is detected and rescanned (nothing lost); a dead first URL fails over.
 import assert from 'node:assert/strict';
-import type { Devnet } from '../../relayer/devnet/network.js';
 import type { RelayerEvent } from '../../relayer/pipeline/events.js';
 import { startFaultyRpc, type FaultyRpc } from '../setup/faultyRpc.js';
-import { creditCount, lock, makeRelayer, sharedDevnet, snapshot, testConfig, tickUntil } from '../setup/devnet.js';
+import { creditCount, lock, makeRelayer, testConfig, tickUntil, useSharedDevnet } from '../setup/devnet.js';
 
 describe('RPC faults on the way', function () {
   this.timeout(120_000);
-  let devnet: Devnet;
-  let revert: () => Promise<void>;
+  const devnet = useSharedDevnet();
   let proxy: FaultyRpc;
-
-  before(async () => {
-    devnet = await sharedDevnet();
-  });
-  beforeEach(async () => {
-    revert = await snapshot(devnet.manifest);
-  });
   afterEach(async () => {
     await proxy.close();
-    await revert();
   });
 
   it('detects a nonce gap left by a node that returned no logs, rescans, and credits every lock once', async () => {
-    const m = devnet.manifest;
+    const m = devnet().manifest;
     proxy = await startFaultyRpc(m.chains.arbitrum?.rpcUrl as string);
     const config = testConfig(m, (raw) => {
       const arb = raw.chains.arbitrum;
@@ -55,7 +45,7 @@ describe('RPC faults on the way', function () {
   });
 
   it('fails over to the second RPC URL of the destination when the first is down', async () => {
-    const m = devnet.manifest;
+    const m = devnet().manifest;
     proxy = await startFaultyRpc(m.chains.base?.rpcUrl as string);
     proxy.setMode('down');
     const config = testConfig(m, (raw) => {

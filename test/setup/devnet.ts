@@ -48,6 +48,30 @@ export async function snapshot(m: DevnetManifest): Promise<() => Promise<void>> 
   };
 }
 
+/**
+ * Registers the hooks of a file that uses the shared devnet: started before, every chain
+ * snapshotted before each test and reverted after it. Returns a getter for the devnet.
+ */
+export function useSharedDevnet(): () => Devnet {
+  let devnet: Devnet | undefined;
+  let revert: (() => Promise<void>) | undefined;
+  before(async function () {
+    this.timeout(120_000);
+    devnet = await sharedDevnet();
+  });
+  beforeEach(async () => {
+    revert = await snapshot((devnet as Devnet).manifest);
+  });
+  afterEach(async () => {
+    await revert?.();
+    revert = undefined;
+  });
+  return () => {
+    if (devnet === undefined) throw new Error('the shared devnet is not started yet (use it inside a test)');
+    return devnet;
+  };
+}
+
 export function testConfig(m: DevnetManifest, patch: (raw: RawConfig) => void = () => undefined, o: { batching?: boolean } = {}): Config {
   const raw = devnetRelayerConfig(m, { sqlite: ':memory:', opsPort: 0, logLevel: 'silent', batching: o.batching ?? true });
   patch(raw);

@@ -16,8 +16,6 @@ export const ErrorCode = {
   TX_REVERTED: 'TX_REVERTED',
   TX_REJECTED: 'TX_REJECTED',
   TX_FEE_CAP: 'TX_FEE_CAP',
-  DELIVERY_REJECTED: 'DELIVERY_REJECTED',
-  DEVNET_FAILED: 'DEVNET_FAILED',
   USAGE: 'USAGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Source-chain vault: takes a trader's collateral, gives it a lockId from its own nonce and sends a
-// CREDIT to the destination engine through the route's transport (LayerZero v2 now, Wormhole later).
+// CREDIT to the destination engine through the route's transport (LayerZero v2 or Wormhole).
 pragma solidity ^0.8.22;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
@@ -10,13 +10,13 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 import {OApp, Origin, MessagingFee} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.sol";
 import {ExecutorOptions} from "@layerzerolabs/lz-evm-messagelib-v2/contracts/libs/ExecutorOptions.sol";
 import {MarginMessages} from "./libraries/MarginMessages.sol";
+import {IWormhole} from "./interfaces/IWormhole.sol";
 
 contract CollateralVault is OApp, ReentrancyGuard {
     using SafeERC20 for IERC20;
 
     uint8 public constant TRANSPORT_LAYERZERO = 1;
-    // TRANSPORT_WORMHOLE = 2 arrives with the Wormhole adapter; only _sendMessage/_quoteMessage
-    // (and the receive entry point) need to learn about it.
+    uint8 public constant TRANSPORT_WORMHOLE = 2;
 
     /// @dev LayerZero options container type 3 (see the executor options of lz-evm-messagelib-v2).
     uint16 private constant LZ_OPTIONS_TYPE_3 = 3;
@@ -25,6 +25,8 @@ contract CollateralVault is OApp, ReentrancyGuard {
         uint8 transport;
         uint32 lzEid;
         uint128 lzReceiveGas;
+        /// @dev Wormhole: how final the source block must be before guardians sign (1 = finalized).
+        uint8 wormholeConsistency;
         bool enabled;
     }
 
@@ -34,6 +36,8 @@ contract CollateralVault is OApp, ReentrancyGuard {
     /// @notice Per-lock cap per token; 0 means no cap.
     mapping(address => uint256) public maxLock;
     bool public paused;
+    /// @notice The Wormhole core of this chain, for routes whose transport is Wormhole.
+    IWormhole public wormhole;
     /// @notice Receives seized collateral (SEIZE handling lands with the next issue).
     address public insuranceFund;
 
@@ -55,8 +59,11 @@ contract CollateralVault is OApp, ReentrancyGuard {
     error InvalidRoute();
     error FeeOnTransferToken(address token, uint256 expected, uint256 received);
     error UnsupportedKind(uint8 kind);
+    error InsufficientFee(uint256 sent, uint256 needed);
+    error RefundFailed(address to);
 
-    event RouteSet(uint64 indexed dstChainId, uint8 transport, uint32 lzEid, uint128 lzReceiveGas, bool enabled);
+    event RouteSet(uint64 indexed dstChainId, uint8 transport, uint32 lzEid, uint128 lzReceiveGas, uint8 wormholeConsistency, bool enabled);
+    event WormholeSet(address indexed wormhole);
     event TokenAllowedSet(address indexed token, bool allowed);
     event MaxLockSet(address indexed token, uint256 maxAmount);
     event PausedSet(bool paused);
@@ -78,11 +85,21 @@ contract CollateralVault is OApp, ReentrancyGuard {
 
     function setRoute(uint64 dstChainId, Route calldata route) external onlyOwner {
         if (route.enabled) {
-            if (route.transport != TRANSPORT_LAYERZERO) revert UnsupportedTransport(route.transport);
-            if (route.lzEid == 0 || route.lzReceiveGas == 0) revert InvalidRoute();
+            if (route.transport == TRANSPORT_LAYERZERO) {
+                if (route.lzEid == 0 || route.lzReceiveGas == 0) revert InvalidRoute();
+            } else if (route.transport == TRANSPORT_WORMHOLE) {
+                if (address(wormhole) == address(0)) revert InvalidRoute();
+            } else {
+                revert UnsupportedTransport(route.transport);
+            }
         }
         routes[dstChainId] = route;
-        emit RouteSet(dstChainId, route.transport, route.lzEid, route.lzReceiveGas, route.enabled);
+        emit RouteSet(dstChainId, route.transport, route.lzEid, route.lzReceiveGas, route.wormholeConsistency, route.enabled);
+    }
+
+    function setWormhole(address wormhole_) external onlyOwner {
+        wormhole = IWormhole(wormhole_);
+        emit WormholeSet(wormhole_);
     }
 
     function setTokenAllowed(address token, bool allowed) external onlyOwner {
@@ -151,13 +168,24 @@ contract CollateralVault is OApp, ReentrancyGuard {
 
     // ---------------------------------------------------------------- transport seam
 
-    /// @dev The only place that sends. Returns the transport's own message id (LayerZero guid).
+    /// @dev The only place that sends. Returns the transport's own message id: the LayerZero
+    /// guid, or the Wormhole VAA id keccak256(emitterChain, emitter, sequence).
     function _sendMessage(Route memory route, bytes memory payload, uint256 fee, address refund)
         internal
         returns (bytes32 transportId)
     {
         if (route.transport == TRANSPORT_LAYERZERO) {
             return _lzSend(route.lzEid, payload, _lzOptions(route), MessagingFee(fee, 0), refund).guid;
+        }
+        if (route.transport == TRANSPORT_WORMHOLE) {
+            uint256 messageFee = wormhole.messageFee();
+            if (fee < messageFee) revert InsufficientFee(fee, messageFee);
+            uint64 sequence = wormhole.publishMessage{value: messageFee}(0, payload, route.wormholeConsistency);
+            if (fee > messageFee) {
+                (bool ok,) = refund.call{value: fee - messageFee}("");
+                if (!ok) revert RefundFailed(refund);
+            }
+            return keccak256(abi.encodePacked(wormhole.chainId(), bytes32(uint256(uint160(address(this)))), sequence));
         }
         revert UnsupportedTransport(route.transport);
     }
@@ -167,6 +195,7 @@ contract CollateralVault is OApp, ReentrancyGuard {
         if (route.transport == TRANSPORT_LAYERZERO) {
             return _quote(route.lzEid, payload, _lzOptions(route), false).nativeFee;
         }
+        if (route.transport == TRANSPORT_WORMHOLE) return wormhole.messageFee();
         revert UnsupportedTransport(route.transport);
     }
 

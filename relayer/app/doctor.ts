@@ -153,7 +153,7 @@ async function checkRoute(config: Config, route: Config['routes'][number], clien
   });
   await src.run(`vault's route to ${route.destination} (chain id ${d.chainId}) is enabled ${tag}`, async () => {
     const r = await read(sc, vaultIface, vault, 'routes', [d.chainId]);
-    const [transport, eid, gas, enabled] = [r[0] as bigint, r[1] as bigint, r[2] as bigint, r[3] as boolean];
+    const [transport, eid, gas, enabled] = [r.getValue('transport') as bigint, r.getValue('lzEid') as bigint, r.getValue('lzReceiveGas') as bigint, r.getValue('enabled') as boolean];
     if (!enabled) return fail(`the vault's route for chain id ${d.chainId} is disabled or not set: locks to ${route.destination} revert`);
     if (transport !== TRANSPORT_LAYERZERO) return fail(`the vault's route uses transport ${transport}, not LayerZero (1)`);
     if (eid !== BigInt(dstEid)) return fail(`the vault's route sends to eid ${eid}, the config says ${route.destination} is eid ${dstEid}`);

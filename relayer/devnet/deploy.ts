@@ -113,7 +113,7 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
           await c.d.send(vault, 'setTokenAllowed', [await token.getAddress(), true]);
           for (const t of DEVNET_ROLES.traders) await c.d.send(token, 'mint', [t.address, token === usdc ? 1_000_000n * 10n ** 6n : 1_000n * 10n ** 18n]);
         }
-        await c.d.send(vault, 'setRoute', [dst.chainId, { transport: 1, lzEid: dst.lzEid, lzReceiveGas: CREDIT_LZ_RECEIVE_GAS, enabled: true }]);
+        await c.d.send(vault, 'setRoute', [dst.chainId, { transport: 1, lzEid: dst.lzEid, lzReceiveGas: CREDIT_LZ_RECEIVE_GAS, wormholeConsistency: 0, enabled: true }]);
         await c.d.send(vault, 'setPeer', [dst.lzEid, peer(engineAddress)]);
         return { chain: c, vault: await vault.getAddress(), usdc: await usdc.getAddress(), weth: await weth.getAddress() };
       }),

@@ -72,7 +72,7 @@ export class StageRunner {
     } catch (e) {
       const retryable = isRetryable(e);
       this.o.events.emit({ type: 'stage.error', stage: this.o.name, chain: row.dstChain, error: errorSummary(e), retryable });
-      result = retryable ? { kind: 'retry', reason: errorSummary(e) } : { kind: 'drop', to: 'dead', reason: errorSummary(e) };
+      result = retryable ? { kind: 'retry', reason: errorSummary(e), infrastructure: true } : { kind: 'drop', to: 'dead', reason: errorSummary(e) };
     }
     // The step may have moved the message itself (a multi-step delivery): re-read it.
     const current = this.o.store.get(row.id) ?? row;
@@ -98,7 +98,7 @@ export function applyResult(store: Store, events: EventBus, row: MessageRow, res
       return;
     case 'retry': {
       const attempts = row.attempts + 1;
-      if (attempts >= retry.maxAttempts) {
+      if (attempts >= retry.maxAttempts && result.infrastructure !== true) {
         move('dead', { attempts, lastError: `gave up after ${attempts} attempts: ${result.reason}` }, result.reason);
         return;
       }

@@ -7,8 +7,12 @@ export type StepResult =
   | { kind: 'advance'; to: MessageStatus; patch?: MessagePatch; reason?: string }
   /** Not ready yet (no attempt counted): look again after a short delay. */
   | { kind: 'wait'; reason: string }
-  /** A passing failure: retry with backoff, counting an attempt. */
-  | { kind: 'retry'; reason: string }
+  /**
+   * A passing failure: retry with backoff, counting an attempt. `infrastructure` failures (a
+   * node or an API down) back off the same way but never use up the attempts: an outage must
+   * not turn deliverable messages dead.
+   */
+  | { kind: 'retry'; reason: string; infrastructure?: boolean }
   /** A permanent outcome: dead (with the reason) or orphaned. */
   | { kind: 'drop'; to: 'dead' | 'orphaned'; reason: string };
 

@@ -26,20 +26,21 @@ export interface StartDaemonOptions {
   env?: NodeJS.ProcessEnv;
   logger?: pino.Logger;
   /** Pre-loaded keys (the devnet); otherwise read from the config's secret references. */
-  keys?: { relayer: Wallet; dvnSigner: Wallet };
+  keys?: { relayer: Wallet; dvnSigner?: Wallet };
 }
 
 export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon> {
   const { config } = o;
   const logger = o.logger ?? createLogger({ level: config.ops.logLevel });
   const relayerKey = o.keys?.relayer ?? (await loadWallet('relayer', config.keys.relayer, o.env));
-  const dvnSigner = o.keys?.dvnSigner ?? (await loadWallet('DVN signer', config.keys.dvnSigner, o.env));
+  const dvnRef = config.keys.dvnSigner;
+  const dvnSigner = o.keys?.dvnSigner ?? (dvnRef === undefined ? undefined : await loadWallet('DVN signer', dvnRef, o.env));
   const store = SqliteStore.open(config.store.sqlite);
   const events = new EventBus();
   const unlog = logEvents(events, logger);
   const metrics = createMetrics(events);
   metrics.observeStore(store);
-  const relayer = Relayer.create({ config, store, relayerKey, dvnSigner, events });
+  const relayer = Relayer.create({ config, store, relayerKey, ...(dvnSigner === undefined ? {} : { dvnSigner }), events });
   let ops: OpsServer | undefined;
   try {
     await relayer.start();

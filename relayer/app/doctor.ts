@@ -209,7 +209,7 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process
   const keyChecks = new Checks('keys');
   const keys: Keys = {
     relayer: await loadKey('relayer', config.keys.relayer, env, keyChecks),
-    dvnSigner: await loadKey('DVN signer', config.keys.dvnSigner, env, keyChecks),
+    dvnSigner: config.keys.dvnSigner === undefined ? null : await loadKey('DVN signer', config.keys.dvnSigner, env, keyChecks),
   };
   if (keys.relayer !== null && keys.dvnSigner !== null)
     keyChecks.add(

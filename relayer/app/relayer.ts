@@ -12,7 +12,7 @@ import { EventBus } from '../pipeline/events.js';
 import { StageRunner } from '../pipeline/runStage.js';
 import { SourceWatcher } from '../pipeline/watch/sourceWatcher.js';
 import type { Store } from '../store/store.js';
-import { LayerZeroTransport } from '../transports/layerzero/layerZeroTransport.js';
+import { createTransports } from '../transports/registry.js';
 import type { Transport } from '../transports/transport.js';
 
 export interface RelayerDeps {
@@ -20,8 +20,8 @@ export interface RelayerDeps {
   store: Store;
   /** Pays gas and submits; the DVN admin on LayerZero. */
   relayerKey: Wallet;
-  /** Signs DVN verifications: one of the DVN's multisig signers. */
-  dvnSigner: Wallet;
+  /** Signs DVN verifications: one of the DVN's multisig signers (LayerZero routes only). */
+  dvnSigner?: Wallet;
   events?: EventBus;
   now?: () => number;
 }
@@ -59,7 +59,7 @@ export class Relayer {
     const now = deps.now ?? Date.now;
     this.chains = new Map(Object.entries(config.chains).map(([name, c]) => [name, new ChainClient(name, c)]));
     for (const name of this.chains.keys()) this.views.set(name, { chain: name, head: null, finalized: null, lastPollAt: null, lastError: null });
-    this.transports = new Map<string, Transport>([['layerzero', new LayerZeroTransport({ config, dvnSigner: deps.dvnSigner })]]);
+    this.transports = createTransports(config, { dvnSigner: deps.dvnSigner });
     this.watchers = config.routes.map((route) => ({
       route: route.name,
       chain: route.source,

@@ -29,7 +29,15 @@ const layerZeroChain = z
   })
   .strict();
 
-export const TransportName = { layerzero: 'layerzero' } as const;
+const wormholeChain = z
+  .object({
+    /** Wormhole's own chain id (Arbitrum 23, Optimism 24, Base 30). */
+    chainId: z.number().int().min(1).max(65535),
+    core: address,
+  })
+  .strict();
+
+export const TransportName = { layerzero: 'layerzero', wormhole: 'wormhole' } as const;
 export type TransportName = (typeof TransportName)[keyof typeof TransportName];
 
 const chain = z
@@ -43,6 +51,7 @@ const chain = z
     startBlock: z.number().int().min(0).default(0),
     maxBlockRange: z.number().int().min(1).max(1_000_000).default(2000),
     layerzero: layerZeroChain.optional(),
+    wormhole: wormholeChain.optional(),
     vault: address.optional(),
     engine: address.optional(),
     /** Our RelayBatcher on this chain: deliveries here go out many per transaction. */
@@ -82,10 +91,18 @@ export const configSchema = z
         /** Pays gas and submits transactions; cannot by itself authorise a credit. */
         relayer: secretRef,
         /** Signs the DVN's verifications (LayerZero); a different key from the relayer's. */
-        dvnSigner: secretRef,
+        dvnSigner: secretRef.optional(),
       })
       .strict(),
     store: z.object({ sqlite: z.string().min(1) }).strict(),
+    /** Where signed VAAs are fetched (the Wormholescan / guardian REST shape), for Wormhole routes. */
+    wormhole: z
+      .object({
+        apiUrls: z.array(z.string().refine((s) => /^https?:\/\//.test(s), { message: 'must be an http(s) URL' })).min(1),
+        timeoutMs: z.number().int().min(100).max(120_000).default(5_000),
+      })
+      .strict()
+      .optional(),
     pipeline: z
       .object({
         tickMs: z.number().int().min(5).max(60_000).default(100),
@@ -115,8 +132,8 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', path: ['routes', i, side], message: `unknown chain "${name}"` });
           continue;
         }
-        if (r.transport === 'layerzero' && c.layerzero === undefined) {
-          ctx.addIssue({ code: 'custom', path: ['chains', name, 'layerzero'], message: `route ${r.name} uses layerzero but the chain has no layerzero section` });
+        if (c[r.transport] === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['chains', name, r.transport], message: `route ${r.name} uses ${r.transport} but the chain has no ${r.transport} section` });
         }
       }
       if (r.source === r.destination) ctx.addIssue({ code: 'custom', path: ['routes', i], message: 'source and destination are the same chain' });
@@ -125,6 +142,10 @@ export const configSchema = z
       if (cfg.chains[r.destination] !== undefined && cfg.chains[r.destination]?.engine === undefined)
         ctx.addIssue({ code: 'custom', path: ['chains', r.destination, 'engine'], message: `route ${r.name} needs the destination engine address` });
     });
+    if (cfg.routes.some((r) => r.transport === 'layerzero') && cfg.keys.dvnSigner === undefined)
+      ctx.addIssue({ code: 'custom', path: ['keys', 'dvnSigner'], message: 'a route uses layerzero: the DVN signer key is required' });
+    if (cfg.routes.some((r) => r.transport === 'wormhole') && cfg.wormhole === undefined)
+      ctx.addIssue({ code: 'custom', path: ['wormhole'], message: 'a route uses wormhole: set wormhole.apiUrls (where signed VAAs are fetched)' });
     const names = cfg.routes.map((r) => r.name);
     names.forEach((n, i) => {
       if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route name "${n}"` });

@@ -7,11 +7,13 @@ export interface DevnetChain {
   lzEid: number;
   wormholeChainId: number;
   role: 'source' | 'destination';
+  /** How a source's vault reaches the destination: one devnet runs both transports at once. */
+  transport?: 'layerzero' | 'wormhole';
 }
 
 export const DEVNET_CHAINS: readonly DevnetChain[] = [
-  { name: 'arbitrum', chainId: 42161, lzEid: 30110, wormholeChainId: 23, role: 'source' },
-  { name: 'optimism', chainId: 10, lzEid: 30111, wormholeChainId: 24, role: 'source' },
+  { name: 'arbitrum', chainId: 42161, lzEid: 30110, wormholeChainId: 23, role: 'source', transport: 'layerzero' },
+  { name: 'optimism', chainId: 10, lzEid: 30111, wormholeChainId: 24, role: 'source', transport: 'wormhole' },
   { name: 'base', chainId: 8453, lzEid: 30184, wormholeChainId: 30, role: 'destination' },
 ];
 

@@ -23,6 +23,7 @@ export interface DemoLock {
 
 export interface DemoRow {
   chain: string;
+  via: string;
   asset: string;
   amount: bigint;
   lockId: string;
@@ -101,6 +102,7 @@ export async function runDemo(m: DevnetManifest, store: Store, o: { timeoutMs?: 
     const row = store.list({ limit: 10_000 }).find((r) => r.messageId === result.lockId);
     return {
       chain: lock.chain,
+      via: m.chains[lock.chain]?.transport ?? 'layerzero',
       asset: lock.asset,
       amount: lock.amount,
       lockId: result.lockId,
@@ -122,9 +124,9 @@ async function settle(client: ChainClient, head: bigint): Promise<boolean> {
 const short = (h: string) => `${h.slice(0, 10)}…${h.slice(-4)}`;
 
 export function formatDemoTable(rows: readonly DemoRow[]): string {
-  const header = ['source', 'asset', 'source tx', 'message id (guid)', 'latency', 'destination tx', 'credits', 'status'];
+  const header = ['source', 'via', 'asset', 'source tx', 'message id (guid / VAA)', 'latency', 'destination tx', 'credits', 'status'];
   const body = rows.map((r) => [
-    r.chain, r.asset, short(r.sourceTx), short(r.messageId), r.latencyMs === null ? '—' : `${r.latencyMs} ms`,
+    r.chain, r.via, r.asset, short(r.sourceTx), short(r.messageId), r.latencyMs === null ? '—' : `${r.latencyMs} ms`,
     r.destinationTx === null ? '—' : short(r.destinationTx), String(r.credits), r.status,
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));

@@ -5,6 +5,7 @@ import { ourArtifact, type OurContract } from '../chains/contractsAbi.js';
 import { devnetProvider } from './anvil.js';
 import { DEVNET_CHAINS, DEVNET_ROLES, type DevnetChain } from './chains.js';
 import { deployLayerZero, type LayerZeroDeployment } from './layerzero.js';
+import { CONSISTENCY_FINALIZED, DEVNET_GUARDIANS, deployWormholeCore } from './wormhole.js';
 
 export interface DevnetChainManifest {
   name: string;
@@ -13,7 +14,11 @@ export interface DevnetChainManifest {
   lzEid: number;
   wormholeChainId: number;
   role: 'source' | 'destination';
+  /** The transport of this source's route to the destination. */
+  transport?: 'layerzero' | 'wormhole';
   layerzero: LayerZeroDeployment;
+  /** The real Wormhole core (behind our devnet setup proxy). */
+  wormholeCore: string;
   contracts: {
     vault?: string;
     engine?: string;
@@ -30,7 +35,12 @@ export interface DevnetManifest {
   version: 1;
   createdAt: string;
   chains: Record<string, DevnetChainManifest>;
+  /** The devnet guardians' addresses (their keys are in accounts.guardians). */
+  guardianSet: string[];
+  /** The devnet guardian's signed-VAA API (Wormholescan shape), once it runs. */
+  wormholeApiUrl?: string;
   accounts: {
+    guardians: { address: string; privateKey: string }[];
     deployer: { address: string; privateKey: string };
     relayer: { address: string; privateKey: string };
     dvnSigner: { address: string; privateKey: string };
@@ -41,6 +51,8 @@ export interface DevnetManifest {
 /** The executor gas a CREDIT asks for on the destination (lzReceive into the engine). */
 export const CREDIT_LZ_RECEIVE_GAS = 200_000n;
 const ETH_USD_8DP = 3_000n * 10n ** 8n;
+const TRANSPORT_LAYERZERO = 1;
+const TRANSPORT_WORMHOLE = 2;
 const DVN_ADMIN_ROLE = id('ADMIN_ROLE');
 
 class Deployer {
@@ -94,7 +106,10 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
       const dvn = new Contract(layerzero.dvn, ['function grantRole(bytes32 role, address account)'], relayer);
       const grant = await dvn.getFunction('grantRole').send(DVN_ADMIN_ROLE, await batcher.getAddress());
       if ((await c.d.provider.waitForTransaction(grant.hash))?.status !== 1) throw new Error('devnet deployment: DVN grantRole reverted');
-      return { layerzero, ethUsdFeed: await feed.getAddress(), sequencerFeed: await seq.getAddress(), batcher: await batcher.getAddress() };
+      const { core: wormholeCore } = await deployWormholeCore(c.d.wallet, {
+        chainId: c.wormholeChainId, evmChainId: BigInt(c.chainId), guardians: DEVNET_GUARDIANS.map((g) => g.address),
+      });
+      return { layerzero, wormholeCore, ethUsdFeed: await feed.getAddress(), sequencerFeed: await seq.getAddress(), batcher: await batcher.getAddress() };
     }),
   );
   const lzOf = (c: DevnetChain) => base[chains.findIndex((x) => x.name === c.name)] as (typeof base)[number];
@@ -113,13 +128,20 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
           await c.d.send(vault, 'setTokenAllowed', [await token.getAddress(), true]);
           for (const t of DEVNET_ROLES.traders) await c.d.send(token, 'mint', [t.address, token === usdc ? 1_000_000n * 10n ** 6n : 1_000n * 10n ** 18n]);
         }
-        await c.d.send(vault, 'setRoute', [dst.chainId, { transport: 1, lzEid: dst.lzEid, lzReceiveGas: CREDIT_LZ_RECEIVE_GAS, wormholeConsistency: 0, enabled: true }]);
+        await c.d.send(vault, 'setWormhole', [lzOf(c).wormholeCore]);
+        const transport = c.transport === 'wormhole' ? TRANSPORT_WORMHOLE : TRANSPORT_LAYERZERO;
+        await c.d.send(vault, 'setRoute', [
+          dst.chainId,
+          { transport, lzEid: dst.lzEid, lzReceiveGas: CREDIT_LZ_RECEIVE_GAS, wormholeConsistency: CONSISTENCY_FINALIZED, enabled: true },
+        ]);
         await c.d.send(vault, 'setPeer', [dst.lzEid, peer(engineAddress)]);
         return { chain: c, vault: await vault.getAddress(), usdc: await usdc.getAddress(), weth: await weth.getAddress() };
       }),
   );
+  await dst.d.send(engine, 'setWormhole', [lzOf(dst).wormholeCore]);
   for (const s of sources) {
     await dst.d.send(engine, 'registerSource', [s.chain.lzEid, s.chain.chainId, s.vault]);
+    await dst.d.send(engine, 'registerWormholeSource', [s.chain.wormholeChainId, s.chain.chainId, s.vault]);
     await dst.d.send(engine, 'setCollateral', [s.chain.chainId, s.usdc, 6, true]);
     await dst.d.send(engine, 'setCollateral', [s.chain.chainId, s.weth, 18, true]);
   }
@@ -128,7 +150,9 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
     version: 1,
     createdAt: new Date().toISOString(),
     chains: {},
+    guardianSet: DEVNET_GUARDIANS.map((g) => g.address),
     accounts: {
+      guardians: DEVNET_GUARDIANS.map((g) => ({ ...g })),
       deployer: { ...DEVNET_ROLES.deployer },
       relayer: { ...DEVNET_ROLES.relayer },
       dvnSigner: { ...DEVNET_ROLES.dvnSigner },
@@ -140,7 +164,9 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
     const b = lzOf(c);
     manifest.chains[c.name] = {
       name: c.name, chainId: c.chainId, rpcUrl: c.url, lzEid: c.lzEid, wormholeChainId: c.wormholeChainId, role: c.role,
+      ...(c.transport === undefined ? {} : { transport: c.transport }),
       layerzero: b.layerzero,
+      wormholeCore: b.wormholeCore,
       contracts: {
         batcher: b.batcher,
         ethUsdFeed: b.ethUsdFeed,

@@ -1,14 +1,17 @@
-// Starts the devnet's three anvil chains and deploys onto them; stops them again.
+// Starts the devnet's three anvil chains, deploys onto them and starts the devnet guardian; stops them again.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAnvil, type AnvilNode } from './anvil.js';
 import { DEVNET_CHAINS } from './chains.js';
 import { deployDevnet, type DevnetManifest } from './deploy.js';
+import { startGuardian, type GuardianService } from './guardian.js';
 import { devnetRelayerYaml, type DevnetConfigOptions } from './relayerConfig.js';
 
 export interface Devnet {
   manifest: DevnetManifest;
   nodes: Record<string, AnvilNode>;
+  /** The devnet guardian (signs and serves VAAs); part of the devnet, not of the relayer. */
+  guardian: GuardianService;
   stop(): Promise<void>;
 }
 
@@ -21,12 +24,15 @@ export interface StartDevnetOptions {
   dir?: string;
   config?: Omit<DevnetConfigOptions, 'sqlite'>;
   onProgress?: (line: string) => void;
+  /** The guardian API's port; free by default. */
+  guardianPort?: number;
 }
 
 export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
   const say = o.onProgress ?? (() => undefined);
   say(`starting ${DEVNET_CHAINS.length} anvil chains`);
   const nodes: Record<string, AnvilNode> = {};
+  let guardian: GuardianService | undefined;
   try {
     await Promise.all(
       DEVNET_CHAINS.map(async (c, i) => {
@@ -40,13 +46,22 @@ export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
     );
     say('deploying LayerZero v2, tokens, feeds, vaults and the engine');
     const manifest = await deployDevnet(Object.fromEntries(Object.entries(nodes).map(([k, n]) => [k, n.url])));
+    say('starting the devnet guardian');
+    guardian = await startGuardian({
+      chains: Object.values(manifest.chains).map((c) => ({ name: c.name, wormholeChainId: c.wormholeChainId, rpcUrl: c.rpcUrl, evmChainId: c.chainId, core: c.wormholeCore, pollMs: 50 })),
+      guardianKeys: manifest.accounts.guardians.map((g) => g.privateKey),
+      ...(o.guardianPort === undefined ? {} : { port: o.guardianPort }),
+    });
+    manifest.wormholeApiUrl = guardian.url;
     if (o.dir !== undefined) {
       mkdirSync(o.dir, { recursive: true });
       writeFileSync(join(o.dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
       writeFileSync(join(o.dir, 'relayer.yaml'), devnetRelayerYaml(manifest, { ...o.config, sqlite: join(o.dir, 'relayer.sqlite') }));
     }
-    return { manifest, nodes, stop: () => stopAll(nodes) };
+    const g = guardian;
+    return { manifest, nodes, guardian: g, stop: async () => { await g.stop(); await stopAll(nodes); } };
   } catch (e) {
+    await guardian?.stop();
     await stopAll(nodes);
     throw e;
   }

@@ -13,6 +13,8 @@ export interface DevnetConfigOptions {
   pollMs?: number;
   confirmations?: number;
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** The devnet guardian's signed-VAA API, for the Wormhole route. */
+  guardianUrl?: string;
   /** Deliver through the RelayBatcher (default) or one transaction per step. */
   batching?: boolean;
 }
@@ -36,6 +38,7 @@ export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): 
         dvn: c.layerzero.dvn,
         confirmations: 1,
       },
+      wormhole: { chainId: c.wormholeChainId, core: c.wormholeCore },
       ...(c.contracts.vault === undefined ? {} : { vault: c.contracts.vault }),
       ...(c.contracts.engine === undefined ? {} : { engine: c.contracts.engine }),
       ...(o.batching === false || c.role !== 'destination' ? {} : { batcher: c.contracts.batcher }),
@@ -44,12 +47,13 @@ export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): 
   const dst = Object.values(m.chains).find((c) => c.role === 'destination');
   const routes = Object.values(m.chains)
     .filter((c) => c.role === 'source')
-    .map((c) => ({ name: `${c.name}-${dst?.name ?? 'base'}`, source: c.name, destination: dst?.name ?? 'base', transport: 'layerzero' as const }));
+    .map((c) => ({ name: `${c.name}-${dst?.name ?? 'base'}`, source: c.name, destination: dst?.name ?? 'base', transport: c.transport ?? ('layerzero' as const) }));
   return {
     chains,
     routes,
     keys: { relayer: { env: RELAYER_KEY_ENV }, dvnSigner: { env: DVN_SIGNER_KEY_ENV } },
     store: { sqlite: o.sqlite },
+    ...((o.guardianUrl ?? m.wormholeApiUrl) === undefined ? {} : { wormhole: { apiUrls: [(o.guardianUrl ?? m.wormholeApiUrl) as string], timeoutMs: 2_000 } }),
     pipeline: { tickMs: 10, batchSize: 64, retryBaseMs: 250, retryMaxMs: 10_000, maxAttempts: 8 },
     ops: { host: '127.0.0.1', port: o.opsPort ?? 9464, logLevel: o.logLevel ?? 'info' },
   };

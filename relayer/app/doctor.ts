@@ -5,6 +5,7 @@ import { ChainClient } from '../chains/client.js';
 import { ourArtifact } from '../chains/contractsAbi.js';
 import { RpcClient } from '../chains/rpc.js';
 import type { ChainConfig, Config, SecretRef } from '../config/schema.js';
+import { VaaApi } from '../transports/wormhole/vaaApi.js';
 import { loadWallet } from '../config/secrets.js';
 import { errorSummary, IsorelayError } from '../errors/base.js';
 import { redactText, redactUrl } from '../errors/redact.js';
@@ -100,6 +101,7 @@ function contractsOf(c: ChainConfig): [string, string][] {
   const lz = c.layerzero;
   return [
     ...(lz === undefined ? [] : ([['LayerZero endpoint', lz.endpoint], ['ReceiveUln302', lz.receiveUln302], ...(lz.sendUln302 === undefined ? [] : [['SendUln302', lz.sendUln302]]), ['DVN', lz.dvn]] as [string, string][])),
+    ...(c.wormhole === undefined ? [] : ([['Wormhole core', c.wormhole.core]] as [string, string][])),
     ...(c.vault === undefined ? [] : ([['vault', c.vault]] as [string, string][])),
     ...(c.engine === undefined ? [] : ([['engine', c.engine]] as [string, string][])),
   ];
@@ -133,6 +135,47 @@ async function loadKey(role: string, ref: SecretRef, env: NodeJS.ProcessEnv, out
     out.add(`${role} key`, fail(errorSummary(e)));
     return null;
   }
+}
+
+/** The Wormhole wiring of one route: the vault publishes through the core, the engine trusts it, the API answers. */
+async function checkWormholeRoute(config: Config, route: Config['routes'][number], clients: Map<string, ChainClient>, src: Checks, dst: Checks): Promise<void> {
+  const s = config.chains[route.source];
+  const d = config.chains[route.destination];
+  const sc = clients.get(route.source);
+  const dc = clients.get(route.destination);
+  if (s?.vault === undefined || d?.engine === undefined || s.wormhole === undefined || d.wormhole === undefined || sc === undefined || dc === undefined) return;
+  const { vault } = s;
+  const { engine } = d;
+  const whChain = s.wormhole.chainId;
+  const tag = `[route ${route.name}]`;
+  await src.run(`vault's route to ${route.destination} (chain id ${d.chainId}) is enabled over Wormhole ${tag}`, async () => {
+    const r = await read(sc, vaultIface, vault, 'routes', [d.chainId]);
+    if (!(r.getValue('enabled') as boolean)) return fail(`the vault's route for chain id ${d.chainId} is disabled or not set`);
+    if ((r.getValue('transport') as bigint) !== 2n) return fail(`the vault's route uses transport ${r.getValue('transport')}, not Wormhole (2)`);
+    return pass(`consistency level ${r.getValue('wormholeConsistency')}`);
+  });
+  await src.run(`vault publishes through the configured Wormhole core ${tag}`, async () => {
+    const core = (await read(sc, vaultIface, vault, 'wormhole'))[0] as string;
+    return core.toLowerCase() === s.wormhole?.core.toLowerCase() ? pass(core) : fail(`the vault uses core ${core}, the config says ${s.wormhole?.core}: call setWormhole`);
+  });
+  await dst.run(`engine trusts the vault as Wormhole emitter of chain ${whChain} ${tag}`, async () => {
+    const emitter = (await read(dc, engineIface, engine, 'wormholeEmitters', [whChain]))[0] as string;
+    return samePeer(emitter, vault) ? pass(vault) : fail(`the engine's emitter for Wormhole chain ${whChain} is ${emitter}, not the vault: call registerWormholeSource`);
+  });
+  await dst.run(`engine verifies VAAs with the configured Wormhole core ${tag}`, async () => {
+    const core = (await read(dc, engineIface, engine, 'wormhole'))[0] as string;
+    return core.toLowerCase() === d.wormhole?.core.toLowerCase() ? pass(core) : fail(`the engine uses core ${core}, the config says ${d.wormhole?.core}: call setWormhole`);
+  });
+  await dst.run(`signed-VAA API answers ${tag}`, async () => {
+    const api = new VaaApi({ urls: config.wormhole?.apiUrls ?? [], timeoutMs: config.wormhole?.timeoutMs ?? 5_000 });
+    try {
+      // A sequence nobody published: "not found" is the healthy answer.
+      await api.signedVaa(whChain, zeroPadValue(vault, 32).slice(2), 2n ** 63n);
+      return pass((config.wormhole?.apiUrls ?? []).map(redactUrl).join(', '));
+    } catch (e) {
+      return fail(errorSummary(e));
+    }
+  });
 }
 
 /** The LayerZero wiring of one route: peers both ways, the vault's route, the engine's source. */
@@ -232,7 +275,10 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process
     }),
   );
   // Route checks read two chains; run them after the chains' own checks so each group reads in order.
-  for (const route of config.routes) await checkRoute(config, route, clients, group(route.source), group(route.destination));
+  for (const route of config.routes) {
+    const check = route.transport === 'wormhole' ? checkWormholeRoute : checkRoute;
+    await check(config, route, clients, group(route.source), group(route.destination));
+  }
   for (const dst of new Set(config.routes.map((r) => r.destination))) {
     const client = clients.get(dst);
     if (client !== undefined) await checkDestination(client, keys, group(dst));

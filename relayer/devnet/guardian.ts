@@ -169,6 +169,8 @@ export interface GuardianService {
 interface SignedVaa {
   bytes: Uint8Array;
   chain: number;
+  /** The source block that held the message: a devnet chain rewound below it takes the VAA back. */
+  blockNumber: number;
   emitter: string; // 64 hex digits
   sequence: bigint;
   timestamp: number;
@@ -244,6 +246,7 @@ class ChainWatcher {
     private readonly sign: (chain: GuardianChain, message: PendingMessage) => void,
     private readonly isSigned: (chain: number, emitter: string, sequence: bigint) => boolean,
     private readonly onError: (error: unknown, chain: string) => void,
+    private readonly forgetFrom: (chain: number, fromBlock: number) => void,
   ) {
     this.rpc = new RpcClient(chain.rpcUrl);
     this.core = getAddress(chain.core);
@@ -278,8 +281,12 @@ class ChainWatcher {
 
     if (this.lastScanned !== undefined && (await this.reorged(this.lastScanned, head, headNumber))) {
       // The last block we scanned is gone: rescan a window and forget what it had pending.
-      this.nextBlock = Math.max(this.chain.fromBlock ?? 0, this.lastScanned.number - REORG_REWIND_BLOCKS);
+      // From below the lower of the old tip and the new head (a test may rewind far, evm_revert).
+      this.nextBlock = Math.max(this.chain.fromBlock ?? 0, Math.min(this.lastScanned.number, headNumber) - REORG_REWIND_BLOCKS);
       for (const [key, message] of this.pending) if (message.blockNumber >= this.nextBlock) this.pending.delete(key);
+      // Devnet chains are rewound by tests (evm_revert): a VAA of a block that is gone must not be
+      // served, or the same sequence would come back signed over its old payload.
+      this.forgetFrom(this.chain.wormholeChainId, this.nextBlock);
       this.lastScanned = undefined;
     }
 
@@ -395,6 +402,7 @@ export async function startGuardian(opts: StartGuardianOptions): Promise<Guardia
     store.set(vaaKey(chain.wormholeChainId, emitter, m.sequence), {
       bytes: signVaa({ ...fields, guardianKeys, guardianSetIndex }),
       chain: chain.wormholeChainId,
+      blockNumber: m.blockNumber,
       emitter,
       sequence: m.sequence,
       timestamp,
@@ -404,6 +412,9 @@ export async function startGuardian(opts: StartGuardianOptions): Promise<Guardia
     });
   };
   const isSigned = (chain: number, emitter: string, sequence: bigint): boolean => store.has(vaaKey(chain, emitter, sequence));
+  const forgetFrom = (chain: number, fromBlock: number): void => {
+    for (const [key, vaa] of store) if (vaa.chain === chain && vaa.blockNumber >= fromBlock) store.delete(key);
+  };
 
   // A wrong RPC URL would otherwise sign messages under another chain's Wormhole id.
   await Promise.all(
@@ -414,7 +425,7 @@ export async function startGuardian(opts: StartGuardianOptions): Promise<Guardia
       }
     }),
   );
-  const watchers = opts.chains.map((chain) => new ChainWatcher(chain, finality, sign, isSigned, onError));
+  const watchers = opts.chains.map((chain) => new ChainWatcher(chain, finality, sign, isSigned, onError, forgetFrom));
 
   const pendingReplies = new Set<NodeJS.Timeout>();
   const answer = (req: IncomingMessage, res: ServerResponse): void => {

@@ -93,7 +93,8 @@ describe('isorelay CLI against a devnet', function () {
       assert.equal(r.code, 0, r.stdout + r.stderr);
       assert.match(r.stdout, /✓ relayer key is a DVN admin/);
       assert.match(r.stdout, /✓ vault's peer for base \(eid 30184\) is the engine \[route arbitrum-base\]/);
-      assert.match(r.stdout, /✓ engine's peer for optimism \(eid 30111\) is the vault \[route optimism-base\]/);
+      assert.match(r.stdout, /✓ engine trusts the vault as Wormhole emitter of chain 24 \[route optimism-base\]/);
+      assert.match(r.stdout, /✓ signed-VAA API answers \[route optimism-base\]/);
       assert.match(r.stdout, /✓ relayer has gas/);
       assert.doesNotMatch(r.stdout, /✗/);
       assert.match(r.stdout, /doctor: all \d+ checks passed/);

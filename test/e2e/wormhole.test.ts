@@ -81,7 +81,7 @@ describe('Wormhole path (real core, devnet guardian)', function () {
       const owner = new Wallet(m.accounts.traders[1]?.privateKey as string, provider(m, 'base'));
       const vaa = signVaa({ ...creditFields({ nonce: 901n, sequence: 901n }), guardianKeys: guardianKeys() });
       const tx = await engine(m, owner).getFunction('receiveWormholeMessage').send(hexlify(vaa));
-      await provider(m, 'base').waitForTransaction(tx.hash as string);
+      await provider(m, 'base').waitForTransaction(tx.hash);
       assert.match((await receive(vaa)) ?? '', /^VaaAlreadyConsumed\(/);
       const again = signVaa({ ...creditFields({ nonce: 901n, sequence: 902n }), guardianKeys: guardianKeys() });
       assert.match((await receive(again)) ?? '', /^AlreadyProcessed\(/);

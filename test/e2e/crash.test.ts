@@ -26,11 +26,16 @@ function runRelayer(configPath: string, env: Record<string, string>): Promise<{ 
   });
 }
 
-/** Every boundary between stages, and inside a step right after its transaction is mined. */
-const CRASH_POINTS = {
-  perStep: ['observed', 'moved:finalized', 'mined:dvnVerify', 'moved:verified', 'mined:commitVerification', 'mined:lzReceive', 'moved:submitted'],
-  batched: ['observed', 'moved:finalized', 'mined:relayBatch', 'moved:submitted'],
-} as const;
+/**
+ * Every boundary between stages, and inside a step right after its transaction is mined, per
+ * transport (arbitrum reaches base over LayerZero, optimism over Wormhole) and delivery mode.
+ */
+const CASES = [
+  { chain: 'arbitrum', mode: 'perStep', txs: 3, points: ['observed', 'moved:finalized', 'mined:dvnVerify', 'moved:verified', 'mined:commitVerification', 'mined:lzReceive', 'moved:submitted'] },
+  { chain: 'arbitrum', mode: 'batched', txs: 1, points: ['observed', 'moved:finalized', 'mined:relayBatch', 'moved:submitted'] },
+  { chain: 'optimism', mode: 'perStep', txs: 1, points: ['observed', 'moved:finalized', 'mined:receiveWormholeMessage', 'moved:submitted'] },
+  { chain: 'optimism', mode: 'batched', txs: 1, points: ['observed', 'moved:finalized', 'mined:relayBatch', 'moved:submitted'] },
+] as const;
 
 describe('crash recovery (SIGKILL between stages)', function () {
   this.timeout(180_000);
@@ -44,15 +49,15 @@ describe('crash recovery (SIGKILL between stages)', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  for (const [mode, points] of Object.entries(CRASH_POINTS)) {
+  for (const { chain, mode, txs, points } of CASES) {
    for (const point of points) {
-    it(`${mode}: killed at ${point} and restarted: credited exactly once, no step sent twice`, async () => {
+    it(`${chain} (${chain === 'arbitrum' ? 'LayerZero' : 'Wormhole'}), ${mode}: killed at ${point} and restarted: credited exactly once, no step sent twice`, async () => {
       const m = devnet().manifest;
       const configPath = join(dir, 'relayer.yaml');
       writeFileSync(configPath, devnetRelayerYaml(m, { sqlite: join(dir, 'relayer.sqlite'), opsPort: 0, logLevel: 'silent', batching: mode === 'batched' }));
       const env = { ISORELAY_RELAYER_KEY: m.accounts.relayer.privateKey, ISORELAY_DVN_SIGNER_KEY: m.accounts.dvnSigner.privateKey };
       const nonceBefore = await nonceOf(m, 'base', m.accounts.relayer.address);
-      const l = await lock(m, 'arbitrum');
+      const l = await lock(m, chain);
 
       const crashed = await runRelayer(configPath, { ...env, CRASH_AT: point });
       assert.equal(crashed.signal, 'SIGKILL', `the relayer should have died at ${point}: ${crashed.out}`);
@@ -61,7 +66,7 @@ describe('crash recovery (SIGKILL between stages)', function () {
 
       assert.equal(await creditCount(m, l.lockId), 1);
       // verify, commit, lzReceive: each exactly once (or one batch), whatever the crash point.
-      assert.equal(await nonceOf(m, 'base', m.accounts.relayer.address), nonceBefore + (mode === 'batched' ? 1 : 3));
+      assert.equal(await nonceOf(m, 'base', m.accounts.relayer.address), nonceBefore + txs);
       const store = SqliteStore.open(join(dir, 'relayer.sqlite'), { readonly: true });
       const rows = store.list({});
       store.close();

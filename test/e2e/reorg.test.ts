@@ -8,28 +8,29 @@ describe('reorgs on the source chain', function () {
   this.timeout(120_000);
   const devnet = useSharedDevnet();
 
-  const slowFinality = () => testConfig(devnet().manifest, (raw) => {
-    const arb = raw.chains.arbitrum;
-    if (arb !== undefined) arb.finality = { confirmations: 1000 };
+  const slowFinality = (chain = 'arbitrum') => testConfig(devnet().manifest, (raw) => {
+    const c = raw.chains[chain];
+    if (c !== undefined) c.finality = { confirmations: 1000 };
   });
 
-  /** Locks on arbitrum after a snapshot; revert to `revertTo` to reorg the lock out. */
-  async function lockAfterSnapshot(): Promise<{ lockId: string; raw: string; revertTo: string }> {
+  /** Locks on a source after a snapshot; revert to `revertTo` to reorg the lock out. */
+  async function lockAfterSnapshot(chain = 'arbitrum'): Promise<{ lockId: string; raw: string; revertTo: string }> {
     const m = devnet().manifest;
-    const arb = provider(m, 'arbitrum');
-    await approveVault(m, 'arbitrum'); // outside the reorg, so that the lock alone is removed
+    const arb = provider(m, chain);
+    await approveVault(m, chain); // outside the reorg, so that the lock alone is removed
     const beforeLock = (await arb.send('evm_snapshot', [])) as string;
-    const l = await lock(m, 'arbitrum');
+    const l = await lock(m, chain);
     const raw = (await arb.send('eth_getRawTransactionByHash', [l.txHash])) as string;
     return { lockId: l.lockId, raw, revertTo: beforeLock };
   }
 
-  it('never credits a lock reorged out before finality, and marks it orphaned', async () => {
+  for (const chain of ['arbitrum', 'optimism']) {
+  it(`never credits a lock reorged out before finality, and marks it orphaned (${chain === 'arbitrum' ? 'LayerZero' : 'Wormhole'})`, async () => {
     const m = devnet().manifest;
-    const arb = provider(m, 'arbitrum');
+    const arb = provider(m, chain);
     const nonce = await nonceOf(m, 'base', m.accounts.relayer.address);
-    const { relayer, store } = makeRelayer(m, { config: slowFinality() });
-    const l = await lockAfterSnapshot();
+    const { relayer, store } = makeRelayer(m, { config: slowFinality(chain) });
+    const l = await lockAfterSnapshot(chain);
     await tickUntil(relayer, () => store.list({ status: 'observed' }).length === 1);
 
     await arb.send('evm_revert', [l.revertTo]);
@@ -46,6 +47,7 @@ describe('reorgs on the source chain', function () {
     assert.equal(await creditCount(m, l.lockId), 0);
     assert.equal(await nonceOf(m, 'base', m.accounts.relayer.address), nonce, 'nothing was sent to the destination');
   });
+  }
 
   it('credits once a lock that the reorg removed and a later block included again', async () => {
     const m = devnet().manifest;

@@ -1,7 +1,11 @@
-// The benchmark's baseline: the same DVN verify, commitVerification and lzReceive transactions the
-// relayer sends, driven with no relayer logic — no store, no state machine, no estimation, a local
+// The benchmark's baseline: the same transactions the relayer sends — DVN verify, commitVerification
+// and lzReceive for LayerZero, receiveWormholeMessage for Wormhole — driven with no relayer logic — no store, no state machine, no estimation, a local
 // nonce counter, every packet in flight at once.
-import { Interface, Transaction, Wallet } from 'ethers';
+import { hexlify, Interface, Transaction, Wallet } from 'ethers';
+import { abiFunction } from '../relayer/chains/abiFunction.js';
+import { ourArtifact } from '../relayer/chains/contractsAbi.js';
+import { decodePublished, emitterHex, LOG_MESSAGE_PUBLISHED_TOPIC } from '../relayer/transports/wormhole/logMessage.js';
+import { VaaApi } from '../relayer/transports/wormhole/vaaApi.js';
 import { ChainClient } from '../relayer/chains/client.js';
 import type { Config } from '../relayer/config/schema.js';
 import { layerZeroAbi } from '../relayer/transports/layerzero/artifacts.js';
@@ -10,6 +14,7 @@ import { decodePacket, PACKET_SENT_TOPIC, packetFromLogData, type LayerZeroPacke
 
 const endpointIface = new Interface(layerZeroAbi('EndpointV2'));
 const receiveUlnIface = new Interface(layerZeroAbi('ReceiveUln302'));
+const receiveWormhole = abiFunction(new Interface(ourArtifact('IsolatedMarginEngine').abi), 'receiveWormholeMessage');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface BareDriver {
@@ -82,7 +87,39 @@ export async function startBareDriver(config: Config, relayerKey: Wallet, dvnSig
     }
   };
 
-  const watchers = config.routes.map((r) => watch(r));
+  // Wormhole: the vault's LogMessagePublished → the signed VAA from the API → receiveWormholeMessage.
+  const api = new VaaApi({ urls: config.wormhole?.apiUrls ?? [], timeoutMs: config.wormhole?.timeoutMs ?? 5_000 });
+  const engine = config.chains[dstName]?.engine as string;
+  const deliverVaa = async (whChain: number, emitter: string, sequence: bigint): Promise<void> => {
+    for (;;) {
+      const vaa = await api.signedVaa(whChain, emitter, sequence).catch(() => null);
+      if (vaa !== null) {
+        if (!(await send(engine, receiveWormhole.encode([hexlify(vaa)]), 400_000n))) throw new Error('bare driver: receiveWormholeMessage reverted');
+        delivered++;
+        return;
+      }
+      await sleep(o.pollMs);
+    }
+  };
+  const watchWormhole = async (route: Config['routes'][number]): Promise<void> => {
+    const src = client(route.source);
+    const wh = config.chains[route.source]?.wormhole;
+    const vault = config.chains[route.source]?.vault;
+    if (wh === undefined || vault === undefined) return;
+    const confirmations = BigInt((config.chains[route.source]?.finality as { confirmations: number }).confirmations);
+    let next = o.fromBlocks[route.source] ?? 0n;
+    while (running) {
+      const final = (await src.blockNumber()) - confirmations;
+      if (final >= next) {
+        const { logs } = await src.logsWithBounds({ address: wh.core, topics: [LOG_MESSAGE_PUBLISHED_TOPIC, '0x' + emitterHex(vault)] }, next, final);
+        for (const log of logs) tasks.push(deliverVaa(wh.chainId, emitterHex(vault), decodePublished(log.topics, log.data).sequence));
+        next = final + 1n;
+      }
+      await sleep(o.pollMs);
+    }
+  };
+
+  const watchers = config.routes.map((r) => (r.transport === 'wormhole' ? watchWormhole(r) : watch(r)));
   return {
     delivered: () => delivered,
     stop: async () => {

@@ -47,16 +47,18 @@ async function heads(m: DevnetManifest): Promise<Record<string, bigint>> {
   return out;
 }
 
-async function lockMany(m: DevnetManifest, n: number, spacingMs: number): Promise<(LockResult & { at: number })[]> {
+type TimedLock = LockResult & { at: number; transport: string };
+
+async function lockMany(m: DevnetManifest, n: number, spacingMs: number): Promise<TimedLock[]> {
   const sources = Object.values(m.chains).filter((c) => c.role === 'source');
   const trader = m.accounts.traders[0] as { privateKey: string };
-  const results: (LockResult & { at: number })[] = [];
+  const results: TimedLock[] = [];
   await Promise.all(
     sources.map(async (c, si) => {
       const wallet = new Wallet(trader.privateKey, makeProvider(c.rpcUrl, c.chainId, 5));
       for (let i = si; i < n; i += sources.length) {
         const r = await lockCollateral({ trader: wallet, vault: c.contracts.vault as string, token: c.contracts.usdc as string, amount: 1_000_000n + BigInt(i), dstChainId: 8453n, positionId: BigInt(i + 1) });
-        results.push({ ...r, at: performance.now() });
+        results.push({ ...r, at: performance.now(), transport: c.transport ?? 'layerzero' });
         if (spacingMs > 0) await sleep(spacingMs);
       }
     }),
@@ -69,7 +71,13 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 }
 
-async function measure(m: DevnetManifest, runner: Runner, mode: 'throughput' | 'latency'): Promise<{ perSecond: number; latencies: number[] }> {
+interface Measured {
+  perSecond: number;
+  latencies: number[];
+  byTransport: Record<string, number[]>;
+}
+
+async function measure(m: DevnetManifest, runner: Runner, mode: 'throughput' | 'latency'): Promise<Measured> {
   const base = Object.values(m.chains).find((c) => c.role === 'destination');
   if (base?.contracts.engine === undefined) throw new Error('no engine');
   const cfg = parseConfig(devnetRelayerConfig(m, { sqlite: ':memory:' }));
@@ -77,7 +85,7 @@ async function measure(m: DevnetManifest, runner: Runner, mode: 'throughput' | '
   const from = await heads(m);
   const seen = new Map<string, number>();
   const n = mode === 'throughput' ? THROUGHPUT_LOCKS : LATENCY_LOCKS;
-  let locks: (LockResult & { at: number })[] = [];
+  let locks: TimedLock[] = [];
   let started = 0;
   let done = false;
   const watcher = watchCredits(baseClient, base.contracts.engine, from[base.name] ?? 0n, seen, () => done);
@@ -100,10 +108,10 @@ async function measure(m: DevnetManifest, runner: Runner, mode: 'throughput' | '
   await handle.stop();
   const credited = locks.filter((l) => seen.has(l.lockId)).length;
   if (credited !== locks.length) throw new Error(`${runner.name}: only ${credited}/${locks.length} credited`);
-  return {
-    perSecond: mode === 'throughput' ? (n * 1000) / (finished - started) : NaN,
-    latencies: locks.map((l) => (seen.get(l.lockId) as number) - l.at),
-  };
+  const latencyOf = (l: TimedLock) => (seen.get(l.lockId) as number) - l.at;
+  const byTransport: Record<string, number[]> = {};
+  for (const l of locks) (byTransport[l.transport] ??= []).push(latencyOf(l));
+  return { perSecond: mode === 'throughput' ? (n * 1000) / (finished - started) : NaN, latencies: locks.map(latencyOf), byTransport };
 }
 
 async function main(): Promise<void> {
@@ -144,7 +152,7 @@ async function main(): Promise<void> {
   const snap = async () => Promise.all(providers.map((p) => p.send('evm_snapshot', []) as Promise<string>));
   const revert = async (ids: string[]) => Promise.all(providers.map((p, i) => p.send('evm_revert', [ids[i]])));
   try {
-    const results: Record<string, { perSecond: number; latencies: number[] }> = {};
+    const results: Record<string, Measured> = {};
     for (const mode of ['throughput', 'latency'] as const) {
       for (const runner of [bare, relayer, batched]) {
         const ids = await snap();
@@ -155,7 +163,7 @@ async function main(): Promise<void> {
         process.stdout.write(
           mode === 'throughput'
             ? `  ${runner.name.padEnd(12)} throughput  ${r.perSecond.toFixed(1)} credits/s\n`
-            : `  ${runner.name.padEnd(12)} latency     p50 ${percentile(r.latencies, 50).toFixed(0)} ms  p99 ${percentile(r.latencies, 99).toFixed(0)} ms\n`,
+            : `  ${runner.name.padEnd(12)} latency     p50 ${percentile(r.latencies, 50).toFixed(0)} ms  p99 ${percentile(r.latencies, 99).toFixed(0)} ms   (${Object.entries(r.byTransport).map(([t, l]) => `${t} p50 ${percentile(l, 50).toFixed(0)} / p99 ${percentile(l, 99).toFixed(0)} ms`).join(', ')})\n`,
         );
       }
     }

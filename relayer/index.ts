@@ -15,4 +15,5 @@ export { SqliteStore } from './store/sqlite/sqliteStore.js';
 export type { Store, MessageRow } from './store/store.js';
 export type { Transport, DeliveryPlan } from './transports/transport.js';
 export { LayerZeroTransport } from './transports/layerzero/layerZeroTransport.js';
+export { WormholeTransport } from './transports/wormhole/wormholeTransport.js';
 export { ChainClient } from './chains/client.js';

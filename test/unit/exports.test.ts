@@ -6,7 +6,7 @@ describe('public exports (relayer/index.ts)', () => {
   it('exports exactly the documented runtime names', () => {
     assert.deepEqual(Object.keys(isorelay).sort(), [
       'ChainClient', 'ErrorCode', 'EventBus', 'IsorelayError', 'LayerZeroTransport', 'MESSAGE_STATUSES', 'MESSAGE_VERSION',
-      'MessageKind', 'MessageStatus', 'Relayer', 'SqliteStore', 'canTransition', 'configSchema', 'decodeMessage', 'encodeMessage',
+      'MessageKind', 'MessageStatus', 'Relayer', 'SqliteStore', 'WormholeTransport', 'canTransition', 'configSchema', 'decodeMessage', 'encodeMessage',
       'isIsorelayError', 'isRetryable', 'loadConfig', 'loadWallet', 'lockCollateral', 'messageId', 'parseConfig', 'runDoctor', 'startDaemon',
     ]);
   });

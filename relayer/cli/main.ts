@@ -19,8 +19,8 @@ program
   .description('start three local chains with LayerZero v2 and our contracts, and run the relayer on them')
   .option('--demo', 'lock on both sources, wait for the credits, print a table and exit (non-zero unless every lock is credited exactly once)')
   .option('--dir <dir>', 'where to write manifest.json, relayer.yaml and the store', '.devnet')
-  .addOption(new Option('--port <port>', 'first RPC port (the chains take three in a row); 0 picks free ports').default('8545').argParser(Number))
-  .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz, /metrics, /status').default('9464').argParser(Number))
+  .addOption(new Option('--port <port>', 'first RPC port (the chains take three in a row); 0 picks free ports').default(8545).argParser(Number))
+  .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz, /metrics, /status').default(9464).argParser(Number))
   .action(devnetCommand);
 
 program

@@ -112,7 +112,7 @@ export async function lockCommand(opts: LockOptions): Promise<void> {
         `  nonce   ${r.nonce}`,
         `  tx      ${r.txHash} (block ${r.blockNumber})`,
         `  fee     ${formatEther(r.fee)} (native, ${r.fee} wei)`,
-        `  guid    ${r.transportId}`,
+        `  msg id  ${r.transportId} (LayerZero guid or Wormhole VAA id)`,
         '',
       ].join('\n'),
     );

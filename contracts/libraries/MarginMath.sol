@@ -1,0 +1,146 @@
+// SPDX-License-Identifier: MIT
+// Isolated margin maths (docs/margin.md): 1e18 fixed point, every rounding against the trader.
+// relayer/margin/ is the TypeScript twin; both are checked against test/vectors/margin.json.
+pragma solidity ^0.8.22;
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+library MarginMath {
+    uint256 internal constant WAD = 1e18;
+    uint256 internal constant WAD2 = 1e36;
+
+    enum Rounding {
+        Down,
+        Up
+    }
+
+    enum Side {
+        Long,
+        Short
+    }
+
+    enum CollateralKind {
+        Stable,
+        Asset
+    }
+
+    /// size q in units of the asset (1e18); entryPrice E in USD per unit (1e18).
+    struct Position {
+        Side side;
+        uint256 size;
+        uint256 entryPrice;
+    }
+
+    /// Stable: `amount` USD (1e18). Asset: `amount` units of the traded asset (1e18), worth amount·P.
+    struct Collateral {
+        CollateralKind kind;
+        uint256 amount;
+    }
+
+    /// One isolated position with its collateral and the fees it has accrued (USD, 1e18).
+    struct Account {
+        Position position;
+        Collateral collateral;
+        uint256 fees;
+    }
+
+    error ZeroSize();
+    error RateOutOfRange(uint256 rate, uint256 max);
+    error DivisionByZero();
+
+    /// x·y/d with a 512-bit product, rounded as asked.
+    function mulDiv(uint256 x, uint256 y, uint256 d, Rounding rounding) internal pure returns (uint256) {
+        if (d == 0) revert DivisionByZero();
+        return Math.mulDiv(x, y, d, rounding == Rounding.Up ? Math.Rounding.Ceil : Math.Rounding.Floor);
+    }
+
+    /// q·P rounded UP: the exposure a margin is measured against is never understated.
+    function notional(uint256 size, uint256 price) internal pure returns (uint256) {
+        return mulDiv(size, price, WAD, Rounding.Up);
+    }
+
+    /// Long q(P − E), short q(E − P), rounded toward −∞: gains round down, losses round up in
+    /// magnitude, so the trader is never credited a fraction they did not earn.
+    function pnl(Position memory p, uint256 markPrice) internal pure returns (int256) {
+        bool up = markPrice >= p.entryPrice;
+        uint256 move = up ? markPrice - p.entryPrice : p.entryPrice - markPrice;
+        bool isGain = move != 0 && up == (p.side == Side.Long);
+        int256 magnitude = SafeCast.toInt256(mulDiv(p.size, move, WAD, isGain ? Rounding.Down : Rounding.Up));
+        return isGain ? magnitude : -magnitude;
+    }
+
+    /// Stable as is; asset a·P rounded DOWN: collateral is never overvalued.
+    function collateralValue(Collateral memory c, uint256 markPrice) internal pure returns (uint256) {
+        if (c.kind == CollateralKind.Stable) return c.amount;
+        return mulDiv(c.amount, markPrice, WAD, Rounding.Down);
+    }
+
+    /// collateralValue(P) + pnl(P) − fees: the sum of the components as each is reported.
+    function equity(Account memory a, uint256 markPrice) internal pure returns (int256) {
+        _checkAccount(a);
+        int256 value = SafeCast.toInt256(collateralValue(a.collateral, markPrice));
+        return value + pnl(a.position, markPrice) - SafeCast.toInt256(a.fees);
+    }
+
+    /// imr·q·E, one rounding UP: more margin required to open.
+    function initialMargin(Position memory p, uint256 imr) internal pure returns (uint256) {
+        _checkRate(imr, WAD);
+        return mulDiv(p.size * p.entryPrice, imr, WAD2, Rounding.Up);
+    }
+
+    /// mmr·q·P, one rounding UP: more margin required to stay open.
+    function maintenanceMargin(Position memory p, uint256 mmr, uint256 markPrice) internal pure returns (uint256) {
+        _checkRate(mmr, WAD);
+        return mulDiv(p.size * markPrice, mmr, WAD2, Rounding.Up);
+    }
+
+    /// equity < maintenance margin at P.
+    function isLiquidatable(Account memory a, uint256 mmr, uint256 markPrice) internal pure returns (bool) {
+        int256 mm = SafeCast.toInt256(maintenanceMargin(a.position, mmr, markPrice));
+        return equity(a, markPrice) < mm;
+    }
+
+    /// A long is liquidated at or below the price, a short at or above it; exists == false when no
+    /// price on the losing side liquidates it. Fees are part of equity, hence of the boundary.
+    /// Numerators and denominators are in 1e36.
+    function liquidationPrice(Account memory a, uint256 mmr) internal pure returns (bool exists, uint256 price) {
+        _checkAccount(a);
+        // At mmr = 100% a stable long's boundary does not depend on the price at all.
+        _checkRate(mmr, WAD - 1);
+        uint256 q = a.position.size;
+        uint256 entryNotional = q * a.position.entryPrice;
+        uint256 fees = a.fees * WAD;
+        uint256 held = a.collateral.amount * WAD;
+        bool asset = a.collateral.kind == CollateralKind.Asset;
+
+        if (a.position.side == Side.Long) {
+            // Stable: (qE + f − C) / (q(1 − mmr)); asset: (qE + f) / (a + q(1 − mmr)).
+            uint256 owed = entryNotional + fees;
+            uint256 covered = asset ? 0 : held;
+            if (owed <= covered) return (false, 0);
+            uint256 keptPerPrice = q * (WAD - mmr);
+            uint256 den = asset ? held + keptPerPrice : keptPerPrice;
+            // UP: a higher trigger liquidates a falling long earlier, never later than the exact boundary.
+            return (true, mulDiv(owed - covered, WAD, den, Rounding.Up));
+        }
+
+        // Stable: (qE + C − f) / (q(1 + mmr)); asset: (qE − f) / (q(1 + mmr) − a).
+        uint256 exposurePerPrice = q * (WAD + mmr);
+        if (asset && exposurePerPrice <= held) return (false, 0);
+        uint256 sden = asset ? exposurePerPrice - held : exposurePerPrice;
+        uint256 backing = asset ? entryNotional : entryNotional + held;
+        // Fees at least the backing: equity is already below the margin at any positive price.
+        if (backing <= fees) return (true, 0);
+        // DOWN: a lower trigger liquidates a rising short earlier, never later than the exact boundary.
+        return (true, mulDiv(backing - fees, WAD, sden, Rounding.Down));
+    }
+
+    function _checkAccount(Account memory a) private pure {
+        if (a.position.size == 0) revert ZeroSize();
+    }
+
+    function _checkRate(uint256 rate, uint256 max) private pure {
+        if (rate > max) revert RateOutOfRange(rate, max);
+    }
+}

@@ -71,3 +71,14 @@ export function kindName(kind: MessageKind): keyof typeof MessageKind {
   if (name === undefined) throw malformed(`unknown kind ${kind}`);
   return name;
 }
+
+/** The message id and kind of a transport payload, or nulls when it is not our wire format (the
+ * relayer still delivers it, so that the destination refuses it on chain with its reason). */
+export function identifyMessage(payload: string): { messageId: string | null; kind: string | null } {
+  try {
+    const m = decodeMessage(payload);
+    return { messageId: messageId(m.originChainId, m.origin, m.nonce), kind: kindName(m.kind) };
+  } catch {
+    return { messageId: null, kind: null };
+  }
+}

@@ -7,7 +7,8 @@ import { abiFunction, errorDecoder } from '../../chains/abiFunction.js';
 import type { ChainClient, Log, Receipt } from '../../chains/client.js';
 import { ourArtifact } from '../../chains/contractsAbi.js';
 import type { Config } from '../../config/schema.js';
-import { decodeMessage, kindName, messageId } from '../../messages/codec.js';
+import { identifyMessage } from '../../messages/codec.js';
+import { ENGINE_REJECTIONS } from '../engineRejections.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
 import type { DeliveryPlan, DeliveryStep, RevertVerdict, SourceWatch, Transport } from '../transport.js';
 import { layerZeroAbi } from './artifacts.js';
@@ -27,18 +28,10 @@ const commitVerification = abiFunction(receiveUlnIface, 'commitVerification');
 
 /** Revert reasons after which no retry can succeed, with what to tell the operator. */
 const PERMANENT: Readonly<Record<string, string>> = {
+  ...ENGINE_REJECTIONS,
   LZ_PathNotInitializable: 'the receiver does not accept this sender (it is not the registered peer for its chain)',
   LZ_InvalidReceiveLibrary: 'the receive library is not the receiver\'s configured one',
   OnlyPeer: 'the sender is not the registered peer of the receiver',
-  AlreadyProcessed: 'the lockId was already credited: replayed message',
-  OriginMismatch: 'the message names another origin than the authenticated sender',
-  CollateralNotAllowed: 'the collateral token is not allowed on the engine',
-  UnsupportedKind: 'the engine does not accept this message kind',
-  UnsupportedVersion: 'unsupported wire format version',
-  UnknownKind: 'unknown message kind',
-  BadMessageLength: 'malformed message (length)',
-  NonCanonicalWord: 'malformed message (non-canonical word)',
-  ZeroAmount: 'malformed message (zero amount)',
 };
 
 const ZERO_HASH = zeroPadValue('0x', 32);
@@ -99,15 +92,7 @@ export class LayerZeroTransport implements Transport {
         const { encoded, options } = packetFromLogData(log.data);
         const packet = decodePacket(encoded, options);
         if (packet.dstEid !== dst.eid || packet.receiver !== engine) return null;
-        let id: string | null = null;
-        let kind: string | null = null;
-        try {
-          const m = decodeMessage(packet.message);
-          id = messageId(m.originChainId, m.origin, m.nonce);
-          kind = kindName(m.kind);
-        } catch {
-          // Not our wire format: still delivered, so that the engine rejects it on chain.
-        }
+        const { messageId: id, kind } = identifyMessage(packet.message);
         return {
           id: `layerzero:${packet.guid}`,
           route: route.name,

@@ -8,7 +8,8 @@ import type { ChainClient, Log, Receipt } from '../../chains/client.js';
 import { ourArtifact } from '../../chains/contractsAbi.js';
 import type { Config } from '../../config/schema.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
-import { decodeMessage, kindName, messageId } from '../../messages/codec.js';
+import { identifyMessage } from '../../messages/codec.js';
+import { ENGINE_REJECTIONS } from '../engineRejections.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
 import type { DeliveryPlan, RevertVerdict, SourceWatch, Transport } from '../transport.js';
 import { decodePublished, emitterHex, LOG_MESSAGE_PUBLISHED_TOPIC } from './logMessage.js';
@@ -21,17 +22,9 @@ const decodeError = errorDecoder([engineIface]);
 
 /** Reverts after which no retry can succeed. */
 const PERMANENT: Readonly<Record<string, string>> = {
+  ...ENGINE_REJECTIONS,
   InvalidVaa: 'the core rejected the VAA (signatures, guardian set or format)',
   UnknownEmitter: 'the VAA\'s emitter is not the registered vault of its chain',
-  AlreadyProcessed: 'the lockId was already credited: replayed message',
-  OriginMismatch: 'the message names another origin than the authenticated emitter',
-  CollateralNotAllowed: 'the collateral token is not allowed on the engine',
-  UnsupportedKind: 'the engine does not accept this message kind',
-  UnsupportedVersion: 'unsupported wire format version',
-  UnknownKind: 'unknown message kind',
-  BadMessageLength: 'malformed message (length)',
-  NonCanonicalWord: 'malformed message (non-canonical word)',
-  ZeroAmount: 'malformed message (zero amount)',
 };
 
 interface StoredPublication {
@@ -69,15 +62,7 @@ export class WormholeTransport implements Transport {
       parse: (log: Log): NewMessage | null => {
         const p = decodePublished(log.topics, log.data);
         if (emitterHex(p.sender) !== emitter) return null;
-        let id: string | null = null;
-        let kind: string | null = null;
-        try {
-          const m = decodeMessage(p.payload);
-          id = messageId(m.originChainId, m.origin, m.nonce);
-          kind = kindName(m.kind);
-        } catch {
-          // Not our wire format: delivered anyway, for the engine to refuse on chain.
-        }
+        const { messageId: id, kind } = identifyMessage(p.payload);
         const vaaId = keccak256(solidityPacked(['uint16', 'bytes32', 'uint64'], [src.chainId, '0x' + emitter, p.sequence]));
         const stored: StoredPublication = { chainId: src.chainId, emitter, sequence: p.sequence.toString(), payload: p.payload };
         return {

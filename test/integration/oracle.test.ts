@@ -1,0 +1,171 @@
+// Oracle reconciliation against the devnet's real feeds: one batched request per chain, chains in
+// parallel; move one chain's oracle (and not the others), take one sequencer down.
+import assert from 'node:assert/strict';
+import { Contract, Wallet } from 'ethers';
+import { ChainClient } from '../../relayer/chains/client.js';
+import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
+import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
+import { readAllChains, type ChainFeedsRead } from '../../relayer/oracle/readFeeds.js';
+import { reconcilePrices, WAD, type FeedReading, type ReconcilePolicy } from '../../relayer/oracle/reconcile.js';
+import { provider, testConfig, useSharedDevnet } from '../setup/devnet.js';
+
+const CHAINS = ['arbitrum', 'optimism', 'base'] as const;
+const tagged = (url: string): string => {
+  const u = new URL(url);
+  u.searchParams.set('client', 'oracle-test');
+  return u.toString();
+};
+
+function policy(quorum: number): ReconcilePolicy {
+  // Grace 0: the devnet's sequencer feeds came up when it was deployed, moments ago.
+  return { quorum, maxDeviationBps: 200, chains: Object.fromEntries(CHAINS.map((c) => [c, { heartbeatSeconds: 86_400, sequencerGraceSeconds: 0 }])) };
+}
+
+/** The latest block time over the chains: the `now` the readings were taken at. */
+const nowOf = (rs: readonly FeedReading[]): bigint => rs.reduce((t, r) => (r.blockTimestamp !== undefined && r.blockTimestamp > t ? r.blockTimestamp : t), 0n);
+
+async function asDeployer(m: DevnetManifest, chain: string, contract: 'DevnetAggregator' | 'SequencerUptimeFeed', call: (c: Contract) => Promise<{ hash: string }>): Promise<void> {
+  const c = m.chains[chain];
+  if (c === undefined) throw new Error(`no chain ${chain}`);
+  const address = contract === 'DevnetAggregator' ? c.contracts.ethUsdFeed : c.contracts.sequencerFeed;
+  const wallet = new Wallet(m.accounts.deployer.privateKey, provider(m, chain));
+  const tx = await call(new Contract(address, ourArtifact(contract).abi, wallet));
+  const receipt = await provider(m, chain).waitForTransaction(tx.hash);
+  assert.equal(receipt?.status, 1);
+}
+
+describe('oracle reconciliation on the devnet', function () {
+  this.timeout(60_000);
+  const devnet = useSharedDevnet();
+  let targets: ChainFeedsRead[];
+  let batches: Map<string, number>;
+  let posts: Map<string, number>;
+  let realFetch: typeof fetch;
+
+  beforeEach(() => {
+    const m = devnet().manifest;
+    const config = testConfig(m);
+    batches = new Map();
+    targets = CHAINS.map((name) => {
+      const cfg = config.chains[name];
+      const c = m.chains[name];
+      if (cfg === undefined || c === undefined) throw new Error(`no chain ${name}`);
+      // A URL of our own (the query is ignored by anvil) tells this client's requests from the
+      // test's ethers providers', which poll the same node in the background.
+      const client = new ChainClient(name, { ...cfg, rpcUrls: [tagged(c.rpcUrl)] });
+      // Spy on the batch: every read of this chain must go through exactly one.
+      const batch = client.rpc.batch.bind(client.rpc);
+      client.rpc.batch = (calls) => {
+        batches.set(name, (batches.get(name) ?? 0) + 1);
+        return batch(calls);
+      };
+      return { client, feeds: { priceFeed: c.contracts.ethUsdFeed, sequencerFeed: c.contracts.sequencerFeed } };
+    });
+  });
+
+  /** Reads all chains while counting HTTP requests per RPC URL (fetch is what RpcClient posts with). */
+  async function readCounted(): Promise<FeedReading[]> {
+    const m = devnet().manifest;
+    const urls = new Map(CHAINS.map((n) => [tagged(m.chains[n]?.rpcUrl ?? ''), n]));
+    posts = new Map();
+    batches = new Map();
+    realFetch = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+      const url = typeof input === 'string' ? input : input instanceof URL ? input.toString() : input.url;
+      const chain = urls.get(url);
+      if (chain !== undefined) posts.set(chain, (posts.get(chain) ?? 0) + 1);
+      return realFetch(input, init);
+    };
+    try {
+      return await readAllChains(targets);
+    } finally {
+      globalThis.fetch = realFetch;
+    }
+  }
+
+  function assertOneRequestPerChain(): void {
+    for (const c of CHAINS) {
+      assert.equal(batches.get(c), 1, `${c}: rpc.batch calls`);
+      assert.equal(posts.get(c), 1, `${c}: HTTP requests`);
+    }
+  }
+
+  it('reads every chain in one request and reconciles to 3000', async () => {
+    const rs = await readCounted();
+    assertOneRequestPerChain();
+    for (const r of rs) {
+      assert.equal(r.error, undefined, `${r.chain}: ${r.error}`);
+      assert.equal(r.decimals, 8);
+      assert.equal(r.answer, 3_000n * 10n ** 8n);
+      assert.equal(r.minAnswer, 10n ** 6n);
+      assert.equal(r.maxAnswer, 10n ** 14n);
+      assert.equal(r.sequencer?.down, false);
+      assert.ok(r.blockTimestamp !== undefined && r.blockTimestamp > 0n);
+    }
+    const res = reconcilePrices(rs, policy(3), nowOf(rs));
+    assert.ok(res.ok, JSON.stringify(res.excluded));
+    assert.equal(res.median, 3_000n * WAD);
+    assert.equal(res.low, 3_000n * WAD);
+    assert.equal(res.high, 3_000n * WAD);
+    assert.equal(res.spreadBps, 0n);
+    assert.deepEqual(res.sources.map((s) => s.chain), [...CHAINS]);
+  });
+
+  it('one chain moved +30 %: that chain is excluded for deviation; 3-of-3 is blocked', async () => {
+    const m = devnet().manifest;
+    await asDeployer(m, 'optimism', 'DevnetAggregator', (c) => c.getFunction('setAnswer').send(3_900n * 10n ** 8n));
+    const rs = await readCounted();
+    assertOneRequestPerChain();
+    assert.equal(rs.find((r) => r.chain === 'optimism')?.answer, 3_900n * 10n ** 8n);
+    const two = reconcilePrices(rs, policy(2), nowOf(rs));
+    assert.ok(two.ok);
+    assert.equal(two.median, 3_000n * WAD);
+    assert.deepEqual(two.excluded.map((e) => [e.chain, e.reason]), [['optimism', 'deviation']]);
+    const three = reconcilePrices(rs, policy(3), nowOf(rs));
+    assert.equal(three.ok, false);
+    assert.equal(three.ok ? '' : three.reason, 'no-agreeing-quorum');
+  });
+
+  it('a sequencer down: that chain is excluded; 3-of-3 is blocked', async () => {
+    const m = devnet().manifest;
+    await asDeployer(m, 'arbitrum', 'SequencerUptimeFeed', (c) => c.getFunction('setStatus').send(true));
+    const rs = await readCounted();
+    assertOneRequestPerChain();
+    const arb = rs.find((r) => r.chain === 'arbitrum');
+    assert.equal(arb?.sequencer?.down, true);
+    const two = reconcilePrices(rs, policy(2), nowOf(rs));
+    assert.ok(two.ok);
+    assert.deepEqual(two.excluded.map((e) => [e.chain, e.reason]), [['arbitrum', 'sequencer-down']]);
+    const three = reconcilePrices(rs, policy(3), nowOf(rs));
+    assert.equal(three.ok, false);
+    assert.equal(three.ok ? '' : three.reason, 'no-quorum');
+  });
+
+  it('back up: inside the grace period, then out of it', async () => {
+    const m = devnet().manifest;
+    await asDeployer(m, 'base', 'SequencerUptimeFeed', (c) => c.getFunction('setStatus').send(true));
+    await asDeployer(m, 'base', 'SequencerUptimeFeed', (c) => c.getFunction('setStatus').send(false));
+    const rs = await readCounted();
+    const base = rs.find((r) => r.chain === 'base');
+    assert.equal(base?.sequencer?.down, false);
+    const upAt = base?.sequencer?.startedAt ?? 0n;
+    const pol = policy(3);
+    const graced: ReconcilePolicy = { ...pol, chains: { ...pol.chains, base: { heartbeatSeconds: 86_400, sequencerGraceSeconds: 3_600 } } };
+    const inGrace = reconcilePrices(rs, graced, upAt + 10n);
+    assert.equal(inGrace.ok, false);
+    assert.deepEqual(inGrace.excluded.map((e) => [e.chain, e.reason]), [['base', 'sequencer-grace']]);
+    assert.ok(reconcilePrices(rs, graced, upAt + 3_600n).ok);
+  });
+
+  it('an unreachable chain becomes a read error, not a throw', async () => {
+    const m = devnet().manifest;
+    const cfg = testConfig(m).chains.base;
+    if (cfg === undefined) throw new Error('no base');
+    const dead = new ChainClient('base', { ...cfg, rpcUrls: ['http://127.0.0.1:9'], rpcTimeoutMs: 2_000 });
+    const rs = await readAllChains([...targets.slice(0, 2), { client: dead, feeds: targets[2]?.feeds ?? { priceFeed: '' } }]);
+    assert.ok(rs[2]?.error !== undefined);
+    const res = reconcilePrices(rs, policy(3), nowOf(rs));
+    assert.equal(res.ok, false);
+    assert.deepEqual(res.excluded.map((e) => [e.chain, e.reason]), [['base', 'read-failed']]);
+  });
+});

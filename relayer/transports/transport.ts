@@ -4,6 +4,7 @@
 import type { ChainClient, Log, LogFilter, Receipt } from '../chains/client.js';
 import type { TxRequest } from '../chains/tx/sender.js';
 import type { MessageStatus } from '../messages/status.js';
+import type { RouteConfig } from '../config/schema.js';
 import type { MessageRow, NewMessage } from '../store/store.js';
 
 export interface DeliveryStep {
@@ -50,4 +51,12 @@ export interface Transport {
   stepFailure(step: string, receipt: Receipt, dstChain: string): string | null;
   /** Explains why a delivery transaction would revert, from its revert data. */
   explainRevert(revertData: string | null): RevertVerdict;
+}
+
+/** The part of an observation every transport fills the same way: the route and where the log is. */
+export function observedOn(route: RouteConfig, log: Log): Pick<NewMessage, 'route' | 'srcChain' | 'dstChain' | 'srcTx' | 'srcBlock' | 'srcBlockHash' | 'logIndex'> {
+  return {
+    route: route.name, srcChain: route.source, dstChain: route.destination,
+    srcTx: log.transactionHash, srcBlock: log.blockNumber, srcBlockHash: log.blockHash, logIndex: log.logIndex,
+  };
 }

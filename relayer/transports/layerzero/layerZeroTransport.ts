@@ -10,7 +10,7 @@ import type { Config } from '../../config/schema.js';
 import { identifyMessage } from '../../messages/codec.js';
 import { ENGINE_REJECTIONS } from '../engineRejections.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
-import type { DeliveryPlan, DeliveryStep, RevertVerdict, SourceWatch, Transport } from '../transport.js';
+import { observedOn, type DeliveryPlan, type DeliveryStep, type RevertVerdict, type SourceWatch, type Transport } from '../transport.js';
 import { layerZeroAbi } from './artifacts.js';
 import { buildDvnExecuteParam, encodeDvnExecuteCall, encodeVerifyCall } from './dvnSignature.js';
 import { PACKET_SENT_TOPIC, decodePacket, packetFromLogData, type LayerZeroPacket } from './packet.js';
@@ -95,17 +95,11 @@ export class LayerZeroTransport implements Transport {
         const { messageId: id, kind } = identifyMessage(packet.message);
         return {
           id: `layerzero:${packet.guid}`,
-          route: route.name,
+          ...observedOn(route, log),
           transport: 'layerzero',
           transportId: packet.guid,
-          srcChain: route.source,
-          dstChain: route.destination,
           messageId: id,
           kind,
-          srcTx: log.transactionHash,
-          srcBlock: log.blockNumber,
-          srcBlockHash: log.blockHash,
-          logIndex: log.logIndex,
           payload: PAYLOAD.encode({ encoded, options }),
           sequence: { path: `${packet.srcEid}:${packet.sender}:${packet.dstEid}:${packet.receiver}`, nonce: packet.nonce },
         };

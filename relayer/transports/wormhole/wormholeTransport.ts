@@ -11,7 +11,7 @@ import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { identifyMessage } from '../../messages/codec.js';
 import { ENGINE_REJECTIONS } from '../engineRejections.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
-import type { DeliveryPlan, RevertVerdict, SourceWatch, Transport } from '../transport.js';
+import { observedOn, type DeliveryPlan, type RevertVerdict, type SourceWatch, type Transport } from '../transport.js';
 import { decodePublished, emitterHex, LOG_MESSAGE_PUBLISHED_TOPIC } from './logMessage.js';
 import { VaaApi } from './vaaApi.js';
 
@@ -67,17 +67,11 @@ export class WormholeTransport implements Transport {
         const stored: StoredPublication = { chainId: src.chainId, emitter, sequence: p.sequence.toString(), payload: p.payload };
         return {
           id: `wormhole:${src.chainId}/${emitter}/${p.sequence}`,
-          route: route.name,
+          ...observedOn(route, log),
           transport: 'wormhole',
           transportId: vaaId,
-          srcChain: route.source,
-          dstChain: route.destination,
           messageId: id,
           kind,
-          srcTx: log.transactionHash,
-          srcBlock: log.blockNumber,
-          srcBlockHash: log.blockHash,
-          logIndex: log.logIndex,
           payload: JSON.stringify(stored),
           sequence: { path: `wormhole:${src.chainId}/${emitter}`, nonce: p.sequence },
         };

@@ -2,6 +2,7 @@
 // read the isolated positions the engine holds for them.
 import { Contract, Interface, MaxUint256, type Wallet } from 'ethers';
 import { ourArtifact } from '../chains/contractsAbi.js';
+import { waitForReceipt } from '../chains/provider.js';
 
 const vaultIface = new Interface(ourArtifact('CollateralVault').abi);
 const tokenIface = new Interface(ourArtifact('TestToken').abi);
@@ -34,11 +35,11 @@ export async function lockCollateral(r: LockRequest): Promise<LockResult> {
   const allowance = (await token.getFunction('allowance')(r.trader.address, r.vault)) as bigint;
   if (allowance < r.amount) {
     const tx = await token.getFunction('approve').send(r.vault, MaxUint256);
-    await provider.waitForTransaction(tx.hash);
+    await waitForReceipt(provider, tx.hash);
   }
   const fee = (await vault.getFunction('quoteLock')(r.token, r.amount, r.dstChainId, r.positionId)) as bigint;
   const tx = await vault.getFunction('lock').send(r.token, r.amount, r.dstChainId, r.positionId, { value: fee });
-  const receipt = await provider.waitForTransaction(tx.hash);
+  const receipt = await waitForReceipt(provider, tx.hash);
   const minedAtMs = Date.now();
   if (receipt === null || receipt.status !== 1) throw new Error(`lock reverted (tx ${tx.hash})`);
   for (const log of receipt.logs) {

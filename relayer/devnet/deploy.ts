@@ -6,6 +6,7 @@ import { devnetProvider } from './anvil.js';
 import { DEVNET_CHAINS, DEVNET_ROLES, type DevnetChain } from './chains.js';
 import { deployLayerZero, type LayerZeroDeployment } from './layerzero.js';
 import { CONSISTENCY_FINALIZED, DEVNET_GUARDIANS, deployWormholeCore } from './wormhole.js';
+import { waitForReceipt } from '../chains/provider.js';
 
 export interface DevnetChainManifest {
   name: string;
@@ -64,13 +65,13 @@ class Deployer {
   async deploy(name: OurContract, args: unknown[]): Promise<Contract> {
     const { abi, bytecode } = ourArtifact(name);
     const c = await new ContractFactory(abi, bytecode, this.wallet).deploy(...args);
-    await c.waitForDeployment();
+    await waitForReceipt(this.provider, c.deploymentTransaction()?.hash ?? '');
     return new Contract(await c.getAddress(), abi, this.wallet);
   }
 
   async send(contract: Contract, method: string, args: unknown[]): Promise<void> {
     const tx = await contract.getFunction(method).send(...args);
-    const r = await this.provider.waitForTransaction(tx.hash);
+    const r = await waitForReceipt(this.provider, tx.hash);
     if (r?.status !== 1) throw new Error(`devnet deployment: ${method} reverted`);
   }
 }
@@ -105,7 +106,7 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
       const relayer = new Wallet(DEVNET_ROLES.relayer.privateKey, c.d.provider);
       const dvn = new Contract(layerzero.dvn, ['function grantRole(bytes32 role, address account)'], relayer);
       const grant = await dvn.getFunction('grantRole').send(DVN_ADMIN_ROLE, await batcher.getAddress());
-      if ((await c.d.provider.waitForTransaction(grant.hash))?.status !== 1) throw new Error('devnet deployment: DVN grantRole reverted');
+      if ((await waitForReceipt(c.d.provider, grant.hash)).status !== 1) throw new Error('devnet deployment: DVN grantRole reverted');
       const { core: wormholeCore } = await deployWormholeCore(c.d.wallet, {
         chainId: c.wormholeChainId, evmChainId: BigInt(c.chainId), guardians: DEVNET_GUARDIANS.map((g) => g.address),
       });

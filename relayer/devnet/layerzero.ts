@@ -3,6 +3,7 @@
 // our own DVN as the single required verifier. No mocks: the relayer runs the production path.
 import { Contract, ContractFactory, ZeroAddress, getAddress, type Provider, type Signer, type TransactionReceipt } from 'ethers';
 import { layerZeroArtifact, type LayerZeroContractName } from '../transports/layerzero/artifacts.js';
+import { waitForReceipt } from '../chains/provider.js';
 
 export interface DeployLayerZeroOptions {
   localEid: number;
@@ -87,7 +88,7 @@ class Deployer {
 
   private async confirm(hash: string, step: string): Promise<TransactionReceipt> {
     // waitForTransaction reads the receipt first; under automine it is there already.
-    const receipt = await this.provider.waitForTransaction(hash, 1);
+    const receipt = await waitForReceipt(this.provider, hash);
     if (receipt === null || receipt.status !== 1) {
       throw new Error(`LayerZero devnet step "${step}" reverted (tx ${hash})`);
     }

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Contract, ContractFactory, Interface, getAddress, zeroPadValue, type InterfaceAbi, type Provider, type Signer } from 'ethers';
 import { DEVNET_ACCOUNTS, type DevnetAccount } from './anvil.js';
+import { waitForReceipt } from '../chains/provider.js';
 
 export interface DeployWormholeCoreOptions {
   /** Wormhole chain id of this chain (Arbitrum 23, Optimism 24, Base 30). */
@@ -100,7 +101,7 @@ async function deployed(factory: ContractFactory, provider: Provider, label: str
   const tx = contract.deploymentTransaction();
   if (tx === null) throw new Error(`deploying ${label}: no deployment transaction`);
   // Poll at the provider's own rate (devnet providers poll every 50 ms), not tx.wait()'s.
-  const receipt = await provider.waitForTransaction(tx.hash, 1);
+  const receipt = await waitForReceipt(provider, tx.hash);
   if (receipt === null || receipt.status !== 1) throw new Error(`deploying ${label} reverted (tx ${tx.hash})`);
   return contract.getAddress();
 }

@@ -6,6 +6,7 @@ import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { encodeMessage, MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
 import { creditCount, engine, lock, makeRelayer, nonceOf, provider, testConfig, tickUntil, useSharedDevnet } from '../setup/devnet.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
 
 describe('credit path (arbitrum over LayerZero v2, optimism over Wormhole)', function () {
   this.timeout(120_000);
@@ -77,7 +78,7 @@ describe('credit path (arbitrum over LayerZero v2, optimism over Wormhole)', fun
       const options = '0x00030100110100000000000000000000000000030d40';
       const fee = (await rogue.getFunction('quote')(30184, message, options)) as bigint;
       const tx = await rogue.getFunction('sendRaw').send(30184, message, options, { value: fee });
-      await provider(devnet().manifest, 'arbitrum').waitForTransaction(tx.hash);
+      await waitForReceipt(provider(devnet().manifest, 'arbitrum'), tx.hash);
       return messageId(42161n, origin ?? (await rogue.getAddress()), nonce);
     }
 

@@ -9,6 +9,7 @@ import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { signVaa, type VaaBodyFields } from '../../relayer/devnet/guardian.js';
 import { encodeMessage, MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { creditCount, engine, lock, makeRelayer, provider, testConfig, tickUntil, useSharedDevnet } from '../setup/devnet.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
 
 const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
 
@@ -81,7 +82,7 @@ describe('Wormhole path (real core, devnet guardian)', function () {
       const owner = new Wallet(m.accounts.traders[1]?.privateKey as string, provider(m, 'base'));
       const vaa = signVaa({ ...creditFields({ nonce: 901n, sequence: 901n }), guardianKeys: guardianKeys() });
       const tx = await engine(m, owner).getFunction('receiveWormholeMessage').send(hexlify(vaa));
-      await provider(m, 'base').waitForTransaction(tx.hash);
+      await waitForReceipt(provider(m, 'base'), tx.hash);
       assert.match((await receive(vaa)) ?? '', /^VaaAlreadyConsumed\(/);
       const again = signVaa({ ...creditFields({ nonce: 901n, sequence: 902n }), guardianKeys: guardianKeys() });
       assert.match((await receive(again)) ?? '', /^AlreadyProcessed\(/);

@@ -6,6 +6,7 @@ import { Contract, ContractFactory, Interface, Wallet, isError, type JsonRpcProv
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { DEVNET_ACCOUNTS, devnetProvider, startAnvil, type AnvilNode } from '../../relayer/devnet/anvil.js';
 import { vectorsPath, type Vectors } from '../../scripts/gen-vectors.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
 
 const vectors = JSON.parse(readFileSync(vectorsPath, 'utf8')) as Vectors;
 const FIELDS = ['version', 'kind', 'originChainId', 'origin', 'nonce', 'trader', 'positionId', 'token', 'amount'] as const;
@@ -40,7 +41,7 @@ describe('wire codec (Solidity) against test/vectors/messages.json', function ()
     const { abi, bytecode } = ourArtifact('CodecHarness');
     iface = new Interface(abi);
     const deployed = await new ContractFactory(abi, bytecode, new Wallet(key, provider)).deploy();
-    await deployed.waitForDeployment();
+    await waitForReceipt(provider, deployed.deploymentTransaction()?.hash ?? '');
     harness = new Contract(await deployed.getAddress(), iface, provider);
   });
 

@@ -15,6 +15,7 @@ import {
   encodeVerifyCall,
   hashDvnInstruction,
 } from '../../relayer/transports/layerzero/dvnSignature.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
 
 const CONFIRMATIONS = 1n;
 const LZ_RECEIVE_GAS = 300_000n;
@@ -89,7 +90,7 @@ async function startChain(name: string, chainId: number, eid: number, remoteEid:
 
 async function mined(pending: Promise<{ hash: string }>, provider: JsonRpcProvider): Promise<TransactionReceipt> {
   const { hash } = await pending;
-  const receipt = await provider.waitForTransaction(hash, 1);
+  const receipt = await waitForReceipt(provider, hash);
   assert.ok(receipt, `no receipt for ${hash}`);
   assert.equal(receipt.status, 1, `transaction ${hash} reverted`);
   return receipt;

@@ -7,6 +7,7 @@ import { Contract, ContractFactory, Interface, Wallet, type InterfaceAbi, type J
 import { DEVNET_ACCOUNTS, devnetProvider, startAnvil, type AnvilNode } from '../../relayer/devnet/anvil.js';
 import { abiDir } from '../../scripts/build-contracts.js';
 import { marginVectorsPath, type MarginVectorExpected, type MarginVectors } from '../../scripts/gen-margin-vectors.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
 
 const vectors = JSON.parse(readFileSync(marginVectorsPath, 'utf8')) as MarginVectors;
 // Read directly: relayer/chains/contractsAbi.ts lists only the contracts the relayer deploys.
@@ -47,7 +48,7 @@ describe('margin maths (Solidity) against test/vectors/margin.json', function ()
     const { abi, bytecode } = artifact;
     const iface = new Interface(abi);
     const deployed = await new ContractFactory(abi, bytecode, new Wallet(key, provider)).deploy();
-    await deployed.waitForDeployment();
+    await waitForReceipt(provider, deployed.deploymentTransaction()?.hash ?? '');
     harness = new Contract(await deployed.getAddress(), iface, provider);
   });
 

@@ -8,6 +8,7 @@ import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { readAllChains, type ChainFeedsRead } from '../../relayer/oracle/readFeeds.js';
 import { reconcilePrices, WAD, type FeedReading, type ReconcilePolicy } from '../../relayer/oracle/reconcile.js';
 import { provider, testConfig, useSharedDevnet } from '../setup/devnet.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
 
 const CHAINS = ['arbitrum', 'optimism', 'base'] as const;
 const tagged = (url: string): string => {
@@ -30,7 +31,7 @@ async function asDeployer(m: DevnetManifest, chain: string, contract: 'DevnetAgg
   const address = contract === 'DevnetAggregator' ? c.contracts.ethUsdFeed : c.contracts.sequencerFeed;
   const wallet = new Wallet(m.accounts.deployer.privateKey, provider(m, chain));
   const tx = await call(new Contract(address, ourArtifact(contract).abi, wallet));
-  const receipt = await provider(m, chain).waitForTransaction(tx.hash);
+  const receipt = await waitForReceipt(provider(m, chain), tx.hash);
   assert.equal(receipt?.status, 1);
 }
 

@@ -12,6 +12,7 @@ import { DEVNET_ACCOUNTS, devnetProvider, startAnvil, type AnvilNode } from '../
 import { ErrorCode, IsorelayError } from '../../relayer/errors/base.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
 import { startFaultyRpc, type FaultyRpc } from '../setup/faultyRpc.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
 
 const TRANSFER = topicId('Transfer(address,address,uint256)');
 const STREAM = 'devnet:test';
@@ -40,7 +41,7 @@ describe('LogScanner', function () {
 
   async function mint(amount: bigint): Promise<void> {
     const tx = await token.getFunction('mint').send(holder, amount);
-    await tx.wait();
+    await waitForReceipt(provider, tx.hash);
   }
   async function mine(n: number): Promise<void> {
     for (let i = 0; i < n; i++) await provider.send('evm_mine', []);
@@ -80,7 +81,7 @@ describe('LogScanner', function () {
     const wallet = new Wallet(DEVNET_ACCOUNTS[0]?.privateKey ?? '', provider);
     const a = ourArtifact('TestToken');
     const deployed = await new ContractFactory(a.abi, a.bytecode, wallet).deploy('Test', 'TST', 18);
-    await deployed.waitForDeployment();
+    await waitForReceipt(provider, deployed.deploymentTransaction()?.hash ?? '');
     tokenAddress = await deployed.getAddress();
     token = new Contract(tokenAddress, a.abi, wallet);
     startBlock = BigInt(await provider.getBlockNumber()) + 1n;

@@ -17,6 +17,7 @@ import { ErrorCode, IsorelayError } from '../../relayer/errors/base.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
 import type { TxRecord } from '../../relayer/store/store.js';
 import { startFaultyRpc, type FaultyRpc } from '../setup/faultyRpc.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
 
 const SENDER = DEVNET_ACCOUNTS[3] ?? { address: '', privateKey: '' };
 const HOLDER = DEVNET_ACCOUNTS[4]?.address ?? '';
@@ -77,7 +78,7 @@ describe('TxSender', function () {
     provider = devnetProvider(node);
     const a = ourArtifact('TestToken');
     const deployed = await new ContractFactory(a.abi, a.bytecode, new Wallet(DEVNET_ACCOUNTS[0]?.privateKey ?? '', provider)).deploy('Test', 'TST', 18);
-    await deployed.waitForDeployment();
+    await waitForReceipt(provider, deployed.deploymentTransaction()?.hash ?? '');
     tokenAddress = await deployed.getAddress();
     token = new Contract(tokenAddress, a.abi, provider);
   });

@@ -14,6 +14,7 @@ import {
   type VaaBodyFields,
 } from '../../relayer/devnet/guardian.js';
 import { DEVNET_GUARDIANS, deployWormholeCore, wormholeCoreArtifact } from '../../relayer/devnet/wormhole.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
 
 interface Chain {
   readonly node: AnvilNode;
@@ -120,7 +121,7 @@ describe('Wormhole devnet: real core + devnet guardian', function () {
     assert.deepEqual(await before.json(), { code: 5, message: 'requested VAA not found in store' });
 
     const tx = await core.getFunction('publishMessage').send(7, payload, 200);
-    const receipt = await arbitrum.provider.waitForTransaction(tx.hash, 1);
+    const receipt = await waitForReceipt(arbitrum.provider, tx.hash);
     assert.ok(receipt !== null && receipt.status === 1);
     const log = receipt.logs.find((l) => l.topics[0] === LOG_MESSAGE_PUBLISHED_TOPIC);
     assert.ok(log !== undefined, 'no LogMessagePublished');
@@ -187,7 +188,7 @@ describe('Wormhole devnet: real core + devnet guardian', function () {
     const sequence = (await arbitrum.core.getFunction('nextSequence').staticCall(sender.address)) as bigint;
     const url = `${guardian.url}/v1/signed_vaa/23/${wormholeEmitterHex(sender.address)}/${sequence}`;
     const tx = await core.getFunction('publishMessage').send(8, payload, 1);
-    await arbitrum.provider.waitForTransaction(tx.hash, 1);
+    await waitForReceipt(arbitrum.provider, tx.hash);
     await sleep(300);
     assert.equal((await fetch(url)).status, 404, 'signed before 2 confirmations');
     await arbitrum.provider.send('anvil_mine', ['0x2']);
@@ -207,7 +208,7 @@ describe('Wormhole devnet: real core + devnet guardian', function () {
     const snapshot = (await arbitrum.provider.send('evm_snapshot', [])) as string;
     const orphan = hexlify(toUtf8Bytes('orphaned'));
     const tx = await core.getFunction('publishMessage').send(9, orphan, 1);
-    await arbitrum.provider.waitForTransaction(tx.hash, 1);
+    await waitForReceipt(arbitrum.provider, tx.hash);
     await sleep(200); // the guardian has seen it, pending
     assert.equal(await arbitrum.provider.send('evm_revert', [snapshot]), true);
     await arbitrum.provider.send('anvil_mine', ['0x3']); // longer than the old chain
@@ -217,7 +218,7 @@ describe('Wormhole devnet: real core + devnet guardian', function () {
     // The sequence is reused on the new chain, with another payload: that one is signed.
     const replacement = hexlify(toUtf8Bytes('replacement'));
     const again = await core.getFunction('publishMessage').send(10, replacement, 1);
-    await arbitrum.provider.waitForTransaction(again.hash, 1);
+    await waitForReceipt(arbitrum.provider, again.hash);
     await arbitrum.provider.send('anvil_mine', ['0x2']);
     const started = Date.now();
     let response = await fetch(url);

@@ -12,6 +12,7 @@ import { startDevnet, type Devnet } from '../../relayer/devnet/network.js';
 import { devnetRelayerConfig } from '../../relayer/devnet/relayerConfig.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
 import type { Store } from '../../relayer/store/store.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
 
 let shared: Promise<Devnet> | undefined;
 
@@ -110,7 +111,7 @@ export async function approveVault(m: DevnetManifest, chain: string, index = 0):
     if (token === undefined || c?.contracts.vault === undefined) throw new Error(`${chain} is not a source`);
     const erc20 = new Contract(token, ourArtifact('TestToken').abi, t);
     const tx = await erc20.getFunction('approve').send(c.contracts.vault, 2n ** 255n);
-    await provider(m, chain).waitForTransaction(tx.hash);
+    await waitForReceipt(provider(m, chain), tx.hash);
   }
 }
 

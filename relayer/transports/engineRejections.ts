@@ -1,5 +1,7 @@
-// Why the engine refuses a delivery, by its custom error: the reasons no retry can change, shared
-// by every transport (each adds its own protocol's permanent errors).
+// What a delivery's revert means, decided the same way for every transport: the engine's own
+// refusals (no retry can change them), plus each transport's permanent and "wait first" errors.
+import type { DecodedError } from '../chains/abiFunction.js';
+import type { RevertVerdict } from './transport.js';
 
 export const ENGINE_REJECTIONS: Readonly<Record<string, string>> = {
   AlreadyProcessed: 'the lockId was already credited: replayed message',
@@ -12,3 +14,23 @@ export const ENGINE_REJECTIONS: Readonly<Record<string, string>> = {
   NonCanonicalWord: 'malformed message (non-canonical word)',
   ZeroAmount: 'malformed message (zero amount)',
 };
+
+export interface RevertTables {
+  decode: (data: string) => DecodedError | null;
+  /** Error name → why no retry can succeed. */
+  permanent: Readonly<Record<string, string>>;
+  /** Error name → what must happen first (not an attempt: the message waits). */
+  wait?: Readonly<Record<string, string>>;
+}
+
+/** Unknown or undecodable reverts are transient: retried with backoff, never dead on a guess. */
+export function revertVerdict(revertData: string | null, t: RevertTables): RevertVerdict {
+  if (revertData === null || revertData === '0x') return { outcome: 'transient', reason: 'reverted without data' };
+  const described = t.decode(revertData);
+  if (described === null) return { outcome: 'transient', reason: `reverted with unknown data ${revertData.slice(0, 10)}` };
+  const signature = `${described.name}(${described.args.map(String).join(', ')})`;
+  const waiting = t.wait?.[described.name];
+  if (waiting !== undefined) return { outcome: 'wait', reason: `${waiting} [${signature}]` };
+  const why = t.permanent[described.name];
+  return why === undefined ? { outcome: 'transient', reason: signature } : { outcome: 'permanent', reason: `${why} [${signature}]` };
+}

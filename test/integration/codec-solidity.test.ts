@@ -2,11 +2,10 @@
 // against test/vectors/messages.json, on one anvil: the same file the TypeScript codec is tested on.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Contract, ContractFactory, Interface, Wallet, isError, type JsonRpcProvider } from 'ethers';
+import { Interface, isError } from 'ethers';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { DEVNET_ACCOUNTS, devnetProvider, startAnvil, type AnvilNode } from '../../relayer/devnet/anvil.js';
 import { vectorsPath, type Vectors } from '../../scripts/gen-vectors.js';
-import { waitForReceipt } from '../../relayer/chains/provider.js';
+import { useHarness } from '../setup/harness.js';
 
 const vectors = JSON.parse(readFileSync(vectorsPath, 'utf8')) as Vectors;
 const FIELDS = ['version', 'kind', 'originChainId', 'origin', 'nonce', 'trader', 'positionId', 'token', 'amount'] as const;
@@ -28,36 +27,17 @@ async function revertOf(iface: Interface, call: Promise<unknown>): Promise<{ nam
 describe('wire codec (Solidity) against test/vectors/messages.json', function () {
   this.timeout(60_000);
 
-  let node: AnvilNode | undefined;
-  let provider: JsonRpcProvider;
-  let harness: Contract;
-  let iface: Interface;
-
-  before(async function () {
-    node = await startAnvil({ chainId: 31337 });
-    provider = devnetProvider(node);
-    const key = DEVNET_ACCOUNTS[0]?.privateKey;
-    if (key === undefined) throw new Error('no devnet account 0');
-    const { abi, bytecode } = ourArtifact('CodecHarness');
-    iface = new Interface(abi);
-    const deployed = await new ContractFactory(abi, bytecode, new Wallet(key, provider)).deploy();
-    await waitForReceipt(provider, deployed.deploymentTransaction()?.hash ?? '');
-    harness = new Contract(await deployed.getAddress(), iface, provider);
-  });
-
-  after(async function () {
-    provider?.destroy();
-    await node?.stop();
-  });
+  const harnessOf = useHarness('CodecHarness');
+  const iface = new Interface(ourArtifact('CodecHarness').abi);
 
   it('encodes, decodes and ids every valid vector as the file says', async function () {
     const results = await Promise.all(
       vectors.valid.map(async (v) => {
         const struct = Object.fromEntries(FIELDS.map((k) => [k, v.fields[k]]));
         const [encoded, decoded, id] = await Promise.all([
-          harness.getFunction('encode').staticCall(struct),
-          harness.getFunction('decode').staticCall(v.encoded),
-          harness.getFunction('messageId').staticCall(v.fields.originChainId, v.fields.origin, v.fields.nonce),
+          harnessOf().getFunction('encode').staticCall(struct),
+          harnessOf().getFunction('decode').staticCall(v.encoded),
+          harnessOf().getFunction('messageId').staticCall(v.fields.originChainId, v.fields.origin, v.fields.nonce),
         ]);
         return { v, encoded: String(encoded), decoded: decoded as Record<string, unknown>, id: String(id) };
       }),
@@ -76,7 +56,7 @@ describe('wire codec (Solidity) against test/vectors/messages.json', function ()
 
   it('reverts on every invalid vector with the named custom error and its arguments', async function () {
     const reverts = await Promise.all(
-      vectors.invalid.map(async (v) => ({ v, revert: await revertOf(iface, harness.getFunction('decode').staticCall(v.encoded)) })),
+      vectors.invalid.map(async (v) => ({ v, revert: await revertOf(iface, harnessOf().getFunction('decode').staticCall(v.encoded)) })),
     );
     assert.ok(reverts.length >= 8);
     for (const { v, revert } of reverts) {

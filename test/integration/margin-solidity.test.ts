@@ -2,17 +2,11 @@
 // against test/vectors/margin.json on one anvil: the same file the TypeScript maths is tested on.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Contract, ContractFactory, Interface, Wallet, type InterfaceAbi, type JsonRpcProvider } from 'ethers';
-import { DEVNET_ACCOUNTS, devnetProvider, startAnvil, type AnvilNode } from '../../relayer/devnet/anvil.js';
-import { abiDir } from '../../scripts/build-contracts.js';
 import { marginVectorsPath, type MarginVectorExpected, type MarginVectors } from '../../scripts/gen-margin-vectors.js';
-import { waitForReceipt } from '../../relayer/chains/provider.js';
+import { useHarness } from '../setup/harness.js';
 
 const vectors = JSON.parse(readFileSync(marginVectorsPath, 'utf8')) as MarginVectors;
 // Read directly: relayer/chains/contractsAbi.ts lists only the contracts the relayer deploys.
-// The shape is build-contracts' artifact; contracts-abi.test.ts keeps the file fresh.
-const artifact = JSON.parse(readFileSync(join(abiDir, 'MarginHarness.json'), 'utf8')) as { abi: InterfaceAbi; bytecode: string };
 
 /** The Solidity enums' ordinals (MarginMath.Side, MarginMath.CollateralKind, MarginMath.Rounding). */
 const SIDE = { long: 0, short: 1 } as const;
@@ -36,26 +30,7 @@ function expectedOf(o: Record<string, unknown>): MarginVectorExpected {
 describe('margin maths (Solidity) against test/vectors/margin.json', function () {
   this.timeout(60_000);
 
-  let node: AnvilNode | undefined;
-  let provider: JsonRpcProvider;
-  let harness: Contract;
-
-  before(async function () {
-    node = await startAnvil({ chainId: 31337 });
-    provider = devnetProvider(node);
-    const key = DEVNET_ACCOUNTS[0]?.privateKey;
-    if (key === undefined) throw new Error('no devnet account 0');
-    const { abi, bytecode } = artifact;
-    const iface = new Interface(abi);
-    const deployed = await new ContractFactory(abi, bytecode, new Wallet(key, provider)).deploy();
-    await waitForReceipt(provider, deployed.deploymentTransaction()?.hash ?? '');
-    harness = new Contract(await deployed.getAddress(), iface, provider);
-  });
-
-  after(async function () {
-    provider?.destroy();
-    await node?.stop();
-  });
+  const harnessOf = useHarness('MarginHarness');
 
   it('computes every case exactly as the file says', async function () {
     // All calls issued at once: ethers batches them into few JSON-RPC requests.
@@ -67,7 +42,7 @@ describe('margin maths (Solidity) against test/vectors/margin.json', function ()
           collateral: { kind: KIND[i.collateralKind], amount: i.collateral },
           fees: i.fees,
         };
-        const out = await harness.getFunction('evaluate').staticCall(account, i.imr, i.mmr, i.markPrice);
+        const out = await harnessOf().getFunction('evaluate').staticCall(account, i.imr, i.mmr, i.markPrice);
         return { v, actual: expectedOf((out as { toObject(): Record<string, unknown> }).toObject()) };
       }),
     );
@@ -80,7 +55,7 @@ describe('margin maths (Solidity) against test/vectors/margin.json', function ()
     const results = await Promise.all(
       vectors.mulDiv.map(async (v) => ({
         v,
-        actual: String(await harness.getFunction('mulDiv').staticCall(v.x, v.y, v.d, ROUNDING[v.rounding])),
+        actual: String(await harnessOf().getFunction('mulDiv').staticCall(v.x, v.y, v.d, ROUNDING[v.rounding])),
       })),
     );
     assert.ok(results.length >= 8);

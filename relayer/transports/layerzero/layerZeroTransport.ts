@@ -8,7 +8,7 @@ import type { ChainClient, Log, Receipt } from '../../chains/client.js';
 import { ourArtifact } from '../../chains/contractsAbi.js';
 import type { Config } from '../../config/schema.js';
 import { identifyMessage } from '../../messages/codec.js';
-import { ENGINE_REJECTIONS } from '../engineRejections.js';
+import { ENGINE_REJECTIONS, revertVerdict } from '../engineRejections.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
 import { observedOn, type DeliveryPlan, type DeliveryStep, type RevertVerdict, type SourceWatch, type Transport } from '../transport.js';
 import { layerZeroAbi } from './artifacts.js';
@@ -39,6 +39,13 @@ const ZERO_HASH = zeroPadValue('0x', 32);
 const VERIFY_GAS = 200_000n;
 const COMMIT_GAS = 200_000n;
 const ENDPOINT_RECEIVE_OVERHEAD_GAS = 100_000n;
+
+const REVERTS = {
+  decode: decodeError,
+  permanent: PERMANENT,
+  // The endpoint delivers a path in nonce order: an earlier packet must be committed first.
+  wait: { LZ_InvalidNonce: 'waiting for an earlier nonce of this path' },
+};
 
 const PAYLOAD = { encode: (p: { encoded: string; options: string }) => JSON.stringify(p) };
 
@@ -190,15 +197,9 @@ export class LayerZeroTransport implements Transport {
   }
 
   explainRevert(revertData: string | null): RevertVerdict {
-    if (revertData === null || revertData === '0x') return { outcome: 'transient', reason: 'reverted without data' };
-    const described = decodeError(revertData);
-    if (described === null) return { outcome: 'transient', reason: `reverted with unknown data ${revertData.slice(0, 10)}` };
-    const signature = `${described.name}(${described.args.map(String).join(', ')})`;
-    // The endpoint delivers a path in nonce order: an earlier packet must be committed first.
-    if (described.name === 'LZ_InvalidNonce') return { outcome: 'wait', reason: `waiting for an earlier nonce of this path [${signature}]` };
-    const why = PERMANENT[described.name];
-    return why === undefined ? { outcome: 'transient', reason: signature } : { outcome: 'permanent', reason: `${why} [${signature}]` };
+    return revertVerdict(revertData, REVERTS);
   }
+
 
   private async vid(chain: string, dst: ChainClient): Promise<number> {
     let v = this.vids.get(chain);

@@ -9,7 +9,7 @@ import { ourArtifact } from '../../chains/contractsAbi.js';
 import type { Config } from '../../config/schema.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { identifyMessage } from '../../messages/codec.js';
-import { ENGINE_REJECTIONS } from '../engineRejections.js';
+import { ENGINE_REJECTIONS, revertVerdict } from '../engineRejections.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
 import { observedOn, type DeliveryPlan, type RevertVerdict, type SourceWatch, type Transport } from '../transport.js';
 import { decodePublished, emitterHex, LOG_MESSAGE_PUBLISHED_TOPIC } from './logMessage.js';
@@ -119,12 +119,8 @@ export class WormholeTransport implements Transport {
   }
 
   explainRevert(revertData: string | null): RevertVerdict {
-    if (revertData === null || revertData === '0x') return { outcome: 'transient', reason: 'reverted without data' };
-    const described = decodeError(revertData);
-    if (described === null) return { outcome: 'transient', reason: `reverted with unknown data ${revertData.slice(0, 10)}` };
-    const signature = `${described.name}(${described.args.map(String).join(', ')})`;
-    const why = PERMANENT[described.name];
-    // VaaAlreadyConsumed: someone delivered it meanwhile; the next plan sees it delivered.
-    return why === undefined ? { outcome: 'transient', reason: signature } : { outcome: 'permanent', reason: `${why} [${signature}]` };
+    // VaaAlreadyConsumed stays transient: someone delivered it meanwhile; the next plan sees it delivered.
+    return revertVerdict(revertData, { decode: decodeError, permanent: PERMANENT });
   }
+
 }

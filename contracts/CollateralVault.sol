@@ -8,8 +8,8 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {OApp, Origin, MessagingFee} from "@layerzerolabs/oapp-evm/contracts/oapp/OApp.sol";
-import {ExecutorOptions} from "@layerzerolabs/lz-evm-messagelib-v2/contracts/libs/ExecutorOptions.sol";
 import {MarginMessages} from "./libraries/MarginMessages.sol";
+import {LzOptions} from "./libraries/LzOptions.sol";
 import {IWormhole} from "./interfaces/IWormhole.sol";
 
 contract CollateralVault is OApp, ReentrancyGuard {
@@ -17,9 +17,6 @@ contract CollateralVault is OApp, ReentrancyGuard {
 
     uint8 public constant TRANSPORT_LAYERZERO = 1;
     uint8 public constant TRANSPORT_WORMHOLE = 2;
-
-    /// @dev LayerZero options container type 3 (see the executor options of lz-evm-messagelib-v2).
-    uint16 private constant LZ_OPTIONS_TYPE_3 = 3;
 
     struct Route {
         uint8 transport;
@@ -38,16 +35,21 @@ contract CollateralVault is OApp, ReentrancyGuard {
     bool public paused;
     /// @notice The Wormhole core of this chain, for routes whose transport is Wormhole.
     IWormhole public wormhole;
-    /// @notice Receives seized collateral (SEIZE handling lands with the next issue).
+    /// @notice Receives seized collateral.
     address public insuranceFund;
+    /// @notice The engine that sends RELEASE and SEIZE: its EVM chain id, address and Wormhole chain id.
+    uint64 public engineChainId;
+    address public engine;
+    uint16 public engineWormholeChain;
+    /// @notice Wormhole VAA hashes already executed.
+    mapping(bytes32 => bool) public consumedVaas;
 
     /// @notice Nonce of the last lock; the first lock uses 1. Gaps are how the relayer detects
     /// missed logs, so it only ever increments by one.
     uint64 public nonce;
     /// @notice Collateral locked and not yet released or seized, per token.
     mapping(address => uint256) public outstanding;
-    /// @notice RELEASE/SEIZE message ids already executed (replay guard for the return path,
-    /// used by the next issue).
+    /// @notice RELEASE/SEIZE message ids already executed: the return path's replay guard.
     mapping(bytes32 => bool) public executed;
 
     error Paused();
@@ -61,6 +63,14 @@ contract CollateralVault is OApp, ReentrancyGuard {
     error UnsupportedKind(uint8 kind);
     error InsufficientFee(uint256 sent, uint256 needed);
     error RefundFailed(address to);
+    error OriginMismatch();
+    error AlreadyExecuted(bytes32 messageId);
+    error ExceedsOutstanding(address token, uint256 amount, uint256 outstanding);
+    error NoInsuranceFund();
+    error InvalidVaa(string reason);
+    error UnknownEmitter(uint16 emitterChainId, bytes32 emitterAddress);
+    error WrongTarget(uint32 targetWormholeChain);
+    error VaaAlreadyConsumed(bytes32 vaaHash);
 
     event RouteSet(uint64 indexed dstChainId, uint8 transport, uint32 lzEid, uint128 lzReceiveGas, uint8 wormholeConsistency, bool enabled);
     event WormholeSet(address indexed wormhole);
@@ -68,6 +78,17 @@ contract CollateralVault is OApp, ReentrancyGuard {
     event MaxLockSet(address indexed token, uint256 maxAmount);
     event PausedSet(bool paused);
     event InsuranceFundSet(address indexed insuranceFund);
+    event EngineSet(uint64 indexed engineChainId, address indexed engine, uint16 engineWormholeChain);
+    event SettlementExecuted(
+        bytes32 indexed messageId,
+        uint8 indexed kind,
+        address indexed trader,
+        uint256 positionId,
+        address token,
+        uint256 amount,
+        address to,
+        bytes32 transportId
+    );
     event CollateralLocked(
         bytes32 indexed lockId,
         address indexed trader,
@@ -199,31 +220,68 @@ contract CollateralVault is OApp, ReentrancyGuard {
         revert UnsupportedTransport(route.transport);
     }
 
-    /// @dev Type-3 options with one executor lzReceive option (gas, no value). Built here rather
-    /// than with oapp-evm's OptionsBuilder, whose solidity-bytes-utils dependency is not installed.
     function _lzOptions(Route memory route) internal pure returns (bytes memory) {
-        bytes memory option = ExecutorOptions.encodeLzReceiveOption(route.lzReceiveGas, 0);
-        return abi.encodePacked(
-            LZ_OPTIONS_TYPE_3,
-            ExecutorOptions.WORKER_ID,
-            uint16(option.length + 1), // + 1 for the option type byte
-            ExecutorOptions.OPTION_TYPE_LZRECEIVE,
-            option
-        );
+        return LzOptions.lzReceive(route.lzReceiveGas);
     }
 
-    /// @dev Messages from the engine arrive here once the peer check in OAppReceiver passed.
-    /// RELEASE and SEIZE are handled in a later issue; until then every kind is refused
-    /// explicitly so that nothing is executed by accident.
+    // ---------------------------------------------------------------- return path (RELEASE / SEIZE)
+
+    /// @notice Trusts `engine` on EVM chain `engineChainId` (Wormhole chain `engineWormholeChain`)
+    /// as the only sender of RELEASE and SEIZE. Its LayerZero peer is set with setPeer.
+    function setEngine(uint64 engineChainId_, address engine_, uint16 engineWormholeChain_) external onlyOwner {
+        if (engineChainId_ == 0 || engine_ == address(0)) revert InvalidRoute();
+        engineChainId = engineChainId_;
+        engine = engine_;
+        engineWormholeChain = engineWormholeChain_;
+        emit EngineSet(engineChainId_, engine_, engineWormholeChain_);
+    }
+
+    /// @dev LayerZero: OAppReceiver.lzReceive has checked that the endpoint calls and that the
+    /// sender is the peer of its eid (the engine); the endpoint has cleared the payload hash.
     function _lzReceive(
-        Origin calldata, /* origin */
-        bytes32, /* guid */
+        Origin calldata origin,
+        bytes32 guid,
         bytes calldata message,
         address, /* executor */
         bytes calldata /* extraData */
-    ) internal pure override {
+    ) internal override {
+        _settle(address(uint160(uint256(origin.sender))), message, guid);
+    }
+
+    /// @notice Wormhole: anyone may deliver a VAA the guardians signed. It must come from the
+    /// registered engine, name this chain as its target (the VAA nonce carries the target's
+    /// Wormhole chain id: a VAA is a broadcast), and each VAA runs once.
+    function receiveWormholeMessage(bytes calldata encodedVm) external nonReentrant {
+        (IWormhole.VM memory vm, bool valid, string memory reason) = wormhole.parseAndVerifyVM(encodedVm);
+        if (!valid) revert InvalidVaa(reason);
+        if (vm.emitterChainId != engineWormholeChain || vm.emitterAddress != bytes32(uint256(uint160(engine)))) {
+            revert UnknownEmitter(vm.emitterChainId, vm.emitterAddress);
+        }
+        if (vm.nonce != wormhole.chainId()) revert WrongTarget(vm.nonce);
+        if (consumedVaas[vm.hash]) revert VaaAlreadyConsumed(vm.hash);
+        consumedVaas[vm.hash] = true;
+        _settle(engine, vm.payload, vm.hash);
+    }
+
+    /// @dev Both transports end here with the sender they authenticated. Each message id executes
+    /// once, and never for more than is still locked of its token.
+    function _settle(address sender, bytes memory message, bytes32 transportId) private {
         MarginMessages.Message memory m = MarginMessages.decode(message);
-        revert UnsupportedKind(m.kind);
+        if (m.kind != MarginMessages.RELEASE && m.kind != MarginMessages.SEIZE) revert UnsupportedKind(m.kind);
+        if (engine == address(0) || m.originChainId != engineChainId || m.origin != engine || sender != engine) {
+            revert OriginMismatch();
+        }
+        bytes32 messageId = MarginMessages.messageId(m.originChainId, m.origin, m.nonce);
+        if (executed[messageId]) revert AlreadyExecuted(messageId);
+        uint256 locked = outstanding[m.token];
+        if (m.amount > locked) revert ExceedsOutstanding(m.token, m.amount, locked);
+        address to = m.kind == MarginMessages.RELEASE ? m.trader : insuranceFund;
+        if (to == address(0)) revert NoInsuranceFund();
+
+        executed[messageId] = true;
+        outstanding[m.token] = locked - m.amount;
+        IERC20(m.token).safeTransfer(to, m.amount);
+        emit SettlementExecuted(messageId, m.kind, m.trader, m.positionId, m.token, m.amount, to, transportId);
     }
 
     // ---------------------------------------------------------------- internals

@@ -29,4 +29,14 @@ export const DEVNET_ROLES = {
   relayer: account(1),
   dvnSigner: account(2),
   traders: [account(3), account(4)],
+  /** Sign price attestations (2 of 3); neither the gas key nor the DVN signer. */
+  attesters: [account(5), account(6), account(7)],
+  /** Receives seized collateral on every source chain. */
+  insuranceFund: account(8),
+  /** Holds the settlement token on the destination and pays profit beyond collateral. */
+  settlementPool: account(9),
 } as const;
+
+/** The one devnet market; its id on chain is keccak256 of the name. */
+export const DEVNET_MARKET = 'ETH-USD';
+export const ATTESTER_THRESHOLD = 2;

@@ -1,9 +1,9 @@
 // Deploys the devnet: the real LayerZero v2 stack on every chain (meshed), test tokens and feeds,
 // the vaults on the sources and the engine on the destination, wired as each other's peers.
-import { Contract, ContractFactory, Wallet, id, zeroPadValue, type JsonRpcProvider } from 'ethers';
+import { Contract, ContractFactory, MaxUint256, Wallet, id, parseEther, zeroPadValue, type JsonRpcProvider } from 'ethers';
 import { ourArtifact, type OurContract } from '../chains/contractsAbi.js';
 import { devnetProvider } from './anvil.js';
-import { DEVNET_CHAINS, DEVNET_ROLES, type DevnetChain } from './chains.js';
+import { ATTESTER_THRESHOLD, DEVNET_CHAINS, DEVNET_MARKET, DEVNET_ROLES, type DevnetChain } from './chains.js';
 import { deployLayerZero, type LayerZeroDeployment } from './layerzero.js';
 import { CONSISTENCY_FINALIZED, DEVNET_GUARDIANS, deployWormholeCore } from './wormhole.js';
 import { waitForReceipt } from '../chains/provider.js';
@@ -27,6 +27,9 @@ export interface DevnetChainManifest {
     batcher: string;
     usdc?: string;
     weth?: string;
+    /** Destination: the attester set and the settlement token the pool pays profit in. */
+    attestations?: string;
+    settlementToken?: string;
     ethUsdFeed: string;
     sequencerFeed: string;
   };
@@ -46,11 +49,23 @@ export interface DevnetManifest {
     relayer: { address: string; privateKey: string };
     dvnSigner: { address: string; privateKey: string };
     traders: { address: string; privateKey: string }[];
+    attesters: { address: string; privateKey: string }[];
+    insuranceFund: { address: string; privateKey: string };
+    settlementPool: { address: string; privateKey: string };
   };
+  /** The market every chain has a feed for, and its risk parameters on the engine. */
+  market: { name: string; id: string; imr: string; mmr: string; feeRate: string; maxDeviationBps: number; heartbeat: number; attesterThreshold: number };
 }
 
 /** The executor gas a CREDIT asks for on the destination (lzReceive into the engine). */
 export const CREDIT_LZ_RECEIVE_GAS = 200_000n;
+/** The executor gas a RELEASE/SEIZE asks for on a source (lzReceive into the vault). */
+export const SETTLE_LZ_RECEIVE_GAS = 150_000n;
+/** ETH-USD on the engine: 10 % initial, 5 % maintenance margin, 0.1 % fee. */
+export const DEVNET_MARKET_PARAMS = {
+  imr: 10n ** 17n, mmr: 5n * 10n ** 16n, feeRate: 10n ** 15n,
+  heartbeat: 3600, maxAttestationAge: 120, maxDeviationBps: 200, minAttestedChains: 2,
+} as const;
 const ETH_USD_8DP = 3_000n * 10n ** 8n;
 const TRANSPORT_LAYERZERO = 1;
 const TRANSPORT_WORMHOLE = 2;
@@ -136,6 +151,8 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
           { transport, lzEid: dst.lzEid, lzReceiveGas: CREDIT_LZ_RECEIVE_GAS, wormholeConsistency: CONSISTENCY_FINALIZED, enabled: true },
         ]);
         await c.d.send(vault, 'setPeer', [dst.lzEid, peer(engineAddress)]);
+        await c.d.send(vault, 'setEngine', [dst.chainId, engineAddress, dst.wormholeChainId]);
+        await c.d.send(vault, 'setInsuranceFund', [DEVNET_ROLES.insuranceFund.address]);
         return { chain: c, vault: await vault.getAddress(), usdc: await usdc.getAddress(), weth: await weth.getAddress() };
       }),
   );
@@ -143,9 +160,14 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
   for (const s of sources) {
     await dst.d.send(engine, 'registerSource', [s.chain.lzEid, s.chain.chainId, s.vault]);
     await dst.d.send(engine, 'registerWormholeSource', [s.chain.wormholeChainId, s.chain.chainId, s.vault]);
-    await dst.d.send(engine, 'setCollateral', [s.chain.chainId, s.usdc, 6, true]);
-    await dst.d.send(engine, 'setCollateral', [s.chain.chainId, s.weth, 18, true]);
+    await dst.d.send(engine, 'setCollateral', [s.chain.chainId, s.usdc, 6, true, true]);
+    await dst.d.send(engine, 'setCollateral', [s.chain.chainId, s.weth, 18, true, false]);
+    await dst.d.send(engine, 'setReturnRoute', [
+      s.chain.chainId,
+      { transport: s.chain.transport === 'wormhole' ? TRANSPORT_WORMHOLE : TRANSPORT_LAYERZERO, lzReceiveGas: SETTLE_LZ_RECEIVE_GAS, wormholeConsistency: CONSISTENCY_FINALIZED },
+    ]);
   }
+  const settlement = await deploySettlement(dst.d, engine, lzOf(dst).ethUsdFeed);
 
   const manifest: DevnetManifest = {
     version: 1,
@@ -158,6 +180,14 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
       relayer: { ...DEVNET_ROLES.relayer },
       dvnSigner: { ...DEVNET_ROLES.dvnSigner },
       traders: DEVNET_ROLES.traders.map((t) => ({ ...t })),
+      attesters: DEVNET_ROLES.attesters.map((a) => ({ ...a })),
+      insuranceFund: { ...DEVNET_ROLES.insuranceFund },
+      settlementPool: { ...DEVNET_ROLES.settlementPool },
+    },
+    market: {
+      name: DEVNET_MARKET, id: id(DEVNET_MARKET),
+      imr: DEVNET_MARKET_PARAMS.imr.toString(), mmr: DEVNET_MARKET_PARAMS.mmr.toString(), feeRate: DEVNET_MARKET_PARAMS.feeRate.toString(),
+      maxDeviationBps: DEVNET_MARKET_PARAMS.maxDeviationBps, heartbeat: DEVNET_MARKET_PARAMS.heartbeat, attesterThreshold: ATTESTER_THRESHOLD,
     },
   };
   for (const c of chains) {
@@ -172,10 +202,40 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
         batcher: b.batcher,
         ethUsdFeed: b.ethUsdFeed,
         sequencerFeed: b.sequencerFeed,
-        ...(s === undefined ? { engine: engineAddress } : { vault: s.vault, usdc: s.usdc, weth: s.weth }),
+        ...(s === undefined ? { engine: engineAddress, ...settlement } : { vault: s.vault, usdc: s.usdc, weth: s.weth }),
       },
     };
   }
   for (const c of chains) c.d.provider.destroy();
   return manifest;
+}
+
+/**
+ * The destination's trading side: the ETH-USD market on the chain's own feed, the attester set
+ * (2 of 3), a settlement token held by the pool (which lets the engine pay profit from it), and
+ * native balance on the engine for the messaging fees of RELEASE and SEIZE.
+ */
+async function deploySettlement(d: Deployer, engine: Contract, feed: string): Promise<{ attestations: string; settlementToken: string }> {
+  const p = DEVNET_MARKET_PARAMS;
+  const engineAddress = await engine.getAddress();
+  await d.send(engine, 'setMarket', [id(DEVNET_MARKET), {
+    priceFeed: feed, heartbeat: p.heartbeat, maxAttestationAge: p.maxAttestationAge, maxDeviationBps: p.maxDeviationBps,
+    minAttestedChains: p.minAttestedChains, enabled: true, imr: p.imr, mmr: p.mmr, feeRate: p.feeRate,
+  }]);
+  const attestations = await d.deploy('PriceAttestations', [d.wallet.address]);
+  await d.send(attestations, 'setEngine', [engineAddress]);
+  await d.send(attestations, 'setAttesters', [DEVNET_ROLES.attesters.map((a) => a.address), [], ATTESTER_THRESHOLD]);
+  await d.send(engine, 'setAttestations', [await attestations.getAddress()]);
+
+  const token = await d.deploy('TestToken', ['USD Coin (devnet settlement)', 'USDC', 6]);
+  const pool = DEVNET_ROLES.settlementPool;
+  await d.send(token, 'mint', [pool.address, 10_000_000n * 10n ** 6n]);
+  const asPool = new Contract(await token.getAddress(), ['function approve(address spender, uint256 amount) returns (bool)'], new Wallet(pool.privateKey, d.provider));
+  const approve = await asPool.getFunction('approve').send(engineAddress, MaxUint256);
+  if ((await waitForReceipt(d.provider, approve.hash)).status !== 1) throw new Error('devnet deployment: settlement approve reverted');
+  await d.send(engine, 'setSettlement', [DEVNET_ROLES.insuranceFund.address, pool.address, await token.getAddress(), 6]);
+
+  const fund = await d.wallet.sendTransaction({ to: engineAddress, value: parseEther('100') });
+  if ((await waitForReceipt(d.provider, fund.hash)).status !== 1) throw new Error('devnet deployment: funding the engine failed');
+  return { attestations: await attestations.getAddress(), settlementToken: await token.getAddress() };
 }

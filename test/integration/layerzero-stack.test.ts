@@ -316,7 +316,7 @@ describe('LayerZero v2 stack on two anvil chains', function () {
       const engineArtifact = loadArtifact('IsolatedMarginEngine');
       engineErrors = new Interface(engineArtifact.abi);
       engine = await deploy(base, engineArtifact.abi, engineArtifact.bytecode, [base.lz.endpoint, base.owner.address]);
-      await mined(engine.getFunction('setCollateral').send(arbitrum.chainId, TOKEN_ON_ARBITRUM, 6, true), base.provider);
+      await mined(engine.getFunction('setCollateral').send(arbitrum.chainId, TOKEN_ON_ARBITRUM, 6, true, true), base.provider);
     });
 
     async function rogueSender(): Promise<Contract> {

@@ -54,6 +54,8 @@ const chain = z
     wormhole: wormholeChain.optional(),
     vault: address.optional(),
     engine: address.optional(),
+    /** Our PriceAttestations on a destination (the attester set the engine trusts). */
+    attestations: address.optional(),
     /** Our RelayBatcher on this chain: deliveries here go out many per transaction. */
     batcher: address.optional(),
     /** The most relay calls in one batch transaction (default 120). */
@@ -71,7 +73,38 @@ const route = z
     source: z.string(),
     destination: z.string(),
     transport: z.enum(TransportName),
+    /**
+     * credit: a source vault's CREDIT to the destination engine. settle: the engine's RELEASE and
+     * SEIZE back to a vault (source = the engine's chain, destination = the vault's).
+     */
+    direction: z.enum(['credit', 'settle']).default('credit'),
     paused: z.boolean().default(false),
+  })
+  .strict();
+
+/** One chain's feeds for a market (an AggregatorV3 exposing minAnswer/maxAnswer). */
+const marketFeed = z
+  .object({
+    aggregator: address,
+    /** The feed's own heartbeat: older answers are stale. */
+    heartbeatSeconds: z.number().int().positive(),
+    /** The L2 sequencer-uptime feed, where the chain has one. */
+    sequencerFeed: address.optional(),
+    /** Grace after the sequencer comes back up. */
+    sequencerGraceSeconds: z.number().int().min(0).default(3600),
+  })
+  .strict();
+
+const market = z
+  .object({
+    /** Fresh sources needed before and after the deviation filter (at least two: RELIABILITY 11). */
+    quorum: z.number().int().min(2),
+    /** Largest allowed distance from the median, in basis points. */
+    maxDeviationBps: z.number().int().positive().max(10_000),
+    /** EMA weight of each new median in the mark price, in basis points (10000 = the median itself). */
+    markEmaBps: z.number().int().positive().max(10_000).default(2_000),
+    /** By chain name: every chain whose oracle takes part in reconciliation. */
+    feeds: z.record(z.string(), marketFeed).refine((f) => Object.keys(f).length >= 2, { message: 'at least two chains\' feeds are required' }),
   })
   .strict();
 
@@ -92,9 +125,26 @@ export const configSchema = z
         relayer: secretRef,
         /** Signs the DVN's verifications (LayerZero); a different key from the relayer's. */
         dvnSigner: secretRef.optional(),
+        /** Sign price attestations for liquidations; keys of their own (RELIABILITY 10). */
+        attesters: z.array(secretRef).optional(),
       })
       .strict(),
     store: z.object({ sqlite: z.string().min(1) }).strict(),
+    /** By market name (e.g. ETH-USD): the feeds reconciled before any liquidation. */
+    markets: z.record(z.string().regex(/^[A-Z0-9]+-[A-Z0-9]+$/, { message: 'a market name like ETH-USD' }), market).default({}),
+    /** The liquidation keeper; off unless enabled. */
+    keeper: z
+      .object({
+        enabled: z.boolean().default(false),
+        /** The engine's chain. */
+        chain: z.string(),
+        /** How often prices are reconciled and candidates looked for. */
+        tickMs: z.number().int().min(10).max(600_000).default(1_000),
+        /** Lifetime of an attestation the keeper signs. */
+        attestationTtlSeconds: z.number().int().min(5).max(3_600).default(60),
+      })
+      .strict()
+      .optional(),
     /** Where signed VAAs are fetched (the Wormholescan / guardian REST shape), for Wormhole routes. */
     wormhole: z
       .object({
@@ -137,15 +187,28 @@ export const configSchema = z
         }
       }
       if (r.source === r.destination) ctx.addIssue({ code: 'custom', path: ['routes', i], message: 'source and destination are the same chain' });
-      if (cfg.chains[r.source] !== undefined && cfg.chains[r.source]?.vault === undefined)
-        ctx.addIssue({ code: 'custom', path: ['chains', r.source, 'vault'], message: `route ${r.name} needs the source vault address` });
-      if (cfg.chains[r.destination] !== undefined && cfg.chains[r.destination]?.engine === undefined)
-        ctx.addIssue({ code: 'custom', path: ['chains', r.destination, 'engine'], message: `route ${r.name} needs the destination engine address` });
+      const [vaultSide, engineSide] = r.direction === 'credit' ? [r.source, r.destination] : [r.destination, r.source];
+      if (cfg.chains[vaultSide] !== undefined && cfg.chains[vaultSide]?.vault === undefined)
+        ctx.addIssue({ code: 'custom', path: ['chains', vaultSide, 'vault'], message: `route ${r.name} needs the vault address of ${vaultSide}` });
+      if (cfg.chains[engineSide] !== undefined && cfg.chains[engineSide]?.engine === undefined)
+        ctx.addIssue({ code: 'custom', path: ['chains', engineSide, 'engine'], message: `route ${r.name} needs the engine address of ${engineSide}` });
     });
     if (cfg.routes.some((r) => r.transport === 'layerzero') && cfg.keys.dvnSigner === undefined)
       ctx.addIssue({ code: 'custom', path: ['keys', 'dvnSigner'], message: 'a route uses layerzero: the DVN signer key is required' });
     if (cfg.routes.some((r) => r.transport === 'wormhole') && cfg.wormhole === undefined)
       ctx.addIssue({ code: 'custom', path: ['wormhole'], message: 'a route uses wormhole: set wormhole.apiUrls (where signed VAAs are fetched)' });
+    Object.entries(cfg.markets).forEach(([name, m]) => {
+      for (const chainName of Object.keys(m.feeds))
+        if (cfg.chains[chainName] === undefined) ctx.addIssue({ code: 'custom', path: ['markets', name, 'feeds', chainName], message: `unknown chain "${chainName}"` });
+      if (m.quorum > Object.keys(m.feeds).length)
+        ctx.addIssue({ code: 'custom', path: ['markets', name, 'quorum'], message: `quorum ${m.quorum} is more than the ${Object.keys(m.feeds).length} chains with feeds` });
+    });
+    if (cfg.keeper?.enabled === true) {
+      const k = cfg.keeper;
+      if (cfg.chains[k.chain]?.engine === undefined) ctx.addIssue({ code: 'custom', path: ['keeper', 'chain'], message: `the keeper needs the engine of chain "${k.chain}"` });
+      if ((cfg.keys.attesters ?? []).length === 0) ctx.addIssue({ code: 'custom', path: ['keys', 'attesters'], message: 'the keeper signs attestations: at least one attester key is required' });
+      if (Object.keys(cfg.markets).length === 0) ctx.addIssue({ code: 'custom', path: ['markets'], message: 'the keeper needs at least one market' });
+    }
     const names = cfg.routes.map((r) => r.name);
     names.forEach((n, i) => {
       if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route name "${n}"` });
@@ -161,4 +224,5 @@ export type RawConfig = z.input<typeof configSchema>;
 export type Config = z.output<typeof configSchema>;
 export type ChainConfig = Config['chains'][string];
 export type RouteConfig = Config['routes'][number];
+export type MarketConfig = Config['markets'][string];
 export type SecretRef = z.output<typeof secretRef>;

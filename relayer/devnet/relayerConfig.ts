@@ -1,10 +1,13 @@
-// The relayer config for a devnet manifest: every chain, one LayerZero route per source.
+// The relayer config for a devnet manifest: every chain, a credit route per source and a settle
+// route back to it, the ETH-USD market's feeds on every chain, and the keeper (when asked for).
 import { stringify } from 'yaml';
 import type { RawConfig } from '../config/schema.js';
 import type { DevnetManifest } from './deploy.js';
 
 export const RELAYER_KEY_ENV = 'ISORELAY_RELAYER_KEY';
 export const DVN_SIGNER_KEY_ENV = 'ISORELAY_DVN_SIGNER_KEY';
+/** The attester keys the devnet keeper signs with (the threshold's worth): ISORELAY_ATTESTER_KEY_1, _2. */
+export const attesterKeyEnv = (i: number): string => `ISORELAY_ATTESTER_KEY_${i + 1}`;
 
 export interface DevnetConfigOptions {
   sqlite: string;
@@ -17,6 +20,8 @@ export interface DevnetConfigOptions {
   guardianUrl?: string;
   /** Deliver through the RelayBatcher (default) or one transaction per step. */
   batching?: boolean;
+  /** Run the liquidation keeper (off by default). */
+  keeper?: boolean;
 }
 
 export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): RawConfig {
@@ -41,18 +46,41 @@ export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): 
       wormhole: { chainId: c.wormholeChainId, core: c.wormholeCore },
       ...(c.contracts.vault === undefined ? {} : { vault: c.contracts.vault }),
       ...(c.contracts.engine === undefined ? {} : { engine: c.contracts.engine }),
+      ...(c.contracts.attestations === undefined ? {} : { attestations: c.contracts.attestations }),
       ...(o.batching === false || c.role !== 'destination' ? {} : { batcher: c.contracts.batcher }),
     };
   }
   const dst = Object.values(m.chains).find((c) => c.role === 'destination');
   const routes = Object.values(m.chains)
     .filter((c) => c.role === 'source')
-    .map((c) => ({ name: `${c.name}-${dst?.name ?? 'base'}`, source: c.name, destination: dst?.name ?? 'base', transport: c.transport ?? ('layerzero' as const) }));
+    .flatMap((c) => {
+      const d = dst?.name ?? 'base';
+      const transport = c.transport ?? ('layerzero' as const);
+      return [
+        { name: `${c.name}-${d}`, source: c.name, destination: d, transport, direction: 'credit' as const },
+        { name: `${d}-${c.name}`, source: d, destination: c.name, transport, direction: 'settle' as const },
+      ];
+    });
+  const feeds: NonNullable<RawConfig['markets']>[string]['feeds'] = {};
+  for (const c of Object.values(m.chains)) {
+    feeds[c.name] = {
+      aggregator: c.contracts.ethUsdFeed,
+      heartbeatSeconds: m.market.heartbeat,
+      // Base plays the destination without a sequencer feed of its own in the devnet's reconciliation.
+      ...(c.role === 'source' ? { sequencerFeed: c.contracts.sequencerFeed, sequencerGraceSeconds: 60 } : {}),
+    };
+  }
   return {
     chains,
     routes,
-    keys: { relayer: { env: RELAYER_KEY_ENV }, dvnSigner: { env: DVN_SIGNER_KEY_ENV } },
+    keys: {
+      relayer: { env: RELAYER_KEY_ENV },
+      dvnSigner: { env: DVN_SIGNER_KEY_ENV },
+      attesters: Array.from({ length: m.market.attesterThreshold }, (_, i) => ({ env: attesterKeyEnv(i) })),
+    },
     store: { sqlite: o.sqlite },
+    markets: { [m.market.name]: { quorum: 2, maxDeviationBps: m.market.maxDeviationBps, markEmaBps: 5_000, feeds } },
+    ...(dst === undefined ? {} : { keeper: { enabled: o.keeper ?? false, chain: dst.name, tickMs: 250, attestationTtlSeconds: 60 } }),
     ...((o.guardianUrl ?? m.wormholeApiUrl) === undefined ? {} : { wormhole: { apiUrls: [(o.guardianUrl ?? m.wormholeApiUrl) as string], timeoutMs: 2_000 } }),
     pipeline: { tickMs: 10, batchSize: 64, retryBaseMs: 250, retryMaxMs: 10_000, maxAttempts: 8 },
     ops: { host: '127.0.0.1', port: o.opsPort ?? 9464, logLevel: o.logLevel ?? 'info' },

@@ -74,11 +74,11 @@ export function kindName(kind: MessageKind): keyof typeof MessageKind {
 
 /** The message id and kind of a transport payload, or nulls when it is not our wire format (the
  * relayer still delivers it, so that the destination refuses it on chain with its reason). */
-export function identifyMessage(payload: string): { messageId: string | null; kind: string | null } {
+export function identifyMessage(payload: string): { messageId: string | null; kind: string | null; nonce: bigint | null } {
   try {
     const m = decodeMessage(payload);
-    return { messageId: messageId(m.originChainId, m.origin, m.nonce), kind: kindName(m.kind) };
+    return { messageId: messageId(m.originChainId, m.origin, m.nonce), kind: kindName(m.kind), nonce: m.nonce };
   } catch {
-    return { messageId: null, kind: null };
+    return { messageId: null, kind: null, nonce: null };
   }
 }

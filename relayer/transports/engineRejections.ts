@@ -1,5 +1,5 @@
-// What a delivery's revert means, decided the same way for every transport: the engine's own
-// refusals (no retry can change them), plus each transport's permanent and "wait first" errors.
+// What a delivery's revert means, decided the same way for every transport: the engine's and the
+// vault's own refusals (no retry can change them), plus each transport's permanent and "wait first" errors.
 import type { DecodedError } from '../chains/abiFunction.js';
 import type { RevertVerdict } from './transport.js';
 
@@ -13,6 +13,11 @@ export const ENGINE_REJECTIONS: Readonly<Record<string, string>> = {
   BadMessageLength: 'malformed message (length)',
   NonCanonicalWord: 'malformed message (non-canonical word)',
   ZeroAmount: 'malformed message (zero amount)',
+  // The vault's refusals of a RELEASE or SEIZE.
+  AlreadyExecuted: 'the vault already executed this RELEASE/SEIZE: replayed message',
+  ExceedsOutstanding: 'the vault holds less of the token than the message moves (an invariant breach: investigate)',
+  NoInsuranceFund: 'the vault has no insurance fund to SEIZE to',
+  WrongTarget: 'the VAA is addressed to another chain',
 };
 
 export interface RevertTables {

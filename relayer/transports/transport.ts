@@ -4,7 +4,7 @@
 import type { ChainClient, Log, LogFilter, Receipt } from '../chains/client.js';
 import type { TxRequest } from '../chains/tx/sender.js';
 import type { MessageStatus } from '../messages/status.js';
-import type { RouteConfig } from '../config/schema.js';
+import type { Config, RouteConfig } from '../config/schema.js';
 import type { MessageRow, NewMessage } from '../store/store.js';
 
 export interface DeliveryStep {
@@ -59,4 +59,23 @@ export function observedOn(route: RouteConfig, log: Log): Pick<NewMessage, 'rout
     route: route.name, srcChain: route.source, dstChain: route.destination,
     srcTx: log.transactionHash, srcBlock: log.blockNumber, srcBlockHash: log.blockHash, logIndex: log.logIndex,
   };
+}
+
+/**
+ * The contracts at the two ends of a route: a credit goes from the source's vault to the
+ * destination's engine, a settlement (RELEASE/SEIZE) from the source's engine to the destination's vault.
+ */
+export function routeEnds(config: Config, route: RouteConfig): { sender: string; receiver: string } {
+  const src = config.chains[route.source];
+  const dst = config.chains[route.destination];
+  const sender = route.direction === 'credit' ? src?.vault : src?.engine;
+  const receiver = route.direction === 'credit' ? dst?.engine : dst?.vault;
+  if (sender === undefined || receiver === undefined) throw new Error(`route ${route.name}: the ${route.direction} route's vault or engine address is missing`);
+  return { sender, receiver };
+}
+
+export function routeNamed(config: Config, name: string): RouteConfig {
+  const route = config.routes.find((r) => r.name === name);
+  if (route === undefined) throw new Error(`unknown route ${name}`);
+  return route;
 }

@@ -10,7 +10,7 @@ import type { Config } from '../../config/schema.js';
 import { identifyMessage } from '../../messages/codec.js';
 import { ENGINE_REJECTIONS, revertVerdict } from '../engineRejections.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
-import { observedOn, type DeliveryPlan, type DeliveryStep, type RevertVerdict, type SourceWatch, type Transport } from '../transport.js';
+import { observedOn, routeEnds, routeNamed, type DeliveryPlan, type DeliveryStep, type RevertVerdict, type SourceWatch, type Transport } from '../transport.js';
 import { layerZeroAbi } from './artifacts.js';
 import { buildDvnExecuteParam, encodeDvnExecuteCall, encodeVerifyCall } from './dvnSignature.js';
 import { PACKET_SENT_TOPIC, decodePacket, packetFromLogData, type LayerZeroPacket } from './packet.js';
@@ -19,7 +19,8 @@ const endpointIface = new Interface(layerZeroAbi('EndpointV2'));
 const receiveUlnIface = new Interface(layerZeroAbi('ReceiveUln302'));
 const dvnIface = new Interface(layerZeroAbi('DVN'));
 const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
-const decodeError = errorDecoder([engineIface, endpointIface, receiveUlnIface, dvnIface]);
+const vaultIface = new Interface(ourArtifact('CollateralVault').abi);
+const decodeError = errorDecoder([engineIface, vaultIface, endpointIface, receiveUlnIface, dvnIface]);
 const inboundPayloadHash = abiFunction(endpointIface, 'inboundPayloadHash');
 const lazyInboundNonce = abiFunction(endpointIface, 'lazyInboundNonce');
 const lzReceive = abiFunction(endpointIface, 'lzReceive');
@@ -88,17 +89,17 @@ export class LayerZeroTransport implements Transport {
 
   sourceWatch(routeName: string): SourceWatch {
     const { config } = this.options;
-    const route = config.routes.find((r) => r.name === routeName);
-    if (route === undefined) throw new Error(`unknown route ${routeName}`);
+    const route = routeNamed(config, routeName);
     const src = this.chainLz(route.source);
     const dst = this.chainLz(route.destination);
-    const engine = config.chains[route.destination]?.engine;
+    const { receiver } = routeEnds(config, route);
     return {
       filter: { address: src.endpoint, topics: [PACKET_SENT_TOPIC] },
       parse: (log: Log): NewMessage | null => {
         const { encoded, options } = packetFromLogData(log.data);
         const packet = decodePacket(encoded, options);
-        if (packet.dstEid !== dst.eid || packet.receiver !== engine) return null;
+        // Any sender's packet to our receiver is taken: a forged one is refused on chain and ends dead, with its reason.
+        if (packet.dstEid !== dst.eid || packet.receiver !== receiver) return null;
         const { messageId: id, kind } = identifyMessage(packet.message);
         return {
           id: `layerzero:${packet.guid}`,

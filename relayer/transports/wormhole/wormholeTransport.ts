@@ -1,6 +1,7 @@
-// The Wormhole transport: LogMessagePublished from the source vault → the VAA the guardians signed,
-// fetched from the signed-VAA API and parsed with @wormhole-foundation/sdk-definitions → one call
-// to the engine's receiveWormholeMessage. Delivered means the engine consumed the VAA's hash.
+// The Wormhole transport: LogMessagePublished from the sender (a vault, or the engine for RELEASE/SEIZE)
+// → the VAA the guardians signed, fetched from the signed-VAA API and parsed with
+// @wormhole-foundation/sdk-definitions → one receiveWormholeMessage call on the receiver.
+// Delivered means the receiver consumed the VAA's hash.
 import { deserialize } from '@wormhole-foundation/sdk-definitions';
 import { hexlify, Interface, keccak256, solidityPacked } from 'ethers';
 import { abiFunction, errorDecoder } from '../../chains/abiFunction.js';
@@ -11,20 +12,22 @@ import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { identifyMessage } from '../../messages/codec.js';
 import { ENGINE_REJECTIONS, revertVerdict } from '../engineRejections.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
-import { observedOn, type DeliveryPlan, type RevertVerdict, type SourceWatch, type Transport } from '../transport.js';
+import { observedOn, routeEnds, routeNamed, type DeliveryPlan, type RevertVerdict, type SourceWatch, type Transport } from '../transport.js';
 import { decodePublished, emitterHex, LOG_MESSAGE_PUBLISHED_TOPIC } from './logMessage.js';
 import { VaaApi } from './vaaApi.js';
 
+// The engine (CREDIT) and the vault (RELEASE/SEIZE) receive VAAs alike: same two functions.
 const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
+const vaultIface = new Interface(ourArtifact('CollateralVault').abi);
 const receiveWormholeMessage = abiFunction(engineIface, 'receiveWormholeMessage');
 const consumedVaas = abiFunction(engineIface, 'consumedVaas');
-const decodeError = errorDecoder([engineIface]);
+const decodeError = errorDecoder([engineIface, vaultIface]);
 
 /** Reverts after which no retry can succeed. */
 const PERMANENT: Readonly<Record<string, string>> = {
   ...ENGINE_REJECTIONS,
   InvalidVaa: 'the core rejected the VAA (signatures, guardian set or format)',
-  UnknownEmitter: 'the VAA\'s emitter is not the registered vault of its chain',
+  UnknownEmitter: 'the VAA\'s emitter is not the registered sender of its chain',
 };
 
 interface StoredPublication {
@@ -32,6 +35,8 @@ interface StoredPublication {
   emitter: string;
   sequence: string;
   payload: string;
+  /** The contract the VAA is delivered to (the engine for a CREDIT, a vault for RELEASE/SEIZE). */
+  receiver?: string;
 }
 
 export class WormholeTransport implements Transport {
@@ -50,21 +55,23 @@ export class WormholeTransport implements Transport {
   }
 
   sourceWatch(routeName: string): SourceWatch {
-    const route = this.config.routes.find((r) => r.name === routeName);
-    if (route === undefined) throw new Error(`unknown route ${routeName}`);
+    const route = routeNamed(this.config, routeName);
     const src = this.chainWh(route.source);
-    const vault = this.config.chains[route.source]?.vault;
-    if (vault === undefined) throw new Error(`chain ${route.source} has no vault`);
-    const emitter = emitterHex(vault);
+    const target = this.chainWh(route.destination).chainId;
+    const { sender, receiver } = routeEnds(this.config, route);
+    const emitter = emitterHex(sender);
+    const settle = route.direction === 'settle';
     return {
-      // Only the vault's messages: the core publishes for every contract on the chain.
+      // Only the sender's messages: the core publishes for every contract on the chain.
       filter: { address: src.core, topics: [LOG_MESSAGE_PUBLISHED_TOPIC, '0x' + emitter] },
       parse: (log: Log): NewMessage | null => {
         const p = decodePublished(log.topics, log.data);
         if (emitterHex(p.sender) !== emitter) return null;
-        const { messageId: id, kind } = identifyMessage(p.payload);
+        // The engine broadcasts to every vault; its VAA nonce names the target chain.
+        if (settle && p.nonce !== target) return null;
+        const { messageId: id, kind, nonce } = identifyMessage(p.payload);
         const vaaId = keccak256(solidityPacked(['uint16', 'bytes32', 'uint64'], [src.chainId, '0x' + emitter, p.sequence]));
-        const stored: StoredPublication = { chainId: src.chainId, emitter, sequence: p.sequence.toString(), payload: p.payload };
+        const stored: StoredPublication = { chainId: src.chainId, emitter, sequence: p.sequence.toString(), payload: p.payload, receiver };
         return {
           id: `wormhole:${src.chainId}/${emitter}/${p.sequence}`,
           ...observedOn(route, log),
@@ -73,7 +80,8 @@ export class WormholeTransport implements Transport {
           messageId: id,
           kind,
           payload: JSON.stringify(stored),
-          sequence: { path: `wormhole:${src.chainId}/${emitter}`, nonce: p.sequence },
+          // A vault's sequence is the emitter's; the engine numbers its messages per target instead.
+          sequence: settle ? (nonce === null ? null : { path: `wormhole:${src.chainId}/${emitter}->${target}`, nonce }) : { path: `wormhole:${src.chainId}/${emitter}`, nonce: p.sequence },
         };
       },
     };
@@ -97,9 +105,9 @@ export class WormholeTransport implements Transport {
     if (!sameMessage) throw new IsorelayError(ErrorCode.GUARDIAN_API_UNAVAILABLE, `the API answered a VAA that is not ${row.id}`);
     // The core's VM hash is keccak256(keccak256(body)); the SDK's `hash` is the inner one.
     const vmHash = keccak256(vaa.hash);
-    const engine = this.config.chains[row.dstChain]?.engine;
-    if (engine === undefined) throw new Error(`chain ${row.dstChain} has no engine`);
-    const [consumed] = consumedVaas.decode(await dst.call(engine, consumedVaas.encode([vmHash])));
+    const receiver = pub.receiver ?? this.config.chains[row.dstChain]?.engine;
+    if (receiver === undefined) throw new Error(`no receiver for ${row.id} on ${row.dstChain}`);
+    const [consumed] = consumedVaas.decode(await dst.call(receiver, consumedVaas.encode([vmHash])));
     if (consumed === true) return { kind: 'delivered' };
     return {
       kind: 'send',
@@ -108,7 +116,7 @@ export class WormholeTransport implements Transport {
           step: 'receiveWormholeMessage',
           phase: 0,
           then: 'submitted',
-          tx: { to: engine, data: receiveWormholeMessage.encode([hexlify(bytes)]), purpose: 'receiveWormholeMessage', messages: [row.id] },
+          tx: { to: receiver, data: receiveWormholeMessage.encode([hexlify(bytes)]), purpose: 'receiveWormholeMessage', messages: [row.id] },
         },
       ],
     };

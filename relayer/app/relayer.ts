@@ -11,6 +11,7 @@ import { deliverStep } from '../pipeline/deliver/deliverStep.js';
 import { EventBus } from '../pipeline/events.js';
 import { StageRunner } from '../pipeline/runStage.js';
 import { SourceWatcher } from '../pipeline/watch/sourceWatcher.js';
+import { seizeGuard } from '../liquidation/seizeGuard.js';
 import type { Store } from '../store/store.js';
 import { createTransports } from '../transports/registry.js';
 import type { Transport } from '../transports/transport.js';
@@ -84,6 +85,7 @@ export class Relayer {
         sender: (c) => this.sender(c),
         batch: (c) => this.batch(c),
         isPaused: (r) => config.routes.find((x) => x.name === r)?.paused === true,
+        guard: seizeGuard({ config, client: (c) => this.client(c) }),
       }),
     });
     this.confirm = new StageRunner({

@@ -4,8 +4,10 @@ import { errorSummary, isIsorelayError } from '../errors/base.js';
 import { redactText } from '../errors/redact.js';
 import { devnetCommand } from './commands/devnet.js';
 import { doctorCommand } from './commands/doctor.js';
+import { heldListCommand, heldRejectCommand, heldReleaseCommand } from './commands/held.js';
 import { lockCommand } from './commands/lock.js';
 import { positionsCommand } from './commands/positions.js';
+import { pricesCommand } from './commands/prices.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 
@@ -37,6 +39,13 @@ program
   .action(statusCommand);
 
 program
+  .command('prices <market>')
+  .description("one market's feed on every configured chain, which count and why not, and the reconciled price (exit 1: no price)")
+  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .option('--json', 'print JSON')
+  .action(pricesCommand);
+
+program
   .command('lock')
   .description("a trader's helper: lock collateral on a source vault for a position on the destination")
   .requiredOption('-c, --config <file>', 'relayer config (YAML) naming the chains and the vault')
@@ -55,6 +64,26 @@ program
   .requiredOption('--trader <address>', 'trader address')
   .option('--json', 'print JSON')
   .action(positionsCommand);
+
+const held = program.command('held').description('SEIZE messages held by the liquidation guard: list them, release or reject one');
+held
+  .command('list')
+  .description('held messages and why each was held')
+  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .option('--json', 'print JSON')
+  .action(heldListCommand);
+held
+  .command('release <id>')
+  .description('deliver a held message without asking the guard again')
+  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .option('--reason <text>', 'why (kept with the message)')
+  .action(heldReleaseCommand);
+held
+  .command('reject <id>')
+  .description('never deliver a held message (it becomes dead)')
+  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .option('--reason <text>', 'why (kept with the message)')
+  .action(heldRejectCommand);
 
 program
   .command('doctor')

@@ -115,7 +115,7 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
         confirmations: 1n,
       });
       const feed = await c.d.deploy('DevnetAggregator', [8, 'ETH / USD', ETH_USD_8DP, 10n ** 6n, 10n ** 14n]);
-      const seq = await c.d.deploy('SequencerUptimeFeed', [false, 0]);
+      const seq = await c.d.deploy('SequencerUptimeFeed', [false, 1]) // up long since: outside any grace period;
       // The batcher belongs to the relayer key; the relayer (a DVN admin) makes it a DVN admin too.
       const batcher = await c.d.deploy('RelayBatcher', [DEVNET_ROLES.relayer.address]);
       const relayer = new Wallet(DEVNET_ROLES.relayer.privateKey, c.d.provider);

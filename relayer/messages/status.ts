@@ -27,7 +27,7 @@ const ALLOWED: Readonly<Record<MessageStatus, readonly MessageStatus[]>> = {
   finalized: ['verified', 'submitted', 'delivered', 'held', 'failed', 'dead'],
   verified: ['submitted', 'delivered', 'failed', 'dead'],
   submitted: ['delivered', 'verified', 'failed', 'dead'],
-  failed: ['observed', 'finalized', 'verified', 'submitted', 'delivered', 'failed', 'dead', 'orphaned'],
+  failed: ['observed', 'finalized', 'verified', 'submitted', 'delivered', 'held', 'failed', 'dead', 'orphaned'],
   held: ['finalized', 'dead'],
   delivered: [],
   dead: [],

@@ -22,6 +22,7 @@ export const METRIC = {
   deliveryAge: 'isorelay_message_delivery_age_seconds',
   reorgs: 'isorelay_reorgs_total',
   nonceGaps: 'isorelay_nonce_gaps_total',
+  held: 'isorelay_messages_held_total',
   reorgDepth: 'isorelay_reorg_last_depth_blocks',
   chainHead: 'isorelay_chain_head_block',
   chainFinalized: 'isorelay_chain_finalized_block',
@@ -56,6 +57,12 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     name: METRIC.nonceGaps,
     help: 'Nonce gaps on a transport path (missed logs), each followed by a rescan',
     labelNames: ['stream'] as const,
+    registers: [registry],
+  });
+  const held = new Counter({
+    name: METRIC.held,
+    help: 'SEIZE messages held because the source chain\'s oracle disagreed with the liquidation price',
+    labelNames: ['route'] as const,
     registers: [registry],
   });
   const reorgs = new Counter({
@@ -136,6 +143,7 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
       case 'message.moved':
         transitions.inc({ route: e.route, from: e.from, to: e.to });
         if (e.to === 'delivered') deliveryAge.observe({ route: e.route }, e.ageMs / 1000);
+        if (e.to === 'held') held.inc({ route: e.route });
         return;
       case 'tx.mined':
         txsMined.inc({ chain: e.chain, purpose: e.purpose, ok: String(e.ok) });

@@ -108,5 +108,8 @@ export function applyResult(store: Store, events: EventBus, row: MessageRow, res
     case 'drop':
       move(result.to, { lastError: result.reason }, result.reason);
       return;
+    case 'hold':
+      move('held', { lastError: result.reason }, result.reason);
+      return;
   }
 }

@@ -14,7 +14,9 @@ export type StepResult =
    */
   | { kind: 'retry'; reason: string; infrastructure?: boolean }
   /** A permanent outcome: dead (with the reason) or orphaned. */
-  | { kind: 'drop'; to: 'dead' | 'orphaned'; reason: string };
+  | { kind: 'drop'; to: 'dead' | 'orphaned'; reason: string }
+  /** The liquidation guard said no: held for an operator (release or reject). */
+  | { kind: 'hold'; reason: string };
 
 export interface RetryPolicy {
   baseMs: number;

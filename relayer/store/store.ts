@@ -32,6 +32,8 @@ export interface MessageRow {
   deliveredAt: number | null;
   /** The transport's ordered sequence, when it has one: gaps in it mean missed logs. */
   sequence: MessageSequence | null;
+  /** An operator released it from `held`: the liquidation guard lets it through. */
+  guardReleased: boolean;
 }
 
 export interface MessageSequence {
@@ -40,9 +42,9 @@ export interface MessageSequence {
   nonce: bigint;
 }
 
-export type NewMessage = Omit<MessageRow, 'status' | 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'observedAt' | 'updatedAt' | 'deliveredAt'>;
+export type NewMessage = Omit<MessageRow, 'status' | 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'observedAt' | 'updatedAt' | 'deliveredAt' | 'guardReleased'>;
 
-export type MessagePatch = Partial<Pick<MessageRow, 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'deliveredAt' | 'srcBlock' | 'srcBlockHash'>>;
+export type MessagePatch = Partial<Pick<MessageRow, 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'deliveredAt' | 'srcBlock' | 'srcBlockHash' | 'guardReleased'>>;
 
 export interface TxRecord {
   chain: string;

@@ -1,11 +1,10 @@
 // The `isorelay` CLI run as a child process against a running devnet: doctor, config errors,
 // lock → positions (delivered by an in-process relayer) and status over the relayer's store.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Interface, Wallet } from 'ethers';
 import { stringify } from 'yaml';
 import { Relayer } from '../../relayer/app/relayer.js';
@@ -18,26 +17,9 @@ import { startDevnet, type Devnet } from '../../relayer/devnet/network.js';
 import { devnetRelayerConfig, devnetRelayerYaml, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV } from '../../relayer/devnet/relayerConfig.js';
 import { MESSAGE_STATUSES } from '../../relayer/messages/status.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
+import { cli } from '../setup/cli.js';
 
-const REPO = resolve(import.meta.dirname, '../..');
 const TRADER_KEY_ENV = 'ISORELAY_TRADER_KEY';
-
-interface CliResult { code: number | null; stdout: string; stderr: string }
-
-/** Runs `isorelay …` the way a user does, with exactly the environment given. */
-function cli(args: string[], env: Record<string, string>): Promise<CliResult> {
-  return new Promise((done, reject) => {
-    const base: Record<string, string> = {};
-    for (const k of ['PATH', 'HOME', 'TMPDIR']) if (process.env[k] !== undefined) base[k] = process.env[k];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'relayer/cli/main.ts', ...args], { cwd: REPO, env: { ...base, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
 
 /** A port that nothing listens on: bound, then released. */
 async function closedPort(): Promise<number> {

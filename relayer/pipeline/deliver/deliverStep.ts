@@ -19,6 +19,8 @@ export interface DeliverDeps {
   /** The chain's batcher, if it has one. */
   batch: (chain: string) => BatchSubmitter | undefined;
   isPaused: (route: string) => boolean;
+  /** Why a message must be held before any step is sent (the SEIZE guard), or null. */
+  guard?: (row: MessageRow) => Promise<string | null>;
   now?: () => number;
 }
 
@@ -70,6 +72,12 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
 
   return async (initial: MessageRow): Promise<StepResult> => {
     if (deps.isPaused(initial.route)) return { kind: 'wait', reason: `route ${initial.route} is paused` };
+    // Only before the first step: once verification began, the decision has been taken.
+    const before = initial.status === 'finalized' || (initial.status === 'failed' && initial.resumeStatus === 'finalized');
+    if (before && deps.guard !== undefined) {
+      const hold = await deps.guard(initial);
+      if (hold !== null) return { kind: 'hold', reason: hold };
+    }
     const transport = deps.transport(initial.transport);
     const dst = deps.dst(initial.dstChain);
     const batch = deps.batch(initial.dstChain);

@@ -47,4 +47,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `ALTER TABLE messages ADD COLUMN seq_path TEXT;
    ALTER TABLE messages ADD COLUMN seq_nonce INTEGER;
    CREATE INDEX messages_seq ON messages(seq_path, seq_nonce);`,
+  // An operator released a held message: the liquidation guard does not hold it again.
+  `ALTER TABLE messages ADD COLUMN guard_released INTEGER NOT NULL DEFAULT 0;`,
 ];

@@ -14,6 +14,7 @@ interface SqlMessage {
   log_index: number; payload: string; status: string; resume_status: string | null; attempts: number;
   next_attempt_at: number; last_error: string | null; dst_tx: string | null; observed_at: number;
   updated_at: number; delivered_at: number | null; seq_path: string | null; seq_nonce: number | null;
+  guard_released: number;
 }
 
 function toRow(r: SqlMessage): MessageRow {
@@ -24,12 +25,13 @@ function toRow(r: SqlMessage): MessageRow {
     resumeStatus: r.resume_status as MessageStatus | null, attempts: r.attempts, nextAttemptAt: r.next_attempt_at,
     lastError: r.last_error, dstTx: r.dst_tx, observedAt: r.observed_at, updatedAt: r.updated_at, deliveredAt: r.delivered_at,
     sequence: r.seq_path === null || r.seq_nonce === null ? null : { path: r.seq_path, nonce: BigInt(r.seq_nonce) },
+    guardReleased: r.guard_released === 1,
   };
 }
 
 const PATCH_COLUMNS: Record<keyof MessagePatch, string> = {
   resumeStatus: 'resume_status', attempts: 'attempts', nextAttemptAt: 'next_attempt_at', lastError: 'last_error',
-  dstTx: 'dst_tx', deliveredAt: 'delivered_at', srcBlock: 'src_block', srcBlockHash: 'src_block_hash',
+  dstTx: 'dst_tx', deliveredAt: 'delivered_at', srcBlock: 'src_block', srcBlockHash: 'src_block_hash', guardReleased: 'guard_released',
 };
 
 function isAlive(pid: number): boolean {
@@ -65,6 +67,12 @@ function takeProcessLock(lockPath: string): () => void {
 export interface SqliteStoreOptions {
   /** Read-only access (the `status` command) takes no lock and never migrates. */
   readonly?: boolean;
+  /**
+   * An operator's one-off change beside a running daemon (`held release|reject`): no process lock,
+   * no migration; SQLite serialises the write, and the transition only applies to a row still in
+   * the expected status, which the daemon itself never moves out of (`held`).
+   */
+  operator?: boolean;
 }
 
 export class SqliteStore implements Store {
@@ -76,9 +84,10 @@ export class SqliteStore implements Store {
   }
 
   private constructor(file: string, options: SqliteStoreOptions) {
-    if (options.readonly === true) {
+    if (options.readonly === true || options.operator === true) {
       this.releaseLock = () => undefined;
-      this.db = new Database(file, { readonly: true, fileMustExist: true });
+      this.db = new Database(file, { readonly: options.readonly === true, fileMustExist: true });
+      this.db.pragma('busy_timeout = 5000');
       return;
     }
     if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
@@ -123,7 +132,7 @@ export class SqliteStore implements Store {
          src_block_num = excluded.src_block_num, src_block_hash = excluded.src_block_hash, log_index = excluded.log_index,
          payload = excluded.payload, message_id = excluded.message_id, kind = excluded.kind,
          seq_path = excluded.seq_path, seq_nonce = excluded.seq_nonce,
-         resume_status = NULL, attempts = 0, next_attempt_at = 0, dst_tx = NULL,
+         resume_status = NULL, attempts = 0, next_attempt_at = 0, dst_tx = NULL, guard_released = 0,
          last_error = NULL, updated_at = excluded.updated_at
        WHERE messages.status = 'orphaned' OR (messages.status = 'observed' AND messages.src_block_hash <> excluded.src_block_hash)`,
     );
@@ -165,7 +174,7 @@ export class SqliteStore implements Store {
     for (const [key, value] of Object.entries(patch) as [keyof MessagePatch, unknown][]) {
       if (value === undefined) continue;
       sets.push(`${PATCH_COLUMNS[key]} = @${key}`);
-      params[key] = typeof value === 'bigint' ? value.toString() : value;
+      params[key] = typeof value === 'bigint' ? value.toString() : typeof value === 'boolean' ? (value ? 1 : 0) : value;
       if (key === 'srcBlock') {
         sets.push('src_block_num = @srcBlockNum');
         params.srcBlockNum = Number(value);

@@ -1,0 +1,65 @@
+// `isorelay held list|release|reject`: the operator's answer to a SEIZE the liquidation guard held
+// (the source chain's oracle disagreed with the price the engine liquidated at). Release delivers it
+// without asking the guard again; reject makes it dead, with the operator's reason.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadConfig } from '../../config/load.js';
+import { ErrorCode, IsorelayError } from '../../errors/base.js';
+import { toJson } from '../../ops/httpServer.js';
+import { SqliteStore } from '../../store/sqlite/sqliteStore.js';
+import type { MessageRow } from '../../store/store.js';
+
+export interface HeldOptions {
+  config: string;
+  json?: boolean;
+  reason?: string;
+}
+
+function openStore(configFile: string, mode: 'readonly' | 'operator'): SqliteStore {
+  const file = loadConfig(configFile).store.sqlite;
+  if (file === ':memory:' || !existsSync(file))
+    throw new IsorelayError(ErrorCode.USAGE, `no store at ${file === ':memory:' ? file : resolve(file)}: has the relayer run?`);
+  return SqliteStore.open(file, { [mode]: true });
+}
+
+export function formatHeld(rows: readonly MessageRow[]): string {
+  if (rows.length === 0) return 'no held messages';
+  return rows
+    .map((r) => `${r.id}\n  ${r.kind ?? '?'} on ${r.route} (message ${r.messageId ?? '?'}), held since ${new Date(r.updatedAt).toISOString()}\n  why: ${r.lastError ?? '?'}`)
+    .join('\n');
+}
+
+export function heldListCommand(opts: HeldOptions): void {
+  const store = openStore(opts.config, 'readonly');
+  try {
+    const rows = store.list({ status: 'held' });
+    process.stdout.write(`${opts.json === true ? toJson(rows.map(({ payload: _p, ...r }) => r)) : formatHeld(rows)}\n`);
+  } finally {
+    store.close();
+  }
+}
+
+function decide(id: string, opts: HeldOptions, to: 'finalized' | 'dead'): void {
+  const store = openStore(opts.config, 'operator');
+  try {
+    const row = store.get(id);
+    if (row === undefined) throw new IsorelayError(ErrorCode.USAGE, `no message ${id} (see \`isorelay held list\`)`);
+    if (row.status !== 'held') throw new IsorelayError(ErrorCode.USAGE, `message ${id} is ${row.status}, not held`);
+    const note = opts.reason === undefined ? '' : `: ${opts.reason}`;
+    const patch = to === 'finalized'
+      ? { guardReleased: true, lastError: `released by the operator${note}` }
+      : { lastError: `rejected by the operator${note}` };
+    if (!store.transition(id, 'held', to, patch)) throw new IsorelayError(ErrorCode.USAGE, `message ${id} moved meanwhile; look again`);
+    process.stdout.write(to === 'finalized' ? `released ${id}: it will be delivered\n` : `rejected ${id}: it is dead and will not be delivered\n`);
+  } finally {
+    store.close();
+  }
+}
+
+export function heldReleaseCommand(id: string, opts: HeldOptions): void {
+  decide(id, opts, 'finalized');
+}
+
+export function heldRejectCommand(id: string, opts: HeldOptions): void {
+  decide(id, opts, 'dead');
+}

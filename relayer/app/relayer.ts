@@ -114,6 +114,11 @@ export class Relayer {
     return t;
   }
 
+  /** The one sender of the relayer key on a chain (the keeper shares it: one writer per chain and key). */
+  senderFor(chain: string): TxSender {
+    return this.sender(chain);
+  }
+
   private sender(chain: string): TxSender {
     let s = this.senders.get(chain);
     if (s === undefined) {

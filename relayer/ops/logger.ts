@@ -151,6 +151,21 @@ export function describeEvent(e: RelayerEvent): EventLine {
         fields: { code: e.code },
         msg: redactText(e.message),
       };
+    case 'keeper.tick':
+      return {
+        // Fail closed is worth a line: nobody can be liquidated on that market until prices agree.
+        level: e.ok ? 'debug' : 'warn',
+        bindings: { market: e.market },
+        fields: { indexed: e.indexed, candidates: e.candidates },
+        msg: e.ok ? 'keeper tick' : `no reconciled price, nobody liquidated: ${redactText(e.reason ?? '?')}`,
+      };
+    case 'keeper.liquidation':
+      return {
+        level: e.ok ? 'info' : 'warn',
+        bindings: { market: e.market, position: e.positionKey },
+        fields: { price: e.price.toString(), ...(e.tx === undefined ? {} : { tx: e.tx }) },
+        msg: e.ok ? 'position liquidated' : `liquidation refused: ${redactText(e.reason ?? '?')}`,
+      };
   }
 }
 

@@ -23,6 +23,8 @@ export const METRIC = {
   reorgs: 'isorelay_reorgs_total',
   nonceGaps: 'isorelay_nonce_gaps_total',
   held: 'isorelay_messages_held_total',
+  liquidations: 'isorelay_liquidations_total',
+  keeperBlocked: 'isorelay_keeper_no_price_total',
   reorgDepth: 'isorelay_reorg_last_depth_blocks',
   chainHead: 'isorelay_chain_head_block',
   chainFinalized: 'isorelay_chain_finalized_block',
@@ -57,6 +59,18 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     name: METRIC.nonceGaps,
     help: 'Nonce gaps on a transport path (missed logs), each followed by a rescan',
     labelNames: ['stream'] as const,
+    registers: [registry],
+  });
+  const liquidations = new Counter({
+    name: METRIC.liquidations,
+    help: 'Liquidations the keeper sent, by market and outcome',
+    labelNames: ['market', 'ok'] as const,
+    registers: [registry],
+  });
+  const keeperBlocked = new Counter({
+    name: METRIC.keeperBlocked,
+    help: 'Keeper ticks without a reconciled price (fail closed: nobody liquidated)',
+    labelNames: ['market'] as const,
     registers: [registry],
   });
   const held = new Counter({
@@ -157,6 +171,12 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
         return;
       case 'scan.gap':
         nonceGaps.inc({ stream: e.stream });
+        return;
+      case 'keeper.tick':
+        if (!e.ok) keeperBlocked.inc({ market: e.market });
+        return;
+      case 'keeper.liquidation':
+        liquidations.inc({ market: e.market, ok: String(e.ok) });
         return;
       case 'scan.range':
       case 'message.observed':

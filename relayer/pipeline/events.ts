@@ -12,7 +12,11 @@ export type RelayerEvent =
   | { type: 'message.moved'; id: string; route: string; from: MessageStatus; to: MessageStatus; reason?: string; ageMs: number }
   | { type: 'tx.mined'; chain: string; purpose: string; gasUsed: bigint; ok: boolean; hash: string }
   | { type: 'stage.error'; stage: string; chain?: string; error: string; retryable: boolean }
-  | { type: 'incident'; chain: string; code: string; message: string };
+  | { type: 'incident'; chain: string; code: string; message: string }
+  /** One keeper pass over a market: the reconciled range, or why there is none (nobody is liquidated). */
+  | { type: 'keeper.tick'; market: string; ok: boolean; indexed: number; candidates: number; reason?: string }
+  /** A liquidation the keeper sent (ok) or that the engine refused (reason). */
+  | { type: 'keeper.liquidation'; market: string; positionKey: string; price: bigint; ok: boolean; tx?: string; reason?: string };
 
 export type RelayerEventType = RelayerEvent['type'];
 type Listener = (e: RelayerEvent) => void;

@@ -1,0 +1,222 @@
+// The liquidation keeper (DESIGN, Liquidation 1–4). Per market, longs and shorts are indexed by
+// liquidation price, kept current from the engine's PositionChanged events (each changed position
+// is read again from the engine: its state is the truth). On every tick: reconcile the market's
+// feeds on every chain; no agreeing quorum → nobody is liquidated. Otherwise the candidates at the
+// conservative end of the range (longs at `high`, shorts at `low`) come from the index in
+// O(log n + k), each is re-checked exactly with fresh engine state, attested by the attesters'
+// EIP-712 signatures and sent to `liquidate`. The engine checks it all again on chain.
+import { id, Interface, type Wallet } from 'ethers';
+import { abiFunction, errorDecoder } from '../chains/abiFunction.js';
+import type { ChainClient } from '../chains/client.js';
+import { ourArtifact } from '../chains/contractsAbi.js';
+import { TxRevertedError, type TxSender } from '../chains/tx/sender.js';
+import type { Config } from '../config/schema.js';
+import { CollateralKind, isLiquidatable, liquidationPrice, Side, type IsolatedAccount } from '../margin/index.js';
+import type { PriceService } from '../oracle/priceService.js';
+import type { ReconciledPrice } from '../oracle/reconcile.js';
+import type { EventBus } from '../pipeline/events.js';
+import { attestationDomain, signAttestation, type PriceAttestation } from './attestation.js';
+import { PositionIndex } from './positionIndex.js';
+
+const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
+const accountOf = abiFunction(engineIface, 'accountOf');
+const positionOf = abiFunction(engineIface, 'positionOf');
+const marketsFn = abiFunction(engineIface, 'markets');
+const attestationsFn = abiFunction(engineIface, 'attestations');
+const liquidateFn = abiFunction(engineIface, 'liquidate');
+const decodeError = errorDecoder([engineIface, new Interface(ourArtifact('PriceAttestations').abi)]);
+const POSITION_CHANGED = engineIface.getEvent('PositionChanged')?.topicHash as string;
+const LIQUIDATE_GAS = 900_000n;
+
+interface MarketBook {
+  name: string;
+  id: string;
+  mmr: bigint;
+  imr: bigint;
+  longs: PositionIndex;
+  shorts: PositionIndex;
+}
+
+export interface KeeperOptions {
+  config: Config;
+  client: (chain: string) => ChainClient;
+  /** The relayer key's sender on the engine's chain (shared with deliveries: one writer per key). */
+  sender: TxSender;
+  /** Attester keys this keeper signs with (at least the engine's threshold). */
+  attesters: readonly Wallet[];
+  prices: PriceService;
+  events: EventBus;
+}
+
+export interface KeeperTickResult {
+  market: string;
+  range: ReconciledPrice | null;
+  candidates: string[];
+  liquidated: string[];
+}
+
+export class Keeper {
+  private readonly engine: string;
+  private readonly chain: string;
+  private readonly books = new Map<string, MarketBook>();
+  private scannedTo: bigint;
+  private attestations: string | undefined;
+  private chainId: bigint | undefined;
+
+  constructor(private readonly o: KeeperOptions) {
+    const k = o.config.keeper;
+    if (k === undefined) throw new Error('the config has no keeper section');
+    const engine = o.config.chains[k.chain]?.engine;
+    if (engine === undefined) throw new Error(`chain ${k.chain} has no engine`);
+    this.engine = engine;
+    this.chain = k.chain;
+    this.scannedTo = BigInt(o.config.chains[k.chain]?.startBlock ?? 0) - 1n;
+  }
+
+  /** Number of indexed positions across markets. */
+  get indexed(): number {
+    let n = 0;
+    for (const b of this.books.values()) n += b.longs.size + b.shorts.size;
+    return n;
+  }
+
+  /** Reads each configured market's rates from the engine (once). */
+  private async loadMarkets(): Promise<void> {
+    if (this.books.size > 0) return;
+    const client = this.o.client(this.chain);
+    for (const name of Object.keys(this.o.config.markets)) {
+      const marketId = id(name);
+      const m = marketsFn.decode(await client.call(this.engine, marketsFn.encode([marketId])));
+      const enabled = m[5] as boolean;
+      if (!enabled) continue; // a market the engine does not trade has no positions to watch
+      this.books.set(marketId, { name, id: marketId, imr: m[6] as bigint, mmr: m[7] as bigint, longs: new PositionIndex(), shorts: new PositionIndex() });
+    }
+    this.attestations = attestationsFn.decode(await client.call(this.engine, attestationsFn.encode([])))[0] as string;
+    this.chainId = BigInt(client.config.chainId);
+  }
+
+  /** One pass: index what changed, then look for liquidations in every market. */
+  async tick(): Promise<KeeperTickResult[]> {
+    await this.loadMarkets();
+    await this.indexChanges();
+    const out: KeeperTickResult[] = [];
+    for (const book of this.books.values()) out.push(await this.tickMarket(book));
+    return out;
+  }
+
+  /** Scans PositionChanged logs up to the head and re-reads each changed position. */
+  private async indexChanges(): Promise<void> {
+    const client = this.o.client(this.chain);
+    const head = await client.blockNumber();
+    if (head <= this.scannedTo) return;
+    const maxRange = BigInt(client.config.maxBlockRange);
+    const changed = new Set<string>();
+    for (let from = this.scannedTo + 1n; from <= head; from += maxRange) {
+      const to = from + maxRange - 1n < head ? from + maxRange - 1n : head;
+      // With the range's last header from the same node: a node behind the range throws, never answers "none".
+      const { logs } = await client.logsWithBounds({ address: this.engine, topics: [POSITION_CHANGED] }, from, to);
+      for (const l of logs) if (l.topics[1] !== undefined) changed.add(l.topics[1]);
+    }
+    const keys = [...changed];
+    const accounts = await this.readAccounts(keys);
+    keys.forEach((key, i) => this.reindex(key, accounts[i] ?? null));
+    this.scannedTo = head;
+  }
+
+  /** Each position's market and margin account, in one batched request. */
+  private async readAccounts(keys: readonly string[]): Promise<({ market: string; account: IsolatedAccount } | null)[]> {
+    if (keys.length === 0) return [];
+    const client = this.o.client(this.chain);
+    const calls = keys.flatMap((k) => [
+      { method: 'eth_call', params: [{ to: this.engine, data: positionOf.encode([k]) }, 'latest'] },
+      { method: 'eth_call', params: [{ to: this.engine, data: accountOf.encode([k]) }, 'latest'] },
+    ]);
+    const raw = await client.rpc.batch<string[]>(calls);
+    return keys.map((_, i) => {
+      const p = positionOf.decode(raw[2 * i] as string)[0] as unknown as { market: string; size: bigint };
+      if (p.size === 0n) return null;
+      const a = accountOf.decode(raw[2 * i + 1] as string)[0] as unknown as {
+        position: { side: bigint; size: bigint; entryPrice: bigint }; collateral: { kind: bigint; amount: bigint }; fees: bigint;
+      };
+      return {
+        market: p.market,
+        account: {
+          position: { side: a.position.side === 0n ? Side.Long : Side.Short, size: a.position.size, entryPrice: a.position.entryPrice },
+          collateral: { kind: a.collateral.kind === 0n ? CollateralKind.Stable : CollateralKind.Asset, amount: a.collateral.amount },
+          fees: a.fees,
+        },
+      };
+    });
+  }
+
+  private reindex(key: string, state: { market: string; account: IsolatedAccount } | null): void {
+    for (const b of this.books.values()) {
+      b.longs.remove(key);
+      b.shorts.remove(key);
+    }
+    if (state === null) return;
+    const book = this.books.get(state.market);
+    if (book === undefined) return;
+    const side = state.account.position.side;
+    (side === Side.Long ? book.longs : book.shorts).upsert(key, side, liquidationPrice(state.account, book.mmr));
+  }
+
+  private async tickMarket(book: MarketBook): Promise<KeeperTickResult> {
+    const prices = await this.o.prices.reconcile(book.name);
+    const indexed = book.longs.size + book.shorts.size;
+    if (!prices.result.ok) {
+      const why = `${prices.result.reason}: ${prices.result.detail}${prices.result.excluded.length === 0 ? '' : ` (excluded ${prices.result.excluded.map((e) => `${e.chain} ${e.reason}`).join(', ')})`}`;
+      this.o.events.emit({ type: 'keeper.tick', market: book.name, ok: false, indexed, candidates: 0, reason: why });
+      return { market: book.name, range: null, candidates: [], liquidated: [] };
+    }
+    const range = prices.result;
+    // The conservative end: a long must be underwater even at the highest agreeing price.
+    const candidates = [...book.longs.candidates(range.high), ...book.shorts.candidates(range.low)];
+    this.o.events.emit({ type: 'keeper.tick', market: book.name, ok: true, indexed, candidates: candidates.length });
+    const liquidated: string[] = [];
+    if (candidates.length === 0) return { market: book.name, range, candidates, liquidated };
+
+    // Exact re-check on fresh state: the index may lag an event by a tick.
+    const fresh = await this.readAccounts(candidates);
+    for (const [i, key] of candidates.entries()) {
+      const state = fresh[i] ?? null;
+      if (state?.market !== book.id) {
+        this.reindex(key, state);
+        continue;
+      }
+      const price = state.account.position.side === Side.Long ? range.high : range.low;
+      if (!isLiquidatable(state.account, { imr: book.imr, mmr: book.mmr }, price)) {
+        this.reindex(key, state);
+        continue;
+      }
+      if (await this.liquidate(book, key, range, price, prices.now)) liquidated.push(key);
+    }
+    return { market: book.name, range, candidates, liquidated };
+  }
+
+  private async liquidate(book: MarketBook, key: string, range: ReconciledPrice, price: bigint, now: bigint): Promise<boolean> {
+    const chainIds = range.sources
+      .map((s) => BigInt(this.o.config.chains[s.chain]?.chainId ?? 0))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const attestation: PriceAttestation = {
+      market: book.id, low: range.low, high: range.high, median: range.median,
+      timestamp: now, chains: chainIds, deadline: now + BigInt(this.o.config.keeper?.attestationTtlSeconds ?? 60),
+    };
+    const signatures = await signAttestation(attestation, this.o.attesters, attestationDomain(this.chainId ?? 0n, this.attestations ?? ''));
+    const a = attestation;
+    const data = liquidateFn.encode([key, [a.market, a.low, a.high, a.median, a.timestamp, [...a.chains], a.deadline], signatures]);
+    try {
+      const receipt = await this.o.sender.submit({ to: this.engine, data, gasLimit: LIQUIDATE_GAS, purpose: 'liquidate', messages: [] });
+      const ok = receipt.status === 1;
+      this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price, ok, tx: receipt.transactionHash, ...(ok ? {} : { reason: 'reverted on chain' }) });
+      if (ok) this.reindex(key, null);
+      return ok;
+    } catch (e) {
+      if (!(e instanceof TxRevertedError)) throw e;
+      const d = e.revertData === null ? null : decodeError(e.revertData);
+      const reason = d === null ? `reverted (${e.revertData ?? 'no data'})` : `${d.name}(${d.args.map(String).join(', ')})`;
+      this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price, ok: false, reason });
+      return false;
+    }
+  }
+}

@@ -1,0 +1,170 @@
+// The keeper end to end: positions indexed from engine events, prices reconciled across the three
+// chains, the breached position (and only it) liquidated with an attestation, its collateral seized
+// on its source chain. Every reconciliation rule alone blocks the liquidation (fail closed).
+import assert from 'node:assert/strict';
+import { Contract, Wallet } from 'ethers';
+import type { Relayer } from '../../relayer/app/relayer.js';
+import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
+import type { Config, RawConfig } from '../../relayer/config/schema.js';
+import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
+import { Keeper } from '../../relayer/liquidation/keeper.js';
+import { PriceService } from '../../relayer/oracle/priceService.js';
+import type { RelayerEvent } from '../../relayer/pipeline/events.js';
+import type { Store } from '../../relayer/store/store.js';
+import { engine, lock, makeRelayer, provider, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+
+const LONG = 0;
+const ETH = 10n ** 18n;
+
+async function mined(m: DevnetManifest, chain: string, tx: Promise<{ hash: string }>): Promise<void> {
+  const r = await waitForReceipt(provider(m, chain), (await tx).hash);
+  assert.equal(r.status, 1, 'transaction reverted');
+}
+
+const asOwner = (m: DevnetManifest, chain: string, address: string, artifact: 'DevnetAggregator' | 'SequencerUptimeFeed') =>
+  new Contract(address, ourArtifact(artifact).abi, new Wallet(m.accounts.deployer.privateKey, provider(m, chain)));
+
+async function setPrice(m: DevnetManifest, chains: readonly string[], usd: bigint): Promise<void> {
+  for (const c of chains) await mined(m, c, asOwner(m, c, m.chains[c]?.contracts.ethUsdFeed as string, 'DevnetAggregator').getFunction('setAnswer').send(usd * 10n ** 8n));
+}
+
+const ALL = ['arbitrum', 'optimism', 'base'] as const;
+
+describe('keeper: guarded liquidation', function () {
+  this.timeout(180_000);
+  const devnet = useSharedDevnet();
+
+  interface Setup { relayer: Relayer; store: Store; keeper: Keeper; events: RelayerEvent[]; config: Config }
+
+  function setup(m: DevnetManifest, patch: (raw: RawConfig) => void = () => undefined): Setup {
+    const config = testConfig(m, patch);
+    const { relayer, store } = makeRelayer(m, { config });
+    const events: RelayerEvent[] = [];
+    relayer.events.on((e) => events.push(e));
+    const keeper = new Keeper({
+      config, client: (c) => relayer.client(c), sender: relayer.senderFor('base'),
+      attesters: m.accounts.attesters.slice(0, 2).map((a) => new Wallet(a.privateKey)),
+      prices: new PriceService(config, (c) => relayer.client(c)), events: relayer.events,
+    });
+    return { relayer, store, keeper, events, config };
+  }
+
+  /** Trader 0: position 21 (arbitrum, LayerZero) 1 ETH long on 350 USDC — liquidation price ≈ 2792.6;
+   *  position 22 (optimism, Wormhole) 0.5 ETH long on 1000 USDC — ≈ 1055. */
+  async function twoPositions(m: DevnetManifest, s: Setup): Promise<void> {
+    await lock(m, 'arbitrum', { amount: 350_000_000n, positionId: 21n });
+    await lock(m, 'optimism', { amount: 1_000_000_000n, positionId: 22n });
+    await tickUntil(s.relayer, () => s.store.list({ status: 'delivered' }).length === 2);
+    const e = engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base')));
+    await mined(m, 'base', e.getFunction('increase').send(21n, m.market.id, LONG, ETH));
+    await mined(m, 'base', e.getFunction('increase').send(22n, m.market.id, LONG, ETH / 2n));
+  }
+
+  const key = (m: DevnetManifest, positionId: bigint) => engine(m).getFunction('positionKeyOf')(m.accounts.traders[0]?.address, positionId) as Promise<string>;
+
+  const sizeOf = async (m: DevnetManifest, positionId: bigint) =>
+    ((await engine(m).getFunction('positionOf')(await key(m, positionId))) as unknown as [{ size: bigint }, bigint])[0].size;
+
+  it('liquidates exactly the breached position, seizes its collateral on its source chain, leaves the other untouched', async () => {
+    const m = devnet().manifest;
+    const s = setup(m);
+    await twoPositions(m, s);
+    let [r] = await s.keeper.tick();
+    assert.equal(s.keeper.indexed, 2);
+    assert.deepEqual(r?.candidates, []);
+    const other = await engine(m).getFunction('positionOf')(await key(m, 22n));
+
+    await setPrice(m, ALL, 2_700n);
+    [r] = await s.keeper.tick();
+    assert.deepEqual(r?.liquidated, [await key(m, 21n)]);
+    assert.equal(s.keeper.indexed, 1);
+    assert.deepEqual(await engine(m).getFunction('positionOf')(await key(m, 22n)), other, 'the other position is untouched');
+    assert.equal(await sizeOf(m, 21n), 0n);
+
+    // The SEIZE goes back to arbitrum: its oracle agrees (2700), so it is delivered, not held.
+    const usdc = new Contract(m.chains.arbitrum?.contracts.usdc as string, ourArtifact('TestToken').abi, provider(m, 'arbitrum'));
+    const before = (await usdc.getFunction('balanceOf')(m.accounts.insuranceFund.address)) as bigint;
+    await tickUntil(s.relayer, () => s.store.list({}).some((x) => x.kind === 'SEIZE' && x.status === 'delivered'));
+    assert.equal((await usdc.getFunction('balanceOf')(m.accounts.insuranceFund.address)) as bigint, before + 350_000_000n);
+    // A second tick does not try again.
+    [r] = await s.keeper.tick();
+    assert.deepEqual(r?.liquidated, []);
+    assert.equal(s.events.filter((e) => e.type === 'keeper.liquidation').length, 1);
+  });
+
+  it('a manipulated destination oracle alone cannot liquidate', async () => {
+    const m = devnet().manifest;
+    const s = setup(m);
+    await twoPositions(m, s);
+    await setPrice(m, ['base'], 2_000n);
+    const [r] = await s.keeper.tick();
+    assert.ok(r?.range !== null && r?.range !== undefined);
+    assert.equal(r.range.median, 3_000n * ETH, 'base is excluded as an outlier');
+    assert.deepEqual(r.range.excluded.map((e) => [e.chain, e.reason]), [['base', 'deviation']]);
+    assert.deepEqual(r.liquidated, []);
+  });
+
+  // quorum 3 of 3: each rule alone removes a chain and blocks a liquidation that all three would allow.
+  const cases: { name: string; breakIt: (m: DevnetManifest) => Promise<void>; reason: RegExp; patch?: (raw: RawConfig) => void }[] = [
+    {
+      name: 'one chain stale',
+      breakIt: async (m) => {
+        const now = BigInt((await provider(m, 'optimism').getBlock('latest'))?.timestamp ?? 0);
+        const feed = asOwner(m, 'optimism', m.chains.optimism?.contracts.ethUsdFeed as string, 'DevnetAggregator');
+        await mined(m, 'optimism', feed.getFunction('setRound').send(1000n, 2_700n * 10n ** 8n, now - 7200n, now - 7200n, 1000n));
+      },
+      reason: /optimism stale/,
+    },
+    { name: 'one chain +30 %', breakIt: (m) => setPrice(m, ['optimism'], 3_510n), reason: /optimism deviation/ },
+    {
+      name: 'a sequencer down',
+      breakIt: async (m) => {
+        await mined(m, 'arbitrum', asOwner(m, 'arbitrum', m.chains.arbitrum?.contracts.sequencerFeed as string, 'SequencerUptimeFeed').getFunction('setStatus').send(true));
+      },
+      reason: /arbitrum sequencer-down/,
+    },
+    {
+      name: 'an answer at its min bound',
+      breakIt: async (m) => {
+        const feed = asOwner(m, 'base', m.chains.base?.contracts.ethUsdFeed as string, 'DevnetAggregator');
+        await mined(m, 'base', feed.getFunction('setAnswer').send(10n ** 6n));
+      },
+      reason: /base out-of-bounds/,
+    },
+    {
+      name: 'only two chains, and they disagree',
+      patch: (raw) => {
+        const market = raw.markets?.['ETH-USD'];
+        if (market !== undefined) {
+          delete market.feeds.base;
+          market.quorum = 2;
+        }
+      },
+      breakIt: (m) => setPrice(m, ['optimism'], 2_850n),
+      reason: /no-agreeing-quorum|no-quorum/,
+    },
+  ];
+
+  for (const c of cases) {
+    it(`fail closed: ${c.name} alone blocks the liquidation`, async () => {
+      const m = devnet().manifest;
+      const s = setup(m, (raw) => {
+        const market = raw.markets?.['ETH-USD'];
+        if (market !== undefined) market.quorum = 3;
+        c.patch?.(raw);
+      });
+      await twoPositions(m, s);
+      await s.keeper.tick();
+      await setPrice(m, ALL, 2_700n);
+      await c.breakIt(m);
+      const [r] = await s.keeper.tick();
+      assert.equal(r?.range, null, 'no reconciled price');
+      assert.deepEqual(r?.liquidated, []);
+      const tick = s.events.filter((e) => e.type === 'keeper.tick').at(-1);
+      assert.ok(tick?.type === 'keeper.tick' && !tick.ok);
+      assert.match(tick.reason ?? '', c.reason);
+      assert.equal(await sizeOf(m, 21n), ETH, 'still open');
+    });
+  }
+});

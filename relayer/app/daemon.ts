@@ -1,5 +1,6 @@
 // Runs the relayer as a daemon: config and keys loaded once, the store opened (one process per
-// file), logs, metrics and the ops HTTP server started, and SIGINT/SIGTERM stopping it cleanly.
+// file), logs, metrics and the ops HTTP server started, the keeper ticking when enabled, and
+// SIGINT/SIGTERM stopping it cleanly.
 import type { Wallet } from 'ethers';
 import type pino from 'pino';
 import type { Config } from '../config/schema.js';
@@ -10,10 +11,15 @@ import { createLogger, logEvents } from '../ops/logger.js';
 import { createMetrics } from '../ops/metrics.js';
 import { SqliteStore } from '../store/sqlite/sqliteStore.js';
 import type { Store } from '../store/store.js';
+import { errorSummary } from '../errors/base.js';
+import { Keeper } from '../liquidation/keeper.js';
+import { PriceService } from '../oracle/priceService.js';
 import { Relayer } from './relayer.js';
 
 export interface RunningDaemon {
   relayer: Relayer;
+  /** The liquidation keeper, when the config enables it. */
+  keeper?: Keeper;
   store: Store;
   ops: OpsServer;
   logger: pino.Logger;
@@ -21,12 +27,38 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
+/** Runs keeper ticks one after another, `tickMs` apart; a failed tick is logged and the next one runs. */
+class KeeperLoop {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  constructor(readonly keeper: Keeper, private readonly tickMs: number, private readonly onError: (e: unknown) => void) {}
+
+  start(): void {
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          await this.keeper.tick();
+        } catch (e) {
+          this.onError(e);
+        }
+        await new Promise((r) => setTimeout(r, this.tickMs));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+}
+
 export interface StartDaemonOptions {
   config: Config;
   env?: NodeJS.ProcessEnv;
   logger?: pino.Logger;
   /** Pre-loaded keys (the devnet); otherwise read from the config's secret references. */
-  keys?: { relayer: Wallet; dvnSigner?: Wallet };
+  keys?: { relayer: Wallet; dvnSigner?: Wallet; attesters?: Wallet[] };
 }
 
 export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon> {
@@ -35,15 +67,26 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
   const relayerKey = o.keys?.relayer ?? (await loadWallet('relayer', config.keys.relayer, o.env));
   const dvnRef = config.keys.dvnSigner;
   const dvnSigner = o.keys?.dvnSigner ?? (dvnRef === undefined ? undefined : await loadWallet('DVN signer', dvnRef, o.env));
+  const keeperOn = config.keeper?.enabled === true;
+  const attesters = !keeperOn
+    ? []
+    : (o.keys?.attesters ?? (await Promise.all((config.keys.attesters ?? []).map((ref, i) => loadWallet(`attester ${i + 1}`, ref, o.env)))));
   const store = SqliteStore.open(config.store.sqlite);
   const events = new EventBus();
   const unlog = logEvents(events, logger);
   const metrics = createMetrics(events);
   metrics.observeStore(store);
   const relayer = Relayer.create({ config, store, relayerKey, ...(dvnSigner === undefined ? {} : { dvnSigner }), events });
+  const keeper = keeperOn && config.keeper !== undefined
+    ? new KeeperLoop(new Keeper({
+        config, client: (c) => relayer.client(c), sender: relayer.senderFor(config.keeper.chain), attesters,
+        prices: new PriceService(config, (c) => relayer.client(c)), events,
+      }), config.keeper.tickMs, (e) => logger.warn({ err: e }, `keeper tick failed: ${errorSummary(e)}`))
+    : undefined;
   let ops: OpsServer | undefined;
   try {
     await relayer.start();
+    keeper?.start();
     ops = await startOpsServer({
       host: config.ops.host,
       port: config.ops.port,
@@ -53,6 +96,7 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
       logger,
     });
   } catch (e) {
+    await keeper?.stop();
     await relayer.stop();
     unlog();
     metrics.dispose();
@@ -64,11 +108,13 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
   let stopping: Promise<void> | undefined;
   return {
     relayer,
+    ...(keeper === undefined ? {} : { keeper: keeper.keeper }),
     store,
     ops: server,
     logger,
     stop: () =>
       (stopping ??= (async () => {
+        await keeper?.stop();
         await relayer.stop();
         await server.close();
         unlog();

@@ -8,6 +8,7 @@ import { parseConfig } from '../../config/load.js';
 import { demoPassed, formatDemoTable, runDemo } from '../../devnet/demo.js';
 import { startDevnet } from '../../devnet/network.js';
 import { devnetRelayerConfig, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV } from '../../devnet/relayerConfig.js';
+import { runTradingDemo } from '../../devnet/tradingDemo.js';
 
 export interface DevnetOptions {
   demo?: boolean;
@@ -24,7 +25,7 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
   const devnet = await startDevnet({
     dir,
     ...(ports.basePort === undefined ? {} : { basePort: ports.basePort }),
-    config: { opsPort: ports.opsPort, logLevel: opts.demo === true ? 'warn' : 'info' },
+    config: { opsPort: ports.opsPort, logLevel: opts.demo === true ? 'warn' : 'info', keeper: true },
     onProgress: say,
   });
   const m = devnet.manifest;
@@ -32,10 +33,14 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
   for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(sqlite + suffix, { force: true });
   let daemon;
   try {
-    const config = parseConfig(devnetRelayerConfig(m, { sqlite, opsPort: ports.opsPort, logLevel: opts.demo === true ? 'warn' : 'info' }), 'devnet config');
+    const config = parseConfig(devnetRelayerConfig(m, { sqlite, opsPort: ports.opsPort, logLevel: opts.demo === true ? 'warn' : 'info', keeper: true }), 'devnet config');
     daemon = await startDaemon({
       config,
-      keys: { relayer: new Wallet(m.accounts.relayer.privateKey), dvnSigner: new Wallet(m.accounts.dvnSigner.privateKey) },
+      keys: {
+        relayer: new Wallet(m.accounts.relayer.privateKey),
+        dvnSigner: new Wallet(m.accounts.dvnSigner.privateKey),
+        attesters: m.accounts.attesters.slice(0, m.market.attesterThreshold).map((a) => new Wallet(a.privateKey)),
+      },
     });
   } catch (e) {
     await devnet.stop();
@@ -48,8 +53,16 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
       say('demo: locking collateral on arbitrum and optimism, waiting for the credits on base');
       const rows = await runDemo(m, daemon.store);
       process.stdout.write(`\n${formatDemoTable(rows)}\n\n`);
-      const ok = demoPassed(rows);
-      say(ok ? `demo passed: ${rows.length} locks, each credited exactly once` : 'demo FAILED: not every lock was credited exactly once');
+      const credited = demoPassed(rows);
+      say(credited ? `${rows.length} locks, each credited exactly once` : 'demo FAILED: not every lock was credited exactly once');
+      if (!credited) {
+        process.exitCode = 1;
+        return;
+      }
+      say('demo: trading on base, a price move, the keeper, settlement back to the sources');
+      const steps = await runTradingDemo(m, daemon.store, say);
+      const ok = steps.every((s) => s.ok);
+      say(ok ? 'demo passed: every lock credited once, exactly the breached position liquidated and seized on its source, the other closed and released' : 'demo FAILED: see the ✗ steps above');
       if (!ok) process.exitCode = 1;
       return;
     }

@@ -41,7 +41,8 @@ async function until(check: () => Promise<boolean> | boolean, timeoutMs: number)
 /** Plays the trading act; `say` prints progress. Returns one checked row per step. */
 export async function runTradingDemo(m: DevnetManifest, store: Store, say: (line: string) => void, o: { timeoutMs?: number } = {}): Promise<DemoStep[]> {
   const timeout = o.timeoutMs ?? 60_000;
-  const { providers, close } = connect(m);
+  const chains = connect(m);
+  const { providers } = chains;
   const steps: DemoStep[] = [];
   const record = (step: string, ok: boolean, detail: string) => {
     steps.push({ step, ok, detail });
@@ -101,6 +102,6 @@ export async function runTradingDemo(m: DevnetManifest, store: Store, say: (line
     record('close', released && back === 2_500n * 10n ** 6n && profit === 187_800_000n, `position 1 closed at 3100: RELEASE relayed to arbitrum over LayerZero, ${formatUnits(back, 6)} USDC back to the trader, ${formatUnits(profit, 6)} USDC profit paid on base`);
     return steps;
   } finally {
-    close();
+    chains.close();
   }
 }

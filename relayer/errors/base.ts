@@ -17,6 +17,7 @@ export const ErrorCode = {
   TX_REVERTED: 'TX_REVERTED',
   TX_REJECTED: 'TX_REJECTED',
   TX_FEE_CAP: 'TX_FEE_CAP',
+  MARKET_UNKNOWN: 'MARKET_UNKNOWN',
   USAGE: 'USAGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,0 +1,376 @@
+// Trading on the engine (base) with collateral credited from the sources: open, grow, shrink,
+// withdraw and close at the engine's own oracle price, checked against relayer/margin's maths;
+// RELEASE and SEIZE back to the source; collateral that cannot be traded or does not belong.
+import assert from 'node:assert/strict';
+import { AbiCoder, Contract, Interface, Wallet, getAddress, id, keccak256, type LogDescription } from 'ethers';
+import { errorDecoder, type DecodedError } from '../../relayer/chains/abiFunction.js';
+import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
+import { DEVNET_MARKET_PARAMS, type DevnetManifest } from '../../relayer/devnet/deploy.js';
+import {
+  CollateralKind, Rounding, Side, WAD, equity, initialMargin, mulDiv, pnl, type IsolatedAccount, type Position,
+} from '../../relayer/margin/index.js';
+import { MessageKind, messageId } from '../../relayer/messages/codec.js';
+import { engine, lock, makeRelayer, provider, snapshot, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+
+const MARKET = id('ETH-USD');
+const LONG = 0;
+const SHORT = 1;
+const BASE = 8453n;
+const ARBITRUM = 42161n;
+const OPTIMISM = 10n;
+/** USDC has 6 decimals: one unit is 1e12 in the engine's 1e18 USD. */
+const USDC_SCALE = 10n ** 12n;
+const usdc = (dollars: bigint): bigint => dollars * 10n ** 6n;
+/** A feed answer (8 decimals) as the engine's 1e18 price. */
+const price = (answer8: bigint): bigint => answer8 * 10n ** 10n;
+const P3000 = price(3_000_00000000n);
+const { imr, feeRate } = DEVNET_MARKET_PARAMS;
+
+const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
+const decodeError = errorDecoder([engineIface]);
+const coder = AbiCoder.defaultAbiCoder();
+const keyOf = (traderAddress: string, positionId: bigint): string => keccak256(coder.encode(['address', 'uint256'], [traderAddress, positionId]));
+
+/** feeRate·q·P rounded up, as the engine charges it. */
+const feeOf = (size: bigint, p: bigint): bigint => mulDiv(size * p, feeRate, WAD * WAD, Rounding.Up);
+
+interface PositionState {
+  market: string;
+  srcChainId: bigint;
+  token: string;
+  side: number;
+  size: bigint;
+  entryPrice: bigint;
+  fees: bigint;
+  realizedPnl: bigint;
+  collateral: bigint;
+}
+
+async function stateOf(m: DevnetManifest, traderAddress: string, positionId: bigint): Promise<PositionState> {
+  const [p, collateral] = (await engine(m).getFunction('positionOf')(keyOf(traderAddress, positionId))) as [Record<string, unknown>, bigint];
+  return {
+    market: p.market as string, srcChainId: p.srcChainId as bigint, token: p.token as string, side: Number(p.side), size: p.size as bigint,
+    entryPrice: p.entryPrice as bigint, fees: p.fees as bigint, realizedPnl: p.realizedPnl as bigint, collateral,
+  };
+}
+
+/** The margin account of a USDC-margined position as the engine's accountOf builds it. */
+function accountOf(s: PositionState): IsolatedAccount {
+  const realized = s.realizedPnl;
+  return {
+    position: { side: s.side === LONG ? Side.Long : Side.Short, size: s.size, entryPrice: s.entryPrice },
+    collateral: { kind: CollateralKind.Stable, amount: s.collateral * USDC_SCALE + (realized > 0n ? realized : 0n) },
+    fees: s.fees + (realized < 0n ? -realized : 0n),
+  };
+}
+
+/** Sends, waits for the receipt, requires success; returns the engine's events in order. */
+async function mined(m: DevnetManifest, c: Contract, method: string, ...args: unknown[]): Promise<LogDescription[]> {
+  const tx = await c.getFunction(method).send(...args);
+  const receipt = await waitForReceipt(provider(m, 'base'), tx.hash);
+  assert.equal(receipt.status, 1, `${method} reverted`);
+  const at = getAddress(await c.getAddress());
+  return receipt.logs.filter((l) => getAddress(l.address) === at).map((l) => engineIface.parseLog(l)).filter((l): l is LogDescription => l !== null);
+}
+
+/** The custom error `method` reverts with (simulated from the caller; nothing is mined). */
+async function reverted(c: Contract, method: string, ...args: unknown[]): Promise<DecodedError> {
+  let data: string | undefined;
+  try {
+    await c.getFunction(method).staticCall(...args);
+  } catch (e) {
+    data = (e as { data?: string }).data;
+  }
+  assert.ok(data !== undefined, `${method} did not revert`);
+  const decoded = decodeError(data);
+  assert.ok(decoded !== null, `${method} reverted with unknown data ${data}`);
+  return decoded;
+}
+
+const named = (logs: readonly LogDescription[], name: string): LogDescription[] => logs.filter((l) => l.name === name);
+const argsOf = (l: LogDescription | undefined): unknown[] => [...(l?.args ?? [])];
+
+async function setPrice(m: DevnetManifest, answer8: bigint): Promise<void> {
+  const deployer = new Wallet(m.accounts.deployer.privateKey, provider(m, 'base'));
+  const feed = new Contract(m.chains.base?.contracts.ethUsdFeed as string, ourArtifact('DevnetAggregator').abi, deployer);
+  const tx = await feed.getFunction('setAnswer').send(answer8);
+  assert.equal((await waitForReceipt(provider(m, 'base'), tx.hash)).status, 1);
+}
+
+describe('trading on the engine (base), margined by collateral credited from the sources', function () {
+  this.timeout(60_000);
+  const devnet = useSharedDevnet();
+  let undoCredits: (() => Promise<void>) | undefined;
+  let t0: string;
+  let arbUsdc: string;
+  let arbWeth: string;
+
+  // Credited once for the file (every test starts from here and is reverted to it):
+  // trader 0's position 1: 10 000 USDC, 2: 1 000 USDC, 3: 1 WETH (from arbitrum), 4: 100 USDC (from optimism).
+  before(async function () {
+    this.timeout(60_000);
+    const m = devnet().manifest;
+    t0 = getAddress(m.accounts.traders[0]?.address ?? '');
+    arbUsdc = getAddress(m.chains.arbitrum?.contracts.usdc ?? '');
+    arbWeth = getAddress(m.chains.arbitrum?.contracts.weth ?? '');
+    undoCredits = await snapshot(m);
+    const { relayer, store } = makeRelayer(m);
+    await lock(m, 'arbitrum', { amount: usdc(10_000n), positionId: 1n });
+    await lock(m, 'arbitrum', { amount: usdc(1_000n), positionId: 2n });
+    await lock(m, 'arbitrum', { amount: WAD, positionId: 3n, asset: 'weth' });
+    await lock(m, 'optimism', { amount: usdc(100n), positionId: 4n });
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 4);
+    store.close();
+  });
+
+  after(async () => {
+    await undoCredits?.();
+  });
+
+  const asTrader = (): Contract => engine(devnet().manifest, trader(devnet().manifest, 'base', 0));
+
+  it('opens a long at the oracle price, charging feeRate·q·P rounded up', async () => {
+    const m = devnet().manifest;
+    const at = price(3_000_00000001n);
+    await setPrice(m, 3_000_00000001n);
+    const q = 2n * WAD + 1n;
+    const logs = await mined(m, asTrader(), 'increase', 1n, MARKET, LONG, q);
+    const fee = feeOf(q, at);
+    assert.notEqual((q * at * feeRate) % (WAD * WAD), 0n, 'the exact fee has a fraction of a wei');
+    assert.equal(fee, 6_000_000_000_020_000_004n, 'and the trader pays the whole wei');
+    assert.deepEqual(logs.map((l) => l.name), ['PositionTraded', 'PositionChanged']);
+    assert.deepEqual(argsOf(logs[0]), [keyOf(t0, 1n), true, q, at, fee]);
+    assert.deepEqual(argsOf(logs[1]), [keyOf(t0, 1n), t0, 1n, MARKET]);
+    assert.deepEqual(await stateOf(m, t0, 1n), {
+      market: MARKET, srcChainId: ARBITRUM, token: arbUsdc, side: LONG, size: q, entryPrice: at, fees: fee, realizedPnl: 0n, collateral: usdc(10_000n),
+    });
+  });
+
+  it('grows a long at the size-weighted entry rounded up, a short at one rounded down; the side is kept', async () => {
+    const m = devnet().manifest;
+    const c = asTrader();
+    await mined(m, c, 'increase', 1n, MARKET, LONG, WAD);
+    await mined(m, c, 'increase', 2n, MARKET, SHORT, WAD / 10n);
+    const p3001 = price(3_001_00000000n);
+    await setPrice(m, 3_001_00000000n);
+    await mined(m, c, 'increase', 1n, MARKET, LONG, 2n * WAD);
+    await mined(m, c, 'increase', 2n, MARKET, SHORT, WAD / 5n);
+
+    const long = await stateOf(m, t0, 1n);
+    assert.equal(long.size, 3n * WAD);
+    assert.equal(long.entryPrice, mulDiv(WAD * P3000 + 2n * WAD * p3001, 1n, 3n * WAD, Rounding.Up));
+    assert.equal(long.entryPrice, 3_000_666_666_666_666_666_667n);
+    assert.equal(long.fees, feeOf(WAD, P3000) + feeOf(2n * WAD, p3001));
+    const short = await stateOf(m, t0, 2n);
+    assert.equal(short.size, (3n * WAD) / 10n);
+    assert.equal(short.entryPrice, mulDiv((WAD / 10n) * P3000 + (WAD / 5n) * p3001, 1n, (3n * WAD) / 10n, Rounding.Down));
+    assert.equal(short.entryPrice, 3_000_666_666_666_666_666_666n);
+
+    assert.equal((await reverted(c, 'increase', 1n, MARKET, SHORT, WAD)).name, 'WrongSide');
+    assert.equal((await reverted(c, 'increase', 1n, id('BTC-USD'), LONG, WAD)).name, 'MarketDisabled');
+  });
+
+  it('shrinks a position: the PnL of the part closed is realized rounded against the trader, and the fee charged', async () => {
+    const m = devnet().manifest;
+    const c = asTrader();
+    await mined(m, c, 'increase', 1n, MARKET, LONG, 3n * WAD);
+    const d = 1_234_567_890_123_456_789n;
+    const opened: Position = { side: Side.Long, size: d, entryPrice: P3000 };
+
+    // One feed step down, then one up: d·1e-8 USD = 12 345 678 901.23… wei, a loss rounded up, a gain down.
+    const down = price(2_999_99999999n);
+    await setPrice(m, 2_999_99999999n);
+    const logs = await mined(m, c, 'decrease', 1n, d);
+    assert.deepEqual(argsOf(named(logs, 'PositionTraded')[0]), [keyOf(t0, 1n), false, d, down, feeOf(d, down)]);
+    assert.equal(named(logs, 'PositionChanged').length, 1);
+    const lossPnl = pnl(opened, down);
+    assert.equal(lossPnl, -12_345_678_902n);
+    assert.equal((await stateOf(m, t0, 1n)).realizedPnl, lossPnl);
+
+    const up = price(3_000_00000001n);
+    await setPrice(m, 3_000_00000001n);
+    await mined(m, c, 'decrease', 1n, d);
+    const gainPnl = pnl(opened, up);
+    assert.equal(gainPnl, 12_345_678_901n);
+
+    const s = await stateOf(m, t0, 1n);
+    assert.equal(s.size, 3n * WAD - 2n * d);
+    assert.equal(s.entryPrice, P3000, 'the entry of what is left does not move');
+    assert.equal(s.realizedPnl, -1n, 'the same move down and up costs the trader a wei');
+    assert.equal(s.fees, feeOf(3n * WAD, P3000) + feeOf(d, down) + feeOf(d, up));
+    assert.equal(s.collateral, usdc(10_000n), 'nothing is settled before the close');
+
+    const tooMuch = await reverted(c, 'decrease', 1n, 3n * WAD);
+    assert.equal(tooMuch.name, 'SizeTooLarge');
+    assert.deepEqual([...tooMuch.args], [3n * WAD, s.size]);
+  });
+
+  it('withdraws free collateral down to the initial margin and no further, as a RELEASE to the source', async () => {
+    const m = devnet().manifest;
+    const c = asTrader();
+    const e = engine(m);
+    await mined(m, c, 'increase', 1n, MARKET, LONG, 2n * WAD);
+    const s = await stateOf(m, t0, 1n);
+    const im = initialMargin(accountOf(s).position, imr);
+    const free = (equity(accountOf(s), P3000) - im) / USDC_SCALE;
+    assert.equal(free, usdc(10_000n - 6n - 600n), 'collateral − fee − 10 % of 6 000');
+
+    const over = await reverted(c, 'withdraw', 1n, free + 1n);
+    assert.equal(over.name, 'InsufficientMargin');
+    assert.deepEqual([...over.args], [equity(accountOf({ ...s, collateral: s.collateral - free - 1n }), P3000), im]);
+    assert.equal((await reverted(c, 'withdraw', 1n, usdc(10_000n) + 1n)).name, 'SizeTooLarge');
+
+    const nonce = (await e.getFunction('outboundNonce')(ARBITRUM)) as bigint;
+    const logs = await mined(m, c, 'withdraw', 1n, free);
+    assert.deepEqual(logs.map((l) => l.name), ['SettlementSent', 'CollateralWithdrawn', 'PositionChanged']);
+    const [sent] = logs;
+    const engineAddress = await e.getAddress();
+    assert.deepEqual(argsOf(sent).slice(0, 7), [messageId(BASE, engineAddress, nonce + 1n), ARBITRUM, BigInt(MessageKind.RELEASE), t0, 1n, arbUsdc, free]);
+    assert.notEqual(sent?.args.getValue('transportId'), `0x${'0'.repeat(64)}`, 'sent through LayerZero');
+    assert.deepEqual(argsOf(logs[1]), [keyOf(t0, 1n), free]);
+    assert.equal((await e.getFunction('outboundNonce')(ARBITRUM)) as bigint, nonce + 1n);
+    assert.equal((await stateOf(m, t0, 1n)).collateral, usdc(606n));
+  });
+
+  it('without exposure, withdraws what a realized loss and the fees leave, and no more', async () => {
+    const m = devnet().manifest;
+    const c = asTrader();
+    await mined(m, c, 'increase', 2n, MARKET, LONG, WAD);
+    await setPrice(m, 2_900_00000000n);
+    await mined(m, c, 'decrease', 2n, WAD);
+    const s = await stateOf(m, t0, 2n);
+    assert.equal(s.realizedPnl, -100n * WAD);
+    assert.equal(s.fees, (59n * WAD) / 10n, '3 + 2.9');
+    const left = usdc(1_000n) - (s.fees - s.realizedPnl) / USDC_SCALE;
+    assert.equal(left, 894_100_000n);
+
+    const over = await reverted(c, 'withdraw', 2n, left + 1n);
+    assert.equal(over.name, 'InsufficientMargin');
+    assert.deepEqual([...over.args], [-USDC_SCALE, 0n], 'one USDC unit short of the fees and the loss');
+    const logs = await mined(m, c, 'withdraw', 2n, left);
+    assert.equal(named(logs, 'SettlementSent')[0]?.args.getValue('amount'), left);
+
+    // Closing the flat position SEIZEs exactly what covers the loss and the fees.
+    const closed = await mined(m, c, 'close', 2n);
+    const sent = named(closed, 'SettlementSent');
+    assert.deepEqual(sent.map((l) => [l.args.getValue('kind'), l.args.getValue('amount')]), [[BigInt(MessageKind.SEIZE), usdc(1_000n) - left]]);
+    assert.deepEqual(argsOf(named(closed, 'PositionClosed')[0]), [keyOf(t0, 2n), 0n, 0n, usdc(1_000n) - left, 0n]);
+  });
+
+  it('refuses to open with too little margin (InsufficientMargin) and leaves the position flat', async () => {
+    const m = devnet().manifest;
+    const c = asTrader();
+    // 1 000 USDC: q·3 000·(10 % + 0.1 %) must fit, i.e. q ≤ 3.3003…
+    const q = (34n * WAD) / 10n;
+    const fee = feeOf(q, P3000);
+    const would: IsolatedAccount = { position: { side: Side.Long, size: q, entryPrice: P3000 }, collateral: { kind: CollateralKind.Stable, amount: usdc(1_000n) * USDC_SCALE }, fees: fee };
+    const r = await reverted(c, 'increase', 2n, MARKET, LONG, q);
+    assert.equal(r.name, 'InsufficientMargin');
+    assert.deepEqual([...r.args], [equity(would, P3000), initialMargin(would.position, imr)]);
+    assert.deepEqual([...r.args], [(9898n * WAD) / 10n, 1_020n * WAD]);
+    assert.equal((await stateOf(m, t0, 2n)).size, 0n);
+
+    await mined(m, c, 'increase', 2n, MARKET, LONG, (33n * WAD) / 10n);
+    assert.equal((await stateOf(m, t0, 2n)).size, (33n * WAD) / 10n, '3.3 fits: 990.1 of equity for 990 of margin');
+  });
+
+  it('closes a short at a loss: RELEASEs the settled value rounded down and SEIZEs the rest of the collateral', async () => {
+    const m = devnet().manifest;
+    const c = asTrader();
+    const e = engine(m);
+    const q = 5n * WAD + 123_456_789n;
+    await mined(m, c, 'increase', 1n, MARKET, SHORT, q);
+    const at = price(3_412_34567891n);
+    await setPrice(m, 3_412_34567891n);
+    const before = await stateOf(m, t0, 1n);
+
+    const pnlUsd = pnl({ side: Side.Short, size: q, entryPrice: P3000 }, at);
+    const settled = usdc(10_000n) * USDC_SCALE + pnlUsd - (before.fees + feeOf(q, at));
+    assert.ok(settled > 0n && settled < usdc(10_000n) * USDC_SCALE, 'a partial loss');
+    const released = settled / USDC_SCALE;
+    const seized = usdc(10_000n) - released;
+    assert.ok(settled % USDC_SCALE !== 0n, 'the case exercises the rounding');
+
+    const nonce = (await e.getFunction('outboundNonce')(ARBITRUM)) as bigint;
+    const logs = await mined(m, c, 'close', 1n);
+    assert.deepEqual(logs.map((l) => l.name), ['SettlementSent', 'SettlementSent', 'PositionClosed', 'PositionChanged']);
+    const engineAddress = await e.getAddress();
+    const [release, seize] = named(logs, 'SettlementSent');
+    assert.deepEqual(argsOf(release).slice(0, 7), [messageId(BASE, engineAddress, nonce + 1n), ARBITRUM, BigInt(MessageKind.RELEASE), t0, 1n, arbUsdc, released]);
+    assert.deepEqual(argsOf(seize).slice(0, 7), [messageId(BASE, engineAddress, nonce + 2n), ARBITRUM, BigInt(MessageKind.SEIZE), t0, 1n, arbUsdc, seized]);
+    assert.deepEqual(argsOf(named(logs, 'PositionClosed')[0]), [keyOf(t0, 1n), settled, released, seized, 0n]);
+    assert.deepEqual([...((await e.getFunction('seizeContext')(messageId(BASE, engineAddress, nonce + 2n))) as unknown[])], [MARKET, at], 'the SEIZE records the price it was decided at');
+
+    const after = await stateOf(m, t0, 1n);
+    assert.equal(after.size, 0n);
+    assert.equal(after.collateral, 0n);
+    assert.equal(after.srcChainId, 0n, 'the position is free to be bound again');
+  });
+
+  it('closes in profit beyond the collateral: RELEASEs all of it and pays the rest from the settlement pool on base', async () => {
+    const m = devnet().manifest;
+    const c = asTrader();
+    await mined(m, c, 'increase', 2n, MARKET, LONG, 3n * WAD);
+    await setPrice(m, 3_500_00000000n);
+    const token = new Contract(m.chains.base?.contracts.settlementToken as string, ourArtifact('TestToken').abi, provider(m, 'base'));
+    const balance = (a: string) => token.getFunction('balanceOf')(a) as Promise<bigint>;
+    const pool = m.accounts.settlementPool.address;
+    const [traderBefore, poolBefore] = [await balance(t0), await balance(pool)];
+
+    const logs = await mined(m, c, 'close', 2n);
+    // 1 000 + 3·500 − (9 + 10.5) = 2 480.5 settled: 1 000 USDC back on arbitrum, 1 480.5 here.
+    const profit = 1_480_500_000n;
+    const sent = named(logs, 'SettlementSent');
+    assert.deepEqual(sent.map((l) => [l.args.getValue('kind'), l.args.getValue('dstChainId'), l.args.getValue('amount')]), [[BigInt(MessageKind.RELEASE), ARBITRUM, usdc(1_000n)]]);
+    assert.deepEqual(argsOf(named(logs, 'PositionClosed')[0]), [keyOf(t0, 2n), 2_480_500_000_000_000_000_000n, usdc(1_000n), 0n, profit]);
+    assert.equal(await balance(t0), traderBefore + profit);
+    assert.equal(await balance(pool), poolBefore - profit);
+  });
+
+  it('credits WETH but never trades on it (CollateralNotTradable); it is still withdrawn and closed', async () => {
+    const m = devnet().manifest;
+    const c = asTrader();
+    const r = await reverted(c, 'increase', 3n, MARKET, LONG, WAD / 100n);
+    assert.equal(r.name, 'CollateralNotTradable');
+    assert.deepEqual([...r.args], [ARBITRUM, arbWeth]);
+
+    const withdrawn = await mined(m, c, 'withdraw', 3n, WAD / 4n);
+    const closed = await mined(m, c, 'close', 3n);
+    const released = [...named(withdrawn, 'SettlementSent'), ...named(closed, 'SettlementSent')];
+    assert.deepEqual(released.map((l) => [l.args.getValue('kind'), l.args.getValue('token'), l.args.getValue('amount')]), [
+      [BigInt(MessageKind.RELEASE), arbWeth, WAD / 4n],
+      [BigInt(MessageKind.RELEASE), arbWeth, (3n * WAD) / 4n],
+    ]);
+  });
+
+  it('RELEASEs straight back to its source a credit of another source or another token to a bound position', async () => {
+    const m = devnet().manifest;
+    const e = engine(m);
+    const opUsdc = getAddress(m.chains.optimism?.contracts.usdc ?? '');
+    const opWeth = getAddress(m.chains.optimism?.contracts.weth ?? '');
+    const from = await provider(m, 'base').getBlockNumber();
+    const { relayer, store } = makeRelayer(m);
+    const locks = [
+      await lock(m, 'optimism', { amount: usdc(5n), positionId: 1n }), // position 1 holds arbitrum USDC
+      await lock(m, 'optimism', { amount: 2n * WAD, positionId: 4n, asset: 'weth' }), // position 4 holds optimism USDC
+    ];
+    const ids = new Set(locks.map((l) => l.lockId));
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).filter((r) => r.messageId !== null && ids.has(r.messageId)).length === 2);
+    store.close();
+
+    const credited = await e.queryFilter('PositionCredited', from + 1, 'latest');
+    assert.deepEqual(credited.map((l) => (l as { args: unknown[] }).args[0]).sort(), [...ids].sort(), 'both credits were accepted');
+    const sent = await e.queryFilter('SettlementSent', from + 1, 'latest');
+    assert.deepEqual(sent.map((l) => [...(l as { args: unknown[] }).args].slice(1, 7)).sort((a, b) => Number((a[3] as bigint) - (b[3] as bigint))), [
+      [OPTIMISM, BigInt(MessageKind.RELEASE), t0, 1n, opUsdc, usdc(5n)],
+      [OPTIMISM, BigInt(MessageKind.RELEASE), t0, 4n, opWeth, 2n * WAD],
+    ]);
+    const one = await stateOf(m, t0, 1n);
+    assert.deepEqual([one.srcChainId, one.token, one.collateral], [ARBITRUM, arbUsdc, usdc(10_000n)], 'still bound to arbitrum USDC, unchanged');
+    const four = await stateOf(m, t0, 4n);
+    assert.deepEqual([four.srcChainId, four.token, four.collateral], [OPTIMISM, opUsdc, usdc(100n)], 'still bound to optimism USDC, unchanged');
+    assert.equal(await e.getFunction('collateralOf')(t0, 1n, OPTIMISM, opUsdc), 0n);
+    assert.equal(await e.getFunction('collateralOf')(t0, 4n, OPTIMISM, opWeth), 0n);
+  });
+});

@@ -407,6 +407,8 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
         if (p.srcChainId == 0) revert NoCollateral();
         uint256 price;
         if (p.size > 0) (price,) = _reduce(p, p.size);
+        // Losses realized earlier still settle as a SEIZE: it carries today's price for the relayer's check.
+        else if (p.market != bytes32(0)) price = oraclePrice(p.market);
         _settleClosed(key, price);
     }
 

@@ -212,6 +212,38 @@ async function checkRoute(config: Config, route: Config['routes'][number], clien
   });
 }
 
+/** A settle route (engine → vault): the vault trusts the engine, the engine sends back over this transport and can pay for it. */
+async function checkSettleRoute(config: Config, route: Config['routes'][number], clients: Map<string, ChainClient>, src: Checks, dst: Checks): Promise<void> {
+  const engineChain = config.chains[route.source];
+  const vaultChain = config.chains[route.destination];
+  const ec = clients.get(route.source);
+  const vc = clients.get(route.destination);
+  if (engineChain?.engine === undefined || vaultChain?.vault === undefined || ec === undefined || vc === undefined) return;
+  const { engine } = engineChain;
+  const { vault } = vaultChain;
+  const tag = `[route ${route.name}]`;
+  await dst.run(`vault takes RELEASE/SEIZE only from the engine on ${route.source} ${tag}`, async () => {
+    const [trusted, chainId] = [(await read(vc, vaultIface, vault, 'engine'))[0] as string, (await read(vc, vaultIface, vault, 'engineChainId'))[0] as bigint];
+    if (trusted.toLowerCase() !== engine.toLowerCase() || chainId !== BigInt(engineChain.chainId))
+      return fail(`the vault trusts ${trusted} on chain ${chainId}, not the engine ${engine} on ${engineChain.chainId}: call setEngine on the vault`);
+    return pass(engine);
+  });
+  await dst.run(`vault has an insurance fund for SEIZE ${tag}`, async () => {
+    const fund = (await read(vc, vaultIface, vault, 'insuranceFund'))[0] as string;
+    return BigInt(fund) === 0n ? fail('no insurance fund: every SEIZE would revert; call setInsuranceFund on the vault') : pass(fund);
+  });
+  await src.run(`engine sends back to ${route.destination} over ${route.transport} ${tag}`, async () => {
+    const r = await read(ec, engineIface, engine, 'returnRoutes', [vaultChain.chainId]);
+    const transport = r.getValue('transport') as bigint;
+    const want = route.transport === 'wormhole' ? 2n : TRANSPORT_LAYERZERO;
+    return transport === want ? pass(`transport ${transport}`) : fail(`the engine's return route to chain id ${vaultChain.chainId} is transport ${transport}, the config says ${route.transport}: call setReturnRoute`);
+  });
+  await src.run(`engine can pay the messaging fees of RELEASE/SEIZE ${tag}`, async () => {
+    const balance = BigInt(await ec.rpc.call<string>('eth_getBalance', [engine, 'latest']));
+    return balance > 0n ? pass(`${balance} wei`) : fail('the engine has no native balance: closes, withdrawals and liquidations revert; send it some');
+  });
+}
+
 /** What the relayer needs on a destination: DVN admin and signer, the DVN's quorum, gas. */
 async function checkDestination(client: ChainClient, keys: Keys, out: Checks): Promise<void> {
   const lz = client.config.layerzero;
@@ -276,7 +308,7 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process
   );
   // Route checks read two chains; run them after the chains' own checks so each group reads in order.
   for (const route of config.routes) {
-    const check = route.transport === 'wormhole' ? checkWormholeRoute : checkRoute;
+    const check = route.direction === 'settle' ? checkSettleRoute : route.transport === 'wormhole' ? checkWormholeRoute : checkRoute;
     await check(config, route, clients, group(route.source), group(route.destination));
   }
   for (const dst of new Set(config.routes.map((r) => r.destination))) {

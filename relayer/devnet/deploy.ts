@@ -57,8 +57,11 @@ export interface DevnetManifest {
   market: { name: string; id: string; imr: string; mmr: string; feeRate: string; maxDeviationBps: number; heartbeat: number; attesterThreshold: number };
 }
 
-/** The executor gas a CREDIT asks for on the destination (lzReceive into the engine). */
-export const CREDIT_LZ_RECEIVE_GAS = 200_000n;
+/**
+ * The executor gas a CREDIT asks for on the destination (lzReceive into the engine). A credit of
+ * collateral the position is not bound to is RELEASEd straight back from inside lzReceive (~380k).
+ */
+export const CREDIT_LZ_RECEIVE_GAS = 500_000n;
 /** The executor gas a RELEASE/SEIZE asks for on a source (lzReceive into the vault). */
 export const SETTLE_LZ_RECEIVE_GAS = 150_000n;
 /** ETH-USD on the engine: 10 % initial, 5 % maintenance margin, 0.1 % fee. */

@@ -8,6 +8,7 @@ import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { waitForReceipt } from '../../relayer/chains/provider.js';
 import type { Config, RawConfig } from '../../relayer/config/schema.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
+import { readPositions } from '../../relayer/cli/commands/positions.js';
 import { Keeper } from '../../relayer/liquidation/keeper.js';
 import { PriceService } from '../../relayer/oracle/priceService.js';
 import type { RelayerEvent } from '../../relayer/pipeline/events.js';
@@ -91,6 +92,25 @@ describe('keeper: guarded liquidation', function () {
     [r] = await s.keeper.tick();
     assert.deepEqual(r?.liquidated, []);
     assert.equal(s.events.filter((e) => e.type === 'keeper.liquidation').length, 1);
+  });
+
+  it('positions shows each position\'s margin, equity, liquidation price and health', async () => {
+    const m = devnet().manifest;
+    const s = setup(m);
+    await twoPositions(m, s);
+    await setPrice(m, ['base'], 2_900n);
+    const rows = await readPositions(s.config, m.accounts.traders[0]?.address as string);
+    const p21 = rows.find((r) => r.positionId === 21n)?.exposure;
+    assert.ok(p21 !== null && p21 !== undefined);
+    assert.equal(p21.side, 'long');
+    assert.equal(p21.size, ETH);
+    assert.equal(p21.markPrice, 2_900n * ETH);
+    assert.equal(p21.margin, 347n * ETH, '350 USDC less the 3 USD opening fee');
+    assert.equal(p21.equity, 247n * ETH, '347 − 100 of loss');
+    assert.equal(p21.maintenanceMargin, 145n * ETH, '5 % of 2900');
+    // (3000 + 3 − 350) / 0.95, rounded up (against the trader)
+    assert.equal(p21.liquidationPrice, (2_653n * ETH * ETH + (95n * ETH) / 100n - 1n) / ((95n * ETH) / 100n));
+    assert.equal(p21.health, (247n * ETH * ETH) / (145n * ETH));
   });
 
   it('a manipulated destination oracle alone cannot liquidate', async () => {

@@ -77,6 +77,9 @@ describe('isorelay CLI against a devnet', function () {
       assert.match(r.stdout, /✓ vault's peer for base \(eid 30184\) is the engine \[route arbitrum-base\]/);
       assert.match(r.stdout, /✓ engine trusts the vault as Wormhole emitter of chain 24 \[route optimism-base\]/);
       assert.match(r.stdout, /✓ signed-VAA API answers \[route optimism-base\]/);
+      assert.match(r.stdout, /✓ vault takes RELEASE\/SEIZE only from the engine on base \[route base-optimism\]/);
+      assert.match(r.stdout, /✓ engine sends back to arbitrum over layerzero \[route base-arbitrum\]/);
+      assert.match(r.stdout, /✓ engine can pay the messaging fees of RELEASE\/SEIZE \[route base-arbitrum\]/);
       assert.match(r.stdout, /✓ relayer has gas/);
       assert.doesNotMatch(r.stdout, /✗/);
       assert.match(r.stdout, /doctor: all \d+ checks passed/);
@@ -195,7 +198,7 @@ describe('isorelay CLI against a devnet', function () {
         assert.equal(after.code, 0, after.stderr);
         const row = after.stdout.split('\n').find((l) => /^77\s/.test(l));
         assert.ok(row !== undefined, after.stdout);
-        assert.match(row, /^77\s+arbitrum\s+USDC \(0x[0-9a-fA-F]{40}\)\s+2500\.0\s+1$/);
+        assert.match(row, /^77\s+arbitrum\s+USDC \(0x[0-9a-fA-F]{40}\)\s+2500\.0\s+1\s+—\s+—\s+—\s+—\s+—$/);
 
         const json = await cli(['positions', '-c', configFile, '--trader', trader, '--json'], keys);
         const parsed = JSON.parse(json.stdout) as { positions: { positionId: string; amount: string; credits: number }[] };

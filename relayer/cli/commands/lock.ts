@@ -28,9 +28,9 @@ const usage = (message: string, guidance: string[] = []) => new IsorelayError(Er
 export function lockDestination(config: Config, chain: string, to?: string): string {
   const known = Object.keys(config.chains).join(', ');
   if (config.chains[chain] === undefined) throw usage(`unknown chain "${chain}": the config names ${known}`);
-  const routes = config.routes.filter((r) => r.source === chain);
+  const routes = config.routes.filter((r) => r.source === chain && r.direction === 'credit');
   if (routes.length === 0)
-    throw usage(`chain "${chain}" is not the source of any route`, [`Sources in this config: ${[...new Set(config.routes.map((r) => r.source))].join(', ')}.`]);
+    throw usage(`chain "${chain}" is not the source of any route`, [`Sources in this config: ${[...new Set(config.routes.filter((r) => r.direction === 'credit').map((r) => r.source))].join(', ')}.`]);
   if (to !== undefined) {
     if (config.chains[to] === undefined) throw usage(`unknown destination chain "${to}": the config names ${known}`);
     if (!routes.some((r) => r.destination === to)) throw usage(`no route goes from "${chain}" to "${to}"`);

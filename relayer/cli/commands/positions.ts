@@ -1,12 +1,14 @@
 // `isorelay positions --trader ADDR`: the trader's isolated positions on the destination engines,
-// found from the engine's PositionCredited logs and confirmed with collateralOf, one row per asset.
-import { formatUnits, getAddress, Interface, isAddress, zeroPadValue } from 'ethers';
+// found from the engine's PositionCredited logs and confirmed with collateralOf, one row per asset,
+// with the position's exposure, margin, equity, liquidation price and health at the engine's price.
+import { formatUnits, getAddress, id, Interface, isAddress, zeroPadValue } from 'ethers';
 import { formatTable } from '../../app/statusReport.js';
 import { ChainClient } from '../../chains/client.js';
 import { ourArtifact } from '../../chains/contractsAbi.js';
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
+import { CollateralKind, equity, liquidationPrice, maintenanceMargin, Side } from '../../margin/index.js';
 
 export interface PositionsOptions {
   config: string;
@@ -32,6 +34,25 @@ export interface PositionCollateral {
   /** The sum of the credits seen in the logs; differs from `amount` once releases exist. */
   credited: bigint;
   credits: number;
+  /** The exposure this collateral margins, when the position trades (else null). */
+  exposure: PositionExposure | null;
+}
+
+/** USD amounts and prices in 1e18; health = equity / maintenance margin (liquidatable below 1). */
+export interface PositionExposure {
+  market: string;
+  side: 'long' | 'short';
+  size: bigint;
+  entryPrice: bigint;
+  /** The engine's own oracle price, or null when it is stale or unreadable. */
+  markPrice: bigint | null;
+  /** Collateral plus realized PnL (USD). */
+  margin: bigint;
+  equity: bigint | null;
+  maintenanceMargin: bigint | null;
+  liquidationPrice: bigint | null;
+  /** equity / maintenance margin in 1e18, or null without a price. */
+  health: bigint | null;
 }
 
 interface Credit { positionId: bigint; srcChainId: bigint; token: string; amount: bigint }
@@ -71,7 +92,7 @@ async function tokenSymbol(config: Config, chain: string | null, token: string):
 }
 
 export async function readPositions(config: Config, trader: string): Promise<PositionCollateral[]> {
-  const destinations = [...new Set(config.routes.map((r) => r.destination))];
+  const destinations = [...new Set(config.routes.filter((r) => r.direction === 'credit').map((r) => r.destination))];
   const rows: PositionCollateral[] = [];
   for (const destination of destinations) {
     const cfg = config.chains[destination];
@@ -97,11 +118,42 @@ export async function readPositions(config: Config, trader: string): Promise<Pos
         destination, positionId: first.positionId, srcChainId: first.srcChainId, sourceChain, token: first.token,
         symbol: await tokenSymbol(config, sourceChain, first.token), decimals, amount,
         credited: group.reduce((s, c) => s + c.amount, 0n), credits: group.length,
+        exposure: amount === 0n ? null : await readExposure(config, client, engine, trader, first),
       });
     }
   }
   return rows.sort((a, b) => (a.positionId < b.positionId ? -1 : a.positionId > b.positionId ? 1 : Number(a.srcChainId - b.srcChainId)));
 }
+
+const WAD = 10n ** 18n;
+
+async function readExposure(config: Config, client: ChainClient, engine: string, trader: string, c: Credit): Promise<PositionExposure | null> {
+  const call = async (fn: string, args: unknown[]) => engineIface.decodeFunctionResult(fn, await client.call(engine, engineIface.encodeFunctionData(fn, args)));
+  const key = (await call('positionKeyOf', [trader, c.positionId]))[0] as string;
+  const [p] = (await call('positionOf', [key])) as unknown as [{ market: string; srcChainId: bigint; token: string; side: bigint; size: bigint; entryPrice: bigint }];
+  // Only the collateral the position is bound to margins it (another was released straight back).
+  if (p.size === 0n || p.srcChainId !== c.srcChainId || getAddress(p.token) !== c.token) return null;
+  const [a] = (await call('accountOf', [key])) as unknown as [{ collateral: { amount: bigint }; fees: bigint }];
+  const market = Object.keys(config.markets).find((n) => id(n) === p.market) ?? p.market;
+  const mmr = ((await call('markets', [p.market])) as unknown as bigint[])[7] as bigint;
+  let mark: bigint | null = null;
+  try {
+    mark = (await call('oraclePrice', [p.market]))[0] as bigint;
+  } catch {
+    // a stale or broken feed: the engine itself would refuse to trade; show what is known
+  }
+  const side = p.side === 0n ? Side.Long : Side.Short;
+  const account = { position: { side, size: p.size, entryPrice: p.entryPrice }, collateral: { kind: CollateralKind.Stable, amount: a.collateral.amount }, fees: a.fees };
+  const eq = mark === null ? null : equity(account, mark);
+  const mm = mark === null ? null : maintenanceMargin(account.position, mmr, mark);
+  return {
+    market, side, size: p.size, entryPrice: p.entryPrice, markPrice: mark, margin: a.collateral.amount - a.fees,
+    equity: eq, maintenanceMargin: mm, liquidationPrice: liquidationPrice(account, mmr),
+    health: eq === null || mm === null || mm === 0n ? null : (eq * WAD) / mm,
+  };
+}
+
+const usd = (x: bigint | null, digits = 2): string => (x === null ? '—' : Number(formatUnits(x, 18)).toFixed(digits));
 
 export async function positionsCommand(opts: PositionsOptions): Promise<void> {
   const config = loadConfig(opts.config);
@@ -120,15 +172,23 @@ export async function positionsCommand(opts: PositionsOptions): Promise<void> {
   }
   const multi = new Set(rows.map((r) => r.destination)).size > 1;
   const table = formatTable(
-    [...(multi ? ['destination'] : []), 'position', 'source chain', 'token', 'amount', 'credits'],
-    rows.map((r) => [
-      ...(multi ? [r.destination] : []),
-      r.positionId.toString(),
-      r.sourceChain ?? `chain ${r.srcChainId}`,
-      r.symbol === null ? r.token : `${r.symbol} (${r.token})`,
-      formatUnits(r.amount, r.decimals),
-      String(r.credits),
-    ]),
+    [...(multi ? ['destination'] : []), 'position', 'source chain', 'token', 'amount', 'credits', 'exposure', 'margin', 'equity', 'liq. price', 'health'],
+    rows.map((r) => {
+      const x = r.exposure;
+      return [
+        ...(multi ? [r.destination] : []),
+        r.positionId.toString(),
+        r.sourceChain ?? `chain ${r.srcChainId}`,
+        r.symbol === null ? r.token : `${r.symbol} (${r.token})`,
+        formatUnits(r.amount, r.decimals),
+        String(r.credits),
+        x === null ? '—' : `${x.side} ${formatUnits(x.size, 18)} ${x.market} @ ${usd(x.entryPrice)}`,
+        x === null ? '—' : usd(x.margin),
+        x === null ? '—' : usd(x.equity),
+        x === null ? '—' : x.liquidationPrice === null ? 'none' : usd(x.liquidationPrice),
+        x === null || x.health === null ? '—' : `${usd(x.health)}×${x.health < WAD ? ' LIQUIDATABLE' : ''}`,
+      ];
+    }),
   );
   process.stdout.write(`positions of ${trader} on ${[...new Set(rows.map((r) => r.destination))].join(', ')}\n${table}\n`);
 }

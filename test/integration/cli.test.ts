@@ -211,11 +211,12 @@ describe('isorelay CLI against a devnet', function () {
         for (const s of MESSAGE_STATUSES) assert.match(status.stdout, new RegExp(`\\b${s}\\b`), `column ${s}`);
         assert.match(status.stdout, /^arbitrum-base\s+(\d+\s+){4}1\s+(0\s+){4}1\s+-$/m);
         assert.match(status.stdout, /^optimism-base\s+(0\s+){9}0\s+-$/m);
+        assert.match(status.stdout, /^base-arbitrum\s+(0\s+){9}0\s+-$/m);
         assert.match(status.stdout, /^base\s+8453\s+\d+\s+\d+\s+ok$/m);
 
         const statusJson = await cli(['status', '-c', configFile, '--json'], keys);
         const report = JSON.parse(statusJson.stdout) as { routes: { route: string; counts: Record<string, number> }[]; chains: { chain: string; reachable: boolean; head: string }[] };
-        assert.equal(report.routes.length, 2);
+        assert.deepEqual(report.routes.map((r) => r.route).sort(), ['arbitrum-base', 'base-arbitrum', 'base-optimism', 'optimism-base'], 'credit and settle routes');
         assert.equal(report.routes.find((r) => r.route === 'arbitrum-base')?.counts.delivered, 1);
         assert.equal(report.chains.length, 3);
         assert.ok(report.chains.every((c) => c.reachable && /^\d+$/.test(c.head)));

@@ -8,6 +8,7 @@ import { ourArtifact } from '../chains/contractsAbi.js';
 import { makeProvider, waitForReceipt } from '../chains/provider.js';
 import type { Store } from '../store/store.js';
 import type { DevnetManifest } from './deploy.js';
+import { setDevnetPrice } from './feeds.js';
 
 const ETH = 10n ** 18n;
 const LONG = 0;
@@ -60,12 +61,7 @@ export async function runTradingDemo(m: DevnetManifest, store: Store, say: (line
     };
     const erc20 = (chain: string, token: string) => new Contract(token, ourArtifact('TestToken').abi, p(chain));
     const balance = async (chain: string, token: string, who: string) => (await erc20(chain, token).getFunction('balanceOf')(who)) as bigint;
-    const setPrice = async (usd: bigint) => {
-      for (const c of Object.values(m.chains)) {
-        const feed = new Contract(c.contracts.ethUsdFeed, ourArtifact('DevnetAggregator').abi, new Wallet(m.accounts.deployer.privateKey, p(c.name)));
-        await send(p(c.name), feed.getFunction('setAnswer').send(usd * 10n ** 8n));
-      }
-    };
+    const setPrice = (usd: bigint) => setDevnetPrice(m, Object.keys(m.chains), usd, p);
     const sizeOf = async (positionId: bigint) => {
       const key = (await engine.getFunction('positionKeyOf')(traderAddress, positionId)) as string;
       return ((await engine.getFunction('positionOf')(key)) as unknown as [{ size: bigint }, bigint])[0].size;

@@ -5,17 +5,18 @@
 // conservative end of the range (longs at `high`, shorts at `low`) come from the index in
 // O(log n + k), each is re-checked exactly with fresh engine state, attested by the attesters'
 // EIP-712 signatures and sent to `liquidate`. The engine checks it all again on chain.
-import { id, Interface, type Wallet } from 'ethers';
+import { id, Interface, type Result, type Wallet } from 'ethers';
 import { abiFunction, errorDecoder } from '../chains/abiFunction.js';
 import type { ChainClient } from '../chains/client.js';
 import { ourArtifact } from '../chains/contractsAbi.js';
 import { TxRevertedError, type TxSender } from '../chains/tx/sender.js';
 import type { Config } from '../config/schema.js';
-import { CollateralKind, isLiquidatable, liquidationPrice, Side, type IsolatedAccount } from '../margin/index.js';
+import { isLiquidatable, liquidationPrice, Side, type IsolatedAccount } from '../margin/index.js';
 import type { PriceService } from '../oracle/priceService.js';
 import type { ReconciledPrice } from '../oracle/reconcile.js';
 import type { EventBus } from '../pipeline/events.js';
 import { attestationDomain, signAttestation, type PriceAttestation } from './attestation.js';
+import { accountFromEngine } from './engineAccount.js';
 import { PositionIndex } from './positionIndex.js';
 
 const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
@@ -127,25 +128,14 @@ export class Keeper {
   private async readAccounts(keys: readonly string[]): Promise<({ market: string; account: IsolatedAccount } | null)[]> {
     if (keys.length === 0) return [];
     const client = this.o.client(this.chain);
-    const calls = keys.flatMap((k) => [
-      { method: 'eth_call', params: [{ to: this.engine, data: positionOf.encode([k]) }, 'latest'] },
-      { method: 'eth_call', params: [{ to: this.engine, data: accountOf.encode([k]) }, 'latest'] },
-    ]);
-    const raw = await client.rpc.batch<string[]>(calls);
+    const raw = await client.calls(keys.flatMap((k) => [
+      { to: this.engine, data: positionOf.encode([k]) },
+      { to: this.engine, data: accountOf.encode([k]) },
+    ]));
     return keys.map((_, i) => {
       const p = positionOf.decode(raw[2 * i] as string)[0] as unknown as { market: string; size: bigint };
       if (p.size === 0n) return null;
-      const a = accountOf.decode(raw[2 * i + 1] as string)[0] as unknown as {
-        position: { side: bigint; size: bigint; entryPrice: bigint }; collateral: { kind: bigint; amount: bigint }; fees: bigint;
-      };
-      return {
-        market: p.market,
-        account: {
-          position: { side: a.position.side === 0n ? Side.Long : Side.Short, size: a.position.size, entryPrice: a.position.entryPrice },
-          collateral: { kind: a.collateral.kind === 0n ? CollateralKind.Stable : CollateralKind.Asset, amount: a.collateral.amount },
-          fees: a.fees,
-        },
-      };
+      return { market: p.market, account: accountFromEngine(accountOf.decode(raw[2 * i + 1] as string)[0] as Result) };
     });
   }
 

@@ -7,6 +7,7 @@ import { abiFunction } from '../chains/abiFunction.js';
 import type { ChainClient } from '../chains/client.js';
 import { ourArtifact } from '../chains/contractsAbi.js';
 import type { Config } from '../config/schema.js';
+import { chainFeedsOf, policyOf } from '../oracle/priceService.js';
 import { readChainFeeds } from '../oracle/readFeeds.js';
 import { reconcilePrices, type ReconcilePolicy } from '../oracle/reconcile.js';
 import type { MessageRow } from '../store/store.js';
@@ -40,14 +41,11 @@ export function seizeGuard(deps: SeizeGuardDeps): SeizeGuard {
     const feed = m?.feeds[route.destination];
     if (m === undefined || feed === undefined) return `${route.destination} has no ${market} feed configured: the SEIZE cannot be checked against its oracle`;
 
-    const reading = await readChainFeeds(deps.client(route.destination), {
-      priceFeed: feed.aggregator, ...(feed.sequencerFeed === undefined ? {} : { sequencerFeed: feed.sequencerFeed }),
-    });
-    const policy: ReconcilePolicy = {
-      quorum: 1,
-      maxDeviationBps: m.maxDeviationBps,
-      chains: { [route.destination]: { heartbeatSeconds: feed.heartbeatSeconds, sequencerGraceSeconds: feed.sequencerFeed === undefined ? null : feed.sequencerGraceSeconds } },
-    };
+    // That one chain, judged by the market's own rules (quorum of one: this chain must be valid).
+    const reading = await readChainFeeds(deps.client(route.destination), chainFeedsOf(feed));
+    const own = policyOf(m).chains[route.destination];
+    if (own === undefined) return `${route.destination} has no ${market} policy`;
+    const policy: ReconcilePolicy = { quorum: 1, maxDeviationBps: m.maxDeviationBps, chains: { [route.destination]: own } };
     const now = reading.blockTimestamp ?? BigInt(Math.floor(Date.now() / 1000));
     const r = reconcilePrices([reading], policy, now);
     if (!r.ok) {

@@ -4,7 +4,7 @@
 import type { ChainClient } from '../chains/client.js';
 import type { Config, MarketConfig } from '../config/schema.js';
 import { ErrorCode, IsorelayError } from '../errors/base.js';
-import { readAllChains, type ChainFeedsRead } from './readFeeds.js';
+import { readAllChains, type ChainFeeds, type ChainFeedsRead } from './readFeeds.js';
 import { markPriceEma, reconcilePrices, type FeedReading, type ReconcilePolicy, type Reconciliation } from './reconcile.js';
 
 /** markEmaBps · 1e14 is the EMA's alpha in 1e18 (10000 bps = 1e18 = the median itself). */
@@ -22,6 +22,11 @@ export function policyOf(market: MarketConfig): ReconcilePolicy {
     };
   }
   return { quorum: market.quorum, maxDeviationBps: market.maxDeviationBps, chains };
+}
+
+/** What readChainFeeds reads for one chain's feed config. */
+export function chainFeedsOf(feed: MarketConfig['feeds'][string]): ChainFeeds {
+  return { priceFeed: feed.aggregator, ...(feed.sequencerFeed === undefined ? {} : { sequencerFeed: feed.sequencerFeed }) };
 }
 
 /** The EMA weight of a new median in the mark price, in 1e18. */
@@ -111,7 +116,7 @@ export class PriceService {
   private targetsOf(market: string): ChainFeedsRead[] {
     return Object.entries(this.marketConfig(market).feeds).map(([chain, feed]) => ({
       client: this.clientOf(chain),
-      feeds: { priceFeed: feed.aggregator, ...(feed.sequencerFeed === undefined ? {} : { sequencerFeed: feed.sequencerFeed }) },
+      feeds: chainFeedsOf(feed),
     }));
   }
 }

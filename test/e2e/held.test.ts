@@ -5,37 +5,18 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Contract, Wallet } from 'ethers';
+import { Wallet } from 'ethers';
 import { stringify } from 'yaml';
 import type { Relayer } from '../../relayer/app/relayer.js';
-import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { waitForReceipt } from '../../relayer/chains/provider.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { devnetRelayerConfig } from '../../relayer/devnet/relayerConfig.js';
 import { createMetrics, type Metrics } from '../../relayer/ops/metrics.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
 import type { Store } from '../../relayer/store/store.js';
 import { cli } from '../setup/cli.js';
-import { engine, lock, makeRelayer, provider, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+import { engine, lock, makeRelayer, minedOn, provider, setEthUsd, testConfig, tickUntil, tokenBalance, trader, useSharedDevnet } from '../setup/devnet.js';
 
 const LONG = 0;
-const USD8 = (usd: bigint) => usd * 10n ** 8n;
-
-async function mined(m: DevnetManifest, chain: string, tx: Promise<{ hash: string }>): Promise<void> {
-  const r = await waitForReceipt(provider(m, chain), (await tx).hash);
-  assert.equal(r.status, 1, 'transaction reverted');
-}
-
-/** Sets the ETH-USD answer of the given chains' feeds. */
-async function setPrice(m: DevnetManifest, chains: string[], usd: bigint): Promise<void> {
-  for (const chain of chains) {
-    const feed = new Contract(m.chains[chain]?.contracts.ethUsdFeed as string, ourArtifact('DevnetAggregator').abi, new Wallet(m.accounts.deployer.privateKey, provider(m, chain)));
-    await mined(m, chain, feed.getFunction('setAnswer').send(USD8(usd)));
-  }
-}
-
-const balanceOf = async (m: DevnetManifest, chain: string, token: string, who: string): Promise<bigint> =>
-  (await new Contract(token, ourArtifact('TestToken').abi, provider(m, chain)).getFunction('balanceOf')(who)) as bigint;
 
 describe('held SEIZE: the source chain\'s oracle must agree', function () {
   this.timeout(120_000);
@@ -68,9 +49,9 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     await lock(m, 'arbitrum', { amount: 1_000_000_000n, positionId: 11n });
     await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
     const e = engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base')));
-    await mined(m, 'base', e.getFunction('increase').send(11n, m.market.id, LONG, 10n ** 18n));
-    await setPrice(m, priceChains, closeAt);
-    await mined(m, 'base', e.getFunction('close').send(11n));
+    await minedOn(m, 'base', e.getFunction('increase').send(11n, m.market.id, LONG, 10n ** 18n));
+    await setEthUsd(m, priceChains, closeAt);
+    await minedOn(m, 'base', e.getFunction('close').send(11n));
     await tickUntil(relayer, () => store.list({}).some((r) => r.kind === 'SEIZE' && (r.status === 'held' || r.status === 'delivered')));
     await tickUntil(relayer, () => store.list({}).some((r) => r.kind === 'RELEASE' && r.status === 'delivered'));
     const seize = store.list({}).find((r) => r.kind === 'SEIZE');
@@ -83,26 +64,26 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     const m = devnet().manifest;
     const usdc = m.chains.arbitrum?.contracts.usdc as string;
     const fund = m.accounts.insuranceFund.address;
-    const before = await balanceOf(m, 'arbitrum', usdc, fund);
+    const before = await tokenBalance(m, 'arbitrum', usdc, fund);
     const { seizeId, seized } = await closeAtALoss(m, 2_500n, ['arbitrum', 'optimism', 'base']);
     await tickUntil(relayer, () => store.get(seizeId)?.status === 'delivered');
     // 1 ETH long from 3000 to 2500: −500 USD, fees 3 + 2.5 USD → 505.5 USDC seized.
     assert.equal(seized, 505_500_000n);
-    assert.equal(await balanceOf(m, 'arbitrum', usdc, fund), before + seized, 'the insurance fund got exactly the loss');
+    assert.equal(await tokenBalance(m, 'arbitrum', usdc, fund), before + seized, 'the insurance fund got exactly the loss');
   });
 
   it('holds a SEIZE the source chain\'s oracle disagrees with; release delivers it, once', async () => {
     const m = devnet().manifest;
     const usdc = m.chains.arbitrum?.contracts.usdc as string;
     const fund = m.accounts.insuranceFund.address;
-    const before = await balanceOf(m, 'arbitrum', usdc, fund);
+    const before = await tokenBalance(m, 'arbitrum', usdc, fund);
     // Only base moves: arbitrum still says 3000, the engine seized at 2500.
     const { seizeId, seized } = await closeAtALoss(m, 2_500n, ['base']);
     for (let i = 0; i < 5; i++) await relayer.tick();
     const held = store.get(seizeId);
     assert.equal(held?.status, 'held');
     assert.match(held?.lastError ?? '', /arbitrum's ETH-USD oracle says 3000\.0, the SEIZE was decided at 2500\.0: 2000 bps apart \(at most 200\)/);
-    assert.equal(await balanceOf(m, 'arbitrum', usdc, fund), before, 'nothing seized while held');
+    assert.equal(await tokenBalance(m, 'arbitrum', usdc, fund), before, 'nothing seized while held');
     assert.match(await metrics.registry.metrics(), /isorelay_messages_held_total\{route="base-arbitrum"\} 1/);
 
     const list = await cli(['held', 'list', '-c', configFile], {});
@@ -113,7 +94,7 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     const release = await cli(['held', 'release', seizeId, '-c', configFile, '--reason', 'arbitrum feed lagging, checked by hand'], {});
     assert.equal(release.code, 0, release.stderr);
     await tickUntil(relayer, () => store.get(seizeId)?.status === 'delivered');
-    assert.equal(await balanceOf(m, 'arbitrum', usdc, fund), before + seized);
+    assert.equal(await tokenBalance(m, 'arbitrum', usdc, fund), before + seized);
     const again = await cli(['held', 'release', seizeId, '-c', configFile], {});
     assert.equal(again.code, 2);
     assert.match(again.stderr, /is delivered, not held/);
@@ -123,7 +104,7 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     const m = devnet().manifest;
     const usdc = m.chains.arbitrum?.contracts.usdc as string;
     const fund = m.accounts.insuranceFund.address;
-    const before = await balanceOf(m, 'arbitrum', usdc, fund);
+    const before = await tokenBalance(m, 'arbitrum', usdc, fund);
     const { seizeId } = await closeAtALoss(m, 2_500n, ['base']);
     assert.equal(store.get(seizeId)?.status, 'held');
     const reject = await cli(['held', 'reject', seizeId, '-c', configFile, '--reason', 'base feed manipulated'], {});
@@ -132,6 +113,6 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     const row = store.get(seizeId);
     assert.equal(row?.status, 'dead');
     assert.equal(row?.lastError, 'rejected by the operator: base feed manipulated');
-    assert.equal(await balanceOf(m, 'arbitrum', usdc, fund), before);
+    assert.equal(await tokenBalance(m, 'arbitrum', usdc, fund), before);
   });
 });

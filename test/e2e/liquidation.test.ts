@@ -2,10 +2,8 @@
 // chains, the breached position (and only it) liquidated with an attestation, its collateral seized
 // on its source chain. Every reconciliation rule alone blocks the liquidation (fail closed).
 import assert from 'node:assert/strict';
-import { Contract, Wallet } from 'ethers';
+import { Wallet } from 'ethers';
 import type { Relayer } from '../../relayer/app/relayer.js';
-import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { waitForReceipt } from '../../relayer/chains/provider.js';
 import type { Config, RawConfig } from '../../relayer/config/schema.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { readPositions } from '../../relayer/cli/commands/positions.js';
@@ -13,22 +11,10 @@ import { Keeper } from '../../relayer/liquidation/keeper.js';
 import { PriceService } from '../../relayer/oracle/priceService.js';
 import type { RelayerEvent } from '../../relayer/pipeline/events.js';
 import type { Store } from '../../relayer/store/store.js';
-import { engine, lock, makeRelayer, provider, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+import { engine, feedOf, lock, makeRelayer, minedOn, provider, setEthUsd, setFeedAnswer, setSequencerDown, testConfig, tickUntil, tokenBalance, trader, useSharedDevnet } from '../setup/devnet.js';
 
 const LONG = 0;
 const ETH = 10n ** 18n;
-
-async function mined(m: DevnetManifest, chain: string, tx: Promise<{ hash: string }>): Promise<void> {
-  const r = await waitForReceipt(provider(m, chain), (await tx).hash);
-  assert.equal(r.status, 1, 'transaction reverted');
-}
-
-const asOwner = (m: DevnetManifest, chain: string, address: string, artifact: 'DevnetAggregator' | 'SequencerUptimeFeed') =>
-  new Contract(address, ourArtifact(artifact).abi, new Wallet(m.accounts.deployer.privateKey, provider(m, chain)));
-
-async function setPrice(m: DevnetManifest, chains: readonly string[], usd: bigint): Promise<void> {
-  for (const c of chains) await mined(m, c, asOwner(m, c, m.chains[c]?.contracts.ethUsdFeed as string, 'DevnetAggregator').getFunction('setAnswer').send(usd * 10n ** 8n));
-}
 
 const ALL = ['arbitrum', 'optimism', 'base'] as const;
 
@@ -58,8 +44,8 @@ describe('keeper: guarded liquidation', function () {
     await lock(m, 'optimism', { amount: 1_000_000_000n, positionId: 22n });
     await tickUntil(s.relayer, () => s.store.list({ status: 'delivered' }).length === 2);
     const e = engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base')));
-    await mined(m, 'base', e.getFunction('increase').send(21n, m.market.id, LONG, ETH));
-    await mined(m, 'base', e.getFunction('increase').send(22n, m.market.id, LONG, ETH / 2n));
+    await minedOn(m, 'base', e.getFunction('increase').send(21n, m.market.id, LONG, ETH));
+    await minedOn(m, 'base', e.getFunction('increase').send(22n, m.market.id, LONG, ETH / 2n));
   }
 
   const key = (m: DevnetManifest, positionId: bigint) => engine(m).getFunction('positionKeyOf')(m.accounts.traders[0]?.address, positionId) as Promise<string>;
@@ -76,7 +62,7 @@ describe('keeper: guarded liquidation', function () {
     assert.deepEqual(r?.candidates, []);
     const other = await engine(m).getFunction('positionOf')(await key(m, 22n));
 
-    await setPrice(m, ALL, 2_700n);
+    await setEthUsd(m, ALL, 2_700n);
     [r] = await s.keeper.tick();
     assert.deepEqual(r?.liquidated, [await key(m, 21n)]);
     assert.equal(s.keeper.indexed, 1);
@@ -84,21 +70,45 @@ describe('keeper: guarded liquidation', function () {
     assert.equal(await sizeOf(m, 21n), 0n);
 
     // The SEIZE goes back to arbitrum: its oracle agrees (2700), so it is delivered, not held.
-    const usdc = new Contract(m.chains.arbitrum?.contracts.usdc as string, ourArtifact('TestToken').abi, provider(m, 'arbitrum'));
-    const before = (await usdc.getFunction('balanceOf')(m.accounts.insuranceFund.address)) as bigint;
+    const usdc = m.chains.arbitrum?.contracts.usdc as string;
+    const before = await tokenBalance(m, 'arbitrum', usdc, m.accounts.insuranceFund.address);
     await tickUntil(s.relayer, () => s.store.list({}).some((x) => x.kind === 'SEIZE' && x.status === 'delivered'));
-    assert.equal((await usdc.getFunction('balanceOf')(m.accounts.insuranceFund.address)) as bigint, before + 350_000_000n);
+    assert.equal(await tokenBalance(m, 'arbitrum', usdc, m.accounts.insuranceFund.address), before + 350_000_000n);
     // A second tick does not try again.
     [r] = await s.keeper.tick();
     assert.deepEqual(r?.liquidated, []);
     assert.equal(s.events.filter((e) => e.type === 'keeper.liquidation').length, 1);
   });
 
+  it('a liquidation the engine refuses is reported and the position stays; a restarted keeper rebuilds its index', async () => {
+    const m = devnet().manifest;
+    const s = setup(m);
+    await twoPositions(m, s);
+    // One attester key only: below the engine's threshold of two.
+    const short = new Keeper({
+      config: s.config, client: (c) => s.relayer.client(c), sender: s.relayer.senderFor('base'),
+      attesters: [new Wallet(m.accounts.attesters[0]?.privateKey as string)],
+      prices: new PriceService(s.config, (c) => s.relayer.client(c)), events: s.relayer.events,
+    });
+    await setEthUsd(m, ALL, 2_700n);
+    const [r] = await short.tick();
+    assert.equal(short.indexed, 2, 'a fresh keeper indexes every open position from the engine\'s events');
+    assert.deepEqual(r?.candidates, [await key(m, 21n)]);
+    assert.deepEqual(r?.liquidated, []);
+    const refused = s.events.find((e) => e.type === 'keeper.liquidation');
+    assert.ok(refused?.type === 'keeper.liquidation' && !refused.ok);
+    assert.match(refused.reason ?? '', /^TooFewSigners\(1, 2\)$/);
+    assert.equal(await sizeOf(m, 21n), ETH, 'still open');
+    // The keeper with enough keys liquidates it on its next tick.
+    const [again] = await s.keeper.tick();
+    assert.deepEqual(again?.liquidated, [await key(m, 21n)]);
+  });
+
   it('positions shows each position\'s margin, equity, liquidation price and health', async () => {
     const m = devnet().manifest;
     const s = setup(m);
     await twoPositions(m, s);
-    await setPrice(m, ['base'], 2_900n);
+    await setEthUsd(m, ['base'], 2_900n);
     const rows = await readPositions(s.config, m.accounts.traders[0]?.address as string);
     const p21 = rows.find((r) => r.positionId === 21n)?.exposure;
     assert.ok(p21 !== null && p21 !== undefined);
@@ -117,7 +127,7 @@ describe('keeper: guarded liquidation', function () {
     const m = devnet().manifest;
     const s = setup(m);
     await twoPositions(m, s);
-    await setPrice(m, ['base'], 2_000n);
+    await setEthUsd(m, ['base'], 2_000n);
     const [r] = await s.keeper.tick();
     assert.ok(r?.range !== null && r?.range !== undefined);
     assert.equal(r.range.median, 3_000n * ETH, 'base is excluded as an outlier');
@@ -131,25 +141,21 @@ describe('keeper: guarded liquidation', function () {
       name: 'one chain stale',
       breakIt: async (m) => {
         const now = BigInt((await provider(m, 'optimism').getBlock('latest'))?.timestamp ?? 0);
-        const feed = asOwner(m, 'optimism', m.chains.optimism?.contracts.ethUsdFeed as string, 'DevnetAggregator');
-        await mined(m, 'optimism', feed.getFunction('setRound').send(1000n, 2_700n * 10n ** 8n, now - 7200n, now - 7200n, 1000n));
+        await minedOn(m, 'optimism', feedOf(m, 'optimism', 'price').getFunction('setRound').send(1000n, 2_700n * 10n ** 8n, now - 7200n, now - 7200n, 1000n));
       },
       reason: /optimism stale/,
     },
-    { name: 'one chain +30 %', breakIt: (m) => setPrice(m, ['optimism'], 3_510n), reason: /optimism deviation/ },
+    { name: 'one chain +30 %', breakIt: (m) => setEthUsd(m, ['optimism'], 3_510n), reason: /optimism deviation/ },
     {
       name: 'a sequencer down',
       breakIt: async (m) => {
-        await mined(m, 'arbitrum', asOwner(m, 'arbitrum', m.chains.arbitrum?.contracts.sequencerFeed as string, 'SequencerUptimeFeed').getFunction('setStatus').send(true));
+        await setSequencerDown(m, 'arbitrum', true);
       },
       reason: /arbitrum sequencer-down/,
     },
     {
       name: 'an answer at its min bound',
-      breakIt: async (m) => {
-        const feed = asOwner(m, 'base', m.chains.base?.contracts.ethUsdFeed as string, 'DevnetAggregator');
-        await mined(m, 'base', feed.getFunction('setAnswer').send(10n ** 6n));
-      },
+      breakIt: (m) => setFeedAnswer(m, ['base'], 10n ** 6n),
       reason: /base out-of-bounds/,
     },
     {
@@ -161,7 +167,7 @@ describe('keeper: guarded liquidation', function () {
           market.quorum = 2;
         }
       },
-      breakIt: (m) => setPrice(m, ['optimism'], 2_850n),
+      breakIt: (m) => setEthUsd(m, ['optimism'], 2_850n),
       reason: /no-agreeing-quorum|no-quorum/,
     },
   ];
@@ -176,7 +182,7 @@ describe('keeper: guarded liquidation', function () {
       });
       await twoPositions(m, s);
       await s.keeper.tick();
-      await setPrice(m, ALL, 2_700n);
+      await setEthUsd(m, ALL, 2_700n);
       await c.breakIt(m);
       const [r] = await s.keeper.tick();
       assert.equal(r?.range, null, 'no reconciled price');

@@ -4,11 +4,9 @@
 import assert from 'node:assert/strict';
 import { Contract, Wallet } from 'ethers';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { waitForReceipt } from '../../relayer/chains/provider.js';
-import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { Keeper } from '../../relayer/liquidation/keeper.js';
 import { PriceService } from '../../relayer/oracle/priceService.js';
-import { engine, lock, makeRelayer, provider, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+import { engine, lock, makeRelayer, minedOn, provider, setEthUsd, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
 
 const SOURCES = ['arbitrum', 'optimism'] as const;
 const ETH = 10n ** 18n;
@@ -23,10 +21,6 @@ function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-}
-
-async function mined(m: DevnetManifest, chain: string, tx: Promise<{ hash: string }>): Promise<void> {
-  assert.equal((await waitForReceipt(provider(m, chain), (await tx).hash)).status, 1, 'transaction reverted');
 }
 
 describe('vault invariant: balance ≥ outstanding under random locks, closes and liquidations', function () {
@@ -54,10 +48,7 @@ describe('vault invariant: balance ≥ outstanding under random locks, closes an
       const done = { locks: 0, closes: 0, liquidations: 0 };
 
       const setPrice = async (usd: bigint) => {
-        for (const c of Object.values(m.chains)) {
-          const feed = new Contract(c.contracts.ethUsdFeed, ourArtifact('DevnetAggregator').abi, new Wallet(m.accounts.deployer.privateKey, provider(m, c.name)));
-          await mined(m, c.name, feed.getFunction('setAnswer').send(usd * 10n ** 8n));
-        }
+        await setEthUsd(m, Object.keys(m.chains), usd);
         price = usd;
       };
       const settleAll = () => tickUntil(relayer, () => store.list({}).every((r) => r.status === 'delivered'), 60_000);
@@ -79,14 +70,14 @@ describe('vault invariant: balance ≥ outstanding under random locks, closes an
           await lock(m, chain, { amount, positionId: id });
           locked[chain] = (locked[chain] ?? 0n) + amount;
           await settleAll();
-          await mined(m, 'base', e.getFunction('increase').send(id, m.market.id, 0, ETH));
+          await minedOn(m, 'base', e.getFunction('increase').send(id, m.market.id, 0, ETH));
           open.push({ id, chain });
           done.locks++;
         } else if (r < 0.75) {
           // Close a random position at a price moved by up to ±8 %.
           const [p] = open.splice(Math.floor(rand() * open.length), 1);
           await setPrice((price * BigInt(92 + Math.floor(rand() * 17))) / 100n);
-          await mined(m, 'base', e.getFunction('close').send((p as { id: bigint }).id));
+          await minedOn(m, 'base', e.getFunction('close').send((p as { id: bigint }).id));
           done.closes++;
         } else {
           // A fall of 15–35 %: the keeper liquidates whatever breaches.

@@ -3,20 +3,20 @@
 // is refused — too few, unknown, repeated or unsorted signers, expired, stale, replayed, another
 // market, too few chains, a median far from the engine's own oracle, a position healthy at that end.
 import assert from 'node:assert/strict';
-import { AbiCoder, Contract, Interface, Wallet, getAddress, id, keccak256, type LogDescription } from 'ethers';
+import { Contract, Interface, Wallet, getAddress, id, type Result } from 'ethers';
 import { ChainClient } from '../../relayer/chains/client.js';
-import { errorDecoder, type DecodedError } from '../../relayer/chains/abiFunction.js';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { waitForReceipt } from '../../relayer/chains/provider.js';
 import { DEVNET_MARKET_PARAMS, type DevnetManifest } from '../../relayer/devnet/deploy.js';
+import { accountFromEngine, positionKeyOf } from '../../relayer/liquidation/engineAccount.js';
 import { attestationDigest, attestationDomain, signAttestation, type PriceAttestation } from '../../relayer/liquidation/attestation.js';
 import {
-  CollateralKind, Side, WAD, equity, isLiquidatable, liquidationPrice, maintenanceMargin, type IsolatedAccount,
+  Side, WAD, equity, isLiquidatable, liquidationPrice, maintenanceMargin, type IsolatedAccount,
 } from '../../relayer/margin/index.js';
 import { MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { readAllChains } from '../../relayer/oracle/readFeeds.js';
 import { reconcilePrices } from '../../relayer/oracle/reconcile.js';
-import { engine, lock, makeRelayer, provider, snapshot, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+import { engine, lock, makeRelayer, provider, setFeedAnswer, snapshot, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+import { mined, reverted } from '../setup/engineCalls.js';
 
 const MARKET = id('ETH-USD');
 const LONG = 0;
@@ -30,56 +30,18 @@ const usd = (dollars: bigint): bigint => dollars * WAD;
 const { mmr } = DEVNET_MARKET_PARAMS;
 const rates = { imr: DEVNET_MARKET_PARAMS.imr, mmr };
 
-const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
 const attestationsIface = new Interface(ourArtifact('PriceAttestations').abi);
-const decodeError = errorDecoder([engineIface, attestationsIface]);
-const coder = AbiCoder.defaultAbiCoder();
-const keyOf = (traderAddress: string, positionId: bigint): string => keccak256(coder.encode(['address', 'uint256'], [traderAddress, positionId]));
+const keyOf = positionKeyOf;
 
 /** The engine's margin account of a position (accountOf), in relayer/margin's terms. */
 async function accountOf(m: DevnetManifest, key: string): Promise<IsolatedAccount> {
-  const a = ((await engine(m).getFunction('accountOf')(key)) as { toObject(deep: boolean): Record<string, Record<string, bigint>> }).toObject(true);
-  const { position, collateral } = a as { position: Record<string, bigint>; collateral: Record<string, bigint> };
-  return {
-    position: { side: position.side === 0n ? Side.Long : Side.Short, size: position.size as bigint, entryPrice: position.entryPrice as bigint },
-    collateral: { kind: collateral.kind === 0n ? CollateralKind.Stable : CollateralKind.Asset, amount: collateral.amount as bigint },
-    fees: a.fees as unknown as bigint,
-  };
+  return accountFromEngine((await engine(m).getFunction('accountOf')(key)) as Result);
 }
 
 /** Everything the engine holds for a position, for before/after comparisons. */
 async function snapshotOf(m: DevnetManifest, key: string): Promise<unknown[]> {
   const [p, collateral] = (await engine(m).getFunction('positionOf')(key)) as [unknown[], bigint];
   return [...p, collateral];
-}
-
-async function mined(m: DevnetManifest, c: Contract, method: string, ...args: unknown[]): Promise<LogDescription[]> {
-  const tx = await c.getFunction(method).send(...args);
-  const receipt = await waitForReceipt(provider(m, 'base'), tx.hash);
-  assert.equal(receipt.status, 1, `${method} reverted`);
-  const at = getAddress(await c.getAddress());
-  return receipt.logs.filter((l) => getAddress(l.address) === at).map((l) => engineIface.parseLog(l)).filter((l): l is LogDescription => l !== null);
-}
-
-/** The custom error `method` reverts with, by name (simulated from the caller; nothing is mined). */
-async function reverted(c: Contract, method: string, ...args: unknown[]): Promise<DecodedError> {
-  let data: string | undefined;
-  try {
-    await c.getFunction(method).staticCall(...args);
-  } catch (e) {
-    data = (e as { data?: string }).data;
-  }
-  assert.ok(data !== undefined, `${method} did not revert`);
-  const decoded = decodeError(data);
-  assert.ok(decoded !== null, `${method} reverted with unknown data ${data}`);
-  return decoded;
-}
-
-async function setPrice(m: DevnetManifest, chain: string, answer8: bigint): Promise<void> {
-  const deployer = new Wallet(m.accounts.deployer.privateKey, provider(m, chain));
-  const feed = new Contract(m.chains[chain]?.contracts.ethUsdFeed as string, ourArtifact('DevnetAggregator').abi, deployer);
-  const tx = await feed.getFunction('setAnswer').send(answer8);
-  assert.equal((await waitForReceipt(provider(m, chain), tx.hash)).status, 1);
 }
 
 async function chainNow(m: DevnetManifest): Promise<bigint> {
@@ -145,7 +107,7 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
   }
   /** Base's feed at 2 800 and an attestation that agrees: trader 0's long #1 breaches (at 2 810.17…). */
   async function breachedAt2800(o: Partial<PriceAttestation> = {}): Promise<PriceAttestation> {
-    await setPrice(devnet().manifest, 'base', 2_800_00000000n);
+    await setFeedAnswer(devnet().manifest, ['base'], 2_800_00000000n);
     return attestation({ low: usd(2_795n), median: usd(2_800n), high: usd(2_805n) }, o);
   }
   const refusal = async (positionKey: string, a: PriceAttestation, signatures: readonly string[]) => reverted(asKeeper(), 'liquidate', positionKey, struct(a), [...signatures]);
@@ -188,7 +150,7 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
     // The highest price at which the long breaches.
     const last = isLiquidatable(account, rates, boundary) ? boundary : boundary - 1n;
     assert.ok(isLiquidatable(account, rates, last) && !isLiquidatable(account, rates, last + 1n));
-    await setPrice(m, 'base', last / 10n ** 10n);
+    await setFeedAnswer(m, ['base'], last / 10n ** 10n);
 
     const healthy = await attestation({ low: last - usd(3n), median: last, high: last + 1n });
     const r = await refusal(key, healthy, await sign(healthy));
@@ -203,7 +165,7 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
   it('does not liquidate a long healthy at the attested high, nor a short healthy at the attested low (NotLiquidatable)', async () => {
     const m = devnet().manifest;
     for (const [key, answer8] of [[keyOf(t0, 1n), 2_810_00000000n], [keyOf(t1, 2n), 3_171_00000000n]] as const) {
-      await setPrice(m, 'base', answer8);
+      await setFeedAnswer(m, ['base'], answer8);
       const account = await accountOf(m, key);
       const boundary = liquidationPrice(account, mmr) as bigint;
       const a = await attestation({ low: boundary - usd(5n), median: boundary, high: boundary + usd(5n) });
@@ -330,7 +292,7 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
   it('a manipulated destination oracle alone cannot liquidate: the honest chains\' range is too far from it (OracleDeviation)', async () => {
     const m = devnet().manifest;
     const key = keyOf(t0, 1n);
-    await setPrice(m, 'base', 2_800_00000000n); // base only; arbitrum and optimism stay at 3 000
+    await setFeedAnswer(m, ['base'], 2_800_00000000n); // base only; arbitrum and optimism stay at 3 000
     const config = testConfig(m);
     const readings = await readAllChains(['arbitrum', 'optimism', 'base'].map((name) => {
       const c = m.chains[name];

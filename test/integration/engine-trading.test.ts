@@ -2,16 +2,16 @@
 // withdraw and close at the engine's own oracle price, checked against relayer/margin's maths;
 // RELEASE and SEIZE back to the source; collateral that cannot be traded or does not belong.
 import assert from 'node:assert/strict';
-import { AbiCoder, Contract, Interface, Wallet, getAddress, id, keccak256, type LogDescription } from 'ethers';
-import { errorDecoder, type DecodedError } from '../../relayer/chains/abiFunction.js';
+import { Contract, getAddress, id, type LogDescription } from 'ethers';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { waitForReceipt } from '../../relayer/chains/provider.js';
 import { DEVNET_MARKET_PARAMS, type DevnetManifest } from '../../relayer/devnet/deploy.js';
 import {
   CollateralKind, Rounding, Side, WAD, equity, initialMargin, mulDiv, pnl, type IsolatedAccount, type Position,
 } from '../../relayer/margin/index.js';
 import { MessageKind, messageId } from '../../relayer/messages/codec.js';
-import { engine, lock, makeRelayer, provider, snapshot, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+import { engine, lock, makeRelayer, provider, setFeedAnswer, snapshot, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+import { mined, reverted } from '../setup/engineCalls.js';
+import { positionKeyOf } from '../../relayer/liquidation/engineAccount.js';
 
 const MARKET = id('ETH-USD');
 const LONG = 0;
@@ -27,10 +27,7 @@ const price = (answer8: bigint): bigint => answer8 * 10n ** 10n;
 const P3000 = price(3_000_00000000n);
 const { imr, feeRate } = DEVNET_MARKET_PARAMS;
 
-const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
-const decodeError = errorDecoder([engineIface]);
-const coder = AbiCoder.defaultAbiCoder();
-const keyOf = (traderAddress: string, positionId: bigint): string => keccak256(coder.encode(['address', 'uint256'], [traderAddress, positionId]));
+const keyOf = positionKeyOf;
 
 /** feeRate·q·P rounded up, as the engine charges it. */
 const feeOf = (size: bigint, p: bigint): bigint => mulDiv(size * p, feeRate, WAD * WAD, Rounding.Up);
@@ -65,38 +62,9 @@ function accountOf(s: PositionState): IsolatedAccount {
   };
 }
 
-/** Sends, waits for the receipt, requires success; returns the engine's events in order. */
-async function mined(m: DevnetManifest, c: Contract, method: string, ...args: unknown[]): Promise<LogDescription[]> {
-  const tx = await c.getFunction(method).send(...args);
-  const receipt = await waitForReceipt(provider(m, 'base'), tx.hash);
-  assert.equal(receipt.status, 1, `${method} reverted`);
-  const at = getAddress(await c.getAddress());
-  return receipt.logs.filter((l) => getAddress(l.address) === at).map((l) => engineIface.parseLog(l)).filter((l): l is LogDescription => l !== null);
-}
-
-/** The custom error `method` reverts with (simulated from the caller; nothing is mined). */
-async function reverted(c: Contract, method: string, ...args: unknown[]): Promise<DecodedError> {
-  let data: string | undefined;
-  try {
-    await c.getFunction(method).staticCall(...args);
-  } catch (e) {
-    data = (e as { data?: string }).data;
-  }
-  assert.ok(data !== undefined, `${method} did not revert`);
-  const decoded = decodeError(data);
-  assert.ok(decoded !== null, `${method} reverted with unknown data ${data}`);
-  return decoded;
-}
-
 const named = (logs: readonly LogDescription[], name: string): LogDescription[] => logs.filter((l) => l.name === name);
 const argsOf = (l: LogDescription | undefined): unknown[] => [...(l?.args ?? [])];
 
-async function setPrice(m: DevnetManifest, answer8: bigint): Promise<void> {
-  const deployer = new Wallet(m.accounts.deployer.privateKey, provider(m, 'base'));
-  const feed = new Contract(m.chains.base?.contracts.ethUsdFeed as string, ourArtifact('DevnetAggregator').abi, deployer);
-  const tx = await feed.getFunction('setAnswer').send(answer8);
-  assert.equal((await waitForReceipt(provider(m, 'base'), tx.hash)).status, 1);
-}
 
 describe('trading on the engine (base), margined by collateral credited from the sources', function () {
   this.timeout(60_000);
@@ -133,7 +101,7 @@ describe('trading on the engine (base), margined by collateral credited from the
   it('opens a long at the oracle price, charging feeRate·q·P rounded up', async () => {
     const m = devnet().manifest;
     const at = price(3_000_00000001n);
-    await setPrice(m, 3_000_00000001n);
+    await setFeedAnswer(m, ['base'], 3_000_00000001n);
     const q = 2n * WAD + 1n;
     const logs = await mined(m, asTrader(), 'increase', 1n, MARKET, LONG, q);
     const fee = feeOf(q, at);
@@ -153,7 +121,7 @@ describe('trading on the engine (base), margined by collateral credited from the
     await mined(m, c, 'increase', 1n, MARKET, LONG, WAD);
     await mined(m, c, 'increase', 2n, MARKET, SHORT, WAD / 10n);
     const p3001 = price(3_001_00000000n);
-    await setPrice(m, 3_001_00000000n);
+    await setFeedAnswer(m, ['base'], 3_001_00000000n);
     await mined(m, c, 'increase', 1n, MARKET, LONG, 2n * WAD);
     await mined(m, c, 'increase', 2n, MARKET, SHORT, WAD / 5n);
 
@@ -180,7 +148,7 @@ describe('trading on the engine (base), margined by collateral credited from the
 
     // One feed step down, then one up: d·1e-8 USD = 12 345 678 901.23… wei, a loss rounded up, a gain down.
     const down = price(2_999_99999999n);
-    await setPrice(m, 2_999_99999999n);
+    await setFeedAnswer(m, ['base'], 2_999_99999999n);
     const logs = await mined(m, c, 'decrease', 1n, d);
     assert.deepEqual(argsOf(named(logs, 'PositionTraded')[0]), [keyOf(t0, 1n), false, d, down, feeOf(d, down)]);
     assert.equal(named(logs, 'PositionChanged').length, 1);
@@ -189,7 +157,7 @@ describe('trading on the engine (base), margined by collateral credited from the
     assert.equal((await stateOf(m, t0, 1n)).realizedPnl, lossPnl);
 
     const up = price(3_000_00000001n);
-    await setPrice(m, 3_000_00000001n);
+    await setFeedAnswer(m, ['base'], 3_000_00000001n);
     await mined(m, c, 'decrease', 1n, d);
     const gainPnl = pnl(opened, up);
     assert.equal(gainPnl, 12_345_678_901n);
@@ -237,7 +205,7 @@ describe('trading on the engine (base), margined by collateral credited from the
     const m = devnet().manifest;
     const c = asTrader();
     await mined(m, c, 'increase', 2n, MARKET, LONG, WAD);
-    await setPrice(m, 2_900_00000000n);
+    await setFeedAnswer(m, ['base'], 2_900_00000000n);
     await mined(m, c, 'decrease', 2n, WAD);
     const s = await stateOf(m, t0, 2n);
     assert.equal(s.realizedPnl, -100n * WAD);
@@ -282,7 +250,7 @@ describe('trading on the engine (base), margined by collateral credited from the
     const q = 5n * WAD + 123_456_789n;
     await mined(m, c, 'increase', 1n, MARKET, SHORT, q);
     const at = price(3_412_34567891n);
-    await setPrice(m, 3_412_34567891n);
+    await setFeedAnswer(m, ['base'], 3_412_34567891n);
     const before = await stateOf(m, t0, 1n);
 
     const pnlUsd = pnl({ side: Side.Short, size: q, entryPrice: P3000 }, at);
@@ -312,7 +280,7 @@ describe('trading on the engine (base), margined by collateral credited from the
     const m = devnet().manifest;
     const c = asTrader();
     await mined(m, c, 'increase', 2n, MARKET, LONG, 3n * WAD);
-    await setPrice(m, 3_500_00000000n);
+    await setFeedAnswer(m, ['base'], 3_500_00000000n);
     const token = new Contract(m.chains.base?.contracts.settlementToken as string, ourArtifact('TestToken').abi, provider(m, 'base'));
     const balance = (a: string) => token.getFunction('balanceOf')(a) as Promise<bigint>;
     const pool = m.accounts.settlementPool.address;

@@ -1,15 +1,12 @@
 // PriceService on the devnet: one request per chain, reconciled at the chains' own time, and the
 // mark price as an EMA of the reconciled medians that a failed reconciliation leaves alone.
 import assert from 'node:assert/strict';
-import { Contract, Wallet } from 'ethers';
 import { ChainClient } from '../../relayer/chains/client.js';
-import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { waitForReceipt } from '../../relayer/chains/provider.js';
 import type { Config, RawConfig } from '../../relayer/config/schema.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { PriceService } from '../../relayer/oracle/priceService.js';
 import { WAD } from '../../relayer/oracle/reconcile.js';
-import { provider, testConfig, useSharedDevnet } from '../setup/devnet.js';
+import { provider, testConfig, useSharedDevnet, setFeedAnswer, setSequencerDown } from '../setup/devnet.js';
 
 const MARKET = 'ETH-USD';
 const usd = (x: bigint): bigint => x * 10n ** 8n; // the devnet feeds' 8 decimals
@@ -28,16 +25,7 @@ function configOf(m: DevnetManifest, markEmaBps: number, edit: (raw: RawConfig) 
 const serviceOf = (config: Config, now?: () => number): PriceService =>
   new PriceService(config, (chain) => new ChainClient(chain, config.chains[chain] ?? assert.fail(`no chain ${chain}`)), now === undefined ? {} : { now });
 
-async function asDeployer(m: DevnetManifest, chain: string, contract: 'DevnetAggregator' | 'SequencerUptimeFeed', call: (c: Contract) => Promise<{ hash: string }>): Promise<void> {
-  const c = m.chains[chain] ?? assert.fail(`no chain ${chain}`);
-  const wallet = new Wallet(m.accounts.deployer.privateKey, provider(m, chain));
-  const address = contract === 'DevnetAggregator' ? c.contracts.ethUsdFeed : c.contracts.sequencerFeed;
-  const tx = await call(new Contract(address, ourArtifact(contract).abi, wallet));
-  assert.equal((await waitForReceipt(provider(m, chain), tx.hash))?.status, 1);
-}
-
-const setAnswer = (m: DevnetManifest, chain: string, answer: bigint) => asDeployer(m, chain, 'DevnetAggregator', (c) => c.getFunction('setAnswer').send(answer));
-const setSequencerDown = (m: DevnetManifest, chain: string, down: boolean) => asDeployer(m, chain, 'SequencerUptimeFeed', (c) => c.getFunction('setStatus').send(down));
+const setAnswer = (m: DevnetManifest, chain: string, answer8: bigint) => setFeedAnswer(m, [chain], answer8);
 
 describe('PriceService on the devnet', function () {
   this.timeout(60_000);

@@ -4,11 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Contract, Wallet } from 'ethers';
 import { stringify } from 'yaml';
 import { ChainClient } from '../../relayer/chains/client.js';
-import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { waitForReceipt } from '../../relayer/chains/provider.js';
 import { parseConfig } from '../../relayer/config/load.js';
 import type { RawConfig } from '../../relayer/config/schema.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
@@ -16,21 +13,12 @@ import { devnetRelayerConfig, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV } from '../../
 import { PriceService, type MarketPrices } from '../../relayer/oracle/priceService.js';
 import { WAD } from '../../relayer/oracle/reconcile.js';
 import { cli } from '../setup/cli.js';
-import { provider, useSharedDevnet } from '../setup/devnet.js';
+import { setFeedAnswer, setSequencerDown, useSharedDevnet } from '../setup/devnet.js';
 
 const MARKET = 'ETH-USD';
 const usd = (x: bigint): bigint => x * 10n ** 8n; // the devnet feeds' 8 decimals
 
-async function asDeployer(m: DevnetManifest, chain: string, contract: 'DevnetAggregator' | 'SequencerUptimeFeed', call: (c: Contract) => Promise<{ hash: string }>): Promise<void> {
-  const c = m.chains[chain] ?? assert.fail(`no chain ${chain}`);
-  const wallet = new Wallet(m.accounts.deployer.privateKey, provider(m, chain));
-  const address = contract === 'DevnetAggregator' ? c.contracts.ethUsdFeed : c.contracts.sequencerFeed;
-  const tx = await call(new Contract(address, ourArtifact(contract).abi, wallet));
-  assert.equal((await waitForReceipt(provider(m, chain), tx.hash))?.status, 1);
-}
-
-const setAnswer = (m: DevnetManifest, chain: string, answer: bigint) => asDeployer(m, chain, 'DevnetAggregator', (c) => c.getFunction('setAnswer').send(answer));
-const setSequencerDown = (m: DevnetManifest, chain: string, down: boolean) => asDeployer(m, chain, 'SequencerUptimeFeed', (c) => c.getFunction('setStatus').send(down));
+const setAnswer = (m: DevnetManifest, chain: string, answer8: bigint) => setFeedAnswer(m, [chain], answer8);
 
 /** `isorelay prices --json`, as parsed by a script. */
 interface PricesJson {

@@ -13,6 +13,7 @@ import { devnetRelayerConfig } from '../../relayer/devnet/relayerConfig.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
 import type { Store } from '../../relayer/store/store.js';
 import { waitForReceipt } from '../../relayer/chains/provider.js';
+import { devnetFeed, setDevnetAnswer, setDevnetPrice, setDevnetSequencer } from '../../relayer/devnet/feeds.js';
 
 let shared: Promise<Devnet> | undefined;
 
@@ -141,4 +142,33 @@ export async function tickUntil(relayer: Relayer, done: () => boolean | Promise<
 
 export async function nonceOf(m: DevnetManifest, chain: string, address: string): Promise<number> {
   return provider(m, chain).getTransactionCount(address, 'latest');
+}
+
+/** Waits for a transaction on a devnet chain and requires it to succeed. */
+export async function minedOn(m: DevnetManifest, chain: string, tx: Promise<{ hash: string }>): Promise<void> {
+  const r = await waitForReceipt(provider(m, chain), (await tx).hash);
+  if (r.status !== 1) throw new Error(`a transaction on ${chain} reverted (${r.hash})`);
+}
+
+/** ETH-USD at `usd` whole dollars on each of `chains` (the devnet feeds, moved by their owner). */
+export function setEthUsd(m: DevnetManifest, chains: readonly string[], usd: bigint): Promise<void> {
+  return setDevnetPrice(m, chains, usd, (c) => provider(m, c));
+}
+
+/** The raw answer (8 decimals) of the ETH-USD feed on each of `chains`. */
+export function setFeedAnswer(m: DevnetManifest, chains: readonly string[], answer8: bigint): Promise<void> {
+  return setDevnetAnswer(m, chains, answer8, (c) => provider(m, c));
+}
+
+export function setSequencerDown(m: DevnetManifest, chain: string, down: boolean): Promise<void> {
+  return setDevnetSequencer(m, chain, down, (c) => provider(m, c));
+}
+
+/** A chain's feed (price or sequencer), signed by its owner, for the less common moves (setRound). */
+export function feedOf(m: DevnetManifest, chain: string, kind: 'price' | 'sequencer'): Contract {
+  return devnetFeed(m, chain, kind, (c) => provider(m, c));
+}
+
+export async function tokenBalance(m: DevnetManifest, chain: string, token: string, who: string): Promise<bigint> {
+  return (await new Contract(token, ourArtifact('TestToken').abi, provider(m, chain)).getFunction('balanceOf')(who)) as bigint;
 }

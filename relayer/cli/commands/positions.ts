@@ -1,14 +1,15 @@
 // `isorelay positions --trader ADDR`: the trader's isolated positions on the destination engines,
 // found from the engine's PositionCredited logs and confirmed with collateralOf, one row per asset,
 // with the position's exposure, margin, equity, liquidation price and health at the engine's price.
-import { formatUnits, getAddress, id, Interface, isAddress, zeroPadValue } from 'ethers';
+import { formatUnits, getAddress, id, Interface, isAddress, zeroPadValue, type Result } from 'ethers';
 import { formatTable } from '../../app/statusReport.js';
 import { ChainClient } from '../../chains/client.js';
 import { ourArtifact } from '../../chains/contractsAbi.js';
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
-import { CollateralKind, equity, liquidationPrice, maintenanceMargin, Side } from '../../margin/index.js';
+import { accountFromEngine, positionKeyOf } from '../../liquidation/engineAccount.js';
+import { equity, liquidationPrice, maintenanceMargin } from '../../margin/index.js';
 
 export interface PositionsOptions {
   config: string;
@@ -100,6 +101,7 @@ export async function readPositions(config: Config, trader: string): Promise<Pos
     const engine = cfg.engine;
     const client = new ChainClient(destination, cfg);
     const { credits } = await scanCredits(client, engine, trader);
+    const marketName = (marketId: string) => Object.keys(config.markets).find((n) => id(n) === marketId) ?? marketId;
     const groups = new Map<string, Credit[]>();
     for (const c of credits) {
       const key = `${c.positionId}:${c.srcChainId}:${c.token}`;
@@ -118,7 +120,7 @@ export async function readPositions(config: Config, trader: string): Promise<Pos
         destination, positionId: first.positionId, srcChainId: first.srcChainId, sourceChain, token: first.token,
         symbol: await tokenSymbol(config, sourceChain, first.token), decimals, amount,
         credited: group.reduce((s, c) => s + c.amount, 0n), credits: group.length,
-        exposure: amount === 0n ? null : await readExposure(config, client, engine, trader, first),
+        exposure: amount === 0n ? null : await readExposure(client, engine, trader, first, marketName),
       });
     }
   }
@@ -127,27 +129,29 @@ export async function readPositions(config: Config, trader: string): Promise<Pos
 
 const WAD = 10n ** 18n;
 
-async function readExposure(config: Config, client: ChainClient, engine: string, trader: string, c: Credit): Promise<PositionExposure | null> {
-  const call = async (fn: string, args: unknown[]) => engineIface.decodeFunctionResult(fn, await client.call(engine, engineIface.encodeFunctionData(fn, args)));
-  const key = (await call('positionKeyOf', [trader, c.positionId]))[0] as string;
-  const [p] = (await call('positionOf', [key])) as unknown as [{ market: string; srcChainId: bigint; token: string; side: bigint; size: bigint; entryPrice: bigint }];
+/** The position's exposure and margin, in one batched read of the engine (positionOf, accountOf, the market, its price). */
+async function readExposure(client: ChainClient, engine: string, trader: string, c: Credit, marketName: (id: string) => string): Promise<PositionExposure | null> {
+  const key = positionKeyOf(trader, c.positionId);
+  const [positionRaw, accountRaw] = await client.calls([
+    { to: engine, data: engineIface.encodeFunctionData('positionOf', [key]) },
+    { to: engine, data: engineIface.encodeFunctionData('accountOf', [key]) },
+  ]);
+  const [p] = engineIface.decodeFunctionResult('positionOf', positionRaw ?? '0x') as unknown as [{ market: string; srcChainId: bigint; token: string; size: bigint; entryPrice: bigint }];
   // Only the collateral the position is bound to margins it (another was released straight back).
   if (p.size === 0n || p.srcChainId !== c.srcChainId || getAddress(p.token) !== c.token) return null;
-  const [a] = (await call('accountOf', [key])) as unknown as [{ collateral: { amount: bigint }; fees: bigint }];
-  const market = Object.keys(config.markets).find((n) => id(n) === p.market) ?? p.market;
-  const mmr = ((await call('markets', [p.market])) as unknown as bigint[])[7] as bigint;
-  let mark: bigint | null = null;
-  try {
-    mark = (await call('oraclePrice', [p.market]))[0] as bigint;
-  } catch {
-    // a stale or broken feed: the engine itself would refuse to trade; show what is known
-  }
-  const side = p.side === 0n ? Side.Long : Side.Short;
-  const account = { position: { side, size: p.size, entryPrice: p.entryPrice }, collateral: { kind: CollateralKind.Stable, amount: a.collateral.amount }, fees: a.fees };
+  const account = accountFromEngine(engineIface.decodeFunctionResult('accountOf', accountRaw ?? '0x')[0] as Result);
+  const [marketRaw, priceRaw] = await client.rpc.batch<string[]>([
+    { method: 'eth_call', params: [{ to: engine, data: engineIface.encodeFunctionData('markets', [p.market]) }, 'latest'] },
+    // A stale or broken feed makes oraclePrice revert: the row then shows what is known without a price.
+    { method: 'eth_call', params: [{ to: engine, data: engineIface.encodeFunctionData('oraclePrice', [p.market]) }, 'latest'] },
+  ]).catch(async () => [await client.call(engine, engineIface.encodeFunctionData('markets', [p.market])), null]);
+  const mmr = engineIface.decodeFunctionResult('markets', marketRaw ?? '0x')[7] as bigint;
+  const mark = priceRaw === null || priceRaw === undefined ? null : (engineIface.decodeFunctionResult('oraclePrice', priceRaw)[0] as bigint);
   const eq = mark === null ? null : equity(account, mark);
   const mm = mark === null ? null : maintenanceMargin(account.position, mmr, mark);
   return {
-    market, side, size: p.size, entryPrice: p.entryPrice, markPrice: mark, margin: a.collateral.amount - a.fees,
+    market: marketName(p.market), side: account.position.side, size: p.size, entryPrice: p.entryPrice, markPrice: mark,
+    margin: account.collateral.amount - account.fees,
     equity: eq, maintenanceMargin: mm, liquidationPrice: liquidationPrice(account, mmr),
     health: eq === null || mm === null || mm === 0n ? null : (eq * WAD) / mm,
   };

@@ -1,0 +1,34 @@
+// Calling the engine from tests: a mined call's own events, and the custom error a call reverts with.
+import assert from 'node:assert/strict';
+import { getAddress, Interface, type Contract, type LogDescription } from 'ethers';
+import { errorDecoder, type DecodedError } from '../../relayer/chains/abiFunction.js';
+import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
+import { waitForReceipt } from '../../relayer/chains/provider.js';
+import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
+import { provider } from './devnet.js';
+
+export const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
+const decodeError = errorDecoder([engineIface, new Interface(ourArtifact('PriceAttestations').abi)]);
+
+/** Sends on base, waits for the receipt, requires success; returns the contract's events in order. */
+export async function mined(m: DevnetManifest, c: Contract, method: string, ...args: unknown[]): Promise<LogDescription[]> {
+  const tx = await c.getFunction(method).send(...args);
+  const receipt = await waitForReceipt(provider(m, 'base'), tx.hash);
+  assert.equal(receipt.status, 1, `${method} reverted`);
+  const at = getAddress(await c.getAddress());
+  return receipt.logs.filter((l) => getAddress(l.address) === at).map((l) => engineIface.parseLog(l)).filter((l): l is LogDescription => l !== null);
+}
+
+/** The custom error `method` reverts with, by name (simulated from the caller; nothing is mined). */
+export async function reverted(c: Contract, method: string, ...args: unknown[]): Promise<DecodedError> {
+  let data: string | undefined;
+  try {
+    await c.getFunction(method).staticCall(...args);
+  } catch (e) {
+    data = (e as { data?: string }).data;
+  }
+  assert.ok(data !== undefined, `${method} did not revert`);
+  const decoded = decodeError(data);
+  assert.ok(decoded !== null, `${method} reverted with unknown data ${data}`);
+  return decoded;
+}

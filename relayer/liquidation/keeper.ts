@@ -12,7 +12,7 @@ import { ourArtifact } from '../chains/contractsAbi.js';
 import { TxRevertedError, type TxSender } from '../chains/tx/sender.js';
 import type { Config } from '../config/schema.js';
 import { isLiquidatable, liquidationPrice, Side, type IsolatedAccount } from '../margin/index.js';
-import type { PriceService } from '../oracle/priceService.js';
+import type { MarketPrices, PriceService } from '../oracle/priceService.js';
 import type { ReconciledPrice } from '../oracle/reconcile.js';
 import type { EventBus } from '../pipeline/events.js';
 import { attestationDomain, signAttestation, type PriceAttestation } from './attestation.js';
@@ -168,6 +168,7 @@ export class Keeper {
 
     // Exact re-check on fresh state: the index may lag an event by a tick.
     const fresh = await this.readAccounts(candidates);
+    let stamp: bigint | undefined;
     for (const [i, key] of candidates.entries()) {
       const state = fresh[i] ?? null;
       if (state?.market !== book.id) {
@@ -179,18 +180,30 @@ export class Keeper {
         this.reindex(key, state);
         continue;
       }
-      if (await this.liquidate(book, key, range, price, prices.now)) liquidated.push(key);
+      stamp ??= await this.engineClock(prices);
+      if (await this.liquidate(book, key, range, price, stamp)) liquidated.push(key);
     }
     return { market: book.name, range, candidates, liquidated };
   }
 
-  private async liquidate(book: MarketBook, key: string, range: ReconciledPrice, price: bigint, now: bigint): Promise<boolean> {
+  /**
+   * The attestation's timestamp, in the engine chain's clock: the engine refuses one from its
+   * future, and another chain's clock may run a few seconds ahead of it. The readings were
+   * taken at `prices.now` (the newest chain clock), so this is never later than that.
+   */
+  private async engineClock(prices: MarketPrices): Promise<bigint> {
+    const own = prices.readings.find((r) => r.chain === this.chain)?.blockTimestamp
+      ?? BigInt((await this.o.client(this.chain).block('latest'))?.timestamp ?? prices.now);
+    return own < prices.now ? own : prices.now;
+  }
+
+  private async liquidate(book: MarketBook, key: string, range: ReconciledPrice, price: bigint, timestamp: bigint): Promise<boolean> {
     const chainIds = range.sources
       .map((s) => BigInt(this.o.config.chains[s.chain]?.chainId ?? 0))
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     const attestation: PriceAttestation = {
       market: book.id, low: range.low, high: range.high, median: range.median,
-      timestamp: now, chains: chainIds, deadline: now + BigInt(this.o.config.keeper?.attestationTtlSeconds ?? 60),
+      timestamp, chains: chainIds, deadline: timestamp + BigInt(this.o.config.keeper?.attestationTtlSeconds ?? 60),
     };
     const signatures = await signAttestation(attestation, this.o.attesters, attestationDomain(this.chainId ?? 0n, this.attestations ?? ''));
     const a = attestation;

@@ -80,6 +80,21 @@ describe('keeper: guarded liquidation', function () {
     assert.equal(s.events.filter((e) => e.type === 'keeper.liquidation').length, 1);
   });
 
+  it('liquidates when a source chain\'s clock runs ahead of the engine\'s: the attestation is stamped in the engine\'s clock', async () => {
+    const m = devnet().manifest;
+    const s = setup(m);
+    await twoPositions(m, s);
+    // arbitrum's clock 45 s ahead of base's: the newest reading is from base's future.
+    await provider(m, 'arbitrum').send('evm_increaseTime', [45]);
+    await provider(m, 'arbitrum').send('evm_mine', []);
+    await setEthUsd(m, ALL, 2_700n);
+    const [r] = await s.keeper.tick();
+    const refused = s.events.find((e) => e.type === 'keeper.liquidation' && !e.ok);
+    assert.equal(refused, undefined, `the engine refused: ${JSON.stringify(refused, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
+    assert.deepEqual(r?.liquidated, [await key(m, 21n)]);
+    assert.equal(await sizeOf(m, 21n), 0n);
+  });
+
   it('a liquidation the engine refuses is reported and the position stays; a restarted keeper rebuilds its index', async () => {
     const m = devnet().manifest;
     const s = setup(m);

@@ -8,9 +8,13 @@ describe('reorgs on the source chain', function () {
   this.timeout(120_000);
   const devnet = useSharedDevnet();
 
+  // 200 confirmations: 40 s of the devnet's 0.2 s blocks, far longer than a lock waits for its
+  // reorg here, and few enough blocks for anvil_mine to pass finality quickly.
+  const CONFIRMATIONS = 200;
+  const pastFinality = `0x${(CONFIRMATIONS + 56).toString(16)}`;
   const slowFinality = (chain = 'arbitrum') => testConfig(devnet().manifest, (raw) => {
     const c = raw.chains[chain];
-    if (c !== undefined) c.finality = { confirmations: 1000 };
+    if (c !== undefined) c.finality = { confirmations: CONFIRMATIONS };
   });
 
   /** Locks on a source after a snapshot; revert to `revertTo` to reorg the lock out. */
@@ -37,7 +41,7 @@ describe('reorgs on the source chain', function () {
     await arb.send('anvil_mine', ['0x20']);
     await tickUntil(relayer, () => store.list({ status: 'orphaned' }).length === 1);
     // Far past the old block's finality: still orphaned, never delivered.
-    await arb.send('anvil_mine', ['0x600']);
+    await arb.send('anvil_mine', [pastFinality]);
     for (let i = 0; i < 5; i++) await relayer.tick();
 
     const rows = store.list({});
@@ -61,7 +65,7 @@ describe('reorgs on the source chain', function () {
     await tickUntil(relayer, () => store.list({ status: 'orphaned' }).length === 1);
 
     await arb.send('eth_sendRawTransaction', [l.raw]);
-    await arb.send('anvil_mine', ['0x400']);
+    await arb.send('anvil_mine', [pastFinality]);
     await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
     assert.equal(store.list({}).length, 1, 'the same message, revived, not a second one');
     assert.equal(await creditCount(m, l.lockId), 1);
@@ -81,7 +85,7 @@ describe('reorgs on the source chain', function () {
 
     // Another lock (another amount and position) gets vault nonce 1 and LayerZero nonce 1 again.
     const second = await lock(m, 'arbitrum', { amount: 4_242n, positionId: 77n });
-    await arb.send('anvil_mine', ['0x400']);
+    await arb.send('anvil_mine', [pastFinality]);
     await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
 
     const rows = store.list({});

@@ -41,13 +41,27 @@ export function provider(m: DevnetManifest, chain: string): JsonRpcProvider {
   return p;
 }
 
-/** Snapshots every chain; the returned function reverts them all. */
+/**
+ * Snapshots every chain; the returned function reverts them all. anvil's evm_revert also sets
+ * the chain's clock back to the snapshot's block, so after a run of tests every chain would
+ * lag the wall clock (and the others) by a different sum of test durations: the revert puts
+ * each clock back on the wall clock, as real chains keep it.
+ */
 export async function snapshot(m: DevnetManifest): Promise<() => Promise<void>> {
   const ids = await Promise.all(Object.keys(m.chains).map(async (name) => [name, (await provider(m, name).send('evm_snapshot', [])) as string] as const));
   return async () => {
     const reverted = await Promise.all(ids.map(async ([name, id]) => [name, (await provider(m, name).send('evm_revert', [id])) as boolean] as const));
     for (const [name, ok] of reverted) if (!ok) throw new Error(`evm_revert of ${name} to snapshot ${id(ids, name)} failed: the next test would see this one's state`);
+    await Promise.all(ids.map(([name]) => alignClock(provider(m, name))));
   };
+}
+
+/** Sets a devnet chain's clock to the wall clock (never behind its latest block). */
+async function alignClock(p: JsonRpcProvider): Promise<void> {
+  const head = (await p.send('eth_getBlockByNumber', ['latest', false])) as { timestamp: string };
+  const wall = BigInt(Math.floor(Date.now() / 1000));
+  const last = BigInt(head.timestamp);
+  await p.send('evm_setTime', [Number(wall > last ? wall : last)]);
 }
 
 /**
@@ -129,14 +143,31 @@ export async function creditCount(m: DevnetManifest, lockId: string): Promise<nu
   return logs.length;
 }
 
-/** Ticks the relayer until `done` holds or the time runs out. */
+/**
+ * Ticks the relayer until `done` holds or the time runs out. A timeout names what the relayer
+ * last did (its events, without the per-tick head and empty-range noise), so that a failure
+ * on a loaded CI machine can be read from the log alone.
+ */
 export async function tickUntil(relayer: Relayer, done: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await relayer.tick();
-    if (await done()) return;
-    if (Date.now() > deadline) throw new Error('timed out waiting for the relayer');
-    await new Promise((r) => setTimeout(r, 30));
+  const started = Date.now();
+  const recent: string[] = [];
+  const off = relayer.events.on((e) => {
+    if (e.type === 'chain.head' || (e.type === 'scan.range' && e.logs === 0)) return;
+    recent.push(`+${Date.now() - started}ms ${JSON.stringify(e, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
+    if (recent.length > 20) recent.shift();
+  });
+  try {
+    for (let ticks = 1; ; ticks++) {
+      await relayer.tick();
+      if (await done()) return;
+      if (Date.now() > deadline) {
+        throw new Error(`timed out waiting for the relayer after ${ticks} ticks in ${Date.now() - started} ms; its last events:\n${recent.join('\n') || '(none)'}`);
+      }
+      await new Promise((r) => setTimeout(r, 30));
+    }
+  } finally {
+    off();
   }
 }
 

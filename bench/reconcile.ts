@@ -1,10 +1,10 @@
 // Reconciliation benchmark (DESIGN.md target: a reconciliation across three chains ≤ 1.5× a single
-// RPC round trip — one batched read per chain, chains in parallel).
+// RPC round trip — one read per chain, chains in parallel).
 //
 //   npx tsx bench/reconcile.ts          # env: BENCH_RECONCILE_ITERS (200)
 //
 // On a fresh devnet, times N full PriceService.reconcile('ETH-USD') calls (three chains: feed,
-// bounds, sequencer feed and block in one batched request each, then reconcilePrices) against N
+// bounds, sequencer feed and block time in one FeedSnapshot eth_call each, then reconcilePrices) against N
 // single round trips (one eth_call of latestRoundData to one chain through the same ChainClient
 // and RpcClient), interleaved so that both see the same machine, after a warm-up of both.
 import { Interface } from 'ethers';
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
       fan.push(await timed(fanOut));
     }
     const [r50, r99, o50, o99] = [pct(rec, 0.5), pct(rec, 0.99), pct(one, 0.5), pct(one, 0.99)];
-    console.log(`reconcile:  p50 ${ms(r50)} ms, p99 ${ms(r99)} ms, max ${ms(Math.max(...rec))} ms (${chains.length} batched requests in parallel + reconcilePrices, every one ok)`);
+    console.log(`reconcile:  p50 ${ms(r50)} ms, p99 ${ms(r99)} ms, max ${ms(Math.max(...rec))} ms (${chains.length} FeedSnapshot eth_calls in parallel + reconcilePrices, every one ok)`);
     console.log(`single RPC: p50 ${ms(o50)} ms, p99 ${ms(o99)} ms, max ${ms(Math.max(...one))} ms (one eth_call)`);
     console.log(`context:    ${chains.length} single eth_calls, one per chain in parallel: p50 ${ms(pct(fan, 0.5))} ms (${(pct(fan, 0.5) / o50).toFixed(2)}× single) — the floor for ${chains.length} chains on this machine`);
     console.log(`ratio reconcile/single: p50 ${(r50 / o50).toFixed(2)}× (target ≤ ${TARGET}×), p99 ${(r99 / o99).toFixed(2)}×`);

@@ -1,5 +1,5 @@
-// One market's price from its configured feeds: reads every chain of the market (one batched
-// request per chain, in parallel), reconciles at the chains' own time, and keeps the mark price
+// One market's price from its configured feeds: reads every chain of the market (one eth_call
+// per chain, in parallel), reconciles at the chains' own time, and keeps the mark price
 // (an EMA of the reconciled medians) per market. A failed reconciliation leaves the mark alone.
 import type { ChainClient } from '../chains/client.js';
 import type { Config, MarketConfig } from '../config/schema.js';

@@ -1,28 +1,20 @@
-// Reads a chain's price feed and sequencer-uptime feed in ONE batched JSON-RPC request (one node,
-// one HTTP round trip per chain per tick), chains in parallel. A failed read becomes a reading
-// with `error` set, which reconciliation excludes: it never throws.
-import { Interface } from 'ethers';
+// Reads a chain's price feed and sequencer-uptime feed in ONE JSON-RPC call per chain per tick,
+// chains in parallel: the creation code of contracts/FeedSnapshot.sol sent as an `eth_call`
+// without `to`, whose constructor returns every value of the reading, all from one block. A
+// failed read becomes a reading with `error` set, which reconciliation excludes: it never throws.
+import { AbiCoder, Interface, ZeroAddress } from 'ethers';
+import { errorDecoder } from '../chains/abiFunction.js';
 import type { ChainClient } from '../chains/client.js';
-import { abiFunction } from '../chains/abiFunction.js';
-import type { RpcCall } from '../chains/rpc.js';
+import { ourArtifact } from '../chains/contractsAbi.js';
+import { RpcResponseError } from '../chains/rpc.js';
 import type { FeedReading } from './reconcile.js';
 
-/** The AggregatorV3 reads used here, plus the aggregator's min/max answer bounds. */
-const FEED_ABI = [
-  'function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)',
-  'function decimals() view returns (uint8)',
-  'function minAnswer() view returns (int192)',
-  'function maxAnswer() view returns (int192)',
-];
-const iface = new Interface(FEED_ABI);
-const latestRoundData = abiFunction(iface, 'latestRoundData');
-const decimalsFn = abiFunction(iface, 'decimals');
-const minAnswerFn = abiFunction(iface, 'minAnswer');
-const maxAnswerFn = abiFunction(iface, 'maxAnswer');
-const LATEST_ROUND_DATA = latestRoundData.encode([]);
-const DECIMALS = decimalsFn.encode([]);
-const MIN_ANSWER = minAnswerFn.encode([]);
-const MAX_ANSWER = maxAnswerFn.encode([]);
+const snapshot = ourArtifact('FeedSnapshot');
+const snapshotIface = new Interface(snapshot.abi);
+const decodeError = errorDecoder([snapshotIface]);
+/** FeedSnapshot.Reading: static fields only, so abi.encode(struct) is these words in order. */
+const READING = ['uint80', 'int256', 'uint256', 'uint256', 'uint80', 'uint8', 'int192', 'int192', 'bool', 'int256', 'uint256', 'uint256'];
+const coder = AbiCoder.defaultAbiCoder();
 
 export interface ChainFeeds {
   /** An AggregatorV3 feed exposing minAnswer()/maxAnswer() (for a Chainlink proxy: its aggregator). */
@@ -36,53 +28,46 @@ export interface ChainFeedsRead {
   feeds: ChainFeeds;
 }
 
-const ethCall = (to: string, data: string): RpcCall => ({ method: 'eth_call', params: [{ to, data }, 'latest'] });
-
 const failed = (chain: string, message: string): FeedReading => ({
   chain, answer: 0n, decimals: 0, roundId: 0n, answeredInRound: 0n, startedAt: 0n, updatedAt: 0n, minAnswer: 0n, maxAnswer: 0n, error: message,
 });
 
+/** The eth_call that reads `feeds` (creation code + constructor arguments, no `to`). */
+export function snapshotCall(feeds: ChainFeeds): { data: string } {
+  return { data: snapshot.bytecode + snapshotIface.encodeDeploy([feeds.priceFeed, feeds.sequencerFeed ?? ZeroAddress]).slice(2) };
+}
+
+/** Decodes FeedSnapshot's answer into a reading of `chain`. */
+export function decodeSnapshot(chain: string, out: string): FeedReading {
+  const [roundId, answer, startedAt, updatedAt, answeredInRound, decimals, minAnswer, maxAnswer, hasSequencer, seqAnswer, seqStartedAt, blockTimestamp] =
+    coder.decode(READING, out) as unknown as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, boolean, bigint, bigint, bigint];
+  return {
+    chain, roundId, answer, startedAt, updatedAt, answeredInRound, decimals: Number(decimals), minAnswer, maxAnswer,
+    // Chainlink's uptime feed: 0 = up, 1 = down. Anything else is not "up": fail closed.
+    sequencer: hasSequencer ? { down: seqAnswer !== 0n, startedAt: seqStartedAt } : null,
+    blockTimestamp,
+  };
+}
+
+/** Why a snapshot call failed, in words: the failing read and feed when the chain said so. */
+function describe(e: unknown): string {
+  if (e instanceof RpcResponseError && typeof e.data === 'string') {
+    const d = decodeError(e.data);
+    if (d?.name === 'FeedReadFailed') return `${String(d.args[0])}() of ${String(d.args[1])} reverted`;
+    if (d?.name === 'NoFeedAt') return `no contract at feed address ${String(d.args[0])}`;
+  }
+  return e instanceof Error ? e.message : String(e);
+}
+
 /**
  * One chain's reading: latestRoundData, decimals, minAnswer, maxAnswer of the price feed,
- * latestRoundData of the sequencer feed (if any) and the latest block's timestamp, in one
- * `client.rpc.batch` call.
+ * latestRoundData of the sequencer feed (if any) and the block's timestamp, in one `eth_call`.
  */
 export async function readChainFeeds(client: ChainClient, feeds: ChainFeeds): Promise<FeedReading> {
-  const calls: RpcCall[] = [
-    ethCall(feeds.priceFeed, LATEST_ROUND_DATA),
-    ethCall(feeds.priceFeed, DECIMALS),
-    ethCall(feeds.priceFeed, MIN_ANSWER),
-    ethCall(feeds.priceFeed, MAX_ANSWER),
-    { method: 'eth_getBlockByNumber', params: ['latest', false] },
-  ];
-  if (feeds.sequencerFeed !== undefined) calls.push(ethCall(feeds.sequencerFeed, LATEST_ROUND_DATA));
   try {
-    const out = await client.rpc.batch<unknown[]>(calls);
-    const [round, decimals, min, max, block, seq] = out as [string, string, string, string, { timestamp: string } | null, string | undefined];
-    const r = latestRoundData.decode(round);
-    const reading: FeedReading = {
-      chain: client.name,
-      roundId: r[0] as bigint,
-      answer: r[1] as bigint,
-      startedAt: r[2] as bigint,
-      updatedAt: r[3] as bigint,
-      answeredInRound: r[4] as bigint,
-      decimals: Number(decimalsFn.decode(decimals)[0] as bigint),
-      minAnswer: minAnswerFn.decode(min)[0] as bigint,
-      maxAnswer: maxAnswerFn.decode(max)[0] as bigint,
-      sequencer: null,
-    };
-    if (block !== null) reading.blockTimestamp = BigInt(block.timestamp);
-    if (feeds.sequencerFeed !== undefined) {
-      if (seq === undefined) throw new Error('the node left the sequencer feed read unanswered');
-      const s = latestRoundData.decode(seq);
-      const answer = s[1] as bigint;
-      // Chainlink's uptime feed: 0 = up, 1 = down. Anything else is not "up": fail closed.
-      reading.sequencer = { down: answer !== 0n, startedAt: s[2] as bigint };
-    }
-    return reading;
+    return decodeSnapshot(client.name, await client.rpc.call<string>('eth_call', [snapshotCall(feeds), 'latest']));
   } catch (e) {
-    return failed(client.name, e instanceof Error ? e.message : String(e));
+    return failed(client.name, describe(e));
   }
 }
 

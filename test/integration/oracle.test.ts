@@ -1,11 +1,12 @@
-// Oracle reconciliation against the devnet's real feeds: one batched request per chain, chains in
-// parallel; move one chain's oracle (and not the others), take one sequencer down.
+// Oracle reconciliation against the devnet's real feeds: one request per chain (FeedSnapshot's
+// creation code as an eth_call), chains in parallel; move one chain's oracle (and not the
+// others), take one sequencer down; a misconfigured feed is a read error that names it.
 import assert from 'node:assert/strict';
 import { Contract, Wallet } from 'ethers';
 import { ChainClient } from '../../relayer/chains/client.js';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
-import { readAllChains, type ChainFeedsRead } from '../../relayer/oracle/readFeeds.js';
+import { readAllChains, readChainFeeds, type ChainFeedsRead } from '../../relayer/oracle/readFeeds.js';
 import { reconcilePrices, WAD, type FeedReading, type ReconcilePolicy } from '../../relayer/oracle/reconcile.js';
 import { provider, testConfig, useSharedDevnet } from '../setup/devnet.js';
 import { waitForReceipt } from '../../relayer/chains/provider.js';
@@ -156,6 +157,37 @@ describe('oracle reconciliation on the devnet', function () {
     assert.equal(inGrace.ok, false);
     assert.deepEqual(inGrace.excluded.map((e) => [e.chain, e.reason]), [['base', 'sequencer-grace']]);
     assert.ok(reconcilePrices(rs, graced, upAt + 3_600n).ok);
+  });
+
+  it('reads every value at one block: the reading\'s block time is that of the block it was read at', async () => {
+    const base = targets[2] as ChainFeedsRead;
+    const p = provider(devnet().manifest, 'base');
+    const before = (await p.getBlock('latest'))?.timestamp ?? 0;
+    const r = await readChainFeeds(base.client, base.feeds);
+    const after = (await p.getBlock('latest'))?.timestamp ?? 0;
+    assert.equal(r.error, undefined);
+    const t = Number(r.blockTimestamp);
+    assert.ok(t >= before && t <= after + 1, `read at ${t}, latest block between ${before} and ${after}`);
+  });
+
+  it('a misconfigured feed is a read error that says which feed and which read failed', async () => {
+    const m = devnet().manifest;
+    const base = targets[2] as ChainFeedsRead;
+    const c = m.chains.base;
+    if (c === undefined) throw new Error('no base');
+    // No contract at the address.
+    const nothing = await readChainFeeds(base.client, { priceFeed: m.accounts.insuranceFund.address, sequencerFeed: c.contracts.sequencerFeed });
+    assert.equal(nothing.error, `no contract at feed address ${m.accounts.insuranceFund.address}`);
+    // A contract that is not an aggregator with bounds: the uptime feed has no minAnswer().
+    const noBounds = await readChainFeeds(base.client, { priceFeed: c.contracts.sequencerFeed });
+    assert.equal(noBounds.error, `minAnswer() of ${c.contracts.sequencerFeed} reverted`);
+    // The sequencer feed is optional: without it, the reading says so (null), not "up".
+    const noSequencer = await readChainFeeds(base.client, { priceFeed: c.contracts.ethUsdFeed });
+    assert.equal(noSequencer.error, undefined);
+    assert.equal(noSequencer.sequencer, null);
+    assert.equal(noSequencer.answer, 3_000n * 10n ** 8n);
+    const res = reconcilePrices([nothing], policy(1), nowOf([noSequencer]));
+    assert.deepEqual(res.excluded.map((e) => [e.chain, e.reason]), [['base', 'read-failed']]);
   });
 
   it('an unreachable chain becomes a read error, not a throw', async () => {

@@ -1,5 +1,9 @@
 // JSON-RPC over HTTP with several URLs per chain: timeouts, failover to the next URL on an
-// infrastructure failure, and batches that one node answers whole (so answers agree).
+// infrastructure failure, and batches that one node answers whole (so answers agree). Requests
+// go through node:http(s) on keep-alive connections: about half the client time of fetch per
+// call, which is most of a call's cost against a nearby node.
+import http from 'node:http';
+import https from 'node:https';
 import { ErrorCode, IsorelayError } from '../errors/base.js';
 import { redactUrl } from '../errors/redact.js';
 
@@ -23,24 +27,101 @@ export class RpcResponseError extends Error {
 
 interface Endpoint {
   url: string;
+  /** `url` parsed once (without credentials). */
+  target: URL;
   label: string;
   failures: number;
-  /** user:password of the URL, as a Basic Authorization header (fetch refuses credentials in a URL). */
+  /** user:password of the URL, sent as a Basic Authorization header (never as part of the URL). */
   headers: Record<string, string>;
 }
 
 function endpointOf(url: string): Endpoint {
   const label = redactUrl(url);
+  let u: URL;
   try {
-    const u = new URL(url);
-    if (u.username === '' && u.password === '') return { url, label, failures: 0, headers: {} };
-    const auth = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
-    u.username = '';
-    u.password = '';
-    return { url: u.toString(), label, failures: 0, headers: { authorization: `Basic ${auth}` } };
+    u = new URL(url);
   } catch {
-    return { url, label, failures: 0, headers: {} };
+    throw new IsorelayError(ErrorCode.CONFIG_INVALID, `RPC URL ${label} is not a URL`);
   }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new IsorelayError(ErrorCode.CONFIG_INVALID, `RPC URL ${label} is not http(s)`);
+  if (u.username === '' && u.password === '') return { url, target: u, label, failures: 0, headers: {} };
+  const auth = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), target: u, label, failures: 0, headers: { authorization: `Basic ${auth}` } };
+}
+
+/** Keep-alive connections per protocol, shared by every client: one handshake per node, not per call. */
+const AGENTS = {
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
+} as const;
+
+/** The largest answer read (a broken node could stream forever); eth_getLogs ranges stay far below. */
+const MAX_ANSWER_BYTES = 128 * 1024 * 1024;
+
+type PostFailure = 'timeout' | 'too-large' | 'network';
+
+class PostError extends Error {
+  constructor(readonly kind: PostFailure, readonly code: string | undefined) {
+    super(kind);
+  }
+}
+
+/**
+ * POSTs `body` and reads the whole answer before `deadline` (ms since epoch). A keep-alive
+ * connection the node closed just as it was reused is retried once on a new connection.
+ */
+function httpPost(endpoint: Endpoint, body: string, deadline: number, retryStale = true): Promise<{ status: number; text: string }> {
+  const { target } = endpoint;
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    let failure: PostFailure | undefined;
+    const finish = (e: PostError | null, answer?: { status: number; text: string }): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (e === null && answer !== undefined) resolve(answer);
+      else reject(e ?? new PostError('network', undefined));
+    };
+    const lib = target.protocol === 'https:' ? https : http;
+    const req = lib.request(target, {
+      method: 'POST',
+      agent: AGENTS[target.protocol as keyof typeof AGENTS],
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...endpoint.headers },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        if (size > MAX_ANSWER_BYTES) {
+          failure = 'too-large';
+          req.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
+      res.on('end', () => finish(null, { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', () => finish(new PostError(failure ?? 'network', undefined)));
+      res.on('close', () => {
+        if (!res.complete) finish(new PostError(failure ?? 'network', undefined));
+      });
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => {
+      if (failure === undefined && retryStale && req.reusedSocket && e.code === 'ECONNRESET' && !settled) {
+        settled = true;
+        clearTimeout(timer);
+        httpPost(endpoint, body, deadline, false).then(resolve, reject);
+        return;
+      }
+      finish(new PostError(failure ?? 'network', e.code));
+    });
+    const timer = setTimeout(() => {
+      failure = 'timeout';
+      req.destroy();
+    }, Math.max(0, deadline - Date.now()));
+    req.end(body);
+  });
 }
 
 export interface RpcClientOptions {
@@ -107,40 +188,25 @@ export class RpcClient {
 
   private async post(endpoint: Endpoint, calls: RpcCall[]): Promise<unknown[]> {
     const body = calls.map((c) => ({ jsonrpc: '2.0', id: this.nextId++, method: c.method, params: c.params }));
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
-    let response: Response;
+    let answer: { status: number; text: string };
+    try {
+      answer = await httpPost(endpoint, JSON.stringify(body.length === 1 ? body[0] : body), Date.now() + this.timeoutMs);
+    } catch (e) {
+      const kind = e instanceof PostError ? e.kind : 'network';
+      // The body is read under the same deadline: a node may send its headers and then stall.
+      if (kind === 'timeout') throw new IsorelayError(ErrorCode.RPC_TIMEOUT, `${endpoint.label} did not answer within ${this.timeoutMs} ms`);
+      if (kind === 'too-large') throw new IsorelayError(ErrorCode.RPC_BAD_RESPONSE, `${endpoint.label} answered with more than ${MAX_ANSWER_BYTES} bytes`);
+      // Only the error code: a network error's text may hold a credentialed URL.
+      throw new IsorelayError(ErrorCode.RPC_UNREACHABLE, `${endpoint.label} is unreachable`, { cause: new Error(e instanceof PostError && e.code !== undefined ? e.code : 'network error') });
+    }
+    if (answer.status < 200 || answer.status >= 300) {
+      throw new IsorelayError(ErrorCode.RPC_UNREACHABLE, `${endpoint.label} answered HTTP ${answer.status}`, { details: { status: answer.status } });
+    }
     let json: unknown;
     try {
-      response = await fetch(endpoint.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...endpoint.headers },
-        body: JSON.stringify(body.length === 1 ? body[0] : body),
-        signal: controller.signal,
-      });
-    } catch (cause) {
-      const timedOut = controller.signal.aborted;
-      throw new IsorelayError(
-        timedOut ? ErrorCode.RPC_TIMEOUT : ErrorCode.RPC_UNREACHABLE,
-        timedOut ? `${endpoint.label} did not answer within ${this.timeoutMs} ms` : `${endpoint.label} is unreachable`,
-        { cause: timedOut ? undefined : sanitize(cause) },
-      );
-    }
-    try {
-      if (!response.ok) {
-        throw new IsorelayError(ErrorCode.RPC_UNREACHABLE, `${endpoint.label} answered HTTP ${response.status}`, {
-          details: { status: response.status },
-        });
-      }
-      // The body is read under the same timeout: a node may send its headers and then stall.
-      try {
-        json = await response.json();
-      } catch {
-        if (controller.signal.aborted) throw new IsorelayError(ErrorCode.RPC_TIMEOUT, `${endpoint.label} did not answer within ${this.timeoutMs} ms`);
-        throw new IsorelayError(ErrorCode.RPC_BAD_RESPONSE, `${endpoint.label} answered with something that is not JSON`);
-      }
-    } finally {
-      clearTimeout(timer);
+      json = JSON.parse(answer.text);
+    } catch {
+      throw new IsorelayError(ErrorCode.RPC_BAD_RESPONSE, `${endpoint.label} answered with something that is not JSON`);
     }
     const answers = (Array.isArray(json) ? json : [json]) as { id?: number; result?: unknown; error?: { code: number; message: string; data?: unknown } }[];
     const byId = new Map(answers.map((a) => [a.id, a]));
@@ -151,10 +217,4 @@ export class RpcClient {
       return a.result;
     });
   }
-}
-
-/** Keeps only the message of a network error: its text may hold a credentialed URL. */
-function sanitize(cause: unknown): Error {
-  const code = (cause as { cause?: { code?: string } }).cause?.code;
-  return new Error(code ?? 'network error');
 }

@@ -7,6 +7,7 @@ import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { PriceService } from '../../relayer/oracle/priceService.js';
 import { WAD } from '../../relayer/oracle/reconcile.js';
 import { provider, testConfig, useSharedDevnet, setFeedAnswer, setSequencerDown } from '../setup/devnet.js';
+import { startFaultyRpc } from '../setup/faultyRpc.js';
 
 const MARKET = 'ETH-USD';
 const usd = (x: bigint): bigint => x * 10n ** 8n; // the devnet feeds' 8 decimals
@@ -33,31 +34,25 @@ describe('PriceService on the devnet', function () {
 
   it('reads each configured chain with one HTTP request and reconciles at the newest block time of them', async () => {
     const m = devnet().manifest;
-    // A URL of our own (anvil ignores the query) tells the service's requests from anything else's.
-    const tagged = (url: string) => `${url.replace(/\/$/, '')}/?client=price-service-test`;
+    // A counting proxy in front of each chain: only the service talks through them.
+    const proxies = await Promise.all(Object.values(m.chains).map(async (c) => [c.name, await startFaultyRpc(c.rpcUrl)] as const));
     const config = configOf(m, 2_000, (raw) => {
-      for (const c of Object.values(raw.chains)) c.rpcUrls = c.rpcUrls.map(tagged);
+      for (const [name, proxy] of proxies) {
+        const c = raw.chains[name];
+        if (c !== undefined) c.rpcUrls = [proxy.url];
+      }
     });
     const service = serviceOf(config, () => assert.fail('the clock is not needed when the chains give their time'));
-    const urls = new Map(Object.values(m.chains).map((c) => [tagged(c.rpcUrl), c.name]));
     // Base's clock runs 100 s ahead of the others (reverted with the snapshot after the test).
     await provider(m, 'base').send('evm_increaseTime', [100]);
     await provider(m, 'base').send('evm_mine', []);
-    const posts = new Map<string, number>();
-    const realFetch = globalThis.fetch;
-    globalThis.fetch = (input, init) => {
-      const url = typeof input === 'string' ? input : input instanceof URL ? input.toString() : input.url;
-      const chain = urls.get(url);
-      if (chain !== undefined) posts.set(chain, (posts.get(chain) ?? 0) + 1);
-      return realFetch(input, init);
-    };
     let prices;
     try {
       prices = await service.reconcile(MARKET);
+      assert.deepEqual(proxies.map(([name, p]) => [name, p.requests]).sort(), [['arbitrum', 1], ['base', 1], ['optimism', 1]]);
     } finally {
-      globalThis.fetch = realFetch;
+      await Promise.all(proxies.map(([, p]) => p.close()));
     }
-    assert.deepEqual([...posts.entries()].sort(), [['arbitrum', 1], ['base', 1], ['optimism', 1]]);
     assert.deepEqual(prices.readings.map((r) => r.chain), Object.keys(config.markets[MARKET]?.feeds ?? {}));
     const times = prices.readings.map((r) => r.blockTimestamp ?? assert.fail(`${r.chain}: no block timestamp`));
     const baseTime = prices.readings[2]?.blockTimestamp ?? assert.fail('no base reading');

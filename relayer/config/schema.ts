@@ -10,7 +10,7 @@ export const address = z
 
 const rpcUrl = z
   .string()
-  .refine((s) => /^(https?|wss?):\/\//.test(s), { message: 'must be an http(s) or ws(s) URL' });
+  .refine((s) => URL.canParse(s) && /^https?:\/\//.test(s), { message: 'must be an http(s) URL (JSON-RPC over HTTP; websockets are not used)' });
 
 const finality = z.union([
   z.object({ confirmations: z.number().int().min(0).max(10_000) }).strict(),

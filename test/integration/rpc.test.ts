@@ -2,6 +2,8 @@
 // infrastructure failures move to the next URL, node answers (JSON-RPC errors) do not, no
 // credential reaches an error, and a lagging node's empty answer is not taken as "no events".
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ChainClient } from '../../relayer/chains/client.js';
 import { RpcClient, RpcResponseError } from '../../relayer/chains/rpc.js';
 import type { ChainConfig } from '../../relayer/config/schema.js';
@@ -141,6 +143,42 @@ describe('RpcClient and ChainClient against faulty nodes', function () {
     assert.ok(revert instanceof RpcResponseError, String(revert));
     assert.equal(good.requests, 2);
     assert.equal(bad.requests, 0, 'the second node was not asked');
+  });
+
+  it('keeps one connection per node, and retries once on a new one when the node dropped a reused connection', async function () {
+    // A node that serves the first request of each connection and drops the connection at the
+    // second, as a node closing an idle keep-alive connection just as it is reused.
+    const sockets = new Set<string>();
+    let served = 0;
+    const server = createServer((req, res) => {
+      const key = `${req.socket.remotePort}`;
+      if (sockets.has(key)) {
+        req.socket.destroy();
+        return;
+      }
+      sockets.add(key);
+      served++;
+      req.resume();
+      req.on('end', () => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ jsonrpc: '2.0', id: 1, result: '0x7a69' }));
+      });
+    });
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    try {
+      const rpc = client([`http://127.0.0.1:${(server.address() as AddressInfo).port}/`]);
+      for (let i = 0; i < 3; i++) assert.equal(await rpc.call('eth_chainId'), '0x7a69');
+      assert.equal(served, 3, 'each call answered once');
+      assert.equal(sockets.size, 3, 'each dropped connection replaced by one new one');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    }
+    // A healthy node: every call on the same connection.
+    const rpc = client([good.url]);
+    for (let i = 0; i < 5; i++) await rpc.call('eth_blockNumber');
+    assert.equal(good.requests, 5);
+    assert.equal(good.connections, 1);
   });
 
   it('answers a batch from one node, in call order', async function () {

@@ -28,6 +28,8 @@ export interface FaultyRpc {
   readonly mode: FaultMode;
   /** HTTP requests received since start (a batch is one request). */
   readonly requests: number;
+  /** TCP connections accepted since start (keep-alive clients reuse one). */
+  readonly connections: number;
   /** JSON-RPC method names received since start, in order (batches flattened). */
   readonly methods: readonly string[];
   /** The headers of the last request received. */
@@ -61,6 +63,7 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
   let options: FaultOptions = {};
   let staleBlock: bigint | undefined;
   let requests = 0;
+  let connections = 0;
   const methods: string[] = [];
   let lastHeaders: IncomingHttpHeaders | undefined;
   const sockets = new Set<Socket>();
@@ -172,6 +175,7 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
     });
   });
   server.on('connection', (s) => {
+    connections++;
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -187,6 +191,9 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
     },
     get mode() {
       return mode;
+    },
+    get connections() {
+      return connections;
     },
     get requests() {
       return requests;

@@ -21,7 +21,7 @@ function validRaw(): RawConfig {
   return {
     chains: {
       arbitrum: { chainId: 42161, rpcUrls: ['https://arb.example/rpc'], finality: { tag: 'finalized' }, layerzero: lz(30110), vault: addr(10) },
-      base: { chainId: 8453, rpcUrls: ['https://base.example/rpc', 'wss://base2.example'], finality: { confirmations: 3 }, layerzero: lz(30184), engine: addr(11) },
+      base: { chainId: 8453, rpcUrls: ['https://base.example/rpc', 'http://base2.example:8545'], finality: { confirmations: 3 }, layerzero: lz(30184), engine: addr(11) },
     },
     routes: [{ name: 'arbitrum-base', source: 'arbitrum', destination: 'base', transport: 'layerzero' }],
     keys: { relayer: { env: 'ISORELAY_RELAYER_KEY' }, dvnSigner: { keystore: '/keys/dvn.json', passwordEnv: 'DVN_PASSWORD' } },
@@ -81,6 +81,11 @@ describe('config', function () {
 
     it('names chains.base.rpcUrls when it is missing', function () {
       assertNamesPath(configError(variant((r) => delete r.chains.base.rpcUrls)), 'chains.base.rpcUrls');
+    });
+
+    it('names chains.base.rpcUrls.0 when it is not an http(s) URL', function () {
+      assertNamesPath(configError(variant((r) => (r.chains.base.rpcUrls = ['wss://base.example']))), 'chains.base.rpcUrls.0', /must be an http\(s\) URL/);
+      assertNamesPath(configError(variant((r) => (r.chains.base.rpcUrls = ['http://']))), 'chains.base.rpcUrls.0', /must be an http\(s\) URL/);
     });
 
     it('names chains.base.rpcUrls when it is empty', function () {

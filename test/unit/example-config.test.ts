@@ -10,5 +10,10 @@ describe('config/example.yaml', () => {
     assert.deepEqual(c.chains.base?.finality, { tag: 'finalized' });
     assert.equal(c.chains.base?.layerzero?.confirmations, 1, 'the default');
     assert.ok(Object.isFrozen(c.chains.base));
+    assert.deepEqual(c.routes.map((r) => [r.name, r.direction]), [['arbitrum-base', 'credit'], ['base-arbitrum', 'settle']]);
+    assert.deepEqual(Object.keys(c.markets), ['ETH-USD']);
+    assert.equal(c.markets['ETH-USD']?.feeds.base?.sequencerGraceSeconds, 3600, 'the default grace');
+    assert.equal(c.keeper?.enabled, false);
+    assert.equal(c.keys.attesters?.length, 2);
   });
 });

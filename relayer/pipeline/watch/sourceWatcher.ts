@@ -7,7 +7,7 @@ import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import type { RouteConfig } from '../../config/schema.js';
 import type { NewMessage, Store } from '../../store/store.js';
 import type { SourceWatch } from '../../transports/transport.js';
-import type { EventBus } from '../events.js';
+import type { EventBus, RelayerEvent } from '../events.js';
 
 export interface SourceWatcherOptions {
   route: RouteConfig;
@@ -141,20 +141,25 @@ export class SourceWatcher {
     const due = this.o.store.due('observed', this.now(), 200, this.o.route.name).filter((m) => m.srcBlock <= finalized);
     if (due.length === 0) return false;
     const receipts = await this.o.client.receipts(due.map((m) => m.srcTx));
-    due.forEach((m, i) => {
-      const r = receipts[i] ?? null;
-      const now = this.now();
-      const ok = r !== null && r.status === 1 && r.blockHash === m.srcBlockHash;
-      const to = ok ? 'finalized' : r !== null && r.status === 1 && r.blockNumber <= finalized ? 'observed' : 'orphaned';
-      if (to === 'observed' && r !== null) {
-        // Re-mined in another final block: keep it, with its new block.
-        this.o.store.transition(m.id, m.status, 'observed', { srcBlock: r.blockNumber, srcBlockHash: r.blockHash }, now);
-        return;
-      }
-      const reason = ok ? undefined : r === null ? 'the transaction is gone from the final chain' : 'the transaction failed or moved';
-      if (this.o.store.transition(m.id, m.status, to, reason === undefined ? {} : { lastError: reason }, now))
-        this.o.events.emit({ type: 'message.moved', id: m.id, route: m.route, from: m.status, to, ...(reason === undefined ? {} : { reason }), ageMs: now - m.observedAt });
+    const moved: RelayerEvent[] = [];
+    // One store transaction (one fsync) for the whole round, not one per message.
+    this.o.store.atomically(() => {
+      due.forEach((m, i) => {
+        const r = receipts[i] ?? null;
+        const now = this.now();
+        const ok = r !== null && r.status === 1 && r.blockHash === m.srcBlockHash;
+        const to = ok ? 'finalized' : r !== null && r.status === 1 && r.blockNumber <= finalized ? 'observed' : 'orphaned';
+        if (to === 'observed' && r !== null) {
+          // Re-mined in another final block: keep it, with its new block.
+          this.o.store.transition(m.id, m.status, 'observed', { srcBlock: r.blockNumber, srcBlockHash: r.blockHash }, now);
+          return;
+        }
+        const reason = ok ? undefined : r === null ? 'the transaction is gone from the final chain' : 'the transaction failed or moved';
+        if (this.o.store.transition(m.id, m.status, to, reason === undefined ? {} : { lastError: reason }, now))
+          moved.push({ type: 'message.moved', id: m.id, route: m.route, from: m.status, to, ...(reason === undefined ? {} : { reason }), ageMs: now - m.observedAt });
+      });
     });
+    for (const e of moved) this.o.events.emit(e);
     return true;
   }
 }

@@ -114,6 +114,18 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Statements by SQL text, prepared once (preparing costs more than running most of them). */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private sql(text: string): Database.Statement {
+    let s = this.statements.get(text);
+    if (s === undefined) {
+      s = this.db.prepare(text);
+      this.statements.set(text, s);
+    }
+    return s;
+  }
+
   atomically<T>(fn: () => T): T {
     return this.db.transaction(fn)();
   }
@@ -123,7 +135,7 @@ export class SqliteStore implements Store {
    * guid: path and nonce) can come back carrying another payload, and the old one must not be delivered.
    */
   observe(rows: NewMessage[], now: number): string[] {
-    const insert = this.db.prepare(
+    const insert = this.sql(
       `INSERT INTO messages (id, route, transport, transport_id, src_chain, dst_chain, message_id, kind, src_tx, src_block,
          src_block_num, src_block_hash, log_index, payload, status, observed_at, updated_at, seq_path, seq_nonce)
        VALUES (@id, @route, @transport, @transportId, @srcChain, @dstChain, @messageId, @kind, @srcTx, @srcBlock,
@@ -151,13 +163,12 @@ export class SqliteStore implements Store {
   }
 
   get(id: string): MessageRow | undefined {
-    const r = this.db.prepare('SELECT * FROM messages WHERE id = ?').get(id) as SqlMessage | undefined;
+    const r = this.sql('SELECT * FROM messages WHERE id = ?').get(id) as SqlMessage | undefined;
     return r === undefined ? undefined : toRow(r);
   }
 
   due(status: MessageStatus, now: number, limit: number, route?: string): MessageRow[] {
-    const rows = this.db
-      .prepare(
+    const rows = this.sql(
         `SELECT * FROM messages WHERE (status = @status OR (status = 'failed' AND resume_status = @status AND next_attempt_at <= @now))
            AND (@route IS NULL OR route = @route)
          ORDER BY src_block_num, log_index LIMIT @limit`,
@@ -180,27 +191,24 @@ export class SqliteStore implements Store {
         params.srcBlockNum = Number(value);
       }
     }
-    const res = this.db.prepare(`UPDATE messages SET ${sets.join(', ')} WHERE id = @id AND status = @from`).run(params);
+    const res = this.sql(`UPDATE messages SET ${sets.join(', ')} WHERE id = @id AND status = @from`).run(params);
     return res.changes === 1;
   }
 
   observedFrom(srcChain: string, block: bigint): MessageRow[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM messages WHERE src_chain = ? AND src_block_num >= ? ORDER BY src_block_num, log_index`)
+    const rows = this.sql(`SELECT * FROM messages WHERE src_chain = ? AND src_block_num >= ? ORDER BY src_block_num, log_index`)
       .all(srcChain, Number(block)) as SqlMessage[];
     return rows.map(toRow);
   }
 
   lastInSequence(path: string): MessageRow | undefined {
-    const r = this.db
-      .prepare(`SELECT * FROM messages WHERE seq_path = ? AND status <> 'orphaned' ORDER BY seq_nonce DESC LIMIT 1`)
+    const r = this.sql(`SELECT * FROM messages WHERE seq_path = ? AND status <> 'orphaned' ORDER BY seq_nonce DESC LIMIT 1`)
       .get(path) as SqlMessage | undefined;
     return r === undefined ? undefined : toRow(r);
   }
 
   list(filter: { route?: string; status?: MessageStatus; limit?: number }): MessageRow[] {
-    const rows = this.db
-      .prepare(
+    const rows = this.sql(
         `SELECT * FROM messages WHERE (@route IS NULL OR route = @route) AND (@status IS NULL OR status = @status)
          ORDER BY observed_at DESC, id LIMIT @limit`,
       )
@@ -209,8 +217,7 @@ export class SqliteStore implements Store {
   }
 
   countsByRoute(): RouteCounts[] {
-    const rows = this.db
-      .prepare(`SELECT route, status, COUNT(*) AS n, MIN(CASE WHEN status NOT IN ('delivered','dead','orphaned') THEN observed_at END) AS oldest
+    const rows = this.sql(`SELECT route, status, COUNT(*) AS n, MIN(CASE WHEN status NOT IN ('delivered','dead','orphaned') THEN observed_at END) AS oldest
                 FROM messages GROUP BY route, status ORDER BY route`)
       .all() as { route: string; status: MessageStatus; n: number; oldest: number | null }[];
     const byRoute = new Map<string, RouteCounts>();
@@ -224,48 +231,45 @@ export class SqliteStore implements Store {
   }
 
   getCheckpoint(stream: string): bigint | undefined {
-    const r = this.db.prepare('SELECT block FROM checkpoints WHERE stream = ?').get(stream) as { block: string } | undefined;
+    const r = this.sql('SELECT block FROM checkpoints WHERE stream = ?').get(stream) as { block: string } | undefined;
     return r === undefined ? undefined : BigInt(r.block);
   }
 
   setCheckpoint(stream: string, block: bigint): void {
-    this.db
-      .prepare('INSERT INTO checkpoints (stream, block) VALUES (?, ?) ON CONFLICT(stream) DO UPDATE SET block = excluded.block')
+    this.sql('INSERT INTO checkpoints (stream, block) VALUES (?, ?) ON CONFLICT(stream) DO UPDATE SET block = excluded.block')
       .run(stream, block.toString());
   }
 
   saveBlockHashes(chain: string, blocks: { number: bigint; hash: string }[]): void {
-    const stmt = this.db.prepare('INSERT OR REPLACE INTO block_hashes (chain, number, hash) VALUES (?, ?, ?)');
+    const stmt = this.sql('INSERT OR REPLACE INTO block_hashes (chain, number, hash) VALUES (?, ?, ?)');
     this.atomically(() => {
       for (const b of blocks) stmt.run(chain, Number(b.number), b.hash);
     });
   }
 
   blockHash(chain: string, number: bigint): string | undefined {
-    const r = this.db.prepare('SELECT hash FROM block_hashes WHERE chain = ? AND number = ?').get(chain, Number(number)) as
+    const r = this.sql('SELECT hash FROM block_hashes WHERE chain = ? AND number = ?').get(chain, Number(number)) as
       | { hash: string }
       | undefined;
     return r?.hash;
   }
 
   recentBlocks(chain: string, above: bigint): { number: bigint; hash: string }[] {
-    const rows = this.db
-      .prepare('SELECT number, hash FROM block_hashes WHERE chain = ? AND number > ? ORDER BY number DESC')
+    const rows = this.sql('SELECT number, hash FROM block_hashes WHERE chain = ? AND number > ? ORDER BY number DESC')
       .all(chain, Number(above)) as { number: number; hash: string }[];
     return rows.map((r) => ({ number: BigInt(r.number), hash: r.hash }));
   }
 
   forgetBlocks(chain: string, fromBlock: bigint): void {
-    this.db.prepare('DELETE FROM block_hashes WHERE chain = ? AND number >= ?').run(chain, Number(fromBlock));
+    this.sql('DELETE FROM block_hashes WHERE chain = ? AND number >= ?').run(chain, Number(fromBlock));
   }
 
   pruneBlocks(chain: string, below: bigint): void {
-    this.db.prepare('DELETE FROM block_hashes WHERE chain = ? AND number < ?').run(chain, Number(below));
+    this.sql('DELETE FROM block_hashes WHERE chain = ? AND number < ?').run(chain, Number(below));
   }
 
   recordTx(tx: TxRecord): void {
-    this.db
-      .prepare(
+    this.sql(
         `INSERT OR REPLACE INTO transactions (hash, chain, sender, nonce, raw, purpose, messages, status, created_at)
          VALUES (@hash, @chain, @sender, @nonce, @raw, @purpose, @messages, @status, @createdAt)`,
       )
@@ -273,17 +277,17 @@ export class SqliteStore implements Store {
   }
 
   setTxStatus(hash: string, status: TxRecord['status']): void {
-    this.db.prepare('UPDATE transactions SET status = ? WHERE hash = ?').run(status, hash);
+    this.sql('UPDATE transactions SET status = ? WHERE hash = ?').run(status, hash);
   }
 
   pendingTxs(chain: string, sender: string): TxRecord[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM transactions WHERE chain = ? AND sender = ? AND status = 'pending' ORDER BY nonce, created_at`)
+    const rows = this.sql(`SELECT * FROM transactions WHERE chain = ? AND sender = ? AND status = 'pending' ORDER BY nonce, created_at`)
       .all(chain, sender) as (Omit<TxRecord, 'createdAt'> & { created_at: number })[];
     return rows.map(({ created_at, ...rest }) => ({ ...rest, createdAt: created_at }));
   }
 
   close(): void {
+    this.statements.clear();
     if (this.db.open) this.db.close();
     this.releaseLock();
   }

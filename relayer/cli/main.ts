@@ -65,7 +65,7 @@ program
   .option('--json', 'print JSON')
   .action(positionsCommand);
 
-const held = program.command('held').description('SEIZE messages held by the liquidation guard: list them, release or reject one');
+const held = program.command('held').description('messages held for the operator (a SEIZE the source oracle disputes, a CREDIT above its route cap): list, release or reject one');
 held
   .command('list')
   .description('held messages and why each was held')

@@ -67,6 +67,26 @@ const chain = z
   })
   .strict();
 
+/** An amount of a token, in its base units, as a decimal string (money is never a float). */
+const tokenAmount = z
+  .string()
+  .regex(/^[1-9][0-9]*$/, { message: 'a positive integer amount in the token\'s base units, as a string' })
+  .transform((s) => BigInt(s));
+
+/** Bounds on what one credit route may credit of one source token (RELIABILITY 9). */
+const creditLimit = z
+  .object({
+    /** The token on the source chain (the vault's token). */
+    token: address,
+    /** A CREDIT above this is held for the operator (`isorelay held`). */
+    maxPerMessage: tokenAmount.optional(),
+    /** At most this much credited per window; later CREDITs wait until the window has room. */
+    maxPerWindow: tokenAmount.optional(),
+    windowSeconds: z.number().int().min(1).max(30 * 86_400).default(3_600),
+  })
+  .strict()
+  .refine((l) => l.maxPerMessage !== undefined || l.maxPerWindow !== undefined, { message: 'set maxPerMessage, maxPerWindow or both' });
+
 const route = z
   .object({
     name: z.string().regex(/^[a-z0-9-]+$/, { message: 'lower-case letters, digits and dashes' }),
@@ -79,6 +99,8 @@ const route = z
      */
     direction: z.enum(['credit', 'settle']).default('credit'),
     paused: z.boolean().default(false),
+    /** Credit routes: caps on the value credited, per source token. */
+    limits: z.array(creditLimit).default([]),
   })
   .strict();
 
@@ -186,6 +208,12 @@ export const configSchema = z
           ctx.addIssue({ code: 'custom', path: ['chains', name, r.transport], message: `route ${r.name} uses ${r.transport} but the chain has no ${r.transport} section` });
         }
       }
+      if (r.direction === 'settle' && r.limits.length > 0)
+        ctx.addIssue({ code: 'custom', path: ['routes', i, 'limits'], message: 'limits bound what a credit route credits; a settle route has none' });
+      const tokens = r.limits.map((l) => l.token.toLowerCase());
+      tokens.forEach((t, j) => {
+        if (tokens.indexOf(t) !== j) ctx.addIssue({ code: 'custom', path: ['routes', i, 'limits', j, 'token'], message: `a second limit for token ${t}` });
+      });
       if (r.source === r.destination) ctx.addIssue({ code: 'custom', path: ['routes', i], message: 'source and destination are the same chain' });
       const [vaultSide, engineSide] = r.direction === 'credit' ? [r.source, r.destination] : [r.destination, r.source];
       if (cfg.chains[vaultSide] !== undefined && cfg.chains[vaultSide]?.vault === undefined)
@@ -225,4 +253,5 @@ export type Config = z.output<typeof configSchema>;
 export type ChainConfig = Config['chains'][string];
 export type RouteConfig = Config['routes'][number];
 export type MarketConfig = Config['markets'][string];
+export type CreditLimitConfig = RouteConfig['limits'][number];
 export type SecretRef = z.output<typeof secretRef>;

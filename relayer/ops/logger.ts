@@ -151,6 +151,13 @@ export function describeEvent(e: RelayerEvent): EventLine {
         fields: { code: e.code },
         msg: redactText(e.message),
       };
+    case 'route.limited':
+      return {
+        level: 'warn',
+        bindings: { route: e.route, id: e.id },
+        fields: { token: e.token, amount: e.amount.toString(), held: e.held },
+        msg: redactText(e.reason),
+      };
     case 'keeper.tick':
       return {
         // Fail closed is worth a line: nobody can be liquidated on that market until prices agree.

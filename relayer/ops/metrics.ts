@@ -23,6 +23,7 @@ export const METRIC = {
   reorgs: 'isorelay_reorgs_total',
   nonceGaps: 'isorelay_nonce_gaps_total',
   held: 'isorelay_messages_held_total',
+  limited: 'isorelay_credits_limited_total',
   liquidations: 'isorelay_liquidations_total',
   keeperBlocked: 'isorelay_keeper_no_price_total',
   reorgDepth: 'isorelay_reorg_last_depth_blocks',
@@ -53,6 +54,12 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     help: 'Age of a message (since it was observed) when it reached delivered',
     labelNames: ['route'] as const,
     buckets: DELIVERY_AGE_BUCKETS,
+    registers,
+  });
+  const limited = new Counter({
+    name: METRIC.limited,
+    help: 'CREDITs stopped by a route limit: held above the per-message cap, or waiting for room in the window',
+    labelNames: ['route', 'held'] as const,
     registers,
   });
   const nonceGaps = new Counter({
@@ -171,6 +178,9 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
         return;
       case 'scan.gap':
         nonceGaps.inc({ stream: e.stream });
+        return;
+      case 'route.limited':
+        limited.inc({ route: e.route, held: String(e.held) });
         return;
       case 'keeper.tick':
         if (!e.ok) keeperBlocked.inc({ market: e.market });

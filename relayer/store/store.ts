@@ -78,6 +78,8 @@ export interface Store {
   /** The message with the highest nonce of a sequence path that a reorg has not orphaned. */
   lastInSequence(path: string): MessageRow | undefined;
   list(filter: { route?: string; status?: MessageStatus; limit?: number }): MessageRow[];
+  /** Messages of a route past their first delivery step (verified, submitted, delivered, or failed on the way) that moved at or after `since` (ms). */
+  sentSince(route: string, since: number): MessageRow[];
   countsByRoute(): RouteCounts[];
 
   getCheckpoint(stream: string): bigint | undefined;

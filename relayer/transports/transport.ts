@@ -51,6 +51,8 @@ export interface Transport {
   stepFailure(step: string, receipt: Receipt, dstChain: string): string | null;
   /** Explains why a delivery transaction would revert, from its revert data. */
   explainRevert(revertData: string | null): RevertVerdict;
+  /** The application message a stored row carries (the CREDIT/RELEASE/SEIZE bytes). */
+  appMessage(row: MessageRow): string;
 }
 
 /** The part of an observation every transport fills the same way: the route and where the log is. */

@@ -11,6 +11,7 @@ describe('config/example.yaml', () => {
     assert.equal(c.chains.base?.layerzero?.confirmations, 1, 'the default');
     assert.ok(Object.isFrozen(c.chains.base));
     assert.deepEqual(c.routes.map((r) => [r.name, r.direction]), [['arbitrum-base', 'credit'], ['base-arbitrum', 'settle']]);
+    assert.equal(c.routes[0]?.limits[0]?.maxPerWindow, 500_000_000_000n);
     assert.deepEqual(Object.keys(c.markets), ['ETH-USD']);
     assert.equal(c.markets['ETH-USD']?.feeds.base?.sequencerGraceSeconds, 3600, 'the default grace');
     assert.equal(c.keeper?.enabled, false);

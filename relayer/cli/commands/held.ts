@@ -1,6 +1,8 @@
-// `isorelay held list|release|reject`: the operator's answer to a SEIZE the liquidation guard held
-// (the source chain's oracle disagreed with the price the engine liquidated at). Release delivers it
-// without asking the guard again; reject makes it dead, with the operator's reason.
+// `isorelay held list|release|reject`: the operator's answer to a held message — a SEIZE the
+// liquidation guard held (the source chain's oracle disagreed with the price the engine liquidated
+// at), or a CREDIT above its route's per-message cap. Release delivers it without asking the guard
+// again (a released CREDIT still counts in its route's window); reject makes it dead, with the
+// operator's reason.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/load.js';

@@ -9,6 +9,7 @@ import type { MessageRow, Store } from '../../store/store.js';
 import type { DeliveryStep, Transport } from '../../transports/transport.js';
 import type { EventBus } from '../events.js';
 import type { StepResult } from '../stage.js';
+import type { GuardVerdict } from './creditLimits.js';
 
 export interface DeliverDeps {
   store: Store;
@@ -19,8 +20,8 @@ export interface DeliverDeps {
   /** The chain's batcher, if it has one. */
   batch: (chain: string) => BatchSubmitter | undefined;
   isPaused: (route: string) => boolean;
-  /** Why a message must be held before any step is sent (the SEIZE guard), or null. */
-  guard?: (row: MessageRow) => Promise<string | null>;
+  /** Whether a message must be held or wait before any step is sent (the SEIZE guard, credit limits), or null. */
+  guard?: (row: MessageRow) => Promise<GuardVerdict>;
   now?: () => number;
 }
 
@@ -75,8 +76,8 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
     // Only before the first step: once verification began, the decision has been taken.
     const before = initial.status === 'finalized' || (initial.status === 'failed' && initial.resumeStatus === 'finalized');
     if (before && deps.guard !== undefined) {
-      const hold = await deps.guard(initial);
-      if (hold !== null) return { kind: 'hold', reason: hold };
+      const verdict = await deps.guard(initial);
+      if (verdict !== null) return { kind: verdict.kind, reason: verdict.reason };
     }
     const transport = deps.transport(initial.transport);
     const dst = deps.dst(initial.dstChain);

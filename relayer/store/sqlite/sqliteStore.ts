@@ -195,6 +195,14 @@ export class SqliteStore implements Store {
     return res.changes === 1;
   }
 
+  sentSince(route: string, since: number): MessageRow[] {
+    const rows = this.sql(
+      `SELECT * FROM messages WHERE route = ? AND updated_at >= ?
+         AND (status IN ('verified', 'submitted', 'delivered') OR (status = 'failed' AND resume_status IN ('verified', 'submitted')))`,
+    ).all(route, since) as SqlMessage[];
+    return rows.map(toRow);
+  }
+
   observedFrom(srcChain: string, block: bigint): MessageRow[] {
     const rows = this.sql(`SELECT * FROM messages WHERE src_chain = ? AND src_block_num >= ? ORDER BY src_block_num, log_index`)
       .all(srcChain, Number(block)) as SqlMessage[];

@@ -197,6 +197,10 @@ export class LayerZeroTransport implements Transport {
     return null;
   }
 
+  appMessage(row: MessageRow): string {
+    return this.packetOf(row).message;
+  }
+
   explainRevert(revertData: string | null): RevertVerdict {
     return revertVerdict(revertData, REVERTS);
   }

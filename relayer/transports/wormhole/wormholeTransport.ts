@@ -126,6 +126,10 @@ export class WormholeTransport implements Transport {
     return null;
   }
 
+  appMessage(row: MessageRow): string {
+    return (JSON.parse(row.payload) as StoredPublication).payload;
+  }
+
   explainRevert(revertData: string | null): RevertVerdict {
     // VaaAlreadyConsumed stays transient: someone delivered it meanwhile; the next plan sees it delivered.
     return revertVerdict(revertData, { decode: decodeError, permanent: PERMANENT });

@@ -1,0 +1,61 @@
+// Credit route limits on the devnet (RELIABILITY 9): with a per-message cap and a per-window cap
+// on arbitrum's USDC, the relayer delivers what fits, holds the CREDIT above the cap for the
+// operator, keeps the one that does not fit in the window waiting (not dead, not sent), and
+// delivers the held one once released. Nothing over a limit reaches the engine.
+import assert from 'node:assert/strict';
+import { createMetrics } from '../../relayer/ops/metrics.js';
+import { creditCount, lock, makeRelayer, testConfig, tickUntil, useSharedDevnet } from '../setup/devnet.js';
+
+describe('credit route limits on the devnet', function () {
+  this.timeout(120_000);
+  const devnet = useSharedDevnet();
+
+  it('delivers what fits, holds a CREDIT above the cap, keeps one beyond the window waiting; a release delivers the held one', async () => {
+    const m = devnet().manifest;
+    const usdc = m.chains.arbitrum?.contracts.usdc as string;
+    const config = testConfig(m, (raw) => {
+      const route = raw.routes.find((r) => r.name === 'arbitrum-base');
+      if (route === undefined) throw new Error('no arbitrum-base route');
+      route.limits = [{ token: usdc, maxPerMessage: '5000000', maxPerWindow: '2500000', windowSeconds: 3_600 }];
+    });
+    const { relayer, store } = makeRelayer(m, { config });
+    const metrics = createMetrics(relayer.events);
+    try {
+      const fits = [await lock(m, 'arbitrum', { amount: 1_000_000n, positionId: 31n }), await lock(m, 'arbitrum', { amount: 1_000_000n, positionId: 32n })];
+      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
+      // LayerZero executes a path in nonce order, so what waits holds up what follows it (FIFO):
+      // the capped CREDIT comes first here, so that its release can go ahead of the waiting one.
+      const aboveCap = await lock(m, 'arbitrum', { amount: 6_000_000n, positionId: 33n });
+      const beyondWindow = await lock(m, 'arbitrum', { amount: 1_000_000n, positionId: 34n });
+      await tickUntil(relayer, () => store.list({ status: 'held' }).length === 1 && store.list({ status: 'failed' }).length === 1);
+      // A few more ticks: neither moves on by itself.
+      for (let i = 0; i < 5; i++) await relayer.tick();
+
+      for (const l of fits) assert.equal(await creditCount(m, l.lockId), 1);
+      const [held] = store.list({ status: 'held' });
+      assert.equal(held?.messageId, aboveCap.lockId);
+      assert.match(held?.lastError ?? '', /CREDIT of 6000000 .* above route arbitrum-base's per-message cap of 5000000/);
+      const [waiting] = store.list({ status: 'failed' });
+      assert.equal(waiting?.messageId, beyondWindow.lockId);
+      assert.equal(waiting?.resumeStatus, 'finalized', 'it waits before its first step');
+      assert.equal(waiting?.attempts, 0, 'waiting is not a failed attempt: it never goes dead');
+      assert.match(waiting?.lastError ?? '', /credited 2000000 of its 2500000 .* this CREDIT of 1000000 waits for room/);
+      assert.equal(await creditCount(m, beyondWindow.lockId), 0);
+      assert.equal(await creditCount(m, aboveCap.lockId), 0);
+      const text = await metrics.registry.metrics();
+      assert.match(text, /isorelay_credits_limited_total\{route="arbitrum-base",held="true"\} 1\n/);
+      assert.match(text, /isorelay_credits_limited_total\{route="arbitrum-base",held="false"\} [1-9]/);
+
+      // The operator releases the held CREDIT (as `isorelay held release` does): delivered once.
+      assert.ok(store.transition(held?.id, 'held', 'finalized', { guardReleased: true, lastError: 'released by the operator' }));
+      await tickUntil(relayer, () => store.get(held?.id)?.status === 'delivered');
+      assert.equal(await creditCount(m, aboveCap.lockId), 1);
+      // The released CREDIT counts: the window is fuller still, and the waiting one keeps waiting.
+      await tickUntil(relayer, () => /credited 8000000 of its 2500000/.test(store.get(waiting?.id)?.lastError ?? ''));
+      assert.equal(store.get(waiting?.id)?.status, 'failed');
+      assert.equal(await creditCount(m, beyondWindow.lockId), 0);
+    } finally {
+      metrics.dispose();
+    }
+  });
+});

@@ -1,0 +1,122 @@
+// Credit route limits (RELIABILITY 9): a CREDIT above the per-message cap is held, the value let
+// through per window stays within its cap (later CREDITs wait), each message counts once, an
+// operator's release passes and counts, and a restart rebuilds the window from the store.
+import assert from 'node:assert/strict';
+import { parseConfig } from '../../relayer/config/load.js';
+import type { RawConfig } from '../../relayer/config/schema.js';
+import { encodeMessage, MessageKind } from '../../relayer/messages/codec.js';
+import { CreditLimits } from '../../relayer/pipeline/deliver/creditLimits.js';
+import { EventBus, type RelayerEvent } from '../../relayer/pipeline/events.js';
+import type { MessageRow } from '../../relayer/store/store.js';
+import type { Transport } from '../../relayer/transports/transport.js';
+
+const USDC = '0x00000000000000000000000000000000000000A1';
+const WETH = '0x00000000000000000000000000000000000000B2';
+const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
+
+function config(limits: NonNullable<RawConfig['routes'][number]['limits']>, settleLimits: typeof limits = []) {
+  return parseConfig({
+    chains: {
+      arbitrum: { chainId: 42161, rpcUrls: ['http://127.0.0.1:1'], layerzero: { eid: 30110, endpoint: addr(1), receiveUln302: addr(2), dvn: addr(3) }, vault: addr(4) },
+      base: { chainId: 8453, rpcUrls: ['http://127.0.0.1:2'], layerzero: { eid: 30184, endpoint: addr(5), receiveUln302: addr(6), dvn: addr(7) }, engine: addr(8) },
+    },
+    routes: [
+      { name: 'arbitrum-base', source: 'arbitrum', destination: 'base', transport: 'layerzero', limits },
+      { name: 'base-arbitrum', source: 'base', destination: 'arbitrum', transport: 'layerzero', direction: 'settle', limits: settleLimits },
+    ],
+    keys: { relayer: { env: 'K' }, dvnSigner: { env: 'D' } },
+    store: { sqlite: ':memory:' },
+  }, 'test');
+}
+
+let nextNonce = 1n;
+/** A stored row whose payload is the app message itself (the fake transport hands it back). */
+function row(amount: bigint, o: { token?: string; kind?: 'CREDIT' | 'SEIZE'; route?: string; id?: string; guardReleased?: boolean; updatedAt?: number } = {}): MessageRow {
+  const nonce = nextNonce++;
+  const kind = o.kind ?? 'CREDIT';
+  const payload = encodeMessage({
+    version: 1, kind: MessageKind[kind], originChainId: 42161n, origin: addr(4), nonce, trader: addr(9), positionId: 1n, token: o.token ?? USDC, amount,
+  });
+  return {
+    id: o.id ?? `layerzero:${nonce}`, route: o.route ?? 'arbitrum-base', transport: 'layerzero', transportId: `0x${nonce}`, srcChain: 'arbitrum', dstChain: 'base',
+    messageId: null, kind, srcTx: '0x', srcBlock: nonce, srcBlockHash: '0x', logIndex: 0, payload, status: 'finalized', resumeStatus: null, attempts: 0,
+    nextAttemptAt: 0, lastError: null, dstTx: null, observedAt: 0, updatedAt: o.updatedAt ?? 0, deliveredAt: null, sequence: null, guardReleased: o.guardReleased ?? false,
+  };
+}
+
+const transport = { appMessage: (r: MessageRow) => r.payload } as unknown as Transport;
+
+function limiter(limits: Parameters<typeof config>[0], sent: MessageRow[] = []) {
+  let now = 1_000_000;
+  const events: RelayerEvent[] = [];
+  const bus = new EventBus();
+  bus.on((e) => events.push(e));
+  const limits_ = new CreditLimits({ config: config(limits), store: { sentSince: (_r, since) => sent.filter((s) => s.updatedAt >= since) }, transport: () => transport, events: bus, now: () => now });
+  return { limits: limits_, events, advance: (ms: number) => { now += ms; }, now: () => now };
+}
+
+describe('credit route limits', () => {
+  it('holds a CREDIT above the per-message cap, with the reason and an event; a released one passes', () => {
+    const { limits, events } = limiter([{ token: USDC, maxPerMessage: '5000' }]);
+    assert.equal(limits.check(row(5_000n)), null, 'at the cap');
+    const over = row(5_001n);
+    const v = limits.check(over);
+    assert.equal(v?.kind, 'hold');
+    assert.match(v?.reason ?? '', /CREDIT of 5001 .* above route arbitrum-base's per-message cap of 5000/);
+    assert.deepEqual(events.map((e) => e.type === 'route.limited' && [e.route, e.amount, e.held]), [['arbitrum-base', 5_001n, true]]);
+    assert.equal(limits.check({ ...over, guardReleased: true }), null, 'the operator released it');
+  });
+
+  it('lets at most maxPerWindow through per window: later CREDITs wait, and go once the window has room', () => {
+    const l = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }]);
+    const [a, b, c] = [row(40n), row(40n), row(40n)];
+    assert.equal(l.limits.check(a), null);
+    l.advance(10_000);
+    assert.equal(l.limits.check(b), null);
+    const waits = l.limits.check(c);
+    assert.equal(waits?.kind, 'wait');
+    assert.match(waits?.reason ?? '', /credited 80 of its 100 .* in the last 60 s: this CREDIT of 40 waits/);
+    assert.equal(l.limits.check(row(20n)), null, 'what fits still goes');
+    l.advance(50_001); // a left the window (more than 60 s since it passed); b has not
+    assert.equal(l.limits.check(c), null);
+    assert.equal(l.limits.check(row(1n))?.kind, 'wait', 'b (40) + 20 + c (40) = 100: full');
+    assert.equal(l.events.filter((e) => e.type === 'route.limited' && !e.held).length, 2);
+  });
+
+  it('counts a message once however often it is checked (a retry)', () => {
+    const { limits } = limiter([{ token: USDC, maxPerWindow: '100' }]);
+    const a = row(60n);
+    assert.equal(limits.check(a), null);
+    assert.equal(limits.check(a), null, 'the same message again');
+    assert.equal(limits.check(row(40n)), null, '60 + 40 = 100, not 160');
+  });
+
+  it('holds a CREDIT larger than the whole window: waiting would never end', () => {
+    const { limits } = limiter([{ token: USDC, maxPerWindow: '100' }]);
+    assert.equal(limits.check(row(101n))?.kind, 'hold');
+  });
+
+  it('leaves other tokens, other kinds and settle routes alone', () => {
+    const { limits } = limiter([{ token: USDC, maxPerMessage: '1' }]);
+    assert.equal(limits.check(row(10n ** 30n, { token: WETH })), null, 'no limit for WETH');
+    assert.equal(limits.check(row(10n ** 30n, { kind: 'SEIZE' })), null);
+    assert.equal(limits.check(row(10n ** 30n, { route: 'base-arbitrum' })), null);
+  });
+
+  it('after a restart, counts what the store says went out within the window', () => {
+    const now = 1_000_000;
+    const sent = [row(70n, { updatedAt: now - 30_000 }), row(500n, { updatedAt: now - 120_000 })];
+    const { limits } = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }], sent);
+    assert.equal(limits.check(row(31n))?.kind, 'wait', '70 sent 30 s ago; the 500 is out of the window');
+    assert.equal(limits.check(row(30n)), null);
+  });
+
+  it('refuses bad limits in the config, naming the path', () => {
+    assert.throws(() => config([{ token: USDC }]), /routes\.0\.limits\.0.*maxPerMessage, maxPerWindow or both/s);
+    assert.throws(() => config([{ token: USDC, maxPerMessage: 5000 as unknown as string }]), /routes\.0\.limits\.0\.maxPerMessage/);
+    assert.throws(() => config([{ token: USDC, maxPerMessage: '1.5' }]), /positive integer amount in the token's base units/);
+    assert.throws(() => config([{ token: USDC, maxPerMessage: '1' }, { token: USDC.toLowerCase(), maxPerWindow: '2' }]), /a second limit for token/);
+    assert.throws(() => config([], [{ token: USDC, maxPerMessage: '1' }]), /routes\.1\.limits.*a settle route has none/s);
+    assert.deepEqual(config([{ token: USDC, maxPerWindow: '100' }]).routes[0]?.limits, [{ token: USDC, maxPerWindow: 100n, windowSeconds: 3_600 }]);
+  });
+});

@@ -91,6 +91,14 @@ describe('credit route limits', () => {
     assert.equal(limits.check(row(40n)), null, '60 + 40 = 100, not 160');
   });
 
+  it('keeps each token\'s window: a short one does not forget what a longer one counts', () => {
+    const l = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }, { token: WETH, maxPerWindow: '100', windowSeconds: 3_600 }]);
+    assert.equal(l.limits.check(row(90n, { token: WETH })), null);
+    l.advance(120_000);
+    assert.equal(l.limits.check(row(90n)), null, 'USDC has its own room');
+    assert.equal(l.limits.check(row(20n, { token: WETH }))?.kind, 'wait', 'the WETH credited 2 minutes ago still counts');
+  });
+
   it('holds a CREDIT larger than the whole window: waiting would never end', () => {
     const { limits } = limiter([{ token: USDC, maxPerWindow: '100' }]);
     assert.equal(limits.check(row(101n))?.kind, 'hold');

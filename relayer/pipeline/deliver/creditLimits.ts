@@ -78,8 +78,9 @@ export class CreditLimits {
     const since = now - limit.windowSeconds * 1000;
     let used = 0n;
     for (const [id, p] of window.passed) {
+      if (p.token !== token) continue; // another token's window may be longer
       if (p.at < since) window.passed.delete(id);
-      else if (p.token === token) used += p.amount;
+      else used += p.amount;
     }
     if (used + amount > limit.maxPerWindow)
       return { kind: 'wait', reason: `route ${route} credited ${used} of its ${limit.maxPerWindow} (token ${token}) in the last ${limit.windowSeconds} s: this CREDIT of ${amount} waits for room` };

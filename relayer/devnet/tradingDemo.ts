@@ -6,12 +6,13 @@
 import { Contract, formatUnits, Wallet, type JsonRpcProvider } from 'ethers';
 import { ourArtifact } from '../chains/contractsAbi.js';
 import { makeProvider, waitForReceipt } from '../chains/provider.js';
+import { ENGINE_SIDE } from '../liquidation/engineAccount.js';
 import type { Store } from '../store/store.js';
 import type { DevnetManifest } from './deploy.js';
 import { setDevnetPrice } from './feeds.js';
 
 const ETH = 10n ** 18n;
-const LONG = 0;
+const LONG = ENGINE_SIDE.long;
 
 export interface DemoStep {
   step: string;

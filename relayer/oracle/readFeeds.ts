@@ -32,9 +32,18 @@ const failed = (chain: string, message: string): FeedReading => ({
   chain, answer: 0n, decimals: 0, roundId: 0n, answeredInRound: 0n, startedAt: 0n, updatedAt: 0n, minAnswer: 0n, maxAnswer: 0n, error: message,
 });
 
+/** Encoded once per pair of feeds: the creation code is a few kilobytes, read every tick. */
+const snapshotCalls = new Map<string, { data: string }>();
+
 /** The eth_call that reads `feeds` (creation code + constructor arguments, no `to`). */
 export function snapshotCall(feeds: ChainFeeds): { data: string } {
-  return { data: snapshot.bytecode + snapshotIface.encodeDeploy([feeds.priceFeed, feeds.sequencerFeed ?? ZeroAddress]).slice(2) };
+  const key = `${feeds.priceFeed}:${feeds.sequencerFeed ?? ''}`;
+  let call = snapshotCalls.get(key);
+  if (call === undefined) {
+    call = { data: snapshot.bytecode + snapshotIface.encodeDeploy([feeds.priceFeed, feeds.sequencerFeed ?? ZeroAddress]).slice(2) };
+    snapshotCalls.set(key, call);
+  }
+  return call;
 }
 
 /** Decodes FeedSnapshot's answer into a reading of `chain`. */

@@ -7,13 +7,14 @@ import type { Relayer } from '../../relayer/app/relayer.js';
 import type { Config, RawConfig } from '../../relayer/config/schema.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { readPositions } from '../../relayer/cli/commands/positions.js';
+import { ENGINE_SIDE } from '../../relayer/liquidation/engineAccount.js';
 import { Keeper } from '../../relayer/liquidation/keeper.js';
 import { PriceService } from '../../relayer/oracle/priceService.js';
 import type { RelayerEvent } from '../../relayer/pipeline/events.js';
 import type { Store } from '../../relayer/store/store.js';
 import { engine, feedOf, lock, makeRelayer, minedOn, provider, setEthUsd, setFeedAnswer, setSequencerDown, testConfig, tickUntil, tokenBalance, trader, useSharedDevnet } from '../setup/devnet.js';
 
-const LONG = 0;
+const LONG = ENGINE_SIDE.long;
 const ETH = 10n ** 18n;
 
 const ALL = ['arbitrum', 'optimism', 'base'] as const;

@@ -10,18 +10,13 @@ import {
 } from '../../relayer/margin/index.js';
 import { MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { engine, lock, makeRelayer, provider, setFeedAnswer, snapshot, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
-import { mined, reverted } from '../setup/engineCalls.js';
+import { CHAIN_ID, LONG, MARKET_ID, mined, reverted, SHORT, usdc } from '../setup/engineCalls.js';
 import { positionKeyOf } from '../../relayer/liquidation/engineAccount.js';
 
-const MARKET = id('ETH-USD');
-const LONG = 0;
-const SHORT = 1;
-const BASE = 8453n;
-const ARBITRUM = 42161n;
-const OPTIMISM = 10n;
+const MARKET = MARKET_ID;
+const { base: BASE, arbitrum: ARBITRUM, optimism: OPTIMISM } = CHAIN_ID as Record<'base' | 'arbitrum' | 'optimism', bigint>;
 /** USDC has 6 decimals: one unit is 1e12 in the engine's 1e18 USD. */
 const USDC_SCALE = 10n ** 12n;
-const usdc = (dollars: bigint): bigint => dollars * 10n ** 6n;
 /** A feed answer (8 decimals) as the engine's 1e18 price. */
 const price = (answer8: bigint): bigint => answer8 * 10n ** 10n;
 const P3000 = price(3_000_00000000n);

@@ -1,11 +1,20 @@
 // Calling the engine from tests: a mined call's own events, and the custom error a call reverts with.
 import assert from 'node:assert/strict';
-import { getAddress, Interface, type Contract, type LogDescription } from 'ethers';
+import { getAddress, id, Interface, type Contract, type LogDescription } from 'ethers';
 import { errorDecoder, type DecodedError } from '../../relayer/chains/abiFunction.js';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { waitForReceipt } from '../../relayer/chains/provider.js';
+import { DEVNET_CHAINS, DEVNET_MARKET } from '../../relayer/devnet/chains.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
+import { ENGINE_SIDE } from '../../relayer/liquidation/engineAccount.js';
 import { provider } from './devnet.js';
+
+/** The devnet market's id on chain, the engine's side encoding, and the devnet chains' ids as the engine sees them. */
+export const MARKET_ID = id(DEVNET_MARKET);
+export const { long: LONG, short: SHORT } = ENGINE_SIDE;
+export const CHAIN_ID: Readonly<Record<string, bigint>> = Object.fromEntries(DEVNET_CHAINS.map((c) => [c.name, BigInt(c.chainId)]));
+/** Whole dollars of devnet USDC (6 decimals). */
+export const usdc = (dollars: bigint): bigint => dollars * 10n ** 6n;
 
 export const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
 const decodeError = errorDecoder([engineIface, new Interface(ourArtifact('PriceAttestations').abi)]);

@@ -11,9 +11,11 @@ import { deliverStep } from '../pipeline/deliver/deliverStep.js';
 import { EventBus } from '../pipeline/events.js';
 import { StageRunner } from '../pipeline/runStage.js';
 import { SourceWatcher } from '../pipeline/watch/sourceWatcher.js';
-import { seizeGuard, type SeizeGuard } from '../liquidation/seizeGuard.js';
-import { CreditLimits, type GuardVerdict } from '../pipeline/deliver/creditLimits.js';
-import type { MessageRow, Store } from '../store/store.js';
+import { seizeGuard } from '../liquidation/seizeGuard.js';
+import { CreditLimits } from '../pipeline/decide/creditLimits.js';
+import { ExecutionDecider } from '../pipeline/decide/decide.js';
+import { SourceVerifier } from '../pipeline/verify/sourceVerifier.js';
+import type { Store } from '../store/store.js';
 import { createTransports } from '../transports/registry.js';
 import type { Transport } from '../transports/transport.js';
 
@@ -86,7 +88,11 @@ export class Relayer {
         sender: (c) => this.sender(c),
         batch: (c) => this.batch(c),
         isPaused: (r) => config.routes.find((x) => x.name === r)?.paused === true,
-        guard: guardOf(seizeGuard({ config, client: (c) => this.client(c) }), new CreditLimits({ config, store, events: this.events, transport: (n) => this.transport(n), now })),
+        verifier: new SourceVerifier({ config, events: this.events, transport: (n) => this.transport(n) }),
+        decider: new ExecutionDecider({
+          seize: { check: seizeGuard({ config, client: (c) => this.client(c) }) },
+          limits: new CreditLimits({ config, store, events: this.events, transport: (n) => this.transport(n), now }),
+        }),
       }),
     });
     this.confirm = new StageRunner({
@@ -225,12 +231,4 @@ export class Relayer {
       else await sleep(1);
     }
   }
-}
-
-/** The checks before a message's first step: a SEIZE the source's oracle disputes is held; a CREDIT over its route's limits is held or waits. */
-function guardOf(seize: SeizeGuard, limits: CreditLimits): (row: MessageRow) => Promise<GuardVerdict> {
-  return async (row) => {
-    const hold = await seize(row);
-    return hold !== null ? { kind: 'hold', reason: hold } : limits.check(row);
-  };
 }

@@ -67,6 +67,16 @@ export class ChainClient {
     this.rpc = new RpcClient({ chain: name, urls: config.rpcUrls, timeoutMs: config.rpcTimeoutMs });
   }
 
+  /** A receipt as a node answered it (null when the node has none); a malformed one is a bad response. */
+  static parseReceipt(raw: unknown): Receipt | null {
+    if (raw === null) return null;
+    try {
+      return toReceipt(raw as RawReceipt);
+    } catch (cause) {
+      throw new IsorelayError(ErrorCode.RPC_BAD_RESPONSE, 'a node answered a receipt that is not one', { cause });
+    }
+  }
+
   get chainId(): number {
     return this.config.chainId;
   }

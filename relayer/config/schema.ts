@@ -12,6 +12,9 @@ const rpcUrl = z
   .string()
   .refine((s) => URL.canParse(s) && /^https?:\/\//.test(s), { message: 'must be an http(s) URL (JSON-RPC over HTTP; websockets are not used)' });
 
+/** Independent providers that must agree on a source message before it is verified (RELIABILITY 8). */
+export const DEFAULT_VERIFY_QUORUM = 2;
+
 const finality = z.union([
   z.object({ confirmations: z.number().int().min(0).max(10_000) }).strict(),
   z.object({ tag: z.literal('finalized') }).strict(),
@@ -44,6 +47,14 @@ const chain = z
   .object({
     chainId: z.number().int().positive(),
     rpcUrls: z.array(rpcUrl).min(1, { message: 'at least one RPC URL is required' }),
+    /**
+     * Independent RPC providers by name, each with its own URLs (failover inside a provider only).
+     * What the relayer verifies or signs for a message from this chain is read from every
+     * provider and must agree by content on `verifyQuorum` of them. Default: one provider, `rpcUrls`.
+     */
+    providers: z.record(z.string().regex(/^[a-z0-9-]+$/, { message: 'lower-case letters, digits and dashes' }), z.array(rpcUrl).min(1)).optional(),
+    /** How many independent providers must serve the same finalized receipt (default 2; 1 only when written). */
+    verifyQuorum: z.number().int().min(1).optional(),
     finality: finality.default({ confirmations: 1 }),
     /** How often to poll the head; set it near the chain's block time. */
     pollMs: z.number().int().min(10).max(60_000).default(1000),
@@ -236,6 +247,18 @@ export const configSchema = z
       if (cfg.chains[k.chain]?.engine === undefined) ctx.addIssue({ code: 'custom', path: ['keeper', 'chain'], message: `the keeper needs the engine of chain "${k.chain}"` });
       if ((cfg.keys.attesters ?? []).length === 0) ctx.addIssue({ code: 'custom', path: ['keys', 'attesters'], message: 'the keeper signs attestations: at least one attester key is required' });
       if (Object.keys(cfg.markets).length === 0) ctx.addIssue({ code: 'custom', path: ['markets'], message: 'the keeper needs at least one market' });
+    }
+    for (const name of new Set(cfg.routes.map((r) => r.source))) {
+      const c = cfg.chains[name];
+      if (c === undefined) continue;
+      const groups = Object.keys(c.providers ?? { rpc: [] }).length;
+      const quorum = c.verifyQuorum ?? DEFAULT_VERIFY_QUORUM;
+      if (quorum > groups)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['chains', name, c.verifyQuorum === undefined ? 'providers' : 'verifyQuorum'],
+          message: `messages from ${name} are verified by ${quorum} independent providers, but ${groups} ${groups === 1 ? 'is' : 'are'} configured: name them in chains.${name}.providers (or write verifyQuorum: 1 to trust one provider's word)`,
+        });
     }
     const names = cfg.routes.map((r) => r.name);
     names.forEach((n, i) => {

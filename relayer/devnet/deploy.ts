@@ -12,6 +12,8 @@ export interface DevnetChainManifest {
   name: string;
   chainId: number;
   rpcUrl: string;
+  /** A second, independent RPC endpoint of the chain (the devnet's forwarder): the quorum's second provider. */
+  secondRpcUrl?: string;
   lzEid: number;
   wormholeChainId: number;
   role: 'source' | 'destination';

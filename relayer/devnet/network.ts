@@ -6,6 +6,7 @@ import { DEVNET_CHAINS } from './chains.js';
 import { deployDevnet, type DevnetManifest } from './deploy.js';
 import { startGuardian, type GuardianService } from './guardian.js';
 import { devnetRelayerYaml, type DevnetConfigOptions } from './relayerConfig.js';
+import { startRpcForwarder, type RpcForwarder } from './rpcForwarder.js';
 
 export interface Devnet {
   manifest: DevnetManifest;
@@ -33,6 +34,10 @@ export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
   say(`starting ${DEVNET_CHAINS.length} anvil chains`);
   const nodes: Record<string, AnvilNode> = {};
   let guardian: GuardianService | undefined;
+  const forwarders: RpcForwarder[] = [];
+  const closeForwarders = async () => {
+    await Promise.allSettled(forwarders.map((f) => f.close()));
+  };
   try {
     await Promise.all(
       DEVNET_CHAINS.map(async (c, i) => {
@@ -46,6 +51,12 @@ export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
     );
     say('deploying LayerZero v2, tokens, feeds, vaults and the engine');
     const manifest = await deployDevnet(Object.fromEntries(Object.entries(nodes).map(([k, n]) => [k, n.url])));
+    // Each chain's second provider: the relayer verifies every message on both (verifyQuorum 2).
+    for (const c of Object.values(manifest.chains)) {
+      const f = await startRpcForwarder(c.rpcUrl, o.basePort === undefined ? 0 : o.basePort + 10 + DEVNET_CHAINS.findIndex((d) => d.name === c.name));
+      forwarders.push(f);
+      c.secondRpcUrl = f.url;
+    }
     say('starting the devnet guardian');
     guardian = await startGuardian({
       chains: Object.values(manifest.chains).map((c) => ({ name: c.name, wormholeChainId: c.wormholeChainId, rpcUrl: c.rpcUrl, evmChainId: c.chainId, core: c.wormholeCore, pollMs: 50 })),
@@ -59,9 +70,10 @@ export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
       writeFileSync(join(o.dir, 'relayer.yaml'), devnetRelayerYaml(manifest, { ...o.config, sqlite: join(o.dir, 'relayer.sqlite') }));
     }
     const g = guardian;
-    return { manifest, nodes, guardian: g, stop: async () => { await g.stop(); await stopAll(nodes); } };
+    return { manifest, nodes, guardian: g, stop: async () => { await g.stop(); await closeForwarders(); await stopAll(nodes); } };
   } catch (e) {
     await guardian?.stop();
+    await closeForwarders();
     await stopAll(nodes);
     throw e;
   }

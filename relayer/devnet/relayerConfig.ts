@@ -30,6 +30,10 @@ export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): 
     chains[c.name] = {
       chainId: c.chainId,
       rpcUrls: [c.rpcUrl],
+      // Two independent providers (the node and the devnet's forwarder) must serve every message alike.
+      ...(c.secondRpcUrl === undefined
+        ? { verifyQuorum: 1 }
+        : { providers: { node: [c.rpcUrl], forwarder: [c.secondRpcUrl] }, verifyQuorum: 2 }),
       finality: { confirmations: o.confirmations ?? 2 },
       pollMs: o.pollMs ?? 50,
       rpcTimeoutMs: 5000,

@@ -15,20 +15,34 @@ export const MessageStatus = {
 export type MessageStatus = (typeof MessageStatus)[keyof typeof MessageStatus];
 export const MESSAGE_STATUSES = Object.values(MessageStatus);
 
+/**
+ * Why a message is held (persisted names, never renamed): the providers of its source chain did
+ * not agree on it (nothing was signed), its SEIZE price is disputed by the source chain's oracle,
+ * or its CREDIT is above its route's per-message cap or whole window.
+ */
+export const HoldCode = {
+  sourceDisagreement: 'source_disagreement',
+  seizePrice: 'seize_price',
+  creditCap: 'credit_cap',
+} as const;
+export type HoldCode = (typeof HoldCode)[keyof typeof HoldCode];
+export const HOLD_CODES = Object.values(HoldCode);
+
 /** Terminal statuses: nothing moves a message out of them (an operator may, for `held`). */
 export const TERMINAL: ReadonlySet<MessageStatus> = new Set(['delivered', 'dead', 'orphaned']);
 
 /**
  * `failed` is a message waiting for its retry time; it returns to the status it failed from,
- * which is kept in `resume_status`. `observed → observed` is a re-observation (a rescan).
+ * which is kept in `resume_status`. `observed → observed` is a re-observation (a rescan);
+ * `finalized → finalized` is a stored observation corrected by a quorum of providers.
  */
 const ALLOWED: Readonly<Record<MessageStatus, readonly MessageStatus[]>> = {
   observed: ['observed', 'finalized', 'orphaned', 'failed', 'dead'],
-  finalized: ['verified', 'submitted', 'delivered', 'held', 'failed', 'dead'],
-  verified: ['submitted', 'delivered', 'failed', 'dead'],
+  finalized: ['finalized', 'verified', 'submitted', 'delivered', 'held', 'failed', 'dead'],
+  verified: ['submitted', 'delivered', 'held', 'failed', 'dead'],
   submitted: ['delivered', 'verified', 'failed', 'dead'],
   failed: ['observed', 'finalized', 'verified', 'submitted', 'delivered', 'held', 'failed', 'dead', 'orphaned'],
-  held: ['finalized', 'dead'],
+  held: ['finalized', 'verified', 'dead'],
   delivered: [],
   dead: [],
   orphaned: [],

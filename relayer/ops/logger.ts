@@ -151,6 +151,14 @@ export function describeEvent(e: RelayerEvent): EventLine {
         fields: { code: e.code },
         msg: redactText(e.message),
       };
+    case 'verify.disagreement':
+      return {
+        // Critical: one of the chain's providers lies or serves another chain; nothing is signed until an operator looks.
+        level: 'fatal',
+        bindings: { chain: e.chain, route: e.route, id: e.id },
+        fields: { providers: e.providers.join(','), dissenting: e.dissenting.join(',') },
+        msg: redactText(e.reason),
+      };
     case 'route.limited':
       return {
         level: 'warn',

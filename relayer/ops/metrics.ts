@@ -23,6 +23,7 @@ export const METRIC = {
   reorgs: 'isorelay_reorgs_total',
   nonceGaps: 'isorelay_nonce_gaps_total',
   held: 'isorelay_messages_held_total',
+  disagreements: 'isorelay_source_disagreements_total',
   limited: 'isorelay_credits_limited_total',
   liquidations: 'isorelay_liquidations_total',
   keeperBlocked: 'isorelay_keeper_no_price_total',
@@ -82,9 +83,15 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
   });
   const held = new Counter({
     name: METRIC.held,
-    help: 'SEIZE messages held because the source chain\'s oracle disagreed with the liquidation price',
+    help: 'Messages held for an operator (a SEIZE price the source oracle disputes, a CREDIT above its cap, providers that disagree)',
     labelNames: ['route'] as const,
     registers: [registry],
+  });
+  const disagreements = new Counter({
+    name: METRIC.disagreements,
+    help: 'Messages whose source chain\'s independent providers served different contents (held, nothing signed)',
+    labelNames: ['chain', 'route'] as const,
+    registers,
   });
   const reorgs = new Counter({
     name: METRIC.reorgs,
@@ -178,6 +185,9 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
         return;
       case 'scan.gap':
         nonceGaps.inc({ stream: e.stream });
+        return;
+      case 'verify.disagreement':
+        disagreements.inc({ chain: e.chain, route: e.route });
         return;
       case 'route.limited':
         limited.inc({ route: e.route, held: String(e.held) });

@@ -13,6 +13,8 @@ export type RelayerEvent =
   | { type: 'tx.mined'; chain: string; purpose: string; gasUsed: bigint; ok: boolean; hash: string }
   | { type: 'stage.error'; stage: string; chain?: string; error: string; retryable: boolean }
   | { type: 'incident'; chain: string; code: string; message: string }
+  /** The independent providers of a source chain served different contents for one message: it is held, nothing is signed. */
+  | { type: 'verify.disagreement'; chain: string; route: string; id: string; providers: string[]; dissenting: string[]; reason: string }
   /** A CREDIT over a route's limit: held (above the per-message cap) or waiting for the window. */
   | { type: 'route.limited'; route: string; id: string; token: string; amount: bigint; held: boolean; reason: string }
   /** One keeper pass over a market: the reconciled range, or why there is none (nobody is liquidated). */

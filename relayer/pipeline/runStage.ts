@@ -109,7 +109,7 @@ export function applyResult(store: Store, events: EventBus, row: MessageRow, res
       move(result.to, { lastError: result.reason }, result.reason);
       return;
     case 'hold':
-      move('held', { lastError: result.reason }, result.reason);
+      move('held', { lastError: result.reason, holdCode: result.code }, result.reason);
       return;
   }
 }

@@ -1,6 +1,6 @@
 // The closed result of one step on one message, and the retry policy that applies it.
 import type { MessagePatch } from '../store/store.js';
-import type { MessageStatus } from '../messages/status.js';
+import type { HoldCode, MessageStatus } from '../messages/status.js';
 
 export type StepResult =
   /** The message moved forward. */
@@ -15,8 +15,8 @@ export type StepResult =
   | { kind: 'retry'; reason: string; infrastructure?: boolean }
   /** A permanent outcome: dead (with the reason) or orphaned. */
   | { kind: 'drop'; to: 'dead' | 'orphaned'; reason: string }
-  /** The liquidation guard said no: held for an operator (release or reject). */
-  | { kind: 'hold'; reason: string };
+  /** A guard said no, or the source's providers disagreed: held for an operator (release or reject). */
+  | { kind: 'hold'; code: HoldCode; reason: string };
 
 export interface RetryPolicy {
   baseMs: number;

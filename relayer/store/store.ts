@@ -1,6 +1,6 @@
 // The storage seam: messages and their state machine, scan checkpoints, recent block hashes,
 // and the transactions we signed. SQLite is the embedded implementation; PostgreSQL comes later.
-import type { MessageStatus } from '../messages/status.js';
+import type { HoldCode, MessageStatus } from '../messages/status.js';
 
 export interface MessageRow {
   /** `${transport}:${transportId}` — unique per cross-chain message. */
@@ -34,6 +34,8 @@ export interface MessageRow {
   sequence: MessageSequence | null;
   /** An operator released it from `held`: the liquidation guard lets it through. */
   guardReleased: boolean;
+  /** Why the message is (or was last) held; kept after a release so that the next step knows what the operator answered. */
+  holdCode: HoldCode | null;
 }
 
 export interface MessageSequence {
@@ -42,9 +44,10 @@ export interface MessageSequence {
   nonce: bigint;
 }
 
-export type NewMessage = Omit<MessageRow, 'status' | 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'observedAt' | 'updatedAt' | 'deliveredAt' | 'guardReleased'>;
+export type NewMessage = Omit<MessageRow, 'status' | 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'observedAt' | 'updatedAt' | 'deliveredAt' | 'guardReleased' | 'holdCode'>;
 
-export type MessagePatch = Partial<Pick<MessageRow, 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'deliveredAt' | 'srcBlock' | 'srcBlockHash' | 'guardReleased'>>;
+/** `payload`, `messageId` and `kind` change only when a quorum of independent providers corrected what one provider served. */
+export type MessagePatch = Partial<Pick<MessageRow, 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'deliveredAt' | 'srcBlock' | 'srcBlockHash' | 'guardReleased' | 'payload' | 'messageId' | 'kind' | 'holdCode'>>;
 
 export interface TxRecord {
   chain: string;

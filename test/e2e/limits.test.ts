@@ -23,8 +23,6 @@ describe('credit route limits on the devnet', function () {
     try {
       const fits = [await lock(m, 'arbitrum', { amount: 1_000_000n, positionId: 31n }), await lock(m, 'arbitrum', { amount: 1_000_000n, positionId: 32n })];
       await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
-      // LayerZero executes a path in nonce order, so what waits holds up what follows it (FIFO):
-      // the capped CREDIT comes first here, so that its release can go ahead of the waiting one.
       const aboveCap = await lock(m, 'arbitrum', { amount: 6_000_000n, positionId: 33n });
       const beyondWindow = await lock(m, 'arbitrum', { amount: 1_000_000n, positionId: 34n });
       await tickUntil(relayer, () => store.list({ status: 'held' }).length === 1 && store.list({ status: 'failed' }).length === 1);
@@ -37,7 +35,7 @@ describe('credit route limits on the devnet', function () {
       assert.match(held?.lastError ?? '', /CREDIT of 6000000 .* above route arbitrum-base's per-message cap of 5000000/);
       const [waiting] = store.list({ status: 'failed' });
       assert.equal(waiting?.messageId, beyondWindow.lockId);
-      assert.equal(waiting?.resumeStatus, 'finalized', 'it waits before its first step');
+      assert.equal(waiting?.resumeStatus, 'verified', 'it is verified on chain (so later nonces can go) and waits to execute');
       assert.equal(waiting?.attempts, 0, 'waiting is not a failed attempt: it never goes dead');
       assert.match(waiting?.lastError ?? '', /credited 2000000 of its 2500000 .* this CREDIT of 1000000 waits for room/);
       assert.equal(await creditCount(m, beyondWindow.lockId), 0);

@@ -20,7 +20,10 @@ const lz = (eid: number) => ({ eid, endpoint: addr(1), receiveUln302: addr(2), s
 function validRaw(): RawConfig {
   return {
     chains: {
-      arbitrum: { chainId: 42161, rpcUrls: ['https://arb.example/rpc'], finality: { tag: 'finalized' }, layerzero: lz(30110), vault: addr(10) },
+      arbitrum: {
+        chainId: 42161, rpcUrls: ['https://arb.example/rpc'], providers: { alpha: ['https://arb.example/rpc'], beta: ['http://arb-node.example:8547'] },
+        finality: { tag: 'finalized' }, layerzero: lz(30110), vault: addr(10),
+      },
       base: { chainId: 8453, rpcUrls: ['https://base.example/rpc', 'http://base2.example:8545'], finality: { confirmations: 3 }, layerzero: lz(30184), engine: addr(11) },
     },
     routes: [{ name: 'arbitrum-base', source: 'arbitrum', destination: 'base', transport: 'layerzero' }],
@@ -90,6 +93,19 @@ describe('config', function () {
 
     it('names chains.base.rpcUrls when it is empty', function () {
       assertNamesPath(configError(variant((r) => (r.chains.base.rpcUrls = []))), 'chains.base.rpcUrls', /at least one RPC URL/);
+    });
+
+    it('requires two independent providers on a source chain unless verifyQuorum: 1 is written', function () {
+      const one = configError(variant((r) => delete r.chains.arbitrum.providers));
+      assertNamesPath(one, 'chains.arbitrum.providers', /verified by 2 independent providers, but 1 is configured.*verifyQuorum: 1/);
+      const explicit = parseConfig(variant((r) => {
+        delete r.chains.arbitrum.providers;
+        r.chains.arbitrum.verifyQuorum = 1;
+      }));
+      assert.equal(explicit.chains.arbitrum?.verifyQuorum, 1);
+      assertNamesPath(configError(variant((r) => (r.chains.arbitrum.verifyQuorum = 3))), 'chains.arbitrum.verifyQuorum', /verified by 3 independent providers, but 2 are configured/);
+      // base is only a destination here: nothing from it is verified.
+      assert.equal(parseConfig(validRaw()).chains.base?.providers, undefined);
     });
 
     it('names chains.base.chainId when it is a string', function () {

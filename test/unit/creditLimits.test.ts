@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { parseConfig } from '../../relayer/config/load.js';
 import type { RawConfig } from '../../relayer/config/schema.js';
 import { encodeMessage, MessageKind } from '../../relayer/messages/codec.js';
-import { CreditLimits } from '../../relayer/pipeline/deliver/creditLimits.js';
+import { CreditLimits } from '../../relayer/pipeline/decide/creditLimits.js';
 import { EventBus, type RelayerEvent } from '../../relayer/pipeline/events.js';
 import type { MessageRow } from '../../relayer/store/store.js';
 import type { Transport } from '../../relayer/transports/transport.js';
@@ -17,8 +17,8 @@ const addr = (n: number) => `0x${n.toString(16).padStart(40, '0')}`;
 function config(limits: NonNullable<RawConfig['routes'][number]['limits']>, settleLimits: typeof limits = []) {
   return parseConfig({
     chains: {
-      arbitrum: { chainId: 42161, rpcUrls: ['http://127.0.0.1:1'], layerzero: { eid: 30110, endpoint: addr(1), receiveUln302: addr(2), dvn: addr(3) }, vault: addr(4) },
-      base: { chainId: 8453, rpcUrls: ['http://127.0.0.1:2'], layerzero: { eid: 30184, endpoint: addr(5), receiveUln302: addr(6), dvn: addr(7) }, engine: addr(8) },
+      arbitrum: { chainId: 42161, rpcUrls: ['http://127.0.0.1:1'], verifyQuorum: 1, layerzero: { eid: 30110, endpoint: addr(1), receiveUln302: addr(2), dvn: addr(3) }, vault: addr(4) },
+      base: { chainId: 8453, rpcUrls: ['http://127.0.0.1:2'], verifyQuorum: 1, layerzero: { eid: 30184, endpoint: addr(5), receiveUln302: addr(6), dvn: addr(7) }, engine: addr(8) },
     },
     routes: [
       { name: 'arbitrum-base', source: 'arbitrum', destination: 'base', transport: 'layerzero', limits },
@@ -40,7 +40,7 @@ function row(amount: bigint, o: { token?: string; kind?: 'CREDIT' | 'SEIZE'; rou
   return {
     id: o.id ?? `layerzero:${nonce}`, route: o.route ?? 'arbitrum-base', transport: 'layerzero', transportId: `0x${nonce}`, srcChain: 'arbitrum', dstChain: 'base',
     messageId: null, kind, srcTx: '0x', srcBlock: nonce, srcBlockHash: '0x', logIndex: 0, payload, status: 'finalized', resumeStatus: null, attempts: 0,
-    nextAttemptAt: 0, lastError: null, dstTx: null, observedAt: 0, updatedAt: o.updatedAt ?? 0, deliveredAt: null, sequence: null, guardReleased: o.guardReleased ?? false,
+    nextAttemptAt: 0, lastError: null, dstTx: null, observedAt: 0, updatedAt: o.updatedAt ?? 0, deliveredAt: null, sequence: null, guardReleased: o.guardReleased ?? false, holdCode: null,
   };
 }
 

@@ -17,9 +17,9 @@ const NOW = 1_700_000_000n;
 function configWith(market: Partial<NonNullable<RawConfig['markets']>[string]> = {}): Config {
   return parseConfig({
     chains: {
-      arbitrum: { chainId: 42161, rpcUrls: ['http://127.0.0.1:9'], layerzero: lz(30110), vault: addr(10) },
-      optimism: { chainId: 10, rpcUrls: ['http://127.0.0.1:9'], layerzero: lz(30111), vault: addr(12) },
-      base: { chainId: 8453, rpcUrls: ['http://127.0.0.1:9'], layerzero: lz(30184), engine: addr(11) },
+      arbitrum: { chainId: 42161, rpcUrls: ['http://127.0.0.1:9'], verifyQuorum: 1, layerzero: lz(30110), vault: addr(10) },
+      optimism: { chainId: 10, rpcUrls: ['http://127.0.0.1:9'], verifyQuorum: 1, layerzero: lz(30111), vault: addr(12) },
+      base: { chainId: 8453, rpcUrls: ['http://127.0.0.1:9'], verifyQuorum: 1, layerzero: lz(30184), engine: addr(11) },
     },
     routes: [{ name: 'arbitrum-base', source: 'arbitrum', destination: 'base', transport: 'layerzero' }],
     keys: { relayer: { env: 'ISORELAY_RELAYER_KEY' }, dvnSigner: { env: 'ISORELAY_DVN_SIGNER_KEY' } },

@@ -24,8 +24,8 @@ describe('message statuses', function () {
     for (const to of MESSAGE_STATUSES) assert.equal(canTransition('delivered', to), false, `delivered → ${to}`);
   });
 
-  it('lets held go only to finalized or dead', function () {
-    assert.deepEqual(allowedFrom('held').sort(), ['dead', 'finalized']);
+  it('lets held go only to finalized, verified or dead', function () {
+    assert.deepEqual(allowedFrom('held').sort(), ['dead', 'finalized', 'verified']);
   });
 
   it('allows the happy path observed → finalized → verified → submitted → delivered', function () {
@@ -46,7 +46,9 @@ describe('message statuses', function () {
     }
     // A SEIZE that failed before its first step meets the liquidation guard when it is retried.
     assert.equal(canTransition('failed', 'held'), true);
-    assert.equal(canTransition('verified', 'held'), false, 'once verification began the guard has spoken');
+    // Every message is verified whatever the guards say (a hold never blocks its path): a verified one may be held before it executes.
+    assert.equal(canTransition('verified', 'held'), true);
+    assert.equal(canTransition('submitted', 'held'), false, 'once execution was sent the guards have spoken');
     assert.equal(canTransition('held', 'failed'), false);
   });
 

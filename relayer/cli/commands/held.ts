@@ -1,12 +1,14 @@
 // `isorelay held list|release|reject`: the operator's answer to a held message — a SEIZE the
 // liquidation guard held (the source chain's oracle disagreed with the price the engine liquidated
-// at), or a CREDIT above its route's per-message cap. Release delivers it without asking the guard
+// at), a CREDIT above its route's per-message cap, or a message whose source chain's providers
+// disagreed (nothing was signed for it). Release delivers it without asking the guard
 // again (a released CREDIT still counts in its route's window); reject makes it dead, with the
 // operator's reason.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/load.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
+import { HoldCode } from '../../messages/status.js';
 import { toJson } from '../../ops/httpServer.js';
 import { SqliteStore } from '../../store/sqlite/sqliteStore.js';
 import type { MessageRow } from '../../store/store.js';
@@ -27,7 +29,7 @@ function openStore(configFile: string, mode: 'readonly' | 'operator'): SqliteSto
 export function formatHeld(rows: readonly MessageRow[]): string {
   if (rows.length === 0) return 'no held messages';
   return rows
-    .map((r) => `${r.id}\n  ${r.kind ?? '?'} on ${r.route} (message ${r.messageId ?? '?'}), held since ${new Date(r.updatedAt).toISOString()}\n  why: ${r.lastError ?? '?'}`)
+    .map((r) => `${r.id}\n  ${r.kind ?? '?'} on ${r.route} (message ${r.messageId ?? '?'}), held since ${new Date(r.updatedAt).toISOString()}\n  why: [${r.holdCode ?? '?'}] ${r.lastError ?? '?'}`)
     .join('\n');
 }
 
@@ -48,8 +50,12 @@ function decide(id: string, opts: HeldOptions, to: 'finalized' | 'dead'): void {
     if (row === undefined) throw new IsorelayError(ErrorCode.USAGE, `no message ${id} (see \`isorelay held list\`)`);
     if (row.status !== 'held') throw new IsorelayError(ErrorCode.USAGE, `message ${id} is ${row.status}, not held`);
     const note = opts.reason === undefined ? '' : `: ${opts.reason}`;
+    // A release answers a guard (the SEIZE price, a route cap) for good. It never answers the
+    // source check: a message its providers disagreed on is read from them again, and goes on
+    // only when a quorum agrees (with what was stored, or on a correction of it).
+    const guardReleased = row.holdCode !== HoldCode.sourceDisagreement;
     const patch = to === 'finalized'
-      ? { guardReleased: true, lastError: `released by the operator${note}` }
+      ? { guardReleased, lastError: `released by the operator${note}${guardReleased ? '' : ': its source is read again from every provider'}` }
       : { lastError: `rejected by the operator${note}` };
     if (!store.transition(id, 'held', to, patch)) throw new IsorelayError(ErrorCode.USAGE, `message ${id} moved meanwhile; look again`);
     process.stdout.write(to === 'finalized' ? `released ${id}: it will be delivered\n` : `rejected ${id}: it is dead and will not be delivered\n`);

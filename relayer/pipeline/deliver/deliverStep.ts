@@ -1,7 +1,9 @@
-// The deliver stage: for a finalized or verified message, asks the transport for the remaining
-// steps from destination state and sends them — all in one RelayBatcher transaction shared with
-// other messages when the chain has a batcher, else one transaction per step, re-planning after
-// each. A revert that the transport explains as permanent makes the message dead.
+// The deliver stage, one message from finalized to submitted: verify (a quorum of the source
+// chain's independent providers must serve it), decide (may it execute now?), then the transport's
+// remaining steps from destination state — all in one RelayBatcher transaction shared with other
+// messages when the chain has a batcher, else one transaction per step, re-planning after each.
+// A held or waiting message is still verified on chain (LayerZero: DVN verify + commit), so that
+// it never blocks the later nonces of its path. A revert the transport calls permanent is dead.
 import type { ChainClient, Receipt } from '../../chains/client.js';
 import type { BatchSubmitter } from '../../chains/tx/batchSubmitter.js';
 import { TxRevertedError, type TxSender } from '../../chains/tx/sender.js';
@@ -9,7 +11,8 @@ import type { MessageRow, Store } from '../../store/store.js';
 import type { DeliveryStep, Transport } from '../../transports/transport.js';
 import type { EventBus } from '../events.js';
 import type { StepResult } from '../stage.js';
-import type { GuardVerdict } from './creditLimits.js';
+import type { Decision } from '../decide/decide.js';
+import type { SourceVerdict } from '../verify/sourceVerifier.js';
 
 export interface DeliverDeps {
   store: Store;
@@ -20,8 +23,10 @@ export interface DeliverDeps {
   /** The chain's batcher, if it has one. */
   batch: (chain: string) => BatchSubmitter | undefined;
   isPaused: (route: string) => boolean;
-  /** Whether a message must be held or wait before any step is sent (the SEIZE guard, credit limits), or null. */
-  guard?: (row: MessageRow) => Promise<GuardVerdict>;
+  /** Reads the message from the source chain's independent providers (pipeline/verify). */
+  verifier: { verify(row: MessageRow): Promise<SourceVerdict> };
+  /** Whether a verified message may execute now (pipeline/decide). */
+  decider: { decide(row: MessageRow): Promise<Decision> };
   now?: () => number;
 }
 
@@ -71,27 +76,53 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
     return { ok: true, receipt };
   }
 
+  /** The source check, before anything is signed: agreed → go on; otherwise the step's result. */
+  async function verifySource(row: MessageRow): Promise<{ ok: true; row: MessageRow } | { ok: false; result: StepResult }> {
+    const v = await deps.verifier.verify(row);
+    switch (v.kind) {
+      case 'agreed':
+        return { ok: true, row };
+      case 'unknown':
+        return { ok: false, result: { kind: 'wait', reason: v.reason } };
+      case 'disagreement':
+        return { ok: false, result: { kind: 'hold', code: v.code, reason: v.reason } };
+      case 'corrected': {
+        const { payload, messageId, kind } = v.message;
+        const reason = 'a quorum of providers corrected the stored observation after the operator\'s release';
+        if (!deps.store.transition(row.id, row.status, row.status, { payload, messageId, kind, holdCode: null, lastError: reason }, now()))
+          return { ok: false, result: { kind: 'wait', reason: 'the message moved meanwhile' } };
+        return { ok: true, row: deps.store.get(row.id) ?? row };
+      }
+    }
+  }
+
   return async (initial: MessageRow): Promise<StepResult> => {
     if (deps.isPaused(initial.route)) return { kind: 'wait', reason: `route ${initial.route} is paused` };
-    // Only before the first step: once verification began, the decision has been taken.
-    const before = initial.status === 'finalized' || (initial.status === 'failed' && initial.resumeStatus === 'finalized');
-    if (before && deps.guard !== undefined) {
-      const verdict = await deps.guard(initial);
-      if (verdict !== null) return { kind: verdict.kind, reason: verdict.reason };
-    }
-    const transport = deps.transport(initial.transport);
-    const dst = deps.dst(initial.dstChain);
-    const batch = deps.batch(initial.dstChain);
+    const stage = initial.status === 'failed' ? initial.resumeStatus : initial.status;
     let row = initial;
+    // Verify: nothing is signed for a message its source's providers do not agree on.
+    if (stage === 'finalized') {
+      const checked = await verifySource(row);
+      if (!checked.ok) return checked.result;
+      row = checked.row;
+    }
+    // Decide: the guards say whether it executes; verification goes ahead either way.
+    const decision = await deps.decider.decide(row);
+    const stopped: StepResult | null = decision.kind === 'execute' ? null : decision.kind === 'hold' ? { kind: 'hold', code: decision.code, reason: decision.reason } : { kind: 'wait', reason: decision.reason };
+    const transport = deps.transport(row.transport);
+    const dst = deps.dst(row.dstChain);
+    const batch = deps.batch(row.dstChain);
     let after: string | undefined;
     for (let i = 0; i < MAX_PLANS; i++) {
       const plan = await transport.plan(row, dst, after);
       if (plan.kind === 'delivered') return { kind: 'advance', to: 'delivered', patch: { deliveredAt: now() }, reason: 'already delivered on chain' };
       if (plan.kind === 'wait') return { kind: 'wait', reason: plan.reason };
       if (plan.kind === 'reject') return { kind: 'drop', to: 'dead', reason: plan.reason };
-      const sent = await send(row, transport, plan.steps, batch);
+      const steps = stopped === null ? plan.steps : plan.steps.filter((s) => s.then === 'verified');
+      if (stopped !== null && steps.length === 0) return stopped;
+      const sent = await send(row, transport, steps, batch);
       if (!sent.ok) return sent.result;
-      const done = batch === undefined ? plan.steps[0] : plan.steps[plan.steps.length - 1];
+      const done = batch === undefined ? steps[0] : steps[steps.length - 1];
       if (done === undefined || done.then === 'submitted') return { kind: 'advance', to: 'submitted', patch: { dstTx: sent.receipt.transactionHash } };
       if (done.then !== row.status) {
         const from = row.status;

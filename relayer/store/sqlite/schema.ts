@@ -49,4 +49,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    CREATE INDEX messages_seq ON messages(seq_path, seq_nonce);`,
   // An operator released a held message: the liquidation guard does not hold it again.
   `ALTER TABLE messages ADD COLUMN guard_released INTEGER NOT NULL DEFAULT 0;`,
+  // Why a message is (or was last) held, as a code of HoldCode.
+  `ALTER TABLE messages ADD COLUMN hold_code TEXT;`,
 ];

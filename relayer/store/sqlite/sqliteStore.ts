@@ -4,7 +4,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
-import { canTransition, MESSAGE_STATUSES, type MessageStatus } from '../../messages/status.js';
+import { canTransition, MESSAGE_STATUSES, type HoldCode, type MessageStatus } from '../../messages/status.js';
 import type { MessagePatch, MessageRow, NewMessage, RouteCounts, Store, TxRecord } from '../store.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
@@ -14,7 +14,7 @@ interface SqlMessage {
   log_index: number; payload: string; status: string; resume_status: string | null; attempts: number;
   next_attempt_at: number; last_error: string | null; dst_tx: string | null; observed_at: number;
   updated_at: number; delivered_at: number | null; seq_path: string | null; seq_nonce: number | null;
-  guard_released: number;
+  guard_released: number; hold_code: string | null;
 }
 
 function toRow(r: SqlMessage): MessageRow {
@@ -26,12 +26,14 @@ function toRow(r: SqlMessage): MessageRow {
     lastError: r.last_error, dstTx: r.dst_tx, observedAt: r.observed_at, updatedAt: r.updated_at, deliveredAt: r.delivered_at,
     sequence: r.seq_path === null || r.seq_nonce === null ? null : { path: r.seq_path, nonce: BigInt(r.seq_nonce) },
     guardReleased: r.guard_released === 1,
+    holdCode: r.hold_code as HoldCode | null,
   };
 }
 
 const PATCH_COLUMNS: Record<keyof MessagePatch, string> = {
   resumeStatus: 'resume_status', attempts: 'attempts', nextAttemptAt: 'next_attempt_at', lastError: 'last_error',
   dstTx: 'dst_tx', deliveredAt: 'delivered_at', srcBlock: 'src_block', srcBlockHash: 'src_block_hash', guardReleased: 'guard_released',
+  payload: 'payload', messageId: 'message_id', kind: 'kind', holdCode: 'hold_code',
 };
 
 function isAlive(pid: number): boolean {
@@ -144,7 +146,7 @@ export class SqliteStore implements Store {
          src_block_num = excluded.src_block_num, src_block_hash = excluded.src_block_hash, log_index = excluded.log_index,
          payload = excluded.payload, message_id = excluded.message_id, kind = excluded.kind,
          seq_path = excluded.seq_path, seq_nonce = excluded.seq_nonce,
-         resume_status = NULL, attempts = 0, next_attempt_at = 0, dst_tx = NULL, guard_released = 0,
+         resume_status = NULL, attempts = 0, next_attempt_at = 0, dst_tx = NULL, guard_released = 0, hold_code = NULL,
          last_error = NULL, updated_at = excluded.updated_at
        WHERE messages.status = 'orphaned' OR (messages.status = 'observed' AND messages.src_block_hash <> excluded.src_block_hash)`,
     );

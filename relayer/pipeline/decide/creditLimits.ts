@@ -5,11 +5,12 @@
 // the store (what went past its first step within the window).
 import type { Config, CreditLimitConfig } from '../../config/schema.js';
 import { decodeMessage, MessageKind } from '../../messages/codec.js';
+import { HoldCode } from '../../messages/status.js';
 import type { MessageRow, Store } from '../../store/store.js';
 import type { Transport } from '../../transports/transport.js';
 import type { EventBus } from '../events.js';
 
-export type GuardVerdict = { kind: 'hold'; reason: string } | { kind: 'wait'; reason: string } | null;
+export type GuardVerdict = { kind: 'hold'; code: HoldCode; reason: string } | { kind: 'wait'; reason: string } | null;
 
 interface Passed {
   at: number;
@@ -71,10 +72,10 @@ export class CreditLimits {
   private verdict(route: string, credit: { token: string; amount: bigint }, limit: CreditLimitConfig, window: RouteWindow, now: number): GuardVerdict {
     const { amount, token } = credit;
     if (limit.maxPerMessage !== undefined && amount > limit.maxPerMessage)
-      return { kind: 'hold', reason: `CREDIT of ${amount} (token ${token}) is above route ${route}'s per-message cap of ${limit.maxPerMessage}` };
+      return { kind: 'hold', code: HoldCode.creditCap, reason: `CREDIT of ${amount} (token ${token}) is above route ${route}'s per-message cap of ${limit.maxPerMessage}` };
     if (limit.maxPerWindow === undefined) return null;
     if (amount > limit.maxPerWindow)
-      return { kind: 'hold', reason: `CREDIT of ${amount} (token ${token}) is above route ${route}'s whole window of ${limit.maxPerWindow}` };
+      return { kind: 'hold', code: HoldCode.creditCap, reason: `CREDIT of ${amount} (token ${token}) is above route ${route}'s whole window of ${limit.maxPerWindow}` };
     const since = now - limit.windowSeconds * 1000;
     let used = 0n;
     for (const [id, p] of window.passed) {

@@ -100,6 +100,21 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     assert.match(again.stderr, /is delivered, not held/);
   });
 
+  it('never lets a held SEIZE block its path: a RELEASE sent after it is delivered while it is held', async () => {
+    const m = devnet().manifest;
+    const { seizeId } = await closeAtALoss(m, 2_500n, ['base']);
+    assert.equal(store.get(seizeId)?.status, 'held');
+    const seizeNonce = store.get(seizeId)?.sequence?.nonce ?? 0n;
+    // A second position, margined from arbitrum too, closed flat: its RELEASE follows the held SEIZE on base → arbitrum.
+    await setEthUsd(m, ['base'], 3_000n);
+    await lock(m, 'arbitrum', { amount: 500_000_000n, positionId: 12n, trader: 1 });
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).filter((r) => r.kind === 'CREDIT').length === 2);
+    const e = engine(m, new Wallet(trader(m, 'base', 1).privateKey, provider(m, 'base')));
+    await minedOn(m, 'base', e.getFunction('close').send(12n));
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).some((r) => r.kind === 'RELEASE' && (r.sequence?.nonce ?? 0n) > seizeNonce));
+    assert.equal(store.get(seizeId)?.status, 'held', 'the SEIZE stays held: only its verification went ahead');
+  });
+
   it('reject makes a held SEIZE dead: never delivered', async () => {
     const m = devnet().manifest;
     const usdc = m.chains.arbitrum?.contracts.usdc as string;

@@ -56,4 +56,29 @@ describe('credit route limits on the devnet', function () {
       metrics.dispose();
     }
   });
+
+  it('never lets a held CREDIT block its path: ten later CREDITs from another trader are delivered while it is held', async () => {
+    const m = devnet().manifest;
+    const usdc = m.chains.arbitrum?.contracts.usdc as string;
+    const config = testConfig(m, (raw) => {
+      const route = raw.routes.find((r) => r.name === 'arbitrum-base');
+      if (route === undefined) throw new Error('no arbitrum-base route');
+      route.limits = [{ token: usdc, maxPerMessage: '5000000' }];
+    });
+    const { relayer, store } = makeRelayer(m, { config });
+    const oversize = await lock(m, 'arbitrum', { amount: 6_000_000n, positionId: 41n, trader: 0 });
+    const later = [];
+    for (let i = 0; i < 10; i++) later.push(await lock(m, 'arbitrum', { amount: 1_000_000n, positionId: 50n + BigInt(i), trader: 1 }));
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 10 && store.list({ status: 'held' }).length === 1, 60_000);
+    for (const l of later) assert.equal(await creditCount(m, l.lockId), 1, 'a later nonce of the path executed past the held one');
+    const [held] = store.list({ status: 'held' });
+    assert.equal(held?.messageId, oversize.lockId);
+    assert.equal(held?.holdCode, 'credit_cap');
+    assert.equal(await creditCount(m, oversize.lockId), 0, 'the held CREDIT is verified on chain but not executed');
+
+    // Released, it executes after the later ones (LayerZero keeps its verified payload): once.
+    assert.ok(store.transition(held?.id as string, 'held', 'finalized', { guardReleased: true, lastError: 'released by the operator' }));
+    await tickUntil(relayer, () => store.get(held?.id as string)?.status === 'delivered');
+    assert.equal(await creditCount(m, oversize.lockId), 1);
+  });
 });

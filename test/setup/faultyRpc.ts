@@ -36,6 +36,8 @@ export interface FaultyRpc {
   readonly lastHeaders: IncomingHttpHeaders | undefined;
   /** Runs before a request is forwarded (e.g. to mine a block at a precise moment). */
   beforeForward: ((calls: readonly JsonRpcRequest[]) => Promise<void>) | undefined;
+  /** A lying provider: rewrites the result of each forwarded call (in 'ok' mode) before it is answered. */
+  rewriteResult: ((method: string, result: unknown) => unknown) | undefined;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,12 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
         return reply('0x' + staleBlock.toString(16));
       case 'eth_getLogs':
         return reply([]);
+      case 'eth_getTransactionReceipt': {
+        // A lagging node has no receipt of a transaction mined above its head.
+        const a = (await forwardOne(targetUrl, call)) as { result?: { blockNumber?: string } | null };
+        const n = a.result?.blockNumber;
+        return typeof n === 'string' && BigInt(n) > staleBlock ? reply(null) : a;
+      }
       case 'eth_getBlockByNumber': {
         const tag = params[0];
         if (tag === 'latest' || tag === 'pending' || tag === 'safe' || tag === 'finalized')
@@ -165,6 +173,14 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
       return send(200, JSON.stringify(Array.isArray(parsed) ? answers : answers[0]));
     }
     const forwarded = await post(targetUrl, body);
+    const rewrite = proxy.rewriteResult;
+    if (rewrite !== undefined && forwarded.status === 200) {
+      const answers = JSON.parse(forwarded.text) as { id?: unknown; result?: unknown } | { id?: unknown; result?: unknown }[];
+      const methodOf = new Map(calls.map((c) => [JSON.stringify(c.id), c.method]));
+      const lie = (a: { id?: unknown; result?: unknown }) => ('result' in a ? { ...a, result: rewrite(methodOf.get(JSON.stringify(a.id)) ?? '', a.result) } : a);
+      if (!res.destroyed) send(200, JSON.stringify(Array.isArray(answers) ? answers.map(lie) : lie(answers)));
+      return;
+    }
     if (!res.destroyed) send(forwarded.status, forwarded.text);
   };
 
@@ -205,6 +221,7 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
       return lastHeaders;
     },
     beforeForward: undefined,
+    rewriteResult: undefined,
     async close() {
       for (const t of timers) clearTimeout(t);
       for (const s of sockets) s.destroy();

@@ -77,8 +77,8 @@ describe('credit route limits on the devnet', function () {
     assert.equal(await creditCount(m, oversize.lockId), 0, 'the held CREDIT is verified on chain but not executed');
 
     // Released, it executes after the later ones (LayerZero keeps its verified payload): once.
-    assert.ok(store.transition(held?.id as string, 'held', 'finalized', { guardReleased: true, lastError: 'released by the operator' }));
-    await tickUntil(relayer, () => store.get(held?.id as string)?.status === 'delivered');
+    assert.ok(store.transition(held?.id, 'held', 'finalized', { guardReleased: true, lastError: 'released by the operator' }));
+    await tickUntil(relayer, () => store.get(held?.id)?.status === 'delivered');
     assert.equal(await creditCount(m, oversize.lockId), 1);
   });
 });

@@ -86,8 +86,8 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
 
     // The operator removes the liar and releases: the providers now agree on the real content, which replaces the forged one.
     proxy.rewriteResult = undefined;
-    assert.ok(store.transition(held?.id as string, 'held', 'finalized', { lastError: 'released by the operator' }));
-    await tickUntil(relayer, () => store.get(held?.id as string)?.status === 'delivered');
+    assert.ok(store.transition(held?.id, 'held', 'finalized', { lastError: 'released by the operator' }));
+    await tickUntil(relayer, () => store.get(held?.id)?.status === 'delivered');
     assert.equal(await creditCount(m, l.lockId), 1);
     const credited = await engine(m).queryFilter(engine(m).filters.PositionCredited?.(l.lockId) ?? 'PositionCredited', 0, 'latest');
     const parsed = engine(m).interface.parseLog(credited[0] as never);
@@ -108,13 +108,13 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     assert.equal(await creditCount(m, l.lockId), 0);
 
     // A release is not a way around the providers: read again, still disputed, held again.
-    assert.ok(store.transition(held?.id as string, 'held', 'finalized', { lastError: 'released by the operator' }));
-    await tickUntil(relayer, () => store.get(held?.id as string)?.status === 'held');
+    assert.ok(store.transition(held?.id, 'held', 'finalized', { lastError: 'released by the operator' }));
+    await tickUntil(relayer, () => store.get(held?.id)?.status === 'held');
     assert.equal(await creditCount(m, l.lockId), 0);
 
     proxy.rewriteResult = undefined;
-    assert.ok(store.transition(held?.id as string, 'held', 'finalized', { lastError: 'released by the operator' }));
-    await tickUntil(relayer, () => store.get(held?.id as string)?.status === 'delivered');
+    assert.ok(store.transition(held?.id, 'held', 'finalized', { lastError: 'released by the operator' }));
+    await tickUntil(relayer, () => store.get(held?.id)?.status === 'delivered');
     assert.equal(await creditCount(m, l.lockId), 1);
   });
 

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Source-chain vault: takes a trader's collateral, gives it a lockId from its own nonce and sends a
 // CREDIT to the destination engine through the route's transport (LayerZero v2 or Wormhole).
+// RELEASE and SEIZE come back from that engine; a SEIZE executes only when this chain's own oracle
+// agrees with the price it was decided at (the SEIZE guard, enforced here whoever delivers it):
+// otherwise it is parked until a re-check agrees or the guardian releases it.
 pragma solidity ^0.8.22;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
@@ -11,6 +14,7 @@ import {OApp, Origin, MessagingFee} from "@layerzerolabs/oapp-evm/contracts/oapp
 import {MarginMessages} from "./libraries/MarginMessages.sol";
 import {LzOptions} from "./libraries/LzOptions.sol";
 import {IWormhole} from "./interfaces/IWormhole.sol";
+import {AggregatorV3Interface} from "./interfaces/AggregatorV3Interface.sol";
 
 contract CollateralVault is OApp, ReentrancyGuard {
     using SafeERC20 for IERC20;
@@ -44,6 +48,31 @@ contract CollateralVault is OApp, ReentrancyGuard {
     /// @notice Wormhole VAA hashes already executed.
     mapping(bytes32 => bool) public consumedVaas;
 
+    /// @notice This chain's oracle for a market, as the SEIZE guard reads it (RELIABILITY 11).
+    struct SeizeGuard {
+        address feed;
+        /// @dev The L2 sequencer-uptime feed; zero where the chain has none.
+        address sequencerFeed;
+        uint32 heartbeat;
+        uint32 sequencerGrace;
+        uint16 maxDeviationBps;
+    }
+
+    /// @notice Why a SEIZE was parked (SeizeParked's `reason`).
+    uint8 public constant PARK_NO_GUARD = 1;
+    uint8 public constant PARK_SEQUENCER_DOWN = 2;
+    uint8 public constant PARK_SEQUENCER_GRACE = 3;
+    uint8 public constant PARK_FEED_INVALID = 4;
+    uint8 public constant PARK_FEED_STALE = 5;
+    uint8 public constant PARK_DEVIATION = 6;
+
+    /// @notice By market id: the feed a SEIZE decided on that market is checked against.
+    mapping(bytes32 => SeizeGuard) public seizeGuards;
+    /// @notice May release a parked SEIZE without the price check (an operator's considered decision).
+    address public guardian;
+    /// @notice SEIZE messages parked by the guard: message id → keccak256 of the message.
+    mapping(bytes32 => bytes32) public parkedSeizes;
+
     /// @notice Nonce of the last lock; the first lock uses 1. Gaps are how the relayer detects
     /// missed logs, so it only ever increments by one.
     uint64 public nonce;
@@ -71,6 +100,11 @@ contract CollateralVault is OApp, ReentrancyGuard {
     error UnknownEmitter(uint16 emitterChainId, bytes32 emitterAddress);
     error WrongTarget(uint32 targetWormholeChain);
     error VaaAlreadyConsumed(bytes32 vaaHash);
+    error NoEngine();
+    error NotForThisVault(uint64 targetChainId, address target);
+    error NotParked(bytes32 messageId);
+    error SeizeStillDisputed(bytes32 messageId, uint8 reason);
+    error NotGuardian(address caller);
 
     event RouteSet(uint64 indexed dstChainId, uint8 transport, uint32 lzEid, uint128 lzReceiveGas, uint8 wormholeConsistency, bool enabled);
     event WormholeSet(address indexed wormhole);
@@ -79,6 +113,12 @@ contract CollateralVault is OApp, ReentrancyGuard {
     event PausedSet(bool paused);
     event InsuranceFundSet(address indexed insuranceFund);
     event EngineSet(uint64 indexed engineChainId, address indexed engine, uint16 engineWormholeChain);
+    event SeizeGuardSet(bytes32 indexed market, SeizeGuard guard);
+    event GuardianSet(address indexed guardian);
+    /// @notice This chain's oracle disputes the SEIZE's price (or cannot be read): nothing moved.
+    event SeizeParked(bytes32 indexed messageId, bytes32 indexed market, uint256 price, uint8 reason, uint256 ownPrice);
+    /// @notice A parked SEIZE executed: after a re-check that agreed, or released by the guardian.
+    event SeizeUnparked(bytes32 indexed messageId, bool byGuardian);
     event SettlementExecuted(
         bytes32 indexed messageId,
         uint8 indexed kind,
@@ -143,6 +183,17 @@ contract CollateralVault is OApp, ReentrancyGuard {
         emit InsuranceFundSet(insuranceFund_);
     }
 
+    function setSeizeGuard(bytes32 market, SeizeGuard calldata guard) external onlyOwner {
+        if (guard.feed == address(0) || guard.heartbeat == 0 || guard.maxDeviationBps == 0) revert InvalidRoute();
+        seizeGuards[market] = guard;
+        emit SeizeGuardSet(market, guard);
+    }
+
+    function setGuardian(address guardian_) external onlyOwner {
+        guardian = guardian_;
+        emit GuardianSet(guardian_);
+    }
+
     // ---------------------------------------------------------------- trader
 
     /// @notice Native fee `lock` must be paid with for the same arguments.
@@ -153,7 +204,7 @@ contract CollateralVault is OApp, ReentrancyGuard {
     {
         Route memory route = _enabledRoute(dstChainId);
         // The fee depends on the payload's size, not its contents; quote the message lock would send.
-        bytes memory payload = _creditPayload(nonce + 1, msg.sender, positionId, token, amount);
+        bytes memory payload = _creditPayload(nonce + 1, msg.sender, positionId, token, amount, dstChainId);
         return _quoteMessage(route, payload);
     }
 
@@ -181,7 +232,7 @@ contract CollateralVault is OApp, ReentrancyGuard {
         lockId = MarginMessages.messageId(uint64(block.chainid), address(this), lockNonce);
         outstanding[token] += amount;
 
-        bytes memory payload = _creditPayload(lockNonce, msg.sender, positionId, token, amount);
+        bytes memory payload = _creditPayload(lockNonce, msg.sender, positionId, token, amount, dstChainId);
         bytes32 transportId = _sendMessage(route, payload, msg.value, msg.sender);
 
         emit CollateralLocked(lockId, msg.sender, token, amount, dstChainId, positionId, lockNonce, transportId);
@@ -264,15 +315,87 @@ contract CollateralVault is OApp, ReentrancyGuard {
     }
 
     /// @dev Both transports end here with the sender they authenticated. Each message id executes
-    /// once, and never for more than is still locked of its token.
+    /// once, and never for more than is still locked of its token. A SEIZE whose price this chain's
+    /// oracle disputes is parked, not executed: nothing moves.
     function _settle(address sender, bytes memory message, bytes32 transportId) private {
         MarginMessages.Message memory m = MarginMessages.decode(message);
         if (m.kind != MarginMessages.RELEASE && m.kind != MarginMessages.SEIZE) revert UnsupportedKind(m.kind);
         if (engine == address(0) || m.originChainId != engineChainId || m.origin != engine || sender != engine) {
             revert OriginMismatch();
         }
+        if (m.targetChainId != block.chainid || m.target != address(this)) revert NotForThisVault(m.targetChainId, m.target);
         bytes32 messageId = MarginMessages.messageId(m.originChainId, m.origin, m.nonce);
-        if (executed[messageId]) revert AlreadyExecuted(messageId);
+        if (executed[messageId] || parkedSeizes[messageId] != bytes32(0)) revert AlreadyExecuted(messageId);
+        if (m.kind == MarginMessages.SEIZE) {
+            (uint8 reason, uint256 own) = seizeDispute(m.market, m.price);
+            if (reason != 0) {
+                parkedSeizes[messageId] = keccak256(message);
+                emit SeizeParked(messageId, m.market, m.price, reason, own);
+                return;
+            }
+        }
+        _execute(messageId, m, transportId);
+    }
+
+    /// @notice Anyone: checks a parked SEIZE's price again and executes it if this chain's oracle now agrees.
+    function retrySeize(bytes calldata message) external nonReentrant {
+        (bytes32 messageId, MarginMessages.Message memory m) = _parked(message);
+        (uint8 reason,) = seizeDispute(m.market, m.price);
+        if (reason != 0) revert SeizeStillDisputed(messageId, reason);
+        delete parkedSeizes[messageId];
+        emit SeizeUnparked(messageId, false);
+        _execute(messageId, m, bytes32(0));
+    }
+
+    /// @notice The guardian: executes a parked SEIZE without the price check.
+    function releaseSeize(bytes calldata message) external nonReentrant {
+        if (msg.sender != guardian || guardian == address(0)) revert NotGuardian(msg.sender);
+        (bytes32 messageId, MarginMessages.Message memory m) = _parked(message);
+        delete parkedSeizes[messageId];
+        emit SeizeUnparked(messageId, true);
+        _execute(messageId, m, bytes32(0));
+    }
+
+    /// @notice Why this chain's oracle disputes `price` for `market` (a PARK_ code), or 0 when it agrees;
+    /// with the oracle's own price (1e18) when it could be read.
+    function seizeDispute(bytes32 market, uint256 price) public view returns (uint8 reason, uint256 own) {
+        SeizeGuard memory g = seizeGuards[market];
+        if (g.feed == address(0)) return (PARK_NO_GUARD, 0);
+        if (g.sequencerFeed != address(0)) {
+            try AggregatorV3Interface(g.sequencerFeed).latestRoundData() returns (uint80, int256 status, uint256 startedAt, uint256, uint80) {
+                if (status != 0) return (PARK_SEQUENCER_DOWN, 0);
+                if (startedAt == 0 || block.timestamp < startedAt + g.sequencerGrace) return (PARK_SEQUENCER_GRACE, 0);
+            } catch {
+                return (PARK_FEED_INVALID, 0);
+            }
+        }
+        uint8 d;
+        try AggregatorV3Interface(g.feed).decimals() returns (uint8 decimals_) {
+            d = decimals_;
+        } catch {
+            return (PARK_FEED_INVALID, 0);
+        }
+        if (d > 18) return (PARK_FEED_INVALID, 0);
+        try AggregatorV3Interface(g.feed).latestRoundData() returns (uint80 roundId, int256 answer, uint256, uint256 updatedAt, uint80 answeredInRound) {
+            if (answer <= 0 || answeredInRound < roundId) return (PARK_FEED_INVALID, 0);
+            own = uint256(answer) * 10 ** (18 - d);
+            if (updatedAt + g.heartbeat < block.timestamp) return (PARK_FEED_STALE, own);
+        } catch {
+            return (PARK_FEED_INVALID, 0);
+        }
+        uint256 gap = own > price ? own - price : price - own;
+        if (gap * 10_000 > price * g.maxDeviationBps) return (PARK_DEVIATION, own);
+        return (0, own);
+    }
+
+    function _parked(bytes calldata message) private view returns (bytes32 messageId, MarginMessages.Message memory m) {
+        m = MarginMessages.decode(message);
+        messageId = MarginMessages.messageId(m.originChainId, m.origin, m.nonce);
+        bytes32 hash = parkedSeizes[messageId];
+        if (hash == bytes32(0) || hash != keccak256(message)) revert NotParked(messageId);
+    }
+
+    function _execute(bytes32 messageId, MarginMessages.Message memory m, bytes32 transportId) private {
         uint256 locked = outstanding[m.token];
         if (m.amount > locked) revert ExceedsOutstanding(m.token, m.amount, locked);
         address to = m.kind == MarginMessages.RELEASE ? m.trader : insuranceFund;
@@ -291,11 +414,13 @@ contract CollateralVault is OApp, ReentrancyGuard {
         if (!route.enabled) revert RouteDisabled(dstChainId);
     }
 
-    function _creditPayload(uint64 lockNonce, address trader, uint256 positionId, address token, uint256 amount)
+    /// @dev A CREDIT names the one engine this vault trusts (the one that can RELEASE it back).
+    function _creditPayload(uint64 lockNonce, address trader, uint256 positionId, address token, uint256 amount, uint64 dstChainId)
         private
         view
         returns (bytes memory)
     {
+        if (engine == address(0) || dstChainId != engineChainId) revert NoEngine();
         return MarginMessages.encode(
             MarginMessages.Message({
                 version: MarginMessages.VERSION,
@@ -306,7 +431,11 @@ contract CollateralVault is OApp, ReentrancyGuard {
                 trader: trader,
                 positionId: positionId,
                 token: token,
-                amount: amount
+                amount: amount,
+                targetChainId: engineChainId,
+                target: engine,
+                market: bytes32(0),
+                price: 0
             })
         );
     }

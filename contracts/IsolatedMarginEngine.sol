@@ -77,18 +77,12 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
         address token;
     }
 
-    /// @notice What a SEIZE was decided on, so that a relayer can check it against the source's oracle.
-    struct SeizeContext {
-        bytes32 market;
-        uint256 price;
-    }
-
     // ---------------------------------------------------------------- credit path
 
     /// @notice EVM chain id of each registered source, by LayerZero endpoint id.
     mapping(uint32 => uint64) public chainIdOfEid;
     /// @notice LayerZero endpoint id of each registered source chain (for RELEASE/SEIZE back).
-    mapping(uint64 => uint32) public eidOfChainId;
+    mapping(uint64 => uint32) internal eidOfChainId;
     /// @notice Accepted collateral per (source chain id, token on that chain).
     mapping(uint64 => mapping(address => CollateralConfig)) public collateralConfig;
     /// @notice lockIds already credited: the on-chain replay guard.
@@ -98,7 +92,7 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
     // the EVM chain id behind it, and every VAA hash already consumed (each executes once).
     IWormhole public wormhole;
     mapping(uint16 => bytes32) public wormholeEmitters;
-    mapping(uint16 => uint64) public chainIdOfWormhole;
+    mapping(uint16 => uint64) internal chainIdOfWormhole;
     mapping(bytes32 => bool) public consumedVaas;
     /// @notice Credited amount per positionKey and collateralKey, in the token's own units.
     mapping(bytes32 => mapping(bytes32 => uint256)) public collateral;
@@ -110,21 +104,19 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
     /// @notice By market id (e.g. keccak256("ETH-USD")).
     mapping(bytes32 => Market) public markets;
     /// @notice Who a positionKey belongs to, recorded at its first credit.
-    mapping(bytes32 => address) public traderOf;
-    mapping(bytes32 => uint256) public positionIdOf;
+    mapping(bytes32 => address) internal traderOf;
+    mapping(bytes32 => uint256) internal positionIdOf;
     /// @notice Nonce of the engine's last RELEASE/SEIZE per source chain; the first uses 1. One
     /// sequence per vault, so that a relayer sees a gap in what one vault should receive.
     mapping(uint64 => uint64) public outboundNonce;
     mapping(uint64 => ReturnRoute) public returnRoutes;
-    mapping(uint64 => uint16) public wormholeChainOf;
+    mapping(uint64 => uint16) internal wormholeChainOf;
     /// @notice Receives seized losses (on the source chains; the vaults hold the address).
     address public insuranceFund;
     /// @notice Pays profit beyond a position's collateral on this chain, in `settlementToken`.
     address public settlementPool;
     IERC20 public settlementToken;
-    uint8 public settlementDecimals;
-    /// @notice By outbound message id: the market and price a SEIZE was decided at.
-    mapping(bytes32 => SeizeContext) public seizeContext;
+    uint8 internal settlementDecimals;
 
     // ---------------------------------------------------------------- liquidation
 
@@ -155,6 +147,7 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
     error NothingToLiquidate();
     error OracleDeviation(uint256 ownPrice, uint256 median);
     error NotLiquidatable(int256 equity, uint256 maintenance);
+    error NotForThisEngine(uint64 targetChainId, address target);
 
     event SourceRegistered(uint32 indexed lzEid, uint64 indexed chainId, address vault);
     event WormholeSourceRegistered(uint16 indexed wormholeChainId, uint64 indexed chainId, address vault);
@@ -180,6 +173,8 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
     event PositionClosed(bytes32 indexed positionKey, int256 settledUsd, uint256 released, uint256 seized, uint256 profitPaid);
     event PositionLiquidated(bytes32 indexed positionKey, bytes32 indexed market, uint256 price, bytes32 attestation, uint256 seized);
     event CollateralWithdrawn(bytes32 indexed positionKey, uint256 amount);
+    /// @notice A CREDIT of a token this engine does not accept: the lock is refunded (a RELEASE back), never stranded.
+    event CreditRefunded(bytes32 indexed lockId, uint64 indexed srcChainId, address indexed trader, address token, uint256 amount);
     event SettlementSent(
         bytes32 indexed messageId,
         uint64 indexed dstChainId,
@@ -269,15 +264,11 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
 
     // ---------------------------------------------------------------- views
 
-    function isProcessed(bytes32 lockId) external view returns (bool) {
-        return processed[lockId];
-    }
-
     function positionKeyOf(address trader, uint256 positionId) public pure returns (bytes32) {
         return keccak256(abi.encode(trader, positionId));
     }
 
-    function collateralKeyOf(uint64 srcChainId, address token) public pure returns (bytes32) {
+    function collateralKeyOf(uint64 srcChainId, address token) internal pure returns (bytes32) {
         return keccak256(abi.encode(srcChainId, token));
     }
 
@@ -461,17 +452,24 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
         if (m.kind != MarginMessages.CREDIT) revert UnsupportedKind(m.kind);
         // The message names its origin; it must be the one the transport authenticated.
         if (srcChainId == 0 || m.originChainId != srcChainId || m.origin != sender) revert OriginMismatch();
+        // It names the engine it is for: another engine trusting the same vault cannot credit it too.
+        if (m.targetChainId != block.chainid || m.target != address(this)) revert NotForThisEngine(m.targetChainId, m.target);
         _credit(m, srcChainId, transportId);
     }
 
     /// @dev A position is margined by one (source, token): the first credit binds it. A credit of
-    /// another collateral is not lost: it is RELEASEd straight back to the trader on its source.
+    /// another collateral, or of a token this engine does not accept, is not lost: it is RELEASEd
+    /// straight back to the trader on its source.
     function _credit(MarginMessages.Message memory m, uint64 srcChainId, bytes32 transportId) private {
         bytes32 lockId = MarginMessages.messageId(srcChainId, m.origin, m.nonce);
         if (processed[lockId]) revert AlreadyProcessed(lockId);
-        if (!collateralConfig[srcChainId][m.token].allowed) revert CollateralNotAllowed(srcChainId, m.token);
-
         processed[lockId] = true;
+        if (!collateralConfig[srcChainId][m.token].allowed) {
+            emit CreditRefunded(lockId, srcChainId, m.trader, m.token, m.amount);
+            _sendToSource(Outbound(srcChainId, m.trader, m.positionId, m.token), MarginMessages.RELEASE, m.amount, 0, 0);
+            return;
+        }
+
         bytes32 positionKey = positionKeyOf(m.trader, m.positionId);
         Position storage p = positions[positionKey];
         emit PositionCredited(lockId, positionKey, m.trader, m.positionId, srcChainId, m.token, m.amount, transportId);
@@ -583,7 +581,6 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
     function _sendToSource(Outbound memory o, uint8 kind, uint256 amount, bytes32 market, uint256 price) private {
         uint64 n = ++outboundNonce[o.chainId];
         bytes32 messageId = MarginMessages.messageId(uint64(block.chainid), address(this), n);
-        if (kind == MarginMessages.SEIZE) seizeContext[messageId] = SeizeContext(market, price);
         bytes memory payload = MarginMessages.encode(
             MarginMessages.Message({
                 version: MarginMessages.VERSION,
@@ -594,11 +591,22 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
                 trader: o.trader,
                 positionId: o.positionId,
                 token: o.token,
-                amount: amount
+                amount: amount,
+                targetChainId: o.chainId,
+                target: _vaultOf(o.chainId),
+                market: market,
+                price: price
             })
         );
         bytes32 transportId = _publish(o.chainId, payload);
         emit SettlementSent(messageId, o.chainId, kind, o.trader, o.positionId, o.token, amount, transportId);
+    }
+
+    /// @dev The vault of a source chain: its LayerZero peer, or its Wormhole emitter, by the return route's transport.
+    function _vaultOf(uint64 chainId) private view returns (address) {
+        bytes32 v = returnRoutes[chainId].transport == TRANSPORT_WORMHOLE ? wormholeEmitters[wormholeChainOf[chainId]] : peers[eidOfChainId[chainId]];
+        if (v == bytes32(0)) revert NoReturnRoute(chainId);
+        return address(uint160(uint256(v)));
     }
 
     /// @dev Sends through the source's return route; returns the LayerZero guid or the VAA id.

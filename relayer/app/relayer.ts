@@ -90,7 +90,7 @@ export class Relayer {
         isPaused: (r) => config.routes.find((x) => x.name === r)?.paused === true,
         verifier: new SourceVerifier({ config, events: this.events, transport: (n) => this.transport(n) }),
         decider: new ExecutionDecider({
-          seize: { check: seizeGuard({ config, client: (c) => this.client(c) }) },
+          seize: { check: seizeGuard({ config, client: (c) => this.client(c), appMessage: (row) => this.transport(row.transport).appMessage(row) }) },
           limits: new CreditLimits({ config, store, events: this.events, transport: (n) => this.transport(n), now }),
         }),
       }),

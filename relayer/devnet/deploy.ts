@@ -98,6 +98,9 @@ class Deployer {
 
 const peer = (address: string) => zeroPadValue(address, 32);
 
+/** The grace after a sequencer restart, the same on chain (the vault's SEIZE guard) and in the relayer's config. */
+export const DEVNET_SEQUENCER_GRACE_SECONDS = 60;
+
 export async function deployDevnet(urls: Readonly<Record<string, string>>): Promise<DevnetManifest> {
   const chains = DEVNET_CHAINS.map((c) => {
     const url = urls[c.name];
@@ -158,6 +161,13 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
         await c.d.send(vault, 'setPeer', [dst.lzEid, peer(engineAddress)]);
         await c.d.send(vault, 'setEngine', [dst.chainId, engineAddress, dst.wormholeChainId]);
         await c.d.send(vault, 'setInsuranceFund', [DEVNET_ROLES.insuranceFund.address]);
+        // The SEIZE guard on chain: a SEIZE executes only if this chain's ETH-USD feed agrees with its price.
+        await c.d.send(vault, 'setSeizeGuard', [id(DEVNET_MARKET), {
+          feed: lzOf(c).ethUsdFeed, sequencerFeed: lzOf(c).sequencerFeed, heartbeat: DEVNET_MARKET_PARAMS.heartbeat,
+          sequencerGrace: DEVNET_SEQUENCER_GRACE_SECONDS, maxDeviationBps: DEVNET_MARKET_PARAMS.maxDeviationBps,
+        }]);
+        // The devnet's owner is also the guardian that may release a parked SEIZE.
+        await c.d.send(vault, 'setGuardian', [DEVNET_ROLES.deployer.address]);
         return { chain: c, vault: await vault.getAddress(), usdc: await usdc.getAddress(), weth: await weth.getAddress() };
       }),
   );

@@ -2,7 +2,7 @@
 // route back to it, the ETH-USD market's feeds on every chain, and the keeper (when asked for).
 import { stringify } from 'yaml';
 import type { RawConfig } from '../config/schema.js';
-import type { DevnetManifest } from './deploy.js';
+import { DEVNET_SEQUENCER_GRACE_SECONDS, type DevnetManifest } from './deploy.js';
 
 export const RELAYER_KEY_ENV = 'ISORELAY_RELAYER_KEY';
 export const DVN_SIGNER_KEY_ENV = 'ISORELAY_DVN_SIGNER_KEY';
@@ -71,7 +71,7 @@ export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): 
       aggregator: c.contracts.ethUsdFeed,
       heartbeatSeconds: m.market.heartbeat,
       // Base plays the destination without a sequencer feed of its own in the devnet's reconciliation.
-      ...(c.role === 'source' ? { sequencerFeed: c.contracts.sequencerFeed, sequencerGraceSeconds: 60 } : {}),
+      ...(c.role === 'source' ? { sequencerFeed: c.contracts.sequencerFeed, sequencerGraceSeconds: DEVNET_SEQUENCER_GRACE_SECONDS } : {}),
     };
   }
   return {

@@ -1,24 +1,25 @@
 // The last check before a SEIZE leaves for a source chain (DESIGN, Liquidation 5): the price the
-// engine seized at must agree with that source chain's own oracle, read and validated by the same
-// rules as reconciliation (fresh, in bounds, finished round, sequencer up and past its grace).
-// If it does not, or cannot be checked, the message is held for an operator: fail closed.
-import { formatUnits, id, Interface } from 'ethers';
-import { abiFunction } from '../chains/abiFunction.js';
+// engine seized at — carried by the SEIZE itself, verified with it — must agree with that source
+// chain's own oracle, read and validated by the same rules as reconciliation (fresh, in bounds,
+// finished round, sequencer up and past its grace). If it does not, or cannot be checked, the
+// message is held for an operator: fail closed. The vault makes the same check on chain, so a
+// held SEIZE that someone else delivers is parked there, not executed.
+import { formatUnits, id } from 'ethers';
 import type { ChainClient } from '../chains/client.js';
-import { ourArtifact } from '../chains/contractsAbi.js';
 import type { Config } from '../config/schema.js';
+import { decodeMessage, MessageKind } from '../messages/codec.js';
 import { chainFeedsOf, policyOf } from '../oracle/priceService.js';
 import { readChainFeeds } from '../oracle/readFeeds.js';
 import { reconcilePrices, type ReconcilePolicy } from '../oracle/reconcile.js';
 import type { MessageRow } from '../store/store.js';
 
-const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
-const seizeContext = abiFunction(engineIface, 'seizeContext');
 const BPS = 10_000n;
 
 export interface SeizeGuardDeps {
   config: Config;
   client: (chain: string) => ChainClient;
+  /** The application message a stored row carries (its transport's payload). */
+  appMessage: (row: MessageRow) => string;
 }
 
 /** Returns why `row` must be held, or null when it may be delivered. Throws only when a read fails (retried). */
@@ -31,10 +32,14 @@ export function seizeGuard(deps: SeizeGuardDeps): SeizeGuard {
   return async (row) => {
     const route = config.routes.find((r) => r.name === row.route);
     if (route?.direction !== 'settle' || row.kind !== 'SEIZE' || row.guardReleased) return null;
-    const engine = config.chains[route.source]?.engine;
-    if (engine === undefined || row.messageId === null) return 'the SEIZE cannot be traced to the engine\'s record';
-    const [marketId, price] = seizeContext.decode(await deps.client(route.source).call(engine, seizeContext.encode([row.messageId]))) as unknown as [string, bigint];
-    if (price === 0n) return 'the engine recorded no price for this SEIZE';
+    let seize;
+    try {
+      seize = decodeMessage(deps.appMessage(row));
+    } catch {
+      return 'the SEIZE is not a message of our wire format: it carries no price to check';
+    }
+    if (seize.kind !== MessageKind.SEIZE) return null;
+    const { market: marketId, price } = seize;
     const market = marketById.get(marketId);
     if (market === undefined) return `the SEIZE was decided on market ${marketId}, which is not configured here`;
     const m = config.markets[market];

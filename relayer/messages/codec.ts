@@ -1,11 +1,12 @@
-// The CREDIT / RELEASE / SEIZE wire format v1 (docs/messages.md): encode, strict decode, ids.
+// The CREDIT / RELEASE / SEIZE wire format v2 (docs/messages.md): encode, strict decode, ids.
+// Byte for byte the same as contracts/libraries/MarginMessages.sol, which is the source of truth.
 import { AbiCoder, getAddress, keccak256 } from 'ethers';
 import { ErrorCode, IsorelayError } from '../errors/base.js';
 
-export const MESSAGE_VERSION = 1;
+export const MESSAGE_VERSION = 2;
 export const MessageKind = { CREDIT: 1, RELEASE: 2, SEIZE: 3 } as const;
 export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
-export const MESSAGE_BYTES = 9 * 32;
+export const MESSAGE_BYTES = 13 * 32;
 
 export interface MarginMessage {
   version: number;
@@ -17,21 +18,36 @@ export interface MarginMessage {
   positionId: bigint;
   token: string;
   amount: bigint;
+  /** The EVM chain id and address of the contract the message is for: the engine for a CREDIT,
+   * the vault for a RELEASE or SEIZE. */
+  targetChainId: bigint;
+  target: string;
+  /** SEIZE only (zero otherwise): the market (0x-prefixed 32 bytes) and the USD price (1e18) it
+   * was decided at, which the vault checks against its own chain's oracle. */
+  market: string;
+  price: bigint;
 }
 
-const TUPLE = ['uint8', 'uint8', 'uint64', 'address', 'uint64', 'address', 'uint256', 'address', 'uint256'];
-const WORD_BITS = [8, 8, 64, 160, 64, 160, 256, 160, 256];
+const TUPLE = [
+  'uint8', 'uint8', 'uint64', 'address', 'uint64', 'address', 'uint256', 'address', 'uint256',
+  'uint64', 'address', 'bytes32', 'uint256',
+];
+const WORD_BITS = [8, 8, 64, 160, 64, 160, 256, 160, 256, 64, 160, 256, 256];
 const coder = AbiCoder.defaultAbiCoder();
 
 export function encodeMessage(m: MarginMessage): string {
-  return coder.encode(TUPLE, [m.version, m.kind, m.originChainId, m.origin, m.nonce, m.trader, m.positionId, m.token, m.amount]);
+  return coder.encode(TUPLE, [
+    m.version, m.kind, m.originChainId, m.origin, m.nonce, m.trader, m.positionId, m.token, m.amount,
+    m.targetChainId, m.target, m.market, m.price,
+  ]);
 }
 
 function malformed(reason: string, details: Record<string, unknown> = {}): IsorelayError {
   return new IsorelayError(ErrorCode.MESSAGE_MALFORMED, `malformed message: ${reason}`, { details });
 }
 
-/** Strict: exact length, canonical words, known version and kind, non-zero amount. */
+/** Strict, in MarginMessages.decode's order: exact length, canonical words, known version and
+ * kind, non-zero amount, then market and price non-zero for a SEIZE and zero for anything else. */
 export function decodeMessage(hex: string): MarginMessage {
   if (!/^0x([0-9a-fA-F]{2})*$/.test(hex)) throw malformed('not hex');
   const byteLength = (hex.length - 2) / 2;
@@ -41,12 +57,17 @@ export function decodeMessage(hex: string): MarginMessage {
     const bits = WORD_BITS[i] ?? 256;
     if (bits < 256 && w >> BigInt(bits) !== 0n) throw malformed(`word ${i} is not canonical`, { index: i });
   });
-  const [version, kind, originChainId, origin, nonce, trader, positionId, token, amount] = words as [
-    bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint,
-  ];
+  const [version, kind, originChainId, origin, nonce, trader, positionId, token, amount, targetChainId, target, market, price] =
+    words as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
   if (version !== BigInt(MESSAGE_VERSION)) throw malformed(`unsupported version ${version}`, { version: Number(version) });
   if (kind < 1n || kind > 3n) throw malformed(`unknown kind ${kind}`, { kind: Number(kind) });
   if (amount === 0n) throw malformed('zero amount');
+  // A SEIZE names the market and a non-zero price; nothing else carries either.
+  const seize = kind === BigInt(MessageKind.SEIZE);
+  if (seize ? market === 0n || price === 0n : market !== 0n || price !== 0n) {
+    const expected = seize ? 'a SEIZE needs a non-zero market and price' : 'only a SEIZE carries a market or price';
+    throw malformed(`bad seize context for kind ${kind}: ${expected}`, { kind: Number(kind) });
+  }
   const addr = (w: bigint) => getAddress('0x' + w.toString(16).padStart(40, '0'));
   return {
     version: Number(version),
@@ -58,6 +79,10 @@ export function decodeMessage(hex: string): MarginMessage {
     positionId,
     token: addr(token),
     amount,
+    targetChainId,
+    target: addr(target),
+    market: '0x' + market.toString(16).padStart(64, '0'),
+    price,
   };
 }
 

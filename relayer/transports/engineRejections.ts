@@ -18,6 +18,10 @@ export const ENGINE_REJECTIONS: Readonly<Record<string, string>> = {
   ExceedsOutstanding: 'the vault holds less of the token than the message moves (an invariant breach: investigate)',
   NoInsuranceFund: 'the vault has no insurance fund to SEIZE to',
   WrongTarget: 'the VAA is addressed to another chain',
+  NotForThisEngine: 'the CREDIT names another engine than this one',
+  NotForThisVault: 'the RELEASE/SEIZE names another vault than this one',
+  BadSeizeContext: 'malformed message (SEIZE market and price)',
+  NotParked: 'the SEIZE is not parked on the vault (executed meanwhile?)',
 };
 
 export interface RevertTables {

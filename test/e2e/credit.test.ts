@@ -1,9 +1,9 @@
 // Credits over the real LayerZero v2 contracts, end to end through the relayer: exactly once from
 // both sources, forged and replayed packets rejected on chain and recorded dead with the reason.
 import assert from 'node:assert/strict';
-import { Contract, ContractFactory, Wallet, zeroPadValue } from 'ethers';
+import { Contract, ContractFactory, Wallet, ZeroHash, zeroPadValue } from 'ethers';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { encodeMessage, MessageKind, messageId } from '../../relayer/messages/codec.js';
+import { encodeMessage, MESSAGE_VERSION, MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
 import { creditCount, engine, lock, makeRelayer, nonceOf, provider, testConfig, tickUntil, useSharedDevnet } from '../setup/devnet.js';
 import { waitForReceipt } from '../../relayer/chains/provider.js';
@@ -72,8 +72,9 @@ describe('credit path (arbitrum over LayerZero v2, optimism over Wormhole)', fun
     async function sendCredit(rogue: Contract, nonce: bigint, origin?: string): Promise<string> {
       const m = devnet().manifest;
       const message = encodeMessage({
-        version: 1, kind: MessageKind.CREDIT, originChainId: 42161n, origin: origin ?? (await rogue.getAddress()), nonce,
+        version: MESSAGE_VERSION, kind: MessageKind.CREDIT, originChainId: 42161n, origin: origin ?? (await rogue.getAddress()), nonce,
         trader: m.accounts.traders[1]?.address as string, positionId: 9n, token: m.chains.arbitrum?.contracts.usdc as string, amount: 1_000_000_000n,
+        targetChainId: 8453n, target: m.chains.base?.contracts.engine as string, market: ZeroHash, price: 0n,
       });
       const options = '0x00030100110100000000000000000000000000030d40';
       const fee = (await rogue.getFunction('quote')(30184, message, options)) as bigint;

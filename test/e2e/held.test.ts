@@ -5,9 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Wallet } from 'ethers';
+import { Contract, Wallet, ZeroHash } from 'ethers';
 import { stringify } from 'yaml';
 import type { Relayer } from '../../relayer/app/relayer.js';
+import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
+import { decodeMessage, messageId } from '../../relayer/messages/codec.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { devnetRelayerConfig } from '../../relayer/devnet/relayerConfig.js';
 import { createMetrics, type Metrics } from '../../relayer/ops/metrics.js';
@@ -44,19 +46,20 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  /** A 1 ETH long on 1000 USDC from arbitrum, closed at `closeAt` on base: RELEASE + SEIZE. */
-  async function closeAtALoss(m: DevnetManifest, closeAt: bigint, priceChains: string[]): Promise<{ seizeId: string; seized: bigint }> {
-    await lock(m, 'arbitrum', { amount: 1_000_000_000n, positionId: 11n });
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+  /** A 1 ETH long on 1000 USDC from `source` (arbitrum unless said), closed at `closeAt` on base: RELEASE + SEIZE. */
+  async function closeAtALoss(m: DevnetManifest, closeAt: bigint, priceChains: string[], source = 'arbitrum', positionId = 11n): Promise<{ seizeId: string; seized: bigint }> {
+    await lock(m, source, { amount: 1_000_000_000n, positionId });
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).some((r) => r.kind === 'CREDIT' && r.srcChain === source));
     const e = engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base')));
-    await minedOn(m, 'base', e.getFunction('increase').send(11n, m.market.id, LONG, 10n ** 18n));
+    await minedOn(m, 'base', e.getFunction('increase').send(positionId, m.market.id, LONG, 10n ** 18n));
     await setEthUsd(m, priceChains, closeAt);
-    await minedOn(m, 'base', e.getFunction('close').send(11n));
-    await tickUntil(relayer, () => store.list({}).some((r) => r.kind === 'SEIZE' && (r.status === 'held' || r.status === 'delivered')));
-    await tickUntil(relayer, () => store.list({}).some((r) => r.kind === 'RELEASE' && r.status === 'delivered'));
-    const seize = store.list({}).find((r) => r.kind === 'SEIZE');
+    await minedOn(m, 'base', e.getFunction('close').send(positionId));
+    const mine = (r: { kind: string | null; dstChain: string }) => r.dstChain === source;
+    await tickUntil(relayer, () => store.list({}).some((r) => mine(r) && r.kind === 'SEIZE' && (r.status === 'held' || r.status === 'delivered')));
+    await tickUntil(relayer, () => store.list({}).some((r) => mine(r) && r.kind === 'RELEASE' && r.status === 'delivered'));
+    const seize = store.list({}).find((r) => mine(r) && r.kind === 'SEIZE');
     const sent = await engine(m).queryFilter('SettlementSent', 0, 'latest');
-    const seizedLog = sent.map((l) => engine(m).interface.parseLog(l)).find((p) => p?.args[2] === 3n);
+    const seizedLog = sent.map((l) => engine(m).interface.parseLog(l)).find((p) => p?.args[2] === 3n && p.args[1] === BigInt(m.chains[source]?.chainId ?? 0));
     return { seizeId: seize?.id as string, seized: seizedLog?.args[6] as bigint };
   }
 
@@ -72,7 +75,7 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     assert.equal(await tokenBalance(m, 'arbitrum', usdc, fund), before + seized, 'the insurance fund got exactly the loss');
   });
 
-  it('holds a SEIZE the source chain\'s oracle disagrees with; release delivers it, once', async () => {
+  it('holds a SEIZE the source chain\'s oracle disagrees with; released, the vault parks it until its own oracle agrees, then it executes once', async () => {
     const m = devnet().manifest;
     const usdc = m.chains.arbitrum?.contracts.usdc as string;
     const fund = m.accounts.insuranceFund.address;
@@ -93,11 +96,50 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
 
     const release = await cli(['held', 'release', seizeId, '-c', configFile, '--reason', 'arbitrum feed lagging, checked by hand'], {});
     assert.equal(release.code, 0, release.stderr);
+    // The vault makes the same check on chain: delivered, it is parked while arbitrum's oracle disagrees.
+    await tickUntil(relayer, () => /parked by the vault: the vault's oracle price is too far/.test(store.get(seizeId)?.lastError ?? ''));
+    assert.equal(await tokenBalance(m, 'arbitrum', usdc, fund), before, 'nothing seized while the vault\'s oracle disputes it');
+    // arbitrum's feed catches up: the relayer's re-check executes it on the vault (retrySeize), once.
+    await setEthUsd(m, ['arbitrum'], 2_500n);
     await tickUntil(relayer, () => store.get(seizeId)?.status === 'delivered');
     assert.equal(await tokenBalance(m, 'arbitrum', usdc, fund), before + seized);
     const again = await cli(['held', 'release', seizeId, '-c', configFile], {});
     assert.equal(again.code, 2);
     assert.match(again.stderr, /is delivered, not held/);
+  });
+
+  it('parks on chain a held Wormhole SEIZE that a third party delivers: nothing moves until the guardian releases it', async () => {
+    const m = devnet().manifest;
+    const usdc = m.chains.optimism?.contracts.usdc as string;
+    const vaultAddress = m.chains.optimism?.contracts.vault as string;
+    const fund = m.accounts.insuranceFund.address;
+    const before = await tokenBalance(m, 'optimism', usdc, fund);
+    const { seizeId, seized } = await closeAtALoss(m, 2_500n, ['base'], 'optimism', 21n);
+    const row = store.get(seizeId);
+    assert.equal(row?.status, 'held');
+    // Anyone can fetch the signed VAA and deliver it to the vault.
+    const { chainId, emitter, sequence, payload } = JSON.parse(row?.payload ?? '{}') as { chainId: number; emitter: string; sequence: string; payload: string };
+    const answer = (await (await fetch(`${devnet().guardian.url}/v1/signed_vaa/${chainId}/${emitter}/${sequence}`)).json()) as { vaaBytes: string };
+    const outsider = new Wallet(trader(m, 'optimism', 1).privateKey, provider(m, 'optimism'));
+    const vault = new Contract(vaultAddress, ourArtifact('CollateralVault').abi, outsider);
+    await minedOn(m, 'optimism', vault.getFunction('receiveWormholeMessage').send('0x' + Buffer.from(answer.vaaBytes, 'base64').toString('hex')));
+    const seize = decodeMessage(payload);
+    const id = messageId(seize.originChainId, seize.origin, seize.nonce);
+    assert.notEqual(await vault.getFunction('parkedSeizes')(id), ZeroHash, 'parked on chain');
+    assert.equal(await vault.getFunction('executed')(id), false);
+    assert.equal(await tokenBalance(m, 'optimism', usdc, fund), before, 'nothing moved');
+    // Nobody but the guardian can force it; a re-check still disagrees.
+    await assert.rejects(vault.getFunction('releaseSeize').staticCall(payload), /NotGuardian|revert/);
+    await assert.rejects(vault.getFunction('retrySeize').staticCall(payload), /SeizeStillDisputed|revert/);
+
+    const guardian = vault.connect(new Wallet(m.accounts.deployer.privateKey, provider(m, 'optimism'))) as Contract;
+    await minedOn(m, 'optimism', guardian.getFunction('releaseSeize').send(payload));
+    assert.equal(await tokenBalance(m, 'optimism', usdc, fund), before + seized, 'the guardian\'s release executed it, once');
+    assert.equal(await vault.getFunction('executed')(id), true);
+    // The operator releases the relayer's hold: it sees the SEIZE executed and records it delivered.
+    assert.equal((await cli(['held', 'release', seizeId, '-c', configFile], {})).code, 0);
+    await tickUntil(relayer, () => store.get(seizeId)?.status === 'delivered');
+    assert.equal(await tokenBalance(m, 'optimism', usdc, fund), before + seized);
   });
 
   it('never lets a held SEIZE block its path: a RELEASE sent after it is delivered while it is held', async () => {
@@ -113,6 +155,25 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     await minedOn(m, 'base', e.getFunction('close').send(12n));
     await tickUntil(relayer, () => store.list({ status: 'delivered' }).some((r) => r.kind === 'RELEASE' && (r.sequence?.nonce ?? 0n) > seizeNonce));
     assert.equal(store.get(seizeId)?.status, 'held', 'the SEIZE stays held: only its verification went ahead');
+  });
+
+  it('guards two SEIZEs with the same outbound nonce to two chains each by its own price', async () => {
+    const m = devnet().manifest;
+    const e = engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base')));
+    await lock(m, 'arbitrum', { amount: 1_000_000_000n, positionId: 31n });
+    await lock(m, 'optimism', { amount: 1_000_000_000n, positionId: 32n });
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
+    await minedOn(m, 'base', e.getFunction('increase').send(31n, m.market.id, LONG, 10n ** 18n));
+    await minedOn(m, 'base', e.getFunction('increase').send(32n, m.market.id, LONG, 10n ** 18n));
+    await setEthUsd(m, ['base', 'arbitrum'], 2_500n);
+    await minedOn(m, 'base', e.getFunction('close').send(31n));
+    await setEthUsd(m, ['base'], 2_600n);
+    await minedOn(m, 'base', e.getFunction('close').send(32n));
+    const seizeTo = (chain: string) => store.list({}).find((r) => r.kind === 'SEIZE' && r.dstChain === chain);
+    await tickUntil(relayer, () => seizeTo('arbitrum')?.status === 'delivered' && seizeTo('optimism')?.status === 'held');
+    // The engine numbers its messages per destination: both SEIZEs have the same origin and nonce, so the same message id.
+    assert.equal(seizeTo('arbitrum')?.messageId, seizeTo('optimism')?.messageId);
+    assert.match(seizeTo('optimism')?.lastError ?? '', /optimism's ETH-USD oracle says 3000\.0, the SEIZE was decided at 2600\.0/);
   });
 
   it('reject makes a held SEIZE dead: never delivered', async () => {

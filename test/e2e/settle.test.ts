@@ -45,4 +45,29 @@ describe('settlement back to the source vault', function () {
       store.close();
     });
   }
+
+  for (const chain of ['arbitrum', 'optimism'] as const) {
+    it(`refunds on ${chain} a CREDIT of a token the engine does not accept: the lock comes back, never stranded`, async () => {
+      const m = devnet().manifest;
+      const { relayer, store } = makeRelayer(m);
+      const weth = m.chains[chain]?.contracts.weth as string;
+      const owner = engine(m, new Wallet(m.accounts.deployer.privateKey, provider(m, 'base')));
+      await send(m, owner, 'setCollateral', [BigInt(m.chains[chain]?.chainId ?? 0), weth, 18, false, false]);
+      const t = trader(m, chain, 0);
+      const before = (await erc20(m, chain, weth).getFunction('balanceOf')(t.address)) as bigint;
+      const l = await lock(m, chain, { amount: 10n ** 18n, positionId: 4n, asset: 'weth' });
+      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
+
+      const refunded = await engine(m).queryFilter('CreditRefunded', 0, 'latest');
+      assert.equal(refunded.length, 1);
+      assert.equal((refunded[0] as unknown as { args: unknown[] }).args[0], l.lockId);
+      const [credit, refund] = [store.list({}).find((r) => r.kind === 'CREDIT'), store.list({}).find((r) => r.kind === 'RELEASE')];
+      assert.equal(credit?.status, 'delivered', 'the engine took the CREDIT (and refunded it) instead of refusing it for good');
+      assert.equal(refund?.status, 'delivered');
+      assert.equal((await erc20(m, chain, weth).getFunction('balanceOf')(t.address)) as bigint, before, 'the trader has the tokens back');
+      assert.equal((await vaultOf(m, chain).getFunction('outstanding')(weth)) as bigint, 0n);
+      assert.equal(await engine(m).getFunction('processed')(l.lockId), true, 'the lock cannot be credited again');
+      store.close();
+    });
+  }
 });

@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hexlify, Interface, Wallet } from 'ethers';
+import { hexlify, Interface, Wallet, ZeroHash } from 'ethers';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { signVaa, type VaaBodyFields } from '../../relayer/devnet/guardian.js';
-import { encodeMessage, MessageKind, messageId } from '../../relayer/messages/codec.js';
+import { encodeMessage, MESSAGE_VERSION, MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { creditCount, engine, lock, makeRelayer, provider, testConfig, tickUntil, useSharedDevnet } from '../setup/devnet.js';
 import { waitForReceipt } from '../../relayer/chains/provider.js';
 
@@ -18,15 +18,16 @@ describe('Wormhole path (real core, devnet guardian)', function () {
   const devnet = useSharedDevnet();
 
   /** A CREDIT as the optimism vault would publish it, as VAA body fields. */
-  function creditFields(o: { nonce: bigint; sequence: bigint; emitterChain?: number; emitter?: string; origin?: string }): VaaBodyFields {
+  function creditFields(o: { nonce: bigint; sequence: bigint; emitterChain?: number; emitter?: string; origin?: string; target?: string; targetChainId?: bigint }): VaaBodyFields {
     const m = devnet().manifest;
     const vault = m.chains.optimism?.contracts.vault as string;
     return {
       timestamp: Math.floor(Date.now() / 1000), nonce: 0, emitterChain: o.emitterChain ?? 24, emitterAddress: o.emitter ?? vault,
       sequence: o.sequence, consistencyLevel: 1,
       payload: encodeMessage({
-        version: 1, kind: MessageKind.CREDIT, originChainId: 10n, origin: o.origin ?? vault, nonce: o.nonce,
+        version: MESSAGE_VERSION, kind: MessageKind.CREDIT, originChainId: 10n, origin: o.origin ?? vault, nonce: o.nonce,
         trader: m.accounts.traders[1]?.address as string, positionId: 5n, token: m.chains.optimism?.contracts.usdc as string, amount: 123n,
+        targetChainId: o.targetChainId ?? 8453n, target: o.target ?? (m.chains.base?.contracts.engine as string), market: ZeroHash, price: 0n,
       }),
     };
   }
@@ -65,6 +66,15 @@ describe('Wormhole path (real core, devnet guardian)', function () {
       const rogue = Wallet.createRandom().address;
       const vaa = signVaa({ ...creditFields({ nonce: 900n, sequence: 900n, emitter: rogue, origin: rogue }), guardianKeys: guardianKeys() });
       assert.match((await receive(vaa)) ?? '', /^UnknownEmitter\(24,/);
+    });
+
+    it('rejects a CREDIT that names another engine, or another chain: two engines trusting one vault cannot both credit a lock', async () => {
+      const other = Wallet.createRandom().address;
+      const toOther = signVaa({ ...creditFields({ nonce: 900n, sequence: 900n, target: other }), guardianKeys: guardianKeys() });
+      assert.equal(await receive(toOther), `NotForThisEngine(8453,${other})`);
+      const engineAddress = devnet().manifest.chains.base?.contracts.engine as string;
+      const toChain = signVaa({ ...creditFields({ nonce: 900n, sequence: 900n, targetChainId: 1n }), guardianKeys: guardianKeys() });
+      assert.equal(await receive(toChain), `NotForThisEngine(1,${engineAddress})`);
     });
 
     it('rejects a VAA claiming another Wormhole chain than the vault\'s', async () => {
@@ -133,8 +143,9 @@ describe('Wormhole path (real core, devnet guardian)', function () {
         ...creditFields({ nonce: l.nonce, sequence: 0n }),
         timestamp: block?.timestamp ?? 0,
         payload: encodeMessage({
-          version: 1, kind: MessageKind.CREDIT, originChainId: 10n, origin: m.chains.optimism?.contracts.vault as string, nonce: l.nonce,
+          version: MESSAGE_VERSION, kind: MessageKind.CREDIT, originChainId: 10n, origin: m.chains.optimism?.contracts.vault as string, nonce: l.nonce,
           trader: m.accounts.traders[0]?.address as string, positionId: 1n, token: m.chains.optimism?.contracts.usdc as string, amount: 777n,
+          targetChainId: 8453n, target: m.chains.base?.contracts.engine as string, market: ZeroHash, price: 0n,
         }),
         guardianKeys: [Wallet.createRandom().privateKey, Wallet.createRandom().privateKey],
       });

@@ -16,7 +16,7 @@ import { MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { readAllChains } from '../../relayer/oracle/readFeeds.js';
 import { reconcilePrices } from '../../relayer/oracle/reconcile.js';
 import { engine, lock, makeRelayer, provider, setFeedAnswer, snapshot, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
-import { CHAIN_ID, LONG, MARKET_ID, mined, reverted, SHORT, usdc } from '../setup/engineCalls.js';
+import { CHAIN_ID, LONG, MARKET_ID, mined, outboundMessage, reverted, SHORT, usdc } from '../setup/engineCalls.js';
 
 const MARKET = MARKET_ID;
 const { base: BASE, arbitrum: ARBITRUM, optimism: OPTIMISM } = CHAIN_ID as Record<'base' | 'arbitrum' | 'optimism', bigint>;
@@ -127,7 +127,8 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
     assert.deepEqual(logs.map((l) => l.name), ['SettlementSent', 'PositionChanged', 'PositionLiquidated']);
     assert.deepEqual([...(logs[0]?.args ?? [])].slice(0, 7), [seizeId, ARBITRUM, BigInt(MessageKind.SEIZE), t0, 1n, getAddress(m.chains.arbitrum?.contracts.usdc ?? ''), usdc(1_000n)]);
     assert.deepEqual([...(logs[2]?.args ?? [])], [key, MARKET, a.high, digest, usdc(1_000n)]);
-    assert.deepEqual([...((await e.getFunction('seizeContext')(seizeId)) as unknown[])], [MARKET, a.high], 'the SEIZE records the price it was decided at');
+    const sent = await outboundMessage(m, ARBITRUM, nonce + 1n);
+    assert.deepEqual([sent.market, sent.price], [MARKET, a.high], 'the SEIZE carries the price it was decided at');
     const attestations = new Contract(m.chains.base?.contracts.attestations as string, attestationsIface, provider(m, 'base'));
     assert.equal(await attestations.getFunction('used')(digest), true);
 

@@ -186,7 +186,7 @@ describe('isorelay CLI against a devnet', function () {
         const engine = new Interface(ourArtifact('IsolatedMarginEngine').abi);
         const base = new ChainClient('base', baseCfg);
         const processed = async () =>
-          engine.decodeFunctionResult('isProcessed', await base.call(baseCfg.engine as string, engine.encodeFunctionData('isProcessed', [lockId])))[0] as boolean;
+          engine.decodeFunctionResult('processed', await base.call(baseCfg.engine as string, engine.encodeFunctionData('processed', [lockId])))[0] as boolean;
         const deadline = Date.now() + 60_000;
         while (!(await processed()) || store.list({ status: 'delivered' }).length === 0) {
           if (Date.now() > deadline) throw new Error(`not delivered in time: ${JSON.stringify(store.countsByRoute())}`);

@@ -8,7 +8,10 @@ import { vectorsPath, type Vectors } from '../../scripts/gen-vectors.js';
 import { useHarness } from '../setup/harness.js';
 
 const vectors = JSON.parse(readFileSync(vectorsPath, 'utf8')) as Vectors;
-const FIELDS = ['version', 'kind', 'originChainId', 'origin', 'nonce', 'trader', 'positionId', 'token', 'amount'] as const;
+const FIELDS = [
+  'version', 'kind', 'originChainId', 'origin', 'nonce', 'trader', 'positionId', 'token', 'amount',
+  'targetChainId', 'target', 'market', 'price',
+] as const;
 
 /** Whatever `call` throws, as the harness's custom error (name and arguments), or a failure. */
 async function revertOf(iface: Interface, call: Promise<unknown>): Promise<{ name: string; args: string[] }> {

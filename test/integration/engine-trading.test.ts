@@ -10,9 +10,10 @@ import {
 } from '../../relayer/margin/index.js';
 import { MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { engine, lock, makeRelayer, provider, setFeedAnswer, snapshot, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
-import { CHAIN_ID, LONG, MARKET_ID, mined, reverted, SHORT, usdc } from '../setup/engineCalls.js';
+import { CHAIN_ID, LONG, MARKET_ID, mined, outboundMessage, reverted, SHORT, usdc } from '../setup/engineCalls.js';
 import { positionKeyOf } from '../../relayer/liquidation/engineAccount.js';
 
+const ZERO_MARKET = '0x' + '0'.repeat(64);
 const MARKET = MARKET_ID;
 const { base: BASE, arbitrum: ARBITRUM, optimism: OPTIMISM } = CHAIN_ID as Record<'base' | 'arbitrum' | 'optimism', bigint>;
 /** USDC has 6 decimals: one unit is 1e12 in the engine's 1e18 USD. */
@@ -263,7 +264,10 @@ describe('trading on the engine (base), margined by collateral credited from the
     assert.deepEqual(argsOf(release).slice(0, 7), [messageId(BASE, engineAddress, nonce + 1n), ARBITRUM, BigInt(MessageKind.RELEASE), t0, 1n, arbUsdc, released]);
     assert.deepEqual(argsOf(seize).slice(0, 7), [messageId(BASE, engineAddress, nonce + 2n), ARBITRUM, BigInt(MessageKind.SEIZE), t0, 1n, arbUsdc, seized]);
     assert.deepEqual(argsOf(named(logs, 'PositionClosed')[0]), [keyOf(t0, 1n), settled, released, seized, 0n]);
-    assert.deepEqual([...((await e.getFunction('seizeContext')(messageId(BASE, engineAddress, nonce + 2n))) as unknown[])], [MARKET, at], 'the SEIZE records the price it was decided at');
+    const sent = await outboundMessage(m, ARBITRUM, nonce + 2n);
+    assert.deepEqual([sent.market, sent.price], [MARKET, at], 'the SEIZE carries the price it was decided at');
+    const releaseSent = await outboundMessage(m, ARBITRUM, nonce + 1n);
+    assert.deepEqual([releaseSent.market, releaseSent.price], [ZERO_MARKET, 0n], 'a RELEASE carries none');
 
     const after = await stateOf(m, t0, 1n);
     assert.equal(after.size, 0n);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { AbiCoder, Contract, ContractFactory, Interface, Wallet, getAddress, keccak256, zeroPadValue, type InterfaceAbi, type JsonRpcProvider, type TransactionReceipt } from 'ethers';
+import { AbiCoder, Contract, ContractFactory, Interface, Wallet, getAddress, keccak256, ZeroHash, zeroPadValue, type InterfaceAbi, type JsonRpcProvider, type TransactionReceipt } from 'ethers';
 import { Options, PacketV1Codec } from '@layerzerolabs/lz-v2-utilities';
 import { DEVNET_ACCOUNTS, devnetProvider, startAnvil, type AnvilNode } from '../../relayer/devnet/anvil.js';
 import { deployLayerZero, type LayerZeroDeployment } from '../../relayer/devnet/layerzero.js';
@@ -327,10 +327,11 @@ describe('LayerZero v2 stack on two anvil chains', function () {
     }
 
     function credit(origin: string, nonce: bigint, positionId: bigint, amount: bigint): string {
-      // docs/messages.md: nine static words, version 1, kind 1 = CREDIT.
+      // docs/messages.md: thirteen static words, version 2, kind 1 = CREDIT, for this engine on
+      // base, with a zero market and price (only a SEIZE carries them).
       return AbiCoder.defaultAbiCoder().encode(
-        ['uint8', 'uint8', 'uint64', 'address', 'uint64', 'address', 'uint256', 'address', 'uint256'],
-        [1, 1, arbitrum.chainId, origin, nonce, TRADER, positionId, TOKEN_ON_ARBITRUM, amount],
+        ['uint8', 'uint8', 'uint64', 'address', 'uint64', 'address', 'uint256', 'address', 'uint256', 'uint64', 'address', 'bytes32', 'uint256'],
+        [2, 1, arbitrum.chainId, origin, nonce, TRADER, positionId, TOKEN_ON_ARBITRUM, amount, base.chainId, engine.target, ZeroHash, 0],
       );
     }
 
@@ -353,7 +354,7 @@ describe('LayerZero v2 stack on two anvil chains', function () {
 
       assert.equal(await engine.getFunction('collateralOf')(TRADER, 7n, arbitrum.chainId, TOKEN_ON_ARBITRUM), 250_000_000n);
       const lockId = AbiCoder.defaultAbiCoder().encode(['uint64', 'address', 'uint64'], [arbitrum.chainId, vaultAddress, 1n]);
-      assert.equal(await engine.getFunction('isProcessed')(keccak256(lockId)), true);
+      assert.equal(await engine.getFunction('processed')(keccak256(lockId)), true);
     });
 
     it('refuses to commit a CREDIT from an unregistered sender', async function () {

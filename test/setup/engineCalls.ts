@@ -7,6 +7,8 @@ import { waitForReceipt } from '../../relayer/chains/provider.js';
 import { DEVNET_CHAINS, DEVNET_MARKET } from '../../relayer/devnet/chains.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { ENGINE_SIDE } from '../../relayer/liquidation/engineAccount.js';
+import { decodeMessage, type MarginMessage } from '../../relayer/messages/codec.js';
+import { decodePacket, PACKET_SENT_TOPIC, packetFromLogData } from '../../relayer/transports/layerzero/packet.js';
 import { provider } from './devnet.js';
 
 /** The devnet market's id on chain, the engine's side encoding, and the devnet chains' ids as the engine sees them. */
@@ -40,4 +42,16 @@ export async function reverted(c: Contract, method: string, ...args: unknown[]):
   const decoded = decodeError(data);
   assert.ok(decoded !== null, `${method} reverted with unknown data ${data}`);
   return decoded;
+}
+
+/** The RELEASE/SEIZE the engine sent over LayerZero to chain `dstChainId` with outbound nonce `nonce`, as the transport carries it. */
+export async function outboundMessage(m: DevnetManifest, dstChainId: bigint, nonce: bigint): Promise<MarginMessage> {
+  const endpoint = m.chains.base?.layerzero.endpoint as string;
+  const logs = await provider(m, 'base').getLogs({ address: endpoint, topics: [PACKET_SENT_TOPIC], fromBlock: 0 });
+  for (const l of logs) {
+    const { encoded, options } = packetFromLogData(l.data);
+    const msg = decodeMessage(decodePacket(encoded, options).message);
+    if (msg.targetChainId === dstChainId && msg.nonce === nonce) return msg;
+  }
+  assert.fail(`no message to ${dstChainId} with nonce ${nonce}`);
 }

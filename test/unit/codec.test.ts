@@ -3,15 +3,15 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { getAddress, hexlify, keccak256 } from 'ethers';
+import { getAddress, hexlify, keccak256, ZeroHash } from 'ethers';
 import { ErrorCode, IsorelayError } from '../../relayer/errors/base.js';
 import {
   MESSAGE_BYTES,
   decodeMessage,
   encodeMessage,
   messageId,
+  MessageKind,
   type MarginMessage,
-  type MessageKind,
 } from '../../relayer/messages/codec.js';
 import {
   buildVectors,
@@ -33,6 +33,7 @@ const REASON: Record<VectorError, RegExp> = {
   UnsupportedVersion: /unsupported version/,
   UnknownKind: /unknown kind/,
   ZeroAmount: /zero amount/,
+  BadSeizeContext: /seize context/,
 };
 
 /** The detail key the TS codec uses for each error's single argument. */
@@ -41,6 +42,7 @@ const DETAIL: Partial<Record<VectorError, string>> = {
   NonCanonicalWord: 'index',
   UnsupportedVersion: 'version',
   UnknownKind: 'kind',
+  BadSeizeContext: 'kind',
 };
 
 function toMessage(f: VectorFields): MarginMessage {
@@ -54,6 +56,10 @@ function toMessage(f: VectorFields): MarginMessage {
     positionId: BigInt(f.positionId),
     token: f.token,
     amount: BigInt(f.amount),
+    targetChainId: BigInt(f.targetChainId),
+    target: f.target,
+    market: f.market,
+    price: BigInt(f.price),
   };
 }
 
@@ -120,8 +126,13 @@ describe('wire codec (TypeScript) against test/vectors/messages.json', function 
 const MAX64 = 2n ** 64n - 1n;
 const MAX256 = 2n ** 256n - 1n;
 const address = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => getAddress(hexlify(b)));
+/** A SEIZE's context: a non-zero market (lower-case, as decoded) and a non-zero price. */
+const seizeContext = fc.record({
+  market: fc.bigInt({ min: 1n, max: MAX256 }).map((x) => '0x' + x.toString(16).padStart(64, '0')),
+  price: fc.bigInt({ min: 1n, max: MAX256 }),
+});
 const validMessage: fc.Arbitrary<MarginMessage> = fc.record({
-  version: fc.constant(1),
+  version: fc.constant(2),
   kind: fc.constantFrom<MessageKind>(1, 2, 3),
   originChainId: fc.bigInt({ min: 0n, max: MAX64 }),
   origin: address,
@@ -130,7 +141,14 @@ const validMessage: fc.Arbitrary<MarginMessage> = fc.record({
   positionId: fc.bigInt({ min: 0n, max: MAX256 }),
   token: address,
   amount: fc.bigInt({ min: 1n, max: MAX256 }),
-}).map((m) => ({ ...m })); // fc.record builds null-prototype objects; deepEqual checks prototypes
+  targetChainId: fc.bigInt({ min: 0n, max: MAX64 }),
+  target: address,
+  seize: seizeContext,
+}).map(({ seize, ...m }) =>
+  // Only a SEIZE carries a market and price. The spread also matters: fc.record builds
+  // null-prototype objects and deepEqual checks prototypes.
+  m.kind === MessageKind.SEIZE ? { ...m, ...seize } : { ...m, market: ZeroHash, price: 0n },
+);
 
 describe('wire codec (TypeScript) properties', function () {
   it('encode → decode round-trips every valid message', function () {
@@ -164,6 +182,8 @@ describe('wire codec (TypeScript) properties', function () {
       [4, 64],
       [5, 160],
       [7, 160],
+      [9, 64],
+      [10, 160],
     ] as const;
     fc.assert(
       fc.property(validMessage, fc.constantFrom(...narrow), fc.nat(255), (m, [index, width], bitSeed) => {
@@ -178,7 +198,21 @@ describe('wire codec (TypeScript) properties', function () {
     );
   });
 
-  it('any length other than 288 bytes is refused', function () {
+  it('a market or price outside a SEIZE, or a SEIZE without both, is refused with its kind', function () {
+    fc.assert(
+      fc.property(validMessage, fc.constantFrom(11, 12), fc.bigInt({ min: 1n, max: MAX256 }), (m, index, value) => {
+        const hex = encodeMessage(m);
+        const start = 2 + index * 64;
+        // A SEIZE loses its market or price; anything else gains one.
+        const edit = (m.kind === MessageKind.SEIZE ? 0n : value).toString(16).padStart(64, '0');
+        const e = expectMalformed(hex.slice(0, start) + edit + hex.slice(start + 64), /seize context/);
+        assert.equal(e.details.kind, m.kind);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('any length other than 416 bytes is refused', function () {
     fc.assert(
       fc.property(
         fc.uint8Array({ maxLength: 600 }).filter((b) => b.length !== MESSAGE_BYTES),

@@ -2,9 +2,10 @@
 // through per window stays within its cap (later CREDITs wait), each message counts once, an
 // operator's release passes and counts, and a restart rebuilds the window from the store.
 import assert from 'node:assert/strict';
+import { id, ZeroHash } from 'ethers';
 import { parseConfig } from '../../relayer/config/load.js';
 import type { RawConfig } from '../../relayer/config/schema.js';
-import { encodeMessage, MessageKind } from '../../relayer/messages/codec.js';
+import { encodeMessage, MESSAGE_VERSION, MessageKind } from '../../relayer/messages/codec.js';
 import { CreditLimits } from '../../relayer/pipeline/decide/creditLimits.js';
 import { EventBus, type RelayerEvent } from '../../relayer/pipeline/events.js';
 import type { MessageRow } from '../../relayer/store/store.js';
@@ -34,8 +35,12 @@ let nextNonce = 1n;
 function row(amount: bigint, o: { token?: string; kind?: 'CREDIT' | 'SEIZE'; route?: string; id?: string; guardReleased?: boolean; updatedAt?: number } = {}): MessageRow {
   const nonce = nextNonce++;
   const kind = o.kind ?? 'CREDIT';
+  const seize = kind === 'SEIZE';
   const payload = encodeMessage({
-    version: 1, kind: MessageKind[kind], originChainId: 42161n, origin: addr(4), nonce, trader: addr(9), positionId: 1n, token: o.token ?? USDC, amount,
+    version: MESSAGE_VERSION, kind: MessageKind[kind], originChainId: 42161n, origin: addr(4), nonce, trader: addr(9), positionId: 1n, token: o.token ?? USDC, amount,
+    targetChainId: 8453n, target: addr(8),
+    // Only a SEIZE carries the market and price it was decided at.
+    market: seize ? id('ETH-USD') : ZeroHash, price: seize ? 2_500n * 10n ** 18n : 0n,
   });
   return {
     id: o.id ?? `layerzero:${nonce}`, route: o.route ?? 'arbitrum-base', transport: 'layerzero', transportId: `0x${nonce}`, srcChain: 'arbitrum', dstChain: 'base',

@@ -9,6 +9,7 @@ import { ourArtifact } from '../../chains/contractsAbi.js';
 import type { Config } from '../../config/schema.js';
 import { identifyMessage } from '../../messages/codec.js';
 import { ENGINE_REJECTIONS, revertVerdict } from '../engineRejections.js';
+import { afterDelivery } from '../parkedSeize.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
 import { observedOn, routeEnds, routeNamed, type DeliveryPlan, type DeliveryStep, type RevertVerdict, type SourceWatch, type Transport } from '../transport.js';
 import { layerZeroAbi } from './artifacts.js';
@@ -132,7 +133,7 @@ export class LayerZeroTransport implements Transport {
     const lazyNonce = lazyInboundNonce.decode(lazyNonceRaw)[0] as bigint;
     const [submitted, confirmations] = hashLookup.decode(lookupRaw) as unknown as [boolean, bigint];
 
-    if (p.nonce <= lazyNonce && inboundHash === ZERO_HASH) return { kind: 'delivered' };
+    if (p.nonce <= lazyNonce && inboundHash === ZERO_HASH) return afterDelivery(row, p.message, p.receiver, dst);
     if (inboundHash === p.payloadHash) return { kind: 'send', steps: [this.receiveStep(row, p)] };
     if (submitted && confirmations >= BigInt(lz.confirmations)) return { kind: 'send', steps: [this.commitStep(row, p), this.receiveStep(row, p)] };
     const chainNow = head === null ? Math.floor(Date.now() / 1000) : Number(BigInt(head.timestamp));

@@ -11,6 +11,7 @@ import type { Config } from '../../config/schema.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { identifyMessage } from '../../messages/codec.js';
 import { ENGINE_REJECTIONS, revertVerdict } from '../engineRejections.js';
+import { afterDelivery } from '../parkedSeize.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
 import { observedOn, routeEnds, routeNamed, type DeliveryPlan, type RevertVerdict, type SourceWatch, type Transport } from '../transport.js';
 import { decodePublished, emitterHex, LOG_MESSAGE_PUBLISHED_TOPIC } from './logMessage.js';
@@ -108,7 +109,7 @@ export class WormholeTransport implements Transport {
     const receiver = pub.receiver ?? this.config.chains[row.dstChain]?.engine;
     if (receiver === undefined) throw new Error(`no receiver for ${row.id} on ${row.dstChain}`);
     const [consumed] = consumedVaas.decode(await dst.call(receiver, consumedVaas.encode([vmHash])));
-    if (consumed === true) return { kind: 'delivered' };
+    if (consumed === true) return afterDelivery(row, pub.payload, receiver, dst);
     return {
       kind: 'send',
       steps: [

@@ -4,7 +4,7 @@
 import type { Wallet } from 'ethers';
 import type pino from 'pino';
 import type { Config } from '../config/schema.js';
-import { loadWallet } from '../config/secrets.js';
+import { assertKeysSeparated, loadWallet } from '../config/secrets.js';
 import { EventBus } from '../pipeline/events.js';
 import { startOpsServer, type OpsServer } from '../ops/httpServer.js';
 import { createLogger, logEvents } from '../ops/logger.js';
@@ -71,6 +71,11 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
   const attesters = !keeperOn
     ? []
     : (o.keys?.attesters ?? (await Promise.all((config.keys.attesters ?? []).map((ref, i) => loadWallet(`attester ${i + 1}`, ref, o.env)))));
+  assertKeysSeparated([
+    { role: 'relayer (gas)', address: relayerKey.address },
+    ...(dvnSigner === undefined ? [] : [{ role: 'DVN signer', address: dvnSigner.address }]),
+    ...attesters.map((a, i) => ({ role: `attester ${i + 1}`, address: a.address })),
+  ]);
   const store = SqliteStore.open(config.store.sqlite);
   const events = new EventBus();
   const unlog = logEvents(events, logger);

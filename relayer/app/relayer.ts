@@ -5,6 +5,7 @@ import { ChainClient } from '../chains/client.js';
 import { BatchSubmitter } from '../chains/tx/batchSubmitter.js';
 import { sleep, TxSender } from '../chains/tx/sender.js';
 import type { Config } from '../config/schema.js';
+import { assertKeysSeparated } from '../config/secrets.js';
 import { errorSummary, isIsorelayError, isRetryable, ErrorCode } from '../errors/base.js';
 import { confirmStep } from '../pipeline/confirm/confirmStep.js';
 import { deliverStep } from '../pipeline/deliver/deliverStep.js';
@@ -54,6 +55,7 @@ export class Relayer {
   private started = false;
 
   static create(deps: RelayerDeps): Relayer {
+    assertKeysSeparated([{ role: 'relayer (gas)', address: deps.relayerKey.address }, ...(deps.dvnSigner === undefined ? [] : [{ role: 'DVN signer', address: deps.dvnSigner.address }])]);
     return new Relayer(deps);
   }
 

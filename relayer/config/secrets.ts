@@ -36,3 +36,22 @@ export async function loadWallet(role: string, ref: SecretRef, env: NodeJS.Proce
     throw new IsorelayError(ErrorCode.SECRET_MISSING, `cannot decrypt the ${role} keystore ${ref.keystore}: wrong password or not a keystore`);
   }
 }
+
+/**
+ * Keys are separated by role (RELIABILITY 10): the gas key, the DVN signer and each attester are
+ * different keys. Refuses one key in two roles, naming the roles and the address (never the key).
+ */
+export function assertKeysSeparated(roles: readonly { role: string; address: string }[]): void {
+  const seen = new Map<string, string>();
+  for (const { role, address } of roles) {
+    const first = seen.get(address.toLowerCase());
+    if (first !== undefined)
+      throw new IsorelayError(ErrorCode.KEY_ROLE_CONFLICT, `the ${first} key and the ${role} key are the same key (${address})`, {
+        guidance: [
+          'Give every role its own key: the gas key cannot by itself authorise a credit, and a verifier or attester key that also pays gas is one compromise away from both.',
+          'See docs/operations.md, "Keys by role".',
+        ],
+      });
+    seen.set(address.toLowerCase(), role);
+  }
+}

@@ -160,5 +160,36 @@ describe('Wormhole path (real core, devnet guardian)', function () {
       assert.match(store.list({})[0]?.lastError ?? '', /the core rejected the VAA .*VM signature invalid/);
       assert.equal(await creditCount(m, l.lockId), 0);
     });
+
+    it('stops reading an endless signed-VAA answer at the cap, and delivers through a sane API', async () => {
+      const m = devnet().manifest;
+      let written = 0;
+      let streams = 0;
+      fake = createServer((_req, res) => {
+        streams++;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"vaaBytes":"');
+        const chunk = 'A'.repeat(64 * 1024);
+        const pump = (): void => {
+          while (!res.destroyed && written < 64 * 1024 * 1024) {
+            written += chunk.length;
+            if (!res.write(chunk)) {
+              res.once('drain', pump);
+              return;
+            }
+          }
+          res.end('"}');
+        };
+        pump();
+      });
+      await new Promise<void>((r) => fake?.listen(0, '127.0.0.1', r));
+      const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
+      const { relayer, store } = makeRelayer(m, { config: testConfig(m, (raw) => { raw.wormhole = { apiUrls: [url, devnet().guardian.url], timeoutMs: 2_000 }; }) });
+      const l = await lock(m, 'optimism');
+      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+      assert.ok(streams >= 1, 'the endless API was asked first');
+      assert.ok(written < 16 * 1024 * 1024, `the relayer stopped reading early (${written} bytes written)`);
+      assert.equal(await creditCount(m, l.lockId), 1);
+    });
   });
 });

@@ -7,7 +7,9 @@ import path from 'node:path';
 import { encryptKeystoreJsonSync, Wallet } from 'ethers';
 import { loadConfig, parseConfig } from '../../relayer/config/load.js';
 import type { RawConfig } from '../../relayer/config/schema.js';
-import { loadWallet } from '../../relayer/config/secrets.js';
+import { assertKeysSeparated, loadWallet } from '../../relayer/config/secrets.js';
+import { startDaemon } from '../../relayer/app/daemon.js';
+import { pino } from 'pino';
 import { ErrorCode, IsorelayError } from '../../relayer/errors/base.js';
 
 const addr = (n: number): string => '0x' + n.toString(16).padStart(40, '0');
@@ -209,6 +211,24 @@ describe('secrets: loadWallet', function () {
   it('tolerates surrounding whitespace (a trailing newline from a secrets file)', async function () {
     const w = await loadWallet('relayer', { env: 'K' }, { K: `  ${KEY}\n` });
     assert.equal(w.address, KEY_ADDRESS);
+  });
+
+  it('refuses one key in two roles at start, naming the roles and never the key (KEY_ROLE_CONFLICT)', async function () {
+    const raw = validRaw();
+    raw.keys = { relayer: { env: 'GAS_KEY' }, dvnSigner: { env: 'DVN_KEY' } };
+    raw.store = { sqlite: path.join(tmpdir(), `isorelay-never-opened-${process.pid}.sqlite`) };
+    let err: unknown;
+    try {
+      await startDaemon({ config: parseConfig(raw), env: { GAS_KEY: KEY, DVN_KEY: KEY }, logger: pino({ level: 'silent' }) });
+    } catch (e) {
+      err = e;
+    }
+    assert.ok(err instanceof IsorelayError, `must refuse: ${String(err)}`);
+    assert.equal(err.code, ErrorCode.KEY_ROLE_CONFLICT);
+    assert.match(err.message, /the relayer \(gas\) key and the DVN signer key are the same key \(0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266\)/);
+    assert.ok(!JSON.stringify({ m: err.message, g: err.guidance }).includes(KEY.slice(2, 30)), 'the key never appears');
+    assert.throws(() => assertKeysSeparated([{ role: 'attester 1', address: KEY_ADDRESS }, { role: 'attester 2', address: KEY_ADDRESS.toLowerCase() }]), /attester 1 key and the attester 2 key/);
+    assert.doesNotThrow(() => assertKeysSeparated([{ role: 'relayer (gas)', address: KEY_ADDRESS }, { role: 'DVN signer', address: addr(1) }]));
   });
 
   it('gives SECRET_MISSING naming the variable when it is unset or empty', async function () {

@@ -1,10 +1,11 @@
 // `isorelay doctor` as a library: checks the config against the chains (RPCs, chain ids, code,
 // peers, routes, DVN roles, gas) and returns one line per check, grouped per chain.
-import { formatEther, Interface, keccak256, toUtf8Bytes, zeroPadValue, type Wallet } from 'ethers';
+import { formatEther, id, Interface, keccak256, toQuantity, toUtf8Bytes, zeroPadValue, type Wallet } from 'ethers';
 import { ChainClient } from '../chains/client.js';
 import { ourArtifact } from '../chains/contractsAbi.js';
 import { RpcClient } from '../chains/rpc.js';
-import type { ChainConfig, Config, SecretRef } from '../config/schema.js';
+import { DEFAULT_VERIFY_QUORUM, type ChainConfig, type Config, type SecretRef } from '../config/schema.js';
+import { providersOf } from '../chains/providers.js';
 import { VaaApi } from '../transports/wormhole/vaaApi.js';
 import { loadWallet } from '../config/secrets.js';
 import { errorSummary, IsorelayError } from '../errors/base.js';
@@ -212,6 +213,69 @@ async function checkRoute(config: Config, route: Config['routes'][number], clien
   });
 }
 
+/** The providers a source chain's messages are verified against: each answers for the right chain; a quorum of one is a warning. */
+async function checkProviders(name: string, c: ChainConfig, out: Checks): Promise<void> {
+  const providers = providersOf(name, c);
+  const quorum = c.verifyQuorum ?? DEFAULT_VERIFY_QUORUM;
+  let answering = 0;
+  for (const p of providers) {
+    await out.run(`provider ${p.name} serves chain ${c.chainId}`, async () => {
+      const id = Number(BigInt(await p.client.rpc.call<string>('eth_chainId')));
+      if (id !== c.chainId) return fail(`provider ${p.name} serves chain id ${id}: it cannot vouch for ${name}'s messages`);
+      answering++;
+      return pass(`${p.client.config.rpcUrls.map(redactUrl).join(', ')}`);
+    });
+  }
+  out.add(
+    'verification quorum',
+    quorum === 1
+      ? warn(`verifyQuorum 1: what one provider serves is signed as it is; a lying or compromised provider can have a forged message verified (name a second, independent provider in chains.${name}.providers)`)
+      : answering < quorum
+        ? fail(`${answering} of ${providers.length} providers answer, the quorum is ${quorum}: nothing from ${name} can be verified`)
+        : pass(`${quorum} of ${providers.length} independent providers must serve each message alike`),
+  );
+}
+
+/** The tokens a vault allows, from its TokenAllowedSet events (the last word per token wins). */
+async function vaultTokens(client: ChainClient, vault: string): Promise<string[]> {
+  const topic = vaultIface.getEvent('TokenAllowedSet')?.topicHash as string;
+  const head = await client.blockNumber();
+  const step = BigInt(client.config.maxBlockRange);
+  const allowed = new Map<string, boolean>();
+  for (let from = BigInt(client.config.startBlock); from <= head; from += step) {
+    const to = from + step - 1n < head ? from + step - 1n : head;
+    const logs = await client.rpc.call<{ topics: string[]; data: string }[]>('eth_getLogs', [{ address: vault, topics: [topic], fromBlock: toQuantity(from), toBlock: toQuantity(to) }]);
+    for (const l of logs) {
+      const parsed = vaultIface.parseLog(l);
+      if (parsed !== null) allowed.set((parsed.args[0] as string).toLowerCase(), parsed.args[1] as boolean);
+    }
+  }
+  return [...allowed].filter(([, ok]) => ok).map(([t]) => t);
+}
+
+/** One story of which tokens are allowed where: every token the vault takes, the engine credits (else it refunds every lock of it). */
+async function checkTokens(config: Config, route: Config['routes'][number], clients: Map<string, ChainClient>, src: Checks): Promise<void> {
+  const s = config.chains[route.source];
+  const d = config.chains[route.destination];
+  const sc = clients.get(route.source);
+  const dc = clients.get(route.destination);
+  if (s?.vault === undefined || d?.engine === undefined || sc === undefined || dc === undefined) return;
+  const { vault } = s;
+  const { engine } = d;
+  await src.run(`tokens the vault takes are collateral on the engine [route ${route.name}]`, async () => {
+    const tokens = await vaultTokens(sc, vault);
+    if (tokens.length === 0) return warn('the vault allows no token: every lock reverts');
+    const refused: string[] = [];
+    for (const t of tokens) {
+      const cfg = await read(dc, engineIface, engine, 'collateralConfig', [s.chainId, t]);
+      if (!(cfg.getValue('allowed') as boolean)) refused.push(t);
+    }
+    return refused.length === 0
+      ? pass(`${tokens.length} token(s): ${tokens.join(', ')}`)
+      : warn(`the engine does not accept ${refused.join(', ')} from ${route.source}: every lock of it is refunded (a RELEASE back) instead of credited; allow it on the engine (setCollateral) or stop it on the vault (setTokenAllowed false)`);
+  });
+}
+
 /** A settle route (engine → vault): the vault trusts the engine, the engine sends back over this transport and can pay for it. */
 async function checkSettleRoute(config: Config, route: Config['routes'][number], clients: Map<string, ChainClient>, src: Checks, dst: Checks): Promise<void> {
   const engineChain = config.chains[route.source];
@@ -227,6 +291,20 @@ async function checkSettleRoute(config: Config, route: Config['routes'][number],
     if (trusted.toLowerCase() !== engine.toLowerCase() || chainId !== BigInt(engineChain.chainId))
       return fail(`the vault trusts ${trusted} on chain ${chainId}, not the engine ${engine} on ${engineChain.chainId}: call setEngine on the vault`);
     return pass(engine);
+  });
+  for (const market of Object.keys(config.markets)) {
+    await dst.run(`vault checks a ${market} SEIZE against its own oracle ${tag}`, async () => {
+      const g = await read(vc, vaultIface, vault, 'seizeGuards', [id(market)]);
+      const feed = g.getValue('feed') as string;
+      if (BigInt(feed) === 0n) return fail(`no SEIZE guard for ${market} on the vault: every ${market} SEIZE is parked there (setSeizeGuard)`);
+      const own = config.markets[market]?.feeds[route.destination]?.aggregator;
+      if (own !== undefined && own.toLowerCase() !== feed.toLowerCase()) return warn(`the vault checks against feed ${feed}, the relayer's config reads ${own}: the two guards may disagree`);
+      return pass(`feed ${feed}, within ${g.getValue('maxDeviationBps')} bps`);
+    });
+  }
+  await dst.run(`vault has a guardian to release a parked SEIZE ${tag}`, async () => {
+    const guardian = (await read(vc, vaultIface, vault, 'guardian'))[0] as string;
+    return BigInt(guardian) === 0n ? warn('no guardian: a parked SEIZE executes only once the vault\'s oracle agrees (setGuardian)') : pass(guardian);
   });
   await dst.run(`vault has an insurance fund for SEIZE ${tag}`, async () => {
     const fund = (await read(vc, vaultIface, vault, 'insuranceFund'))[0] as string;
@@ -306,10 +384,15 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process
       await checkChain(name, client, group(name));
     }),
   );
+  for (const name of new Set(config.routes.map((r) => r.source))) {
+    const c = config.chains[name];
+    if (c !== undefined && clients.has(name)) await checkProviders(name, c, group(name));
+  }
   // Route checks read two chains; run them after the chains' own checks so each group reads in order.
   for (const route of config.routes) {
     const check = route.direction === 'settle' ? checkSettleRoute : route.transport === 'wormhole' ? checkWormholeRoute : checkRoute;
     await check(config, route, clients, group(route.source), group(route.destination));
+    if (route.direction === 'credit') await checkTokens(config, route, clients, group(route.source));
   }
   for (const dst of new Set(config.routes.map((r) => r.destination))) {
     const client = clients.get(dst);

@@ -81,8 +81,25 @@ describe('isorelay CLI against a devnet', function () {
       assert.match(r.stdout, /✓ engine sends back to arbitrum over layerzero \[route base-arbitrum\]/);
       assert.match(r.stdout, /✓ engine can pay the messaging fees of RELEASE\/SEIZE \[route base-arbitrum\]/);
       assert.match(r.stdout, /✓ relayer has gas/);
+      assert.match(r.stdout, /✓ verification quorum: 2 of 2 independent providers must serve each message alike/);
+      assert.match(r.stdout, /✓ provider forwarder serves chain 42161/);
+      assert.match(r.stdout, /✓ tokens the vault takes are collateral on the engine \[route arbitrum-base\]: 2 token\(s\)/);
+      assert.match(r.stdout, /✓ vault checks a ETH-USD SEIZE against its own oracle \[route base-optimism\]/);
       assert.doesNotMatch(r.stdout, /✗/);
+      assert.doesNotMatch(r.stdout, /^  ! /m, "no warnings on a correctly wired devnet");
       assert.match(r.stdout, /doctor: all \d+ checks passed/);
+    });
+
+    it('warns about a verification quorum of one provider', async function () {
+      const file = writeConfig('quorum-one.yaml', (raw) => {
+        const arb = raw.chains.arbitrum;
+        if (arb === undefined) throw new Error('no arbitrum chain');
+        delete arb.providers;
+        arb.verifyQuorum = 1;
+      });
+      const r = await cli(['doctor', '-c', file], keys);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.match(r.stdout, /! verification quorum: verifyQuorum 1: what one provider serves is signed as it is/);
     });
 
     it('fails naming the environment variable when the relayer key is missing', async function () {

@@ -22,7 +22,14 @@ export interface BareDriver {
   delivered(): number;
 }
 
-export async function startBareDriver(config: Config, relayerKey: Wallet, dvnSigner: Wallet, o: { pollMs: number; vid: number; fromBlocks: Record<string, bigint> }): Promise<BareDriver> {
+/** One required DVN of the pathway: where it is, its id, and the key that signs for it. */
+export interface BareDvn {
+  address: string;
+  vid: number;
+  signer: Wallet;
+}
+
+export async function startBareDriver(config: Config, relayerKey: Wallet, dvns: readonly BareDvn[], o: { pollMs: number; fromBlocks: Record<string, bigint> }): Promise<BareDriver> {
   const clients = new Map(Object.entries(config.chains).map(([n, c]) => [n, new ChainClient(n, c)]));
   const client = (n: string) => clients.get(n) as ChainClient;
   const dstName = config.routes[0]?.destination as string;
@@ -48,11 +55,13 @@ export async function startBareDriver(config: Config, relayerKey: Wallet, dvnSig
 
   const deliver = async (p: LayerZeroPacket): Promise<void> => {
     const head = await dst.block('latest');
-    const param = buildDvnExecuteParam({
-      vid: o.vid, target: dstLz.receiveUln302, callData: encodeVerifyCall(p.header, p.payloadHash, BigInt(dstLz.confirmations)),
-      expiration: BigInt((head?.timestamp ?? 0) + 600), signers: [dvnSigner],
-    });
-    if (!(await send(dstLz.dvn, encodeDvnExecuteCall([param]), 300_000n))) throw new Error('bare driver: verify reverted');
+    for (const dvn of dvns) {
+      const param = buildDvnExecuteParam({
+        vid: dvn.vid, target: dstLz.receiveUln302, callData: encodeVerifyCall(p.header, p.payloadHash, BigInt(dstLz.confirmations)),
+        expiration: BigInt((head?.timestamp ?? 0) + 600), signers: [dvn.signer],
+      });
+      if (!(await send(dvn.address, encodeDvnExecuteCall([param]), 300_000n))) throw new Error('bare driver: verify reverted');
+    }
     await send(dstLz.receiveUln302, receiveUlnIface.encodeFunctionData('commitVerification', [p.header, p.payloadHash]), 300_000n);
     const origin = { srcEid: p.srcEid, sender: p.sender, nonce: p.nonce };
     const receive = endpointIface.encodeFunctionData('lzReceive', [origin, p.receiver, p.guid, p.message, '0x']);

@@ -128,13 +128,20 @@ async function main(): Promise<void> {
   const config = configOf(false);
   const relayerKey = new Wallet(m.accounts.relayer.privateKey);
   const dvnSigner = new Wallet(m.accounts.dvnSigner.privateKey);
+  const dvnSigners = { second: new Wallet(m.accounts.secondDvnSigner.privateKey) };
+  // The bare driver verifies with every DVN the pathway requires, as the relayer does.
+  const baseLz = m.chains.base?.layerzero;
+  const dvns = [
+    { address: baseLz?.dvn ?? '', vid: baseLz?.vid ?? 0, signer: dvnSigner },
+    ...(baseLz?.dvns[1] === undefined ? [] : [{ address: baseLz.dvns[1], vid: baseLz.dvnVids[1] ?? 0, signer: dvnSigners.second }]),
+  ];
   let runs = 0;
   const relayerRunner = (name: string, cfg: Config): Runner => ({
     name,
     start: async () => {
       // A real file store (WAL, synchronous=FULL), as in production.
       const store = SqliteStore.open(join(dir, `relayer-${runs++}.sqlite`));
-      const r = Relayer.create({ config: cfg, store, relayerKey, dvnSigner });
+      const r = Relayer.create({ config: cfg, store, relayerKey, dvnSigner, dvnSigners });
       await r.start();
       return { stop: async () => { await r.stop(); store.close(); } };
     },
@@ -144,7 +151,7 @@ async function main(): Promise<void> {
   const bare: Runner = {
     name: 'bare driver',
     start: async (fromBlocks) => {
-      const d = await startBareDriver(config, relayerKey, dvnSigner, { pollMs: POLL_MS, vid: m.chains.base?.layerzero.vid ?? 0, fromBlocks });
+      const d = await startBareDriver(config, relayerKey, dvns, { pollMs: POLL_MS, fromBlocks });
       return { stop: () => d.stop() };
     },
   };

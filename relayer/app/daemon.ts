@@ -58,7 +58,7 @@ export interface StartDaemonOptions {
   env?: NodeJS.ProcessEnv;
   logger?: pino.Logger;
   /** Pre-loaded keys (the devnet); otherwise read from the config's secret references. */
-  keys?: { relayer: Wallet; dvnSigner?: Wallet; attesters?: Wallet[] };
+  keys?: { relayer: Wallet; dvnSigner?: Wallet; dvnSigners?: Record<string, Wallet>; attesters?: Wallet[] };
 }
 
 export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon> {
@@ -67,6 +67,9 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
   const relayerKey = o.keys?.relayer ?? (await loadWallet('relayer', config.keys.relayer, o.env));
   const dvnRef = config.keys.dvnSigner;
   const dvnSigner = o.keys?.dvnSigner ?? (dvnRef === undefined ? undefined : await loadWallet('DVN signer', dvnRef, o.env));
+  const dvnSigners = o.keys?.dvnSigners ?? Object.fromEntries(
+    await Promise.all(Object.entries(config.keys.dvnSigners).map(async ([name, ref]) => [name, await loadWallet(`DVN signer "${name}"`, ref, o.env)] as const)),
+  );
   const keeperOn = config.keeper?.enabled === true;
   const attesters = !keeperOn
     ? []
@@ -74,6 +77,7 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
   assertKeysSeparated([
     { role: 'relayer (gas)', address: relayerKey.address },
     ...(dvnSigner === undefined ? [] : [{ role: 'DVN signer', address: dvnSigner.address }]),
+    ...Object.entries(dvnSigners).map(([name, w]) => ({ role: `DVN signer "${name}"`, address: w.address })),
     ...attesters.map((a, i) => ({ role: `attester ${i + 1}`, address: a.address })),
   ]);
   const store = SqliteStore.open(config.store.sqlite);
@@ -81,7 +85,7 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
   const unlog = logEvents(events, logger);
   const metrics = createMetrics(events);
   metrics.observeStore(store);
-  const relayer = Relayer.create({ config, store, relayerKey, ...(dvnSigner === undefined ? {} : { dvnSigner }), events });
+  const relayer = Relayer.create({ config, store, relayerKey, ...(dvnSigner === undefined ? {} : { dvnSigner }), dvnSigners, events });
   const keeper = keeperOn && config.keeper !== undefined
     ? new KeeperLoop(new Keeper({
         config, client: (c) => relayer.client(c), sender: relayer.senderFor(config.keeper.chain), attesters,

@@ -27,6 +27,8 @@ export interface RelayerDeps {
   relayerKey: Wallet;
   /** Signs DVN verifications: one of the DVN's multisig signers (LayerZero routes only). */
   dvnSigner?: Wallet;
+  /** The signers of layerzero.moreDvns, by name (keys.dvnSigners). */
+  dvnSigners?: Readonly<Record<string, Wallet>>;
   events?: EventBus;
   now?: () => number;
 }
@@ -55,7 +57,11 @@ export class Relayer {
   private started = false;
 
   static create(deps: RelayerDeps): Relayer {
-    assertKeysSeparated([{ role: 'relayer (gas)', address: deps.relayerKey.address }, ...(deps.dvnSigner === undefined ? [] : [{ role: 'DVN signer', address: deps.dvnSigner.address }])]);
+    assertKeysSeparated([
+      { role: 'relayer (gas)', address: deps.relayerKey.address },
+      ...(deps.dvnSigner === undefined ? [] : [{ role: 'DVN signer', address: deps.dvnSigner.address }]),
+      ...Object.entries(deps.dvnSigners ?? {}).map(([name, w]) => ({ role: `DVN signer "${name}"`, address: w.address })),
+    ]);
     return new Relayer(deps);
   }
 
@@ -65,7 +71,7 @@ export class Relayer {
     const now = deps.now ?? Date.now;
     this.chains = new Map(Object.entries(config.chains).map(([name, c]) => [name, new ChainClient(name, c)]));
     for (const name of this.chains.keys()) this.views.set(name, { chain: name, head: null, finalized: null, lastPollAt: null, lastError: null });
-    this.transports = createTransports(config, { dvnSigner: deps.dvnSigner });
+    this.transports = createTransports(config, { dvnSigner: deps.dvnSigner, dvnSigners: deps.dvnSigners });
     this.watchers = config.routes.map((route) => ({
       route: route.name,
       chain: route.source,

@@ -26,7 +26,18 @@ const layerZeroChain = z
     endpoint: address,
     receiveUln302: address,
     sendUln302: address.optional(),
+    /** Our DVN on this chain, signed by keys.dvnSigner. */
     dvn: address,
+    /** The source providers (chains.<source>.providers names) whose answers this DVN signs from; default: all. */
+    dvnProviders: z.array(z.string()).min(1).optional(),
+    /**
+     * Further DVNs the pathway requires (the ULN's requiredDVNs) that this relayer runs, each with its
+     * own key (a name in keys.dvnSigners) and its own source providers: as a production OApp
+     * configures several DVNs that do not share keys or RPCs.
+     */
+    moreDvns: z
+      .array(z.object({ address, signer: z.string().min(1), providers: z.array(z.string()).min(1).optional() }).strict())
+      .default([]),
     /** The ULN confirmations the DVN attests to (must match the receive ULN config). */
     confirmations: z.number().int().min(0).default(1),
   })
@@ -158,6 +169,8 @@ export const configSchema = z
         relayer: secretRef,
         /** Signs the DVN's verifications (LayerZero); a different key from the relayer's. */
         dvnSigner: secretRef.optional(),
+        /** The signers of layerzero.moreDvns, by the name each DVN gives. */
+        dvnSigners: z.record(z.string(), secretRef).default({}),
         /** Sign price attestations for liquidations; keys of their own (RELIABILITY 10). */
         attesters: z.array(secretRef).optional(),
       })
@@ -260,6 +273,25 @@ export const configSchema = z
           message: `messages from ${name} are verified by ${quorum} independent providers, but ${groups} ${groups === 1 ? 'is' : 'are'} configured: name them in chains.${name}.providers (or write verifyQuorum: 1 to trust one provider's word)`,
         });
     }
+    Object.entries(cfg.chains).forEach(([name, c]) => {
+      const lz = c.layerzero;
+      if (lz === undefined) return;
+      const sources = cfg.routes.filter((r) => r.destination === name && r.transport === 'layerzero').map((r) => r.source);
+      const groupsOf = (src: string) => Object.keys(cfg.chains[src]?.providers ?? { rpc: [] });
+      const checkProviders = (providers: readonly string[] | undefined, path: (string | number)[]) => {
+        for (const src of sources)
+          for (const p of providers ?? [])
+            if (!groupsOf(src).includes(p)) ctx.addIssue({ code: 'custom', path, message: `no provider "${p}" in chains.${src}.providers (a source of ${name})` });
+      };
+      checkProviders(lz.dvnProviders, ['chains', name, 'layerzero', 'dvnProviders']);
+      lz.moreDvns.forEach((d, i) => {
+        if (cfg.keys.dvnSigners[d.signer] === undefined)
+          ctx.addIssue({ code: 'custom', path: ['chains', name, 'layerzero', 'moreDvns', i, 'signer'], message: `no key "${d.signer}" in keys.dvnSigners` });
+        if (d.address === lz.dvn || lz.moreDvns.findIndex((o) => o.address === d.address) !== i)
+          ctx.addIssue({ code: 'custom', path: ['chains', name, 'layerzero', 'moreDvns', i, 'address'], message: 'a DVN listed twice' });
+        checkProviders(d.providers, ['chains', name, 'layerzero', 'moreDvns', i, 'providers']);
+      });
+    });
     const names = cfg.routes.map((r) => r.name);
     names.forEach((n, i) => {
       if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['routes', i, 'name'], message: `duplicate route name "${n}"` });

@@ -29,8 +29,8 @@ export function deriveDevnetAccounts(mnemonic: string, count: number): readonly 
   );
 }
 
-/** Anvil's ten funded accounts for the default mnemonic. */
-export const DEVNET_ACCOUNTS: readonly DevnetAccount[] = deriveDevnetAccounts(ANVIL_TEST_MNEMONIC, 10);
+/** Anvil's ten funded accounts for the default mnemonic, and one more (unfunded: a signing-only role). */
+export const DEVNET_ACCOUNTS: readonly DevnetAccount[] = deriveDevnetAccounts(ANVIL_TEST_MNEMONIC, 11);
 
 export interface StartAnvilOptions {
   chainId: number;

@@ -28,6 +28,8 @@ export const DEVNET_ROLES = {
   deployer: account(0),
   relayer: account(1),
   dvnSigner: account(2),
+  /** Signs for the pathway's second required DVN: a key of its own (it needs no gas). */
+  secondDvnSigner: account(10),
   traders: [account(3), account(4)],
   /** Sign price attestations (2 of 3); neither the gas key nor the DVN signer. */
   attesters: [account(5), account(6), account(7)],

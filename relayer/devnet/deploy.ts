@@ -50,6 +50,7 @@ export interface DevnetManifest {
     deployer: { address: string; privateKey: string };
     relayer: { address: string; privateKey: string };
     dvnSigner: { address: string; privateKey: string };
+    secondDvnSigner: { address: string; privateKey: string };
     traders: { address: string; privateKey: string }[];
     attesters: { address: string; privateKey: string }[];
     insuranceFund: { address: string; privateKey: string };
@@ -118,6 +119,7 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
         remoteEids: chains.filter((o) => o !== c).map((o) => o.lzEid),
         dvnSigners: [DEVNET_ROLES.dvnSigner.address],
         dvnQuorum: 1,
+        secondDvnSigners: [DEVNET_ROLES.secondDvnSigner.address],
         dvnAdmins: [DEVNET_ROLES.relayer.address],
         executorAdmins: [DEVNET_ROLES.relayer.address],
         confirmations: 1n,
@@ -127,9 +129,11 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
       // The batcher belongs to the relayer key; the relayer (a DVN admin) makes it a DVN admin too.
       const batcher = await c.d.deploy('RelayBatcher', [DEVNET_ROLES.relayer.address]);
       const relayer = new Wallet(DEVNET_ROLES.relayer.privateKey, c.d.provider);
-      const dvn = new Contract(layerzero.dvn, ['function grantRole(bytes32 role, address account)'], relayer);
-      const grant = await dvn.getFunction('grantRole').send(DVN_ADMIN_ROLE, await batcher.getAddress());
-      if ((await waitForReceipt(c.d.provider, grant.hash)).status !== 1) throw new Error('devnet deployment: DVN grantRole reverted');
+      for (const address of layerzero.dvns) {
+        const dvn = new Contract(address, ['function grantRole(bytes32 role, address account)'], relayer);
+        const grant = await dvn.getFunction('grantRole').send(DVN_ADMIN_ROLE, await batcher.getAddress());
+        if ((await waitForReceipt(c.d.provider, grant.hash)).status !== 1) throw new Error('devnet deployment: DVN grantRole reverted');
+      }
       const { core: wormholeCore } = await deployWormholeCore(c.d.wallet, {
         chainId: c.wormholeChainId, evmChainId: BigInt(c.chainId), guardians: DEVNET_GUARDIANS.map((g) => g.address),
       });
@@ -194,6 +198,7 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
       deployer: { ...DEVNET_ROLES.deployer },
       relayer: { ...DEVNET_ROLES.relayer },
       dvnSigner: { ...DEVNET_ROLES.dvnSigner },
+      secondDvnSigner: { ...DEVNET_ROLES.secondDvnSigner },
       traders: DEVNET_ROLES.traders.map((t) => ({ ...t })),
       attesters: DEVNET_ROLES.attesters.map((a) => ({ ...a })),
       insuranceFund: { ...DEVNET_ROLES.insuranceFund },

@@ -1,6 +1,7 @@
 // Deploys the real LayerZero v2 stack (EndpointV2, SendUln302, ReceiveUln302, PriceFeed, DVN,
 // Executor and their fee libraries) on one devnet chain and wires it to every remote eid, with
-// our own DVN as the single required verifier. No mocks: the relayer runs the production path.
+// our own DVNs as the required verifiers (two, with different signer keys, when asked: as a
+// production OApp requires several DVNs). No mocks: the relayer runs the production path.
 import { Contract, ContractFactory, ZeroAddress, getAddress, type Provider, type Signer, type TransactionReceipt } from 'ethers';
 import { layerZeroArtifact, type LayerZeroContractName } from '../transports/layerzero/artifacts.js';
 import { waitForReceipt } from '../chains/provider.js';
@@ -11,6 +12,8 @@ export interface DeployLayerZeroOptions {
   /** Addresses of the DVN's multisig signers. */
   dvnSigners: readonly string[];
   dvnQuorum: number;
+  /** A second required DVN, with its own multisig signers (quorum 1); none when absent. */
+  secondDvnSigners?: readonly string[];
   /** Accounts allowed to call DVN.execute (the relayer's DVN keys). */
   dvnAdmins: readonly string[];
   /** Accounts allowed to act as the Executor's admins. */
@@ -28,6 +31,10 @@ export interface LayerZeroDeployment {
   readonly receiveUln302: string;
   readonly priceFeed: string;
   readonly dvn: string;
+  /** Every DVN the ULN configs require (dvn first), each with its own signer set. */
+  readonly dvns: readonly string[];
+  /** Their DVN ids, in the same order. */
+  readonly dvnVids: readonly number[];
   readonly dvnFeeLib: string;
   readonly executor: string;
   readonly executorFeeLib: string;
@@ -133,20 +140,25 @@ export async function deployLayerZero(deployer: Signer, opts: DeployLayerZeroOpt
   await d.call(priceFeed, 'PriceFeed', 'setNativeTokenPriceUSD', [NATIVE_PRICE_USD]);
 
   // The deployer is an admin while it configures the workers and leaves unless asked to stay.
-  const dvn = await d.deploy('DVN', [
-    opts.localEid,
-    vid,
-    [sendUlnAddress, receiveUlnAddress],
-    priceFeedAddress,
-    unique(opts.dvnSigners),
-    opts.dvnQuorum,
-    unique([...dvnAdmins, d.address]),
-  ]);
+  const deployDvn = async (id: number, signers: readonly string[], quorum: number): Promise<Contract> => {
+    const dvn = await d.deploy('DVN', [
+      opts.localEid,
+      id,
+      [sendUlnAddress, receiveUlnAddress],
+      priceFeedAddress,
+      unique(signers),
+      quorum,
+      unique([...dvnAdmins, d.address]),
+    ]);
+    await d.call(dvn, 'DVN', 'setWorkerFeeLib', [await dvnFeeLib.getAddress()]);
+    await d.call(dvn, 'DVN', 'setDstConfig', [
+      opts.remoteEids.map((dstEid) => ({ dstEid, gas: DVN_VERIFY_GAS, multiplierBps: MULTIPLIER_BPS, floorMarginUSD: 0n })),
+    ]);
+    return dvn;
+  };
   const dvnFeeLib = await d.deploy('DVNFeeLib', [opts.localEid, NATIVE_DECIMALS_RATE]);
-  await d.call(dvn, 'DVN', 'setWorkerFeeLib', [await dvnFeeLib.getAddress()]);
-  await d.call(dvn, 'DVN', 'setDstConfig', [
-    opts.remoteEids.map((dstEid) => ({ dstEid, gas: DVN_VERIFY_GAS, multiplierBps: MULTIPLIER_BPS, floorMarginUSD: 0n })),
-  ]);
+  const dvn = await deployDvn(vid, opts.dvnSigners, opts.dvnQuorum);
+  const second = opts.secondDvnSigners === undefined ? null : await deployDvn(vid + 10_000, opts.secondDvnSigners, 1);
 
   const executor = await d.deploy('Executor', []);
   await d.call(executor, 'Executor', 'initialize', [
@@ -171,16 +183,19 @@ export async function deployLayerZero(deployer: Signer, opts: DeployLayerZeroOpt
   ]);
   const executorAddress = await executor.getAddress();
   const dvnAddress = await dvn.getAddress();
+  const dvnAddresses = [dvnAddress, ...(second === null ? [] : [await second.getAddress()])];
+  // ULN302 requires its DVN list sorted ascending, without duplicates.
+  const requiredDVNs = [...dvnAddresses].sort((a, b) => (BigInt(a) < BigInt(b) ? -1 : 1));
 
   // ULN configs first: the endpoint refuses a default library that does not support the eid.
   const ulnConfigs = opts.remoteEids.map((eid) => ({
     eid,
     config: {
       confirmations: opts.confirmations,
-      requiredDVNCount: 1,
+      requiredDVNCount: requiredDVNs.length,
       optionalDVNCount: 0,
       optionalDVNThreshold: 0,
-      requiredDVNs: [dvnAddress],
+      requiredDVNs,
       optionalDVNs: [],
     },
   }));
@@ -197,7 +212,7 @@ export async function deployLayerZero(deployer: Signer, opts: DeployLayerZeroOpt
     await d.call(endpoint, 'EndpointV2', 'setDefaultReceiveLibrary', [eid, receiveUlnAddress, 0]);
   }
 
-  if (!dvnAdmins.includes(d.address)) await d.call(dvn, 'DVN', 'revokeRole', [ADMIN_ROLE, d.address]);
+  if (!dvnAdmins.includes(d.address)) for (const w of [dvn, ...(second === null ? [] : [second])]) await d.call(w, 'DVN', 'revokeRole', [ADMIN_ROLE, d.address]);
   if (!executorAdmins.includes(d.address)) await d.call(executor, 'Executor', 'revokeRole', [ADMIN_ROLE, d.address]);
 
   return Object.freeze({
@@ -208,6 +223,8 @@ export async function deployLayerZero(deployer: Signer, opts: DeployLayerZeroOpt
     receiveUln302: receiveUlnAddress,
     priceFeed: priceFeedAddress,
     dvn: dvnAddress,
+    dvns: Object.freeze(dvnAddresses),
+    dvnVids: Object.freeze(second === null ? [vid] : [vid, vid + 10_000]),
     dvnFeeLib: await dvnFeeLib.getAddress(),
     executor: executorAddress,
     executorFeeLib: await executorFeeLib.getAddress(),

@@ -6,6 +6,8 @@ import { DEVNET_SEQUENCER_GRACE_SECONDS, type DevnetManifest } from './deploy.js
 
 export const RELAYER_KEY_ENV = 'ISORELAY_RELAYER_KEY';
 export const DVN_SIGNER_KEY_ENV = 'ISORELAY_DVN_SIGNER_KEY';
+/** The second DVN's signer: a key of its own, reading its own provider of each source. */
+export const SECOND_DVN_SIGNER_KEY_ENV = 'ISORELAY_DVN2_SIGNER_KEY';
 /** The attester keys the devnet keeper signs with (the threshold's worth): ISORELAY_ATTESTER_KEY_1, _2. */
 export const attesterKeyEnv = (i: number): string => `ISORELAY_ATTESTER_KEY_${i + 1}`;
 
@@ -45,6 +47,10 @@ export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): 
         receiveUln302: c.layerzero.receiveUln302,
         sendUln302: c.layerzero.sendUln302,
         dvn: c.layerzero.dvn,
+        // Two DVNs, two keys, two providers of each source: neither signs from the other's RPC.
+        ...(c.secondRpcUrl === undefined || c.layerzero.dvns[1] === undefined
+          ? {}
+          : { dvnProviders: ['node'], moreDvns: [{ address: c.layerzero.dvns[1], signer: 'second', providers: ['forwarder'] }] }),
         confirmations: 1,
       },
       wormhole: { chainId: c.wormholeChainId, core: c.wormholeCore },
@@ -80,6 +86,7 @@ export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): 
     keys: {
       relayer: { env: RELAYER_KEY_ENV },
       dvnSigner: { env: DVN_SIGNER_KEY_ENV },
+      dvnSigners: { second: { env: SECOND_DVN_SIGNER_KEY_ENV } },
       attesters: Array.from({ length: m.market.attesterThreshold }, (_, i) => ({ env: attesterKeyEnv(i) })),
     },
     store: { sqlite: o.sqlite },
@@ -92,5 +99,5 @@ export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): 
 }
 
 export function devnetRelayerYaml(m: DevnetManifest, o: DevnetConfigOptions): string {
-  return `# Written by \`isorelay devnet\` for the running devnet. Keys come from the environment:\n# ${RELAYER_KEY_ENV} (gas, DVN admin) and ${DVN_SIGNER_KEY_ENV} (DVN signer).\n${stringify(devnetRelayerConfig(m, o))}`;
+  return `# Written by \`isorelay devnet\` for the running devnet. Keys come from the environment:\n# ${RELAYER_KEY_ENV} (gas, DVN admin), ${DVN_SIGNER_KEY_ENV} and ${SECOND_DVN_SIGNER_KEY_ENV} (the two DVNs' signers).\n${stringify(devnetRelayerConfig(m, o))}`;
 }

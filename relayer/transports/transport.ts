@@ -45,8 +45,10 @@ export interface Transport {
   /**
    * Decides the next step for a message from the destination's state; `after` names the step
    * this process just saw mined, when the next one follows without reading the chain again.
+   * `witnesses` are the source providers that served the message just now (pipeline/verify):
+   * a verifier signs only what its own providers served; without them nothing is signed.
    */
-  plan(message: MessageRow, dst: ChainClient, after?: string): Promise<DeliveryPlan>;
+  plan(message: MessageRow, dst: ChainClient, after?: string, witnesses?: readonly string[]): Promise<DeliveryPlan>;
   /** A step that was mined but did not take effect (a DVN instruction that failed inside). */
   stepFailure(step: string, receipt: Receipt, dstChain: string): string | null;
   /** Explains why a delivery transaction would revert, from its revert data. */

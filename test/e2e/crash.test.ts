@@ -31,7 +31,7 @@ function runRelayer(configPath: string, env: Record<string, string>): Promise<{ 
  * transport (arbitrum reaches base over LayerZero, optimism over Wormhole) and delivery mode.
  */
 const CASES = [
-  { chain: 'arbitrum', mode: 'perStep', txs: 3, points: ['observed', 'moved:finalized', 'mined:dvnVerify', 'moved:verified', 'mined:commitVerification', 'mined:lzReceive', 'moved:submitted'] },
+  { chain: 'arbitrum', mode: 'perStep', txs: 4, points: ['observed', 'moved:finalized', 'mined:dvnVerify', 'moved:verified', 'mined:commitVerification', 'mined:lzReceive', 'moved:submitted'] },
   { chain: 'arbitrum', mode: 'batched', txs: 1, points: ['observed', 'moved:finalized', 'mined:relayBatch', 'moved:submitted'] },
   { chain: 'optimism', mode: 'perStep', txs: 1, points: ['observed', 'moved:finalized', 'mined:receiveWormholeMessage', 'moved:submitted'] },
   { chain: 'optimism', mode: 'batched', txs: 1, points: ['observed', 'moved:finalized', 'mined:relayBatch', 'moved:submitted'] },
@@ -55,7 +55,7 @@ describe('crash recovery (SIGKILL between stages)', function () {
       const m = devnet().manifest;
       const configPath = join(dir, 'relayer.yaml');
       writeFileSync(configPath, devnetRelayerYaml(m, { sqlite: join(dir, 'relayer.sqlite'), opsPort: 0, logLevel: 'silent', batching: mode === 'batched' }));
-      const env = { ISORELAY_RELAYER_KEY: m.accounts.relayer.privateKey, ISORELAY_DVN_SIGNER_KEY: m.accounts.dvnSigner.privateKey };
+      const env = { ISORELAY_RELAYER_KEY: m.accounts.relayer.privateKey, ISORELAY_DVN_SIGNER_KEY: m.accounts.dvnSigner.privateKey, ISORELAY_DVN2_SIGNER_KEY: m.accounts.secondDvnSigner.privateKey };
       const nonceBefore = await nonceOf(m, 'base', m.accounts.relayer.address);
       const l = await lock(m, chain);
 
@@ -65,7 +65,7 @@ describe('crash recovery (SIGKILL between stages)', function () {
       assert.equal(restarted.code, 0, restarted.out);
 
       assert.equal(await creditCount(m, l.lockId), 1);
-      // verify, commit, lzReceive: each exactly once (or one batch), whatever the crash point.
+      // each DVN's verify, commit, lzReceive: each exactly once (or one batch), whatever the crash point.
       assert.equal(await nonceOf(m, 'base', m.accounts.relayer.address), nonceBefore + txs);
       const store = SqliteStore.open(join(dir, 'relayer.sqlite'), { readonly: true });
       const rows = store.list({});

@@ -38,8 +38,8 @@ describe('credit path (arbitrum over LayerZero v2, optimism over Wormhole)', fun
       assert.equal(await e.getFunction('collateralOf')(m.accounts.traders[0]?.address, 1n, 42161n, arb), 2_500_000_007n);
       const sent = (await nonceOf(m, 'base', m.accounts.relayer.address)) - nonceBefore;
       if (batching) assert.ok(sent >= 1 && sent <= 3, `one batch per tick at most, got ${sent} transactions`);
-      // LayerZero (arbitrum): DVN verify, commit, lzReceive; Wormhole (optimism): receiveWormholeMessage.
-      else assert.equal(sent, 2 * 3 + 1, 'one transaction per step, none repeated');
+      // LayerZero (arbitrum): a verify per required DVN (two), commit, lzReceive; Wormhole (optimism): receiveWormholeMessage.
+      else assert.equal(sent, 2 * 4 + 1, 'one transaction per step, none repeated');
       store.close();
     });
   }

@@ -46,14 +46,14 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     await proxy.close();
   });
 
-  /** arbitrum read through `proxy` (scanning when `scans`) and the devnet's forwarder, quorum 2. */
+  /** arbitrum read through `proxy` as its provider "node" (scanning too when `scans`) and the devnet's forwarder, quorum 2. */
   async function start(m: DevnetManifest, o: { scans: boolean }): Promise<void> {
     proxy = await startFaultyRpc(m.chains.arbitrum?.rpcUrl as string);
     const config = testConfig(m, (raw: RawConfig) => {
       const arb = raw.chains.arbitrum;
       if (arb === undefined) throw new Error('no arbitrum');
       if (o.scans) arb.rpcUrls = [proxy.url];
-      arb.providers = { suspect: [proxy.url], forwarder: [m.chains.arbitrum?.secondRpcUrl as string] };
+      arb.providers = { node: [proxy.url], forwarder: [m.chains.arbitrum?.secondRpcUrl as string] };
       arb.verifyQuorum = 2;
     });
     ({ relayer, store } = makeRelayer(m, { config }));
@@ -76,7 +76,7 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     const [held] = store.list({ status: 'held' });
     assert.equal(held?.messageId, l.lockId);
     assert.equal(held?.holdCode, 'source_disagreement');
-    assert.match(held?.lastError ?? '', /providers of arbitrum disagree .* suspect: the stored message; forwarder: other content .*nothing was signed/);
+    assert.match(held?.lastError ?? '', /providers of arbitrum disagree .* node: the stored message; forwarder: other content .*nothing was signed/);
     assert.equal(await creditCount(m, l.lockId), 0, 'nothing credited');
     assert.equal(await nonceOf(m, 'base', relayerAddress), sentBefore, 'nothing signed or sent on base (no DVN verification of the forged packet)');
     const alert = events.find((e) => e.type === 'verify.disagreement');
@@ -104,7 +104,7 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     await tickUntil(relayer, () => store.list({ status: 'held' }).length === 1);
     const [held] = store.list({ status: 'held' });
     assert.equal(held?.holdCode, 'source_disagreement');
-    assert.match(held?.lastError ?? '', /suspect: other content/);
+    assert.match(held?.lastError ?? '', /node: other content/);
     assert.equal(await creditCount(m, l.lockId), 0);
 
     // A release is not a way around the providers: read again, still disputed, held again.
@@ -128,10 +128,31 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     const [waiting] = store.list({});
     assert.equal(waiting?.status, 'failed');
     assert.equal(waiting?.attempts, 0, 'waiting for a provider is not a failed attempt');
-    assert.match(waiting?.lastError ?? '', /1 of the 2 providers needed served .* \(suspect has no receipt/);
+    assert.match(waiting?.lastError ?? '', /1 of the 2 providers needed served .* \(node has no receipt/);
     assert.equal(await creditCount(m, l.lockId), 0);
     assert.equal(events.filter((e) => e.type === 'verify.disagreement').length, 0, 'behind is unknown, not a vote against');
 
+    proxy.setMode('ok');
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    assert.equal(await creditCount(m, l.lockId), 1);
+  });
+
+  it('lets each DVN sign only what its own provider served: with a quorum of one, the second DVN waits for its lagging provider', async () => {
+    const m = devnet().manifest;
+    proxy = await startFaultyRpc(m.chains.arbitrum?.secondRpcUrl as string);
+    const config = testConfig(m, (raw: RawConfig) => {
+      const arb = raw.chains.arbitrum;
+      if (arb === undefined) throw new Error('no arbitrum');
+      arb.providers = { node: [m.chains.arbitrum?.rpcUrl as string], forwarder: [proxy.url] };
+      arb.verifyQuorum = 1;
+    });
+    ({ relayer, store } = makeRelayer(m, { config }));
+    metrics = createMetrics(relayer.events);
+    proxy.setMode('staleHead', { staleBlock: BigInt(await headOf(m)) });
+    const l = await lock(m, 'arbitrum', { amount: ONE_USDC, positionId: 75n });
+    await tickUntil(relayer, () => /signs only what its providers \(forwarder\) served/.test(store.list({})[0]?.lastError ?? ''));
+    for (let i = 0; i < 5; i++) await relayer.tick();
+    assert.equal(await creditCount(m, l.lockId), 0, 'one DVN alone cannot get it executed');
     proxy.setMode('ok');
     await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
     assert.equal(await creditCount(m, l.lockId), 1);
@@ -143,7 +164,7 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     const config = testConfig(m, (raw: RawConfig) => {
       const op = raw.chains.optimism;
       if (op === undefined) throw new Error('no optimism');
-      op.providers = { suspect: [proxy.url], forwarder: [m.chains.optimism?.secondRpcUrl as string] };
+      op.providers = { node: [proxy.url], forwarder: [m.chains.optimism?.secondRpcUrl as string] };
     });
     ({ relayer, store } = makeRelayer(m, { config }));
     metrics = createMetrics(relayer.events);

@@ -14,7 +14,7 @@ import { parseConfig } from '../../relayer/config/load.js';
 import type { RawConfig } from '../../relayer/config/schema.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { startDevnet, type Devnet } from '../../relayer/devnet/network.js';
-import { devnetRelayerConfig, devnetRelayerYaml, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV } from '../../relayer/devnet/relayerConfig.js';
+import { devnetRelayerConfig, devnetRelayerYaml, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../../relayer/devnet/relayerConfig.js';
 import { MESSAGE_STATUSES } from '../../relayer/messages/status.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
 import { cli } from '../setup/cli.js';
@@ -60,6 +60,7 @@ describe('isorelay CLI against a devnet', function () {
     keys = {
       [RELAYER_KEY_ENV]: m.accounts.relayer.privateKey,
       [DVN_SIGNER_KEY_ENV]: m.accounts.dvnSigner.privateKey,
+      [SECOND_DVN_SIGNER_KEY_ENV]: m.accounts.secondDvnSigner.privateKey,
       [TRADER_KEY_ENV]: trader.privateKey,
     };
   });
@@ -94,7 +95,6 @@ describe('isorelay CLI against a devnet', function () {
       const file = writeConfig('quorum-one.yaml', (raw) => {
         const arb = raw.chains.arbitrum;
         if (arb === undefined) throw new Error('no arbitrum chain');
-        delete arb.providers;
         arb.verifyQuorum = 1;
       });
       const r = await cli(['doctor', '-c', file], keys);
@@ -195,6 +195,7 @@ describe('isorelay CLI against a devnet', function () {
       const store = SqliteStore.open(config.store.sqlite);
       const relayer = Relayer.create({
         config, store, relayerKey: new Wallet(m.accounts.relayer.privateKey), dvnSigner: new Wallet(m.accounts.dvnSigner.privateKey),
+        dvnSigners: { second: new Wallet(m.accounts.secondDvnSigner.privateKey) },
       });
       // Not started: the test drives the stages itself, one tick() at a time.
       try {

@@ -9,7 +9,7 @@ import { ChainClient } from '../../relayer/chains/client.js';
 import { parseConfig } from '../../relayer/config/load.js';
 import type { RawConfig } from '../../relayer/config/schema.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
-import { devnetRelayerConfig, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV } from '../../relayer/devnet/relayerConfig.js';
+import { devnetRelayerConfig, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../../relayer/devnet/relayerConfig.js';
 import { PriceService, type MarketPrices } from '../../relayer/oracle/priceService.js';
 import { WAD } from '../../relayer/oracle/reconcile.js';
 import { cli } from '../setup/cli.js';
@@ -49,7 +49,7 @@ describe('isorelay prices on the devnet', function () {
    */
   function setup(name: string, grace?: number): { file: string; service: PriceService } {
     const m = devnet().manifest;
-    keys = { [RELAYER_KEY_ENV]: m.accounts.relayer.privateKey, [DVN_SIGNER_KEY_ENV]: m.accounts.dvnSigner.privateKey };
+    keys = { [RELAYER_KEY_ENV]: m.accounts.relayer.privateKey, [DVN_SIGNER_KEY_ENV]: m.accounts.dvnSigner.privateKey, [SECOND_DVN_SIGNER_KEY_ENV]: m.accounts.secondDvnSigner.privateKey };
     const raw: RawConfig = devnetRelayerConfig(m, { sqlite: join(dir, 'relayer.sqlite'), logLevel: 'silent' });
     if (grace !== undefined)
       for (const feed of Object.values(raw.markets?.[MARKET]?.feeds ?? {})) if (feed.sequencerFeed !== undefined) feed.sequencerGraceSeconds = grace;

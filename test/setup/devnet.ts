@@ -99,6 +99,7 @@ export function makeRelayer(m: DevnetManifest, o: { config?: Config; store?: Sto
   const store = o.store ?? SqliteStore.open(':memory:');
   const relayer = Relayer.create({
     config, store, relayerKey: new Wallet(m.accounts.relayer.privateKey), dvnSigner: new Wallet(m.accounts.dvnSigner.privateKey),
+    dvnSigners: { second: new Wallet(m.accounts.secondDvnSigner.privateKey) },
   });
   return { relayer, store, config };
 }

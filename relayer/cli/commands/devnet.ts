@@ -7,7 +7,7 @@ import { startDaemon, untilSignal } from '../../app/daemon.js';
 import { parseConfig } from '../../config/load.js';
 import { demoPassed, formatDemoTable, runDemo } from '../../devnet/demo.js';
 import { startDevnet } from '../../devnet/network.js';
-import { devnetRelayerConfig, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV } from '../../devnet/relayerConfig.js';
+import { devnetRelayerConfig, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../../devnet/relayerConfig.js';
 import { runTradingDemo } from '../../devnet/tradingDemo.js';
 
 export interface DevnetOptions {
@@ -39,6 +39,7 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
       keys: {
         relayer: new Wallet(m.accounts.relayer.privateKey),
         dvnSigner: new Wallet(m.accounts.dvnSigner.privateKey),
+        dvnSigners: { second: new Wallet(m.accounts.secondDvnSigner.privateKey) },
         attesters: m.accounts.attesters.slice(0, m.market.attesterThreshold).map((a) => new Wallet(a.privateKey)),
       },
     });
@@ -66,7 +67,7 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
       if (!ok) process.exitCode = 1;
       return;
     }
-    say(`relaying until Ctrl-C. For other commands, export ${RELAYER_KEY_ENV} and ${DVN_SIGNER_KEY_ENV} (the devnet test keys are in the manifest's accounts), then: isorelay status -c ${join(opts.dir, 'relayer.yaml')}`);
+    say(`relaying until Ctrl-C. For other commands, export ${RELAYER_KEY_ENV}, ${DVN_SIGNER_KEY_ENV} and ${SECOND_DVN_SIGNER_KEY_ENV} (the devnet test keys are in the manifest's accounts), then: isorelay status -c ${join(opts.dir, 'relayer.yaml')}`);
     await untilSignal();
   } finally {
     await daemon.stop();

@@ -77,11 +77,11 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
   }
 
   /** The source check, before anything is signed: agreed → go on; otherwise the step's result. */
-  async function verifySource(row: MessageRow): Promise<{ ok: true; row: MessageRow } | { ok: false; result: StepResult }> {
+  async function verifySource(row: MessageRow): Promise<{ ok: true; row: MessageRow; witnesses?: readonly string[] } | { ok: false; result: StepResult }> {
     const v = await deps.verifier.verify(row);
     switch (v.kind) {
       case 'agreed':
-        return { ok: true, row };
+        return { ok: true, row, witnesses: v.witnesses };
       case 'unknown':
         return { ok: false, result: { kind: 'wait', reason: v.reason } };
       case 'disagreement':
@@ -100,11 +100,14 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
     if (deps.isPaused(initial.route)) return { kind: 'wait', reason: `route ${initial.route} is paused` };
     const stage = initial.status === 'failed' ? initial.resumeStatus : initial.status;
     let row = initial;
-    // Verify: nothing is signed for a message its source's providers do not agree on.
-    if (stage === 'finalized') {
+    let witnesses: readonly string[] | undefined;
+    // Verify: nothing is signed for a message its source's providers do not agree on (re-read, or
+    // remembered, before every pass that may still sign: a verifier signs what its providers served).
+    if (stage === 'finalized' || stage === 'verified') {
       const checked = await verifySource(row);
       if (!checked.ok) return checked.result;
       row = checked.row;
+      witnesses = checked.witnesses;
     }
     // Decide: the guards say whether it executes; verification goes ahead either way.
     const decision = await deps.decider.decide(row);
@@ -114,11 +117,12 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
     const batch = deps.batch(row.dstChain);
     let after: string | undefined;
     for (let i = 0; i < MAX_PLANS; i++) {
-      const plan = await transport.plan(row, dst, after);
+      const plan = await transport.plan(row, dst, after, witnesses);
       if (plan.kind === 'delivered') return { kind: 'advance', to: 'delivered', patch: { deliveredAt: now() }, reason: 'already delivered on chain' };
       if (plan.kind === 'wait') return { kind: 'wait', reason: plan.reason };
       if (plan.kind === 'reject') return { kind: 'drop', to: 'dead', reason: plan.reason };
-      const steps = stopped === null ? plan.steps : plan.steps.filter((s) => s.then === 'verified');
+      // Held or waiting: every step but the execution itself (verification records only what happened on the source).
+      const steps = stopped === null ? plan.steps : plan.steps.filter((s) => s.then !== 'submitted');
       if (stopped !== null && steps.length === 0) return stopped;
       const sent = await send(row, transport, steps, batch);
       if (!sent.ok) return sent.result;

@@ -12,8 +12,8 @@ import { routeNamed, type SourceWatch, type Transport } from '../../transports/t
 import type { EventBus } from '../events.js';
 
 export type SourceVerdict =
-  /** A quorum of providers served exactly the stored message, and none served anything else. */
-  | { kind: 'agreed' }
+  /** A quorum of providers served exactly the stored message, and none served anything else; `witnesses` name them. */
+  | { kind: 'agreed'; witnesses: string[] }
   /**
    * The operator released a disagreement and a quorum, with no provider dissenting, serves
    * another content than the one stored: the stored observation was wrong; this is the truth.
@@ -62,8 +62,8 @@ const AGREED_CACHE_SIZE = 10_000;
 export class SourceVerifier {
   private readonly providers = new Map<string, Provider[]>();
   private readonly watches = new Map<string, SourceWatch>();
-  /** Contents already agreed (a message waiting for its VAA is checked once, not at every retry). */
-  private readonly agreed = new Set<string>();
+  /** Contents already agreed, with their witnesses (a message waiting for its VAA is checked once, not at every retry). */
+  private readonly agreed = new Map<string, string[]>();
 
   constructor(private readonly deps: SourceVerifierDeps) {}
 
@@ -94,7 +94,8 @@ export class SourceVerifier {
   /** Reads the source transaction from every provider and compares what each serves with the stored row. */
   async verify(row: MessageRow): Promise<SourceVerdict> {
     const stored = contentOf(row);
-    if (this.agreed.has(stored)) return { kind: 'agreed' };
+    const known = this.agreed.get(stored);
+    if (known !== undefined) return { kind: 'agreed', witnesses: known };
     const watch = this.watchOf(row);
     const answers = await Promise.all(this.providersOf(row.srcChain).map((p) => finalReceiptFrom(p, row.srcTx)));
     const quorum = this.quorumOf(row.srcChain);
@@ -103,9 +104,13 @@ export class SourceVerifier {
     const other = votes.filter((v): v is Extract<Vote, { kind: 'content' }> => v.kind === 'content' && v.key !== stored);
 
     if (other.length === 0 && same.length >= quorum) {
-      if (this.agreed.size >= AGREED_CACHE_SIZE) this.agreed.delete(this.agreed.values().next().value as string);
-      this.agreed.add(stored);
-      return { kind: 'agreed' };
+      const witnesses = same.map((v) => v.provider);
+      // Remembered only once every provider has served it: a lagging one may still be some verifier's witness.
+      if (witnesses.length === votes.length) {
+        if (this.agreed.size >= AGREED_CACHE_SIZE) this.agreed.delete(this.agreed.keys().next().value as string);
+        this.agreed.set(stored, witnesses);
+      }
+      return { kind: 'agreed', witnesses };
     }
     // After an operator's release: a quorum that agrees with itself, and no provider with the stored content, is the truth.
     const released = row.holdCode === HoldCode.sourceDisagreement;

@@ -53,10 +53,19 @@ const PAYLOAD = { encode: (p: { encoded: string; options: string }) => JSON.stri
 
 const PACKET_CACHE_SIZE = 10_000;
 
+interface OurDvn {
+  address: string;
+  signer: Wallet;
+  /** The source providers whose answers it may sign from; null: any provider of the source. */
+  providers: readonly string[] | null;
+}
+
 export interface LayerZeroTransportOptions {
   config: Config;
-  /** Signs the DVN's verifications; must be one of the DVN's multisig signers. */
+  /** Signs the verifications of each chain's `layerzero.dvn`; must be one of that DVN's multisig signers. */
   dvnSigner: Wallet;
+  /** The signers of `layerzero.moreDvns`, by name (keys.dvnSigners). */
+  dvnSigners?: Readonly<Record<string, Wallet>>;
   /** Lifetime of a signed DVN instruction. */
   instructionTtlSeconds?: number;
 }
@@ -64,6 +73,7 @@ export interface LayerZeroTransportOptions {
 export class LayerZeroTransport implements Transport {
   readonly name = 'layerzero';
   private readonly vids = new Map<string, number>();
+  private readonly dvnLists = new Map<string, OurDvn[]>();
   /**
    * Decoded packets, keyed by the stored bytes themselves — never by guid: after a reorg the same
    * guid (path and nonce) can carry another payload. A message is planned several times.
@@ -81,6 +91,23 @@ export class LayerZeroTransport implements Transport {
   }
 
   constructor(private readonly options: LayerZeroTransportOptions) {}
+
+  /** Every DVN of a destination that this relayer runs, with its signer and the source providers it reads. */
+  private dvnsOf(chain: string): OurDvn[] {
+    let list = this.dvnLists.get(chain);
+    if (list !== undefined) return list;
+    const lz = this.chainLz(chain);
+    list = [
+      { address: lz.dvn, signer: this.options.dvnSigner, providers: lz.dvnProviders ?? null },
+      ...lz.moreDvns.map((d) => {
+        const signer = this.options.dvnSigners?.[d.signer];
+        if (signer === undefined) throw new Error(`no key ${d.signer} for DVN ${d.address} on ${chain}`);
+        return { address: d.address, signer, providers: d.providers ?? null };
+      }),
+    ];
+    this.dvnLists.set(chain, list);
+    return list;
+  }
 
   private chainLz(name: string) {
     const lz = this.options.config.chains[name]?.layerzero;
@@ -116,42 +143,55 @@ export class LayerZeroTransport implements Transport {
     };
   }
 
-  async plan(row: MessageRow, dst: ChainClient, after?: string): Promise<DeliveryPlan> {
+  async plan(row: MessageRow, dst: ChainClient, after?: string, witnesses?: readonly string[]): Promise<DeliveryPlan> {
     const p = this.packetOf(row);
     const lz = this.chainLz(row.dstChain);
-    // Right after our own mined step the next one is known; otherwise read the destination.
-    if (after === 'dvnVerify') return { kind: 'send', steps: [this.commitStep(row, p), this.receiveStep(row, p)] };
+    const dvns = this.dvnsOf(row.dstChain);
+    // Right after our own mined commit the receive follows without reading the chain again.
     if (after === 'commitVerification') return { kind: 'send', steps: [this.receiveStep(row, p)] };
-    // One request to one node: the three reads and the head (for the DVN instruction's expiry).
-    const [inboundHashRaw, lazyNonceRaw, lookupRaw, head] = await dst.rpc.batch<[string, string, string, { timestamp: string } | null]>([
+    // One request to one node: the endpoint's two reads, each DVN's verification, and the head (for the instructions' expiry).
+    const [inboundHashRaw, lazyNonceRaw, head, ...lookups] = await dst.rpc.batch<[string, string, { timestamp: string } | null, ...string[]]>([
       { method: 'eth_call', params: [{ to: lz.endpoint, data: inboundPayloadHash.encode([p.receiver, p.srcEid, p.sender, p.nonce]) }, 'latest'] },
       { method: 'eth_call', params: [{ to: lz.endpoint, data: lazyInboundNonce.encode([p.receiver, p.srcEid, p.sender]) }, 'latest'] },
-      { method: 'eth_call', params: [{ to: lz.receiveUln302, data: hashLookup.encode([p.headerHash, p.payloadHash, lz.dvn]) }, 'latest'] },
       { method: 'eth_getBlockByNumber', params: ['latest', false] },
+      ...dvns.map((d) => ({ method: 'eth_call', params: [{ to: lz.receiveUln302, data: hashLookup.encode([p.headerHash, p.payloadHash, d.address]) }, 'latest'] })),
     ]);
     const inboundHash = inboundPayloadHash.decode(inboundHashRaw)[0] as string;
     const lazyNonce = lazyInboundNonce.decode(lazyNonceRaw)[0] as bigint;
-    const [submitted, confirmations] = hashLookup.decode(lookupRaw) as unknown as [boolean, bigint];
 
     if (p.nonce <= lazyNonce && inboundHash === ZERO_HASH) return afterDelivery(row, p.message, p.receiver, dst);
     if (inboundHash === p.payloadHash) return { kind: 'send', steps: [this.receiveStep(row, p)] };
-    if (submitted && confirmations >= BigInt(lz.confirmations)) return { kind: 'send', steps: [this.commitStep(row, p), this.receiveStep(row, p)] };
+    const unverified = dvns.filter((_d, i) => {
+      const [submitted, confirmations] = hashLookup.decode(lookups[i] as string) as unknown as [boolean, bigint];
+      return !(submitted && confirmations >= BigInt(lz.confirmations));
+    });
+    if (unverified.length === 0) return { kind: 'send', steps: [this.commitStep(row, p), this.receiveStep(row, p)] };
+    // Each DVN signs only what its own source providers served (the verifier's witnesses).
+    if (witnesses === undefined) return { kind: 'wait', reason: 'the packet is not verified by its DVNs and was not read from the source in this pass' };
+    const unseen = unverified.find((d) => d.providers !== null && !d.providers.some((name) => witnesses.includes(name)));
+    if (unseen !== undefined) return { kind: 'wait', reason: `DVN ${unseen.address} signs only what its providers (${unseen.providers?.join(', ')}) served, and none of them has yet` };
     const chainNow = head === null ? Math.floor(Date.now() / 1000) : Number(BigInt(head.timestamp));
     const expiration = BigInt(chainNow + (this.options.instructionTtlSeconds ?? 600));
-    const param = buildDvnExecuteParam({
-      vid: await this.vid(row.dstChain, dst),
-      target: lz.receiveUln302,
-      callData: encodeVerifyCall(p.header, p.payloadHash, BigInt(lz.confirmations)),
-      expiration,
-      signers: [this.options.dvnSigner],
-    });
-    const verify: DeliveryStep = {
-      step: 'dvnVerify',
-      phase: 0,
-      then: 'verified',
-      tx: { to: lz.dvn, data: encodeDvnExecuteCall([param]), gasLimit: VERIFY_GAS, purpose: 'dvnVerify', messages: [row.id] },
-    };
-    return { kind: 'send', steps: [verify, this.commitStep(row, p), this.receiveStep(row, p)] };
+    const verifies: DeliveryStep[] = [];
+    for (const d of unverified) {
+      const param = buildDvnExecuteParam({
+        vid: await this.vid(row.dstChain, d.address, dst),
+        target: lz.receiveUln302,
+        callData: encodeVerifyCall(p.header, p.payloadHash, BigInt(lz.confirmations)),
+        expiration,
+        signers: [d.signer],
+      });
+      verifies.push({
+        step: 'dvnVerify',
+        phase: 0,
+        // Verified once the last of our DVNs has signed (each is re-read from the chain before the next).
+        then: 'finalized',
+        tx: { to: d.address, data: encodeDvnExecuteCall([param]), gasLimit: VERIFY_GAS, purpose: 'dvnVerify', messages: [row.id] },
+      });
+    }
+    const last = verifies[verifies.length - 1] as DeliveryStep;
+    last.then = 'verified';
+    return { kind: 'send', steps: [...(verifies as [DeliveryStep, ...DeliveryStep[]]), this.commitStep(row, p), this.receiveStep(row, p)] };
   }
 
   private commitStep(row: MessageRow, p: LayerZeroPacket): DeliveryStep {
@@ -186,9 +226,9 @@ export class LayerZeroTransport implements Transport {
   /** DVN.execute never reverts for a failed instruction; it logs it. Returns that reason, if any. */
   stepFailure(step: string, receipt: Receipt, dstChain: string): string | null {
     if (step !== 'dvnVerify') return null;
-    const dvn = this.chainLz(dstChain).dvn;
+    const ours = new Set(this.dvnsOf(dstChain).map((d) => d.address.toLowerCase()));
     for (const log of receipt.logs) {
-      if (log.address.toLowerCase() !== dvn.toLowerCase()) continue;
+      if (!ours.has(log.address.toLowerCase())) continue;
       const parsed = dvnIface.parseLog({ topics: log.topics, data: log.data });
       if (parsed === null) continue;
       if (parsed.name === 'ExecuteFailed') return `DVN instruction failed: ${this.explainRevert(parsed.args[1] as string).reason}`;
@@ -207,13 +247,13 @@ export class LayerZeroTransport implements Transport {
   }
 
 
-  private async vid(chain: string, dst: ChainClient): Promise<number> {
-    let v = this.vids.get(chain);
+  private async vid(chain: string, dvn: string, dst: ChainClient): Promise<number> {
+    const key = `${chain}:${dvn}`;
+    let v = this.vids.get(key);
     if (v === undefined) {
-      const lz = this.chainLz(chain);
-      const raw = await dst.call(lz.dvn, dvnIface.encodeFunctionData('vid', []));
+      const raw = await dst.call(dvn, dvnIface.encodeFunctionData('vid', []));
       v = Number(dvnIface.decodeFunctionResult('vid', raw)[0] as bigint);
-      this.vids.set(chain, v);
+      this.vids.set(key, v);
     }
     return v;
   }

@@ -7,7 +7,7 @@ import { RpcClient } from '../chains/rpc.js';
 import { DEFAULT_VERIFY_QUORUM, type ChainConfig, type Config, type SecretRef } from '../config/schema.js';
 import { providersOf } from '../chains/providers.js';
 import { VaaApi } from '../transports/wormhole/vaaApi.js';
-import { loadWallet } from '../config/secrets.js';
+import { assertKeysSeparated, loadWallet } from '../config/secrets.js';
 import { errorSummary, IsorelayError } from '../errors/base.js';
 import { redactText, redactUrl } from '../errors/redact.js';
 import { layerZeroAbi } from '../transports/layerzero/artifacts.js';
@@ -124,7 +124,7 @@ async function checkChain(name: string, client: ChainClient, out: Checks): Promi
   }
 }
 
-interface Keys { relayer: Wallet | null; dvnSigner: Wallet | null }
+interface Keys { relayer: Wallet | null; dvnSigner: Wallet | null; dvnSigners: Record<string, Wallet | null> }
 
 async function loadKey(role: string, ref: SecretRef, env: NodeJS.ProcessEnv, out: Checks): Promise<Wallet | null> {
   const where = 'env' in ref ? `environment variable ${ref.env}` : `keystore ${ref.keystore}`;
@@ -343,6 +343,24 @@ async function checkDestination(client: ChainClient, keys: Keys, out: Checks): P
           : fail(`${signer} is not a signer of DVN ${dvn}: its signatures will be refused (setSigner)`),
       );
     }
+    for (const more of lz.moreDvns) {
+      if (keys.relayer !== null) {
+        const relayer = keys.relayer.address;
+        await out.run(`relayer key is an admin of DVN ${more.address}`, async () =>
+          ((await read(client, dvnIface, more.address, 'hasRole', [ADMIN_ROLE, relayer]))[0] as boolean)
+            ? pass(`${relayer} has ADMIN_ROLE`)
+            : fail(`${relayer} lacks ADMIN_ROLE on DVN ${more.address}: it cannot submit its verifications`),
+        );
+      }
+      const signer = keys.dvnSigners[more.signer];
+      if (signer !== null && signer !== undefined) {
+        await out.run(`DVN signer "${more.signer}" is a signer of DVN ${more.address}`, async () =>
+          ((await read(client, dvnIface, more.address, 'signers', [signer.address]))[0] as boolean)
+            ? pass(signer.address)
+            : fail(`${signer.address} is not a signer of DVN ${more.address}: its signatures will be refused`),
+        );
+      }
+    }
     await out.run('DVN quorum', async () => {
       const quorum = (await read(client, dvnIface, dvn, 'quorum'))[0] as bigint;
       if (quorum === 0n) return fail('the DVN quorum is 0');
@@ -363,12 +381,20 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process
   const keys: Keys = {
     relayer: await loadKey('relayer', config.keys.relayer, env, keyChecks),
     dvnSigner: config.keys.dvnSigner === undefined ? null : await loadKey('DVN signer', config.keys.dvnSigner, env, keyChecks),
+    dvnSigners: {},
   };
-  if (keys.relayer !== null && keys.dvnSigner !== null)
-    keyChecks.add(
-      'relayer and DVN signer keys differ',
-      keys.relayer.address === keys.dvnSigner.address ? fail('one key plays both roles: a leaked gas key could also sign verifications') : pass('two keys'),
-    );
+  for (const [name, ref] of Object.entries(config.keys.dvnSigners)) keys.dvnSigners[name] = await loadKey(`DVN signer "${name}"`, ref, env, keyChecks);
+  const loaded = [
+    ...(keys.relayer === null ? [] : [{ role: 'relayer (gas)', address: keys.relayer.address }]),
+    ...(keys.dvnSigner === null ? [] : [{ role: 'DVN signer', address: keys.dvnSigner.address }]),
+    ...Object.entries(keys.dvnSigners).flatMap(([name, w]) => (w === null ? [] : [{ role: `DVN signer "${name}"`, address: w.address }])),
+  ];
+  try {
+    assertKeysSeparated(loaded);
+    keyChecks.add('every role has its own key', pass(`${loaded.length} keys`));
+  } catch (e) {
+    keyChecks.add('every role has its own key', fail(errorSummary(e)));
+  }
 
   const groups = new Map(Object.keys(config.chains).map((name) => [name, new Checks(name)]));
   const group = (name: string) => groups.get(name) as Checks; // every chain has a group, made just above

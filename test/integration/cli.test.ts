@@ -82,6 +82,8 @@ describe('isorelay CLI against a devnet', function () {
       assert.match(r.stdout, /✓ engine sends back to arbitrum over layerzero \[route base-arbitrum\]/);
       assert.match(r.stdout, /✓ engine can pay the messaging fees of RELEASE\/SEIZE \[route base-arbitrum\]/);
       assert.match(r.stdout, /✓ relayer has gas/);
+      assert.match(r.stdout, /✓ DVN signer "second" is a signer of DVN 0x/);
+      assert.match(r.stdout, /✓ every role has its own key: 3 keys/);
       assert.match(r.stdout, /✓ verification quorum: 2 of 2 independent providers must serve each message alike/);
       assert.match(r.stdout, /✓ provider forwarder serves chain 42161/);
       assert.match(r.stdout, /✓ tokens the vault takes are collateral on the engine \[route arbitrum-base\]: 2 token\(s\)/);

@@ -89,6 +89,7 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
   const keeper = keeperOn && config.keeper !== undefined
     ? new KeeperLoop(new Keeper({
         config, client: (c) => relayer.client(c), sender: relayer.senderFor(config.keeper.chain), attesters,
+        remoteAttesters: config.keeper.remoteAttesters.map((r) => ({ url: r.url, ...(r.tokenEnv === undefined ? {} : { token: (o.env ?? process.env)[r.tokenEnv] ?? '' }) })),
         prices: new PriceService(config, (c) => relayer.client(c)), events,
       }), config.keeper.tickMs, (e) => logger.warn({ err: e }, `keeper tick failed: ${errorSummary(e)}`))
     : undefined;

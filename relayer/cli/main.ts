@@ -8,6 +8,7 @@ import { heldListCommand, heldRejectCommand, heldReleaseCommand } from './comman
 import { lockCommand } from './commands/lock.js';
 import { positionsCommand } from './commands/positions.js';
 import { pricesCommand } from './commands/prices.js';
+import { attesterCommand } from './commands/attester.js';
 import { startCommand } from './commands/start.js';
 import { statusCommand } from './commands/status.js';
 
@@ -30,6 +31,16 @@ program
   .description('run the relayer daemon')
   .requiredOption('-c, --config <file>', 'relayer config (YAML)')
   .action(startCommand);
+
+program
+  .command('attester')
+  .description('run one price attester in its own process: it reconciles prices itself and signs only what agrees (the keeper asks over HTTP)')
+  .requiredOption('-c, --config <file>', 'config (YAML): the chains, markets and keeper chain it reads')
+  .requiredOption('--key-env <var>', 'environment variable holding this attester\'s private key')
+  .option('--host <host>', 'where to listen (loopback by default; anything else needs --token-env)', '127.0.0.1')
+  .addOption(new Option('--port <port>', 'port to listen on; 0 picks a free one').default(9470).argParser(Number))
+  .option('--token-env <var>', 'environment variable holding the bearer token the keeper must send')
+  .action(attesterCommand);
 
 program
   .command('status')

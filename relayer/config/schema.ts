@@ -188,6 +188,12 @@ export const configSchema = z
         tickMs: z.number().int().min(10).max(600_000).default(1_000),
         /** Lifetime of an attestation the keeper signs. */
         attestationTtlSeconds: z.number().int().min(5).max(3_600).default(60),
+        /** Attesters running as their own processes (`isorelay attester`), asked over HTTP for their signatures. */
+        remoteAttesters: z
+          .array(z.object({ url: z.string().refine((s) => /^https?:\/\//.test(s), { message: 'must be an http(s) URL' }), tokenEnv: z.string().min(1).optional() }).strict())
+          .default([]),
+        /** How long the keeper waits for a remote attester's answer. */
+        attesterTimeoutMs: z.number().int().min(50).max(60_000).default(2_000),
       })
       .strict()
       .optional(),
@@ -258,7 +264,8 @@ export const configSchema = z
     if (cfg.keeper?.enabled === true) {
       const k = cfg.keeper;
       if (cfg.chains[k.chain]?.engine === undefined) ctx.addIssue({ code: 'custom', path: ['keeper', 'chain'], message: `the keeper needs the engine of chain "${k.chain}"` });
-      if ((cfg.keys.attesters ?? []).length === 0) ctx.addIssue({ code: 'custom', path: ['keys', 'attesters'], message: 'the keeper signs attestations: at least one attester key is required' });
+      if ((cfg.keys.attesters ?? []).length === 0 && k.remoteAttesters.length === 0)
+        ctx.addIssue({ code: 'custom', path: ['keys', 'attesters'], message: 'the keeper needs attestations: give attester keys, or keeper.remoteAttesters (attesters in their own processes)' });
       if (Object.keys(cfg.markets).length === 0) ctx.addIssue({ code: 'custom', path: ['markets'], message: 'the keeper needs at least one market' });
     }
     for (const name of new Set(cfg.routes.map((r) => r.source))) {

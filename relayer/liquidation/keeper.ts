@@ -15,7 +15,8 @@ import { isLiquidatable, liquidationPrice, Side, type IsolatedAccount } from '..
 import type { MarketPrices, PriceService } from '../oracle/priceService.js';
 import type { ReconciledPrice } from '../oracle/reconcile.js';
 import type { EventBus } from '../pipeline/events.js';
-import { attestationDomain, signAttestation, type PriceAttestation } from './attestation.js';
+import { attestationDomain, type PriceAttestation } from './attestation.js';
+import { gatherSignatures, type RemoteAttester } from './remoteAttesters.js';
 import { accountFromEngine } from './engineAccount.js';
 import { PositionIndex } from './positionIndex.js';
 
@@ -43,8 +44,10 @@ export interface KeeperOptions {
   client: (chain: string) => ChainClient;
   /** The relayer key's sender on the engine's chain (shared with deliveries: one writer per key). */
   sender: TxSender;
-  /** Attester keys this keeper signs with (at least the engine's threshold). */
+  /** Attester keys this keeper signs with itself (none when every attester runs in its own process). */
   attesters: readonly Wallet[];
+  /** Attesters in their own processes, asked for their signatures (keeper.remoteAttesters). */
+  remoteAttesters?: readonly RemoteAttester[];
   prices: PriceService;
   events: EventBus;
 }
@@ -205,7 +208,13 @@ export class Keeper {
       market: book.id, low: range.low, high: range.high, median: range.median,
       timestamp, chains: chainIds, deadline: timestamp + BigInt(this.o.config.keeper?.attestationTtlSeconds ?? 60),
     };
-    const signatures = await signAttestation(attestation, this.o.attesters, attestationDomain(this.chainId ?? 0n, this.attestations ?? ''));
+    const { signatures, refusals } = await gatherSignatures(
+      book.name, attestation, attestationDomain(this.chainId ?? 0n, this.attestations ?? ''), this.o.attesters, this.o.remoteAttesters ?? [], this.o.config.keeper?.attesterTimeoutMs ?? 2_000,
+    );
+    if (signatures.length === 0) {
+      this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price, ok: false, reason: `no attester signed: ${refusals.join('; ')}` });
+      return false;
+    }
     const a = attestation;
     const data = liquidateFn.encode([key, [a.market, a.low, a.high, a.median, a.timestamp, [...a.chains], a.deadline], signatures]);
     try {

@@ -22,27 +22,74 @@ export function providersOf(chain: string, config: ChainConfig): Provider[] {
   return Object.entries(groups).map(([name, urls]) => ({ name, client: new ChainClient(`${chain}/${name}`, { ...config, rpcUrls: urls }) }));
 }
 
+/** The most receipts asked of one provider in one request. */
+const MAX_BATCH = 100;
+
+interface Pending {
+  txHash: string;
+  resolve: (r: ProviderReceipt) => void;
+}
+
 /**
- * The receipt of `txHash` as one provider serves it, with that provider's own head in the same
- * request: a provider that has not reached or not finalized the block cannot vote (it is behind,
- * not a witness that the transaction is absent).
+ * Final receipts as one provider serves them, with that provider's own head in the same request:
+ * a provider that has not reached or not finalized the block cannot vote (it is behind, not a
+ * witness that the transaction is absent). The asks of one event-loop turn go out as one JSON-RPC
+ * batch (one head, many receipts), so verifying many messages costs one request per provider.
  */
-export async function finalReceiptFrom(p: Provider, txHash: string): Promise<ProviderReceipt> {
-  const f = p.client.config.finality;
-  try {
+export class ProviderReader {
+  private queue: Pending[] = [];
+  private scheduled = false;
+
+  constructor(readonly provider: Provider) {}
+
+  get name(): string {
+    return this.provider.name;
+  }
+
+  finalReceipt(txHash: string): Promise<ProviderReceipt> {
+    return new Promise((resolve) => {
+      this.queue.push({ txHash, resolve });
+      if (this.scheduled) return;
+      this.scheduled = true;
+      setImmediate(() => {
+        this.scheduled = false;
+        const all = this.queue;
+        this.queue = [];
+        for (let i = 0; i < all.length; i += MAX_BATCH) void this.flush(all.slice(i, i + MAX_BATCH));
+      });
+    });
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    const p = this.provider;
+    const f = p.client.config.finality;
     const tagged = 'tag' in f;
-    const [raw, head] = await p.client.rpc.batch<[unknown, unknown]>([
-      { method: 'eth_getTransactionReceipt', params: [txHash] },
-      tagged ? { method: 'eth_getBlockByNumber', params: ['finalized', false] } : { method: 'eth_blockNumber', params: [] },
-    ]);
-    const receipt = ChainClient.parseReceipt(raw);
-    if (receipt === null) return { provider: p.name, kind: 'unknown', why: 'has no receipt for the transaction (behind?)' };
-    const final = tagged ? blockNumberOf(head) : quantity(head) - BigInt('confirmations' in f ? f.confirmations : 0);
-    if (final === null || receipt.blockNumber > final)
-      return { provider: p.name, kind: 'unknown', why: `does not call block ${receipt.blockNumber} final yet` };
-    return { provider: p.name, kind: 'final', receipt };
-  } catch (e) {
-    return { provider: p.name, kind: 'unknown', why: errorSummary(e) };
+    const hashes = [...new Set(batch.map((b) => b.txHash))];
+    let answers: ProviderReceipt[];
+    try {
+      const [head, ...raws] = await p.client.rpc.batch<[unknown, ...unknown[]]>([
+        tagged ? { method: 'eth_getBlockByNumber', params: ['finalized', false] } : { method: 'eth_blockNumber', params: [] },
+        ...hashes.map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })),
+      ]);
+      const final = tagged ? blockNumberOf(head) : quantity(head) - BigInt('confirmations' in f ? f.confirmations : 0);
+      answers = raws.map((raw, i): ProviderReceipt => {
+        try {
+          const receipt = ChainClient.parseReceipt(raw);
+          if (receipt === null) return { provider: p.name, kind: 'unknown', why: 'has no receipt for the transaction (behind?)' };
+          // A node that answers a receipt of another transaction is not a witness of this one.
+          if (receipt.transactionHash.toLowerCase() !== (hashes[i] as string).toLowerCase()) return { provider: p.name, kind: 'unknown', why: 'answered the receipt of another transaction' };
+          if (final === null || receipt.blockNumber > final) return { provider: p.name, kind: 'unknown', why: `does not call block ${receipt.blockNumber} final yet` };
+          return { provider: p.name, kind: 'final', receipt };
+        } catch (e) {
+          return { provider: p.name, kind: 'unknown', why: errorSummary(e) };
+        }
+      });
+    } catch (e) {
+      const why = errorSummary(e);
+      answers = hashes.map(() => ({ provider: p.name, kind: 'unknown', why }));
+    }
+    const byHash = new Map(hashes.map((h, i) => [h, answers[i] as ProviderReceipt]));
+    for (const b of batch) b.resolve(byHash.get(b.txHash) ?? { provider: p.name, kind: 'unknown', why: 'no answer' });
   }
 }
 

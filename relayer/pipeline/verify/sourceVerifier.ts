@@ -4,7 +4,7 @@
 // content — emitter, path, nonce, payload, block hash. One lying or lagging provider can delay a
 // message; it cannot change what is signed.
 import type { Log, Receipt } from '../../chains/client.js';
-import { finalReceiptFrom, providersOf, type Provider, type ProviderReceipt } from '../../chains/providers.js';
+import { ProviderReader, providersOf, type ProviderReceipt } from '../../chains/providers.js';
 import { DEFAULT_VERIFY_QUORUM, type Config } from '../../config/schema.js';
 import { HoldCode } from '../../messages/status.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
@@ -60,19 +60,19 @@ function messageIn(receipt: Receipt, id: string, watch: SourceWatch): NewMessage
 const AGREED_CACHE_SIZE = 10_000;
 
 export class SourceVerifier {
-  private readonly providers = new Map<string, Provider[]>();
+  private readonly providers = new Map<string, ProviderReader[]>();
   private readonly watches = new Map<string, SourceWatch>();
   /** Contents already agreed, with their witnesses (a message waiting for its VAA is checked once, not at every retry). */
   private readonly agreed = new Map<string, string[]>();
 
   constructor(private readonly deps: SourceVerifierDeps) {}
 
-  private providersOf(chain: string): Provider[] {
+  private providersOf(chain: string): ProviderReader[] {
     let p = this.providers.get(chain);
     if (p === undefined) {
       const c = this.deps.config.chains[chain];
       if (c === undefined) throw new Error(`unknown chain ${chain}`);
-      p = providersOf(chain, c);
+      p = providersOf(chain, c).map((x) => new ProviderReader(x));
       this.providers.set(chain, p);
     }
     return p;
@@ -97,7 +97,7 @@ export class SourceVerifier {
     const known = this.agreed.get(stored);
     if (known !== undefined) return { kind: 'agreed', witnesses: known };
     const watch = this.watchOf(row);
-    const answers = await Promise.all(this.providersOf(row.srcChain).map((p) => finalReceiptFrom(p, row.srcTx)));
+    const answers = await Promise.all(this.providersOf(row.srcChain).map((p) => p.finalReceipt(row.srcTx)));
     const quorum = this.quorumOf(row.srcChain);
     const votes = answers.map((a) => voteOf(a, row.id, watch));
     const same = votes.filter((v) => v.kind === 'content' && v.key === stored);

@@ -87,6 +87,10 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
     mapping(uint64 => mapping(address => CollateralConfig)) public collateralConfig;
     /// @notice lockIds already credited: the on-chain replay guard.
     mapping(bytes32 => bool) public processed;
+    /// @notice Who may execute a CREDIT (the LayerZero executor, the caller of receiveWormholeMessage):
+    /// the relayers whose route limits decide execution. A verified CREDIT that a relayer holds (above
+    /// its route's cap) cannot be executed by someone else.
+    mapping(address => bool) public executors;
 
     // Wormhole transport: the core contract, the trusted emitter (vault) per Wormhole chain id,
     // the EVM chain id behind it, and every VAA hash already consumed (each executes once).
@@ -95,12 +99,12 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
     mapping(uint16 => uint64) internal chainIdOfWormhole;
     mapping(bytes32 => bool) public consumedVaas;
     /// @notice Credited amount per positionKey and collateralKey, in the token's own units.
-    mapping(bytes32 => mapping(bytes32 => uint256)) public collateral;
+    mapping(bytes32 => mapping(bytes32 => uint256)) internal collateral;
 
     // ---------------------------------------------------------------- trading and settlement
 
     /// @notice By positionKey.
-    mapping(bytes32 => Position) public positions;
+    mapping(bytes32 => Position) internal positions;
     /// @notice By market id (e.g. keccak256("ETH-USD")).
     mapping(bytes32 => Market) public markets;
     /// @notice Who a positionKey belongs to, recorded at its first credit.
@@ -148,6 +152,7 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
     error OracleDeviation(uint256 ownPrice, uint256 median);
     error NotLiquidatable(int256 equity, uint256 maintenance);
     error NotForThisEngine(uint64 targetChainId, address target);
+    error NotExecutor(address executor);
 
     event SourceRegistered(uint32 indexed lzEid, uint64 indexed chainId, address vault);
     event WormholeSourceRegistered(uint16 indexed wormholeChainId, uint64 indexed chainId, address vault);
@@ -214,6 +219,10 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
         chainIdOfWormhole[wormholeChainId] = chainId;
         wormholeChainOf[chainId] = wormholeChainId;
         emit WormholeSourceRegistered(wormholeChainId, chainId, vault);
+    }
+
+    function setExecutor(address executor, bool allowed) external onlyOwner {
+        executors[executor] = allowed;
     }
 
     function setCollateral(uint64 srcChainId, address token, uint8 decimals, bool allowed, bool usdValued) external onlyOwner {
@@ -425,6 +434,7 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
     /// @notice Delivers a signed VAA (anyone may relay it): the guardians' signatures are checked by
     /// the core, the emitter must be the registered vault of its chain, and each VAA runs once.
     function receiveWormholeMessage(bytes calldata encodedVm) external nonReentrant {
+        if (!executors[msg.sender]) revert NotExecutor(msg.sender);
         (IWormhole.VM memory vm, bool valid, string memory reason) = wormhole.parseAndVerifyVM(encodedVm);
         if (!valid) revert InvalidVaa(reason);
         bytes32 emitter = wormholeEmitters[vm.emitterChainId];
@@ -440,9 +450,10 @@ contract IsolatedMarginEngine is OApp, ReentrancyGuard {
         Origin calldata origin,
         bytes32 guid,
         bytes calldata message,
-        address, /* executor */
+        address executor,
         bytes calldata /* extraData */
     ) internal override {
+        if (!executors[executor]) revert NotExecutor(executor);
         _accept(chainIdOfEid[origin.srcEid], address(uint160(uint256(origin.sender))), message, guid);
     }
 

@@ -367,6 +367,15 @@ async function checkDestination(client: ChainClient, keys: Keys, out: Checks): P
       return quorum === 1n ? pass('quorum 1: our signer alone verifies') : warn(`quorum ${quorum}: our signer alone cannot verify; ${quorum - 1n} other signer(s) must sign each verification`);
     });
   }
+  const engine = client.config.engine;
+  if (engine !== undefined && keys.relayer !== null) {
+    const executor = client.config.batcher ?? keys.relayer.address;
+    await out.run('the relayer may execute CREDITs on the engine', async () =>
+      ((await read(client, engineIface, engine, 'executors', [executor]))[0] as boolean)
+        ? pass(`${executor} is an executor`)
+        : fail(`${executor} is not an executor of the engine: every CREDIT it delivers reverts (setExecutor)`),
+    );
+  }
   if (keys.relayer !== null) {
     const relayer = keys.relayer.address;
     await out.run('relayer has gas', async () => {

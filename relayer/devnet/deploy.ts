@@ -176,6 +176,9 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
       }),
   );
   await dst.d.send(engine, 'setWormhole', [lzOf(dst).wormholeCore]);
+  // Only the relayer (directly or through its batcher) executes CREDITs: its route limits bind.
+  await dst.d.send(engine, 'setExecutor', [DEVNET_ROLES.relayer.address, true]);
+  await dst.d.send(engine, 'setExecutor', [lzOf(dst).batcher, true]);
   for (const s of sources) {
     await dst.d.send(engine, 'registerSource', [s.chain.lzEid, s.chain.chainId, s.vault]);
     await dst.d.send(engine, 'registerWormholeSource', [s.chain.wormholeChainId, s.chain.chainId, s.vault]);

@@ -4,7 +4,10 @@
 // delivers the held one once released. Nothing over a limit reaches the engine.
 import assert from 'node:assert/strict';
 import { createMetrics } from '../../relayer/ops/metrics.js';
-import { creditCount, lock, makeRelayer, testConfig, tickUntil, useSharedDevnet } from '../setup/devnet.js';
+import { Contract } from 'ethers';
+import { layerZeroAbi } from '../../relayer/transports/layerzero/artifacts.js';
+import { decodePacket } from '../../relayer/transports/layerzero/packet.js';
+import { creditCount, engine, lock, makeRelayer, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
 
 describe('credit route limits on the devnet', function () {
   this.timeout(120_000);
@@ -75,6 +78,15 @@ describe('credit route limits on the devnet', function () {
     assert.equal(held?.messageId, oversize.lockId);
     assert.equal(held?.holdCode, 'credit_cap');
     assert.equal(await creditCount(m, oversize.lockId), 0, 'the held CREDIT is verified on chain but not executed');
+    // Verified and committed, it is still not anyone's to execute: the engine takes CREDITs from its executors only.
+    const { encoded, options } = JSON.parse(held?.payload ?? '{}') as { encoded: string; options: string };
+    const p = decodePacket(encoded, options);
+    const endpoint = new Contract(m.chains.base?.layerzero.endpoint as string, layerZeroAbi('EndpointV2'), trader(m, 'base', 1));
+    await assert.rejects(
+      endpoint.getFunction('lzReceive').staticCall({ srcEid: p.srcEid, sender: p.sender, nonce: p.nonce }, p.receiver, p.guid, p.message, '0x'),
+      (e: unknown) => (e as { data?: string }).data?.startsWith(engine(m).interface.getError('NotExecutor')?.selector ?? '?') === true,
+    );
+    assert.equal(await creditCount(m, oversize.lockId), 0);
 
     // Released, it executes after the later ones (LayerZero keeps its verified payload): once.
     assert.ok(store.transition(held?.id, 'held', 'finalized', { guardReleased: true, lastError: 'released by the operator' }));

@@ -32,9 +32,10 @@ describe('Wormhole path (real core, devnet guardian)', function () {
     };
   }
 
-  async function receive(vaa: Uint8Array): Promise<string | null> {
+  /** Simulates delivering `vaa` from `from` (the relayer, an executor, unless said): null when accepted, else the custom error. */
+  async function receive(vaa: Uint8Array, from = devnet().manifest.accounts.relayer.privateKey): Promise<string | null> {
     const m = devnet().manifest;
-    const e = engine(m);
+    const e = engine(m, new Wallet(from, provider(m, 'base')));
     try {
       await e.getFunction('receiveWormholeMessage').staticCall(hexlify(vaa));
       return null;
@@ -50,6 +51,14 @@ describe('Wormhole path (real core, devnet guardian)', function () {
 
     it('accepts a VAA signed by the guardian quorum from the registered vault', async () => {
       assert.equal(await receive(signVaa({ ...creditFields({ nonce: 900n, sequence: 900n }), guardianKeys: guardianKeys() })), null);
+    });
+
+    it('refuses a valid CREDIT from anyone but an executor: a CREDIT the relayer holds cannot be executed by someone else', async () => {
+      const m = devnet().manifest;
+      const vaa = signVaa({ ...creditFields({ nonce: 900n, sequence: 900n }), guardianKeys: guardianKeys() });
+      const outsider = m.accounts.traders[1]?.privateKey as string;
+      assert.equal(await receive(vaa, outsider), `NotExecutor(${m.accounts.traders[1]?.address})`);
+      assert.equal(await receive(vaa), null, 'the same VAA from the relayer is accepted');
     });
 
     it('rejects a VAA with too few guardian signatures', async () => {
@@ -89,7 +98,7 @@ describe('Wormhole path (real core, devnet guardian)', function () {
 
     it('rejects a replayed VAA, and a new VAA replaying a credited lockId', async () => {
       const m = devnet().manifest;
-      const owner = new Wallet(m.accounts.traders[1]?.privateKey as string, provider(m, 'base'));
+      const owner = new Wallet(m.accounts.relayer.privateKey, provider(m, 'base'));
       const vaa = signVaa({ ...creditFields({ nonce: 901n, sequence: 901n }), guardianKeys: guardianKeys() });
       const tx = await engine(m, owner).getFunction('receiveWormholeMessage').send(hexlify(vaa));
       await waitForReceipt(provider(m, 'base'), tx.hash);

@@ -317,6 +317,8 @@ describe('LayerZero v2 stack on two anvil chains', function () {
       engineErrors = new Interface(engineArtifact.abi);
       engine = await deploy(base, engineArtifact.abi, engineArtifact.bytecode, [base.lz.endpoint, base.owner.address]);
       await mined(engine.getFunction('setCollateral').send(arbitrum.chainId, TOKEN_ON_ARBITRUM, 6, true, true), base.provider);
+      // The endpoint is driven by the relayer key here: it executes the CREDITs.
+      await mined(engine.getFunction('setExecutor').send(await (base.endpoint.runner as Wallet).getAddress(), true), base.provider);
     });
 
     async function rogueSender(): Promise<Contract> {

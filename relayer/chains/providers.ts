@@ -11,9 +11,14 @@ export interface Provider {
   client: ChainClient;
 }
 
-/** One provider's answer: the receipt it calls final, or why it cannot vote (behind, unreachable, no such tx). */
+/**
+ * One provider's answer: the receipt it calls final; no such transaction although it calls the
+ * message's block final (a vote that the transaction is not in the final chain); or why it cannot
+ * vote (behind, unreachable).
+ */
 export type ProviderReceipt =
   | { provider: string; kind: 'final'; receipt: Receipt }
+  | { provider: string; kind: 'absent'; final: bigint }
   | { provider: string; kind: 'unknown'; why: string };
 
 /** Every configured provider of a chain, as its own client. */
@@ -27,6 +32,8 @@ const MAX_BATCH = 100;
 
 interface Pending {
   txHash: string;
+  /** The block the message was observed in: a provider final past it that lacks the transaction votes "absent". */
+  srcBlock: bigint;
   resolve: (r: ProviderReceipt) => void;
 }
 
@@ -46,9 +53,9 @@ export class ProviderReader {
     return this.provider.name;
   }
 
-  finalReceipt(txHash: string): Promise<ProviderReceipt> {
+  finalReceipt(txHash: string, srcBlock: bigint): Promise<ProviderReceipt> {
     return new Promise((resolve) => {
-      this.queue.push({ txHash, resolve });
+      this.queue.push({ txHash, srcBlock, resolve });
       if (this.scheduled) return;
       this.scheduled = true;
       setImmediate(() => {
@@ -66,12 +73,13 @@ export class ProviderReader {
     const tagged = 'tag' in f;
     const hashes = [...new Set(batch.map((b) => b.txHash))];
     let answers: ProviderReceipt[];
+    let final: bigint | null = null;
     try {
       const [head, ...raws] = await p.client.rpc.batch<[unknown, ...unknown[]]>([
         tagged ? { method: 'eth_getBlockByNumber', params: ['finalized', false] } : { method: 'eth_blockNumber', params: [] },
         ...hashes.map((h) => ({ method: 'eth_getTransactionReceipt', params: [h] })),
       ]);
-      const final = tagged ? blockNumberOf(head) : quantity(head) - BigInt('confirmations' in f ? f.confirmations : 0);
+      final = tagged ? blockNumberOf(head) : quantity(head) - BigInt('confirmations' in f ? f.confirmations : 0);
       answers = raws.map((raw, i): ProviderReceipt => {
         try {
           const receipt = ChainClient.parseReceipt(raw);
@@ -89,7 +97,12 @@ export class ProviderReader {
       answers = hashes.map(() => ({ provider: p.name, kind: 'unknown', why }));
     }
     const byHash = new Map(hashes.map((h, i) => [h, answers[i] as ProviderReceipt]));
-    for (const b of batch) b.resolve(byHash.get(b.txHash) ?? { provider: p.name, kind: 'unknown', why: 'no answer' });
+    for (const b of batch) {
+      const a = byHash.get(b.txHash) ?? { provider: p.name, kind: 'unknown', why: 'no answer' };
+      // No receipt from a provider that calls the message's block final: it says the transaction is not there.
+      const absent = a.kind === 'unknown' && a.why.startsWith('has no receipt') && final !== null && final >= b.srcBlock;
+      b.resolve(absent && final !== null ? { provider: p.name, kind: 'absent', final } : a);
+    }
   }
 }
 

@@ -38,7 +38,7 @@ export const TERMINAL: ReadonlySet<MessageStatus> = new Set(['delivered', 'dead'
  */
 const ALLOWED: Readonly<Record<MessageStatus, readonly MessageStatus[]>> = {
   observed: ['observed', 'finalized', 'orphaned', 'failed', 'dead'],
-  finalized: ['finalized', 'verified', 'submitted', 'delivered', 'held', 'failed', 'dead'],
+  finalized: ['finalized', 'verified', 'submitted', 'delivered', 'held', 'failed', 'dead', 'orphaned'],
   verified: ['submitted', 'delivered', 'held', 'failed', 'dead'],
   submitted: ['delivered', 'verified', 'failed', 'dead'],
   failed: ['observed', 'finalized', 'verified', 'submitted', 'delivered', 'held', 'failed', 'dead', 'orphaned'],

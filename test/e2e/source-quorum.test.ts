@@ -158,6 +158,52 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     assert.equal(await creditCount(m, l.lockId), 1);
   });
 
+  it('orphans a message whose transaction a scanning provider made up, alerts, and recovers the real one by the next nonce\'s gap', async () => {
+    const m = devnet().manifest;
+    proxy = await startFaultyRpc(m.chains.arbitrum?.rpcUrl as string);
+    const config = testConfig(m, (raw: RawConfig) => {
+      const arb = raw.chains.arbitrum;
+      if (arb === undefined) throw new Error('no arbitrum');
+      arb.rpcUrls = [proxy.url]; // it scans; the two verifying providers are honest
+    });
+    ({ relayer, store } = makeRelayer(m, { config }));
+    metrics = createMetrics(relayer.events);
+    events = [];
+    relayer.events.on((e) => events.push(e));
+    const first = await lock(m, 'arbitrum', { positionId: 76n });
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+
+    // The liar renames the next lock's transaction, and answers receipts for the made-up hash.
+    const FAKE = '0x' + 'fe'.repeat(32);
+    let real = '';
+    proxy.rewriteParams = (method, params) => (method === 'eth_getTransactionReceipt' && params[0] === FAKE ? [real] : params);
+    proxy.rewriteResult = (method, result) => {
+      const rename = (x: { transactionHash?: string }) => (real !== '' && x.transactionHash === real ? { ...x, transactionHash: FAKE } : x);
+      if (method === 'eth_getLogs' && Array.isArray(result)) return (result as { transactionHash?: string }[]).map(rename);
+      if (method === 'eth_getTransactionReceipt' && result !== null) {
+        const r = rename(result as { transactionHash?: string; logs: { transactionHash?: string }[] }) as { logs: { transactionHash?: string }[] };
+        return { ...r, logs: r.logs.map(rename) };
+      }
+      return result;
+    };
+    const second = await lock(m, 'arbitrum', { positionId: 77n });
+    real = second.txHash;
+    await tickUntil(relayer, () => store.list({}).some((r) => r.messageId === second.lockId && r.status === 'orphaned'));
+    const orphan = store.list({}).find((r) => r.messageId === second.lockId);
+    assert.equal(orphan?.srcTx, FAKE);
+    assert.match(orphan?.lastError ?? '', /2 providers of arbitrum \(node, forwarder\) call block \d+ final and have no transaction 0xfefe/);
+    assert.ok(events.some((e) => e.type === 'verify.disagreement'), 'an alert');
+    assert.equal(await creditCount(m, second.lockId), 0);
+
+    // The liar is gone; the next lock's nonce shows the gap, the scan rewinds, the real message comes back.
+    proxy.rewriteParams = undefined;
+    proxy.rewriteResult = undefined;
+    const third = await lock(m, 'arbitrum', { positionId: 78n });
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 3);
+    for (const l of [first, second, third]) assert.equal(await creditCount(m, l.lockId), 1);
+    assert.equal(store.list({}).find((r) => r.messageId === second.lockId)?.srcTx, second.txHash);
+  });
+
   it('delivers over Wormhole only what both providers of optimism serve alike', async () => {
     const m = devnet().manifest;
     proxy = await startFaultyRpc(m.chains.optimism?.rpcUrl as string);

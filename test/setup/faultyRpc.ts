@@ -38,6 +38,8 @@ export interface FaultyRpc {
   beforeForward: ((calls: readonly JsonRpcRequest[]) => Promise<void>) | undefined;
   /** A lying provider: rewrites the result of each forwarded call (in 'ok' mode) before it is answered. */
   rewriteResult: ((method: string, result: unknown) => unknown) | undefined;
+  /** A lying provider: rewrites each call's params before it is forwarded (in 'ok' mode). */
+  rewriteParams: ((method: string, params: unknown[]) => unknown[]) | undefined;
   close(): Promise<void>;
 }
 
@@ -172,7 +174,11 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
       const answers = await Promise.all(calls.map(one));
       return send(200, JSON.stringify(Array.isArray(parsed) ? answers : answers[0]));
     }
-    const forwarded = await post(targetUrl, body);
+    const rewriteParams = proxy.rewriteParams;
+    const forwardedBody = rewriteParams === undefined || parsed === undefined
+      ? body
+      : JSON.stringify(Array.isArray(parsed) ? calls.map((c) => ({ ...c, params: rewriteParams(c.method, c.params ?? []) })) : { ...calls[0], params: rewriteParams(calls[0]?.method ?? '', calls[0]?.params ?? []) });
+    const forwarded = await post(targetUrl, forwardedBody);
     const rewrite = proxy.rewriteResult;
     if (rewrite !== undefined && forwarded.status === 200) {
       const answers = JSON.parse(forwarded.text) as { id?: unknown; result?: unknown } | { id?: unknown; result?: unknown }[];
@@ -222,6 +228,7 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
     },
     beforeForward: undefined,
     rewriteResult: undefined,
+    rewriteParams: undefined,
     async close() {
       for (const t of timers) clearTimeout(t);
       for (const s of sockets) s.destroy();

@@ -7,6 +7,7 @@
 import type { ChainClient, Receipt } from '../../chains/client.js';
 import type { BatchSubmitter } from '../../chains/tx/batchSubmitter.js';
 import { TxRevertedError, type TxSender } from '../../chains/tx/sender.js';
+import { HoldCode } from '../../messages/status.js';
 import type { MessageRow, Store } from '../../store/store.js';
 import type { DeliveryStep, Transport } from '../../transports/transport.js';
 import type { EventBus } from '../events.js';
@@ -77,19 +78,26 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
   }
 
   /** The source check, before anything is signed: agreed → go on; otherwise the step's result. */
-  async function verifySource(row: MessageRow): Promise<{ ok: true; row: MessageRow; witnesses?: readonly string[] } | { ok: false; result: StepResult }> {
+  async function verifySource(row: MessageRow, stage: 'finalized' | 'verified'): Promise<{ ok: true; row: MessageRow; witnesses?: readonly string[] } | { ok: false; result: StepResult }> {
     const v = await deps.verifier.verify(row);
     switch (v.kind) {
       case 'agreed':
         return { ok: true, row, witnesses: v.witnesses };
       case 'unknown':
+        // Already verified by a quorum (and on chain): providers that cannot answer now do not stop its execution.
+        if (stage === 'verified') return { ok: true, row };
         return { ok: false, result: { kind: 'wait', reason: v.reason } };
       case 'disagreement':
         return { ok: false, result: { kind: 'hold', code: v.code, reason: v.reason } };
+      case 'absent':
+        if (stage === 'verified') return { ok: false, result: { kind: 'hold', code: HoldCode.sourceDisagreement, reason: v.reason } };
+        return { ok: false, result: { kind: 'drop', to: 'orphaned', reason: v.reason } };
       case 'corrected': {
-        const { payload, messageId, kind } = v.message;
+        // Every field the providers were compared on, so that the next pass agrees with them.
+        const { payload, messageId, kind, srcTx, srcBlock, srcBlockHash, logIndex, sequence } = v.message;
         const reason = 'a quorum of providers corrected the stored observation after the operator\'s release';
-        if (!deps.store.transition(row.id, row.status, row.status, { payload, messageId, kind, holdCode: null, lastError: reason }, now()))
+        const patch = { payload, messageId, kind, srcTx, srcBlock, srcBlockHash, logIndex, sequence, holdCode: null, lastError: reason };
+        if (!deps.store.transition(row.id, row.status, row.status, patch, now()))
           return { ok: false, result: { kind: 'wait', reason: 'the message moved meanwhile' } };
         return { ok: true, row: deps.store.get(row.id) ?? row };
       }
@@ -104,7 +112,7 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
     // Verify: nothing is signed for a message its source's providers do not agree on (re-read, or
     // remembered, before every pass that may still sign: a verifier signs what its providers served).
     if (stage === 'finalized' || stage === 'verified') {
-      const checked = await verifySource(row);
+      const checked = await verifySource(row, stage);
       if (!checked.ok) return checked.result;
       row = checked.row;
       witnesses = checked.witnesses;

@@ -21,6 +21,12 @@ export type SourceVerdict =
   | { kind: 'corrected'; message: NewMessage }
   /** Too few providers can vote yet (behind, unreachable): look again later. */
   | { kind: 'unknown'; reason: string }
+  /**
+   * A quorum of providers, each final past the message's block, has no such transaction (and none
+   * serves it): the observation came from a lying provider. It is orphaned: a rescan (the next
+   * nonce's gap) brings the real message back.
+   */
+  | { kind: 'absent'; reason: string }
   /** Providers serve different contents: nothing may be signed; an operator must look. */
   | { kind: 'disagreement'; code: typeof HoldCode.sourceDisagreement; reason: string };
 
@@ -97,7 +103,7 @@ export class SourceVerifier {
     const known = this.agreed.get(stored);
     if (known !== undefined) return { kind: 'agreed', witnesses: known };
     const watch = this.watchOf(row);
-    const answers = await Promise.all(this.providersOf(row.srcChain).map((p) => p.finalReceipt(row.srcTx)));
+    const answers = await Promise.all(this.providersOf(row.srcChain).map((p) => p.finalReceipt(row.srcTx, row.srcBlock)));
     const quorum = this.quorumOf(row.srcChain);
     const votes = answers.map((a) => voteOf(a, row.id, watch));
     const same = votes.filter((v) => v.kind === 'content' && v.key === stored);
@@ -112,18 +118,25 @@ export class SourceVerifier {
       }
       return { kind: 'agreed', witnesses };
     }
+    const absent = votes.filter((v) => v.kind === 'absent');
+    if (same.length === 0 && other.length === 0 && absent.length >= quorum) {
+      const reason = `${absent.length} providers of ${row.srcChain} (${absent.map((a) => a.provider).join(', ')}) call block ${row.srcBlock} final and have no transaction ${row.srcTx}: the observation was not the chain's`;
+      this.deps.events.emit({ type: 'verify.disagreement', chain: row.srcChain, route: row.route, id: row.id, providers: votes.map((v) => v.provider), dissenting: absent.map((a) => a.provider), reason });
+      return { kind: 'absent', reason };
+    }
     // After an operator's release: a quorum that agrees with itself, and no provider with the stored content, is the truth.
     const released = row.holdCode === HoldCode.sourceDisagreement;
     const first = other[0];
     if (released && same.length === 0 && first !== undefined && first.message !== null && other.every((o) => o.key === first.key) && other.length >= quorum)
       return { kind: 'corrected', message: first.message };
-    if (other.length > 0) {
-      const describe = (v: Vote): string => v.kind === 'unknown' ? `${v.provider}: unknown (${v.why})` : `${v.provider}: ${v.key === stored ? 'the stored message' : v.message === null ? 'no such message in a successful receipt' : `other content (${v.message.payload.slice(0, 80)}…)`}`;
+    if (other.length > 0 || (absent.length > 0 && same.length > 0)) {
+      const describe = (v: Vote): string => v.kind === 'unknown' ? `${v.provider}: unknown (${v.why})` : v.kind === 'absent' ? `${v.provider}: no such transaction in its final chain` : `${v.provider}: ${v.key === stored ? 'the stored message' : v.message === null ? 'no such message in a successful receipt' : `other content (${v.message.payload.slice(0, 80)}…)`}`;
       const reason = `the providers of ${row.srcChain} disagree on ${row.id} in ${row.srcTx}: ${votes.map(describe).join('; ')}; nothing was signed`;
-      this.deps.events.emit({ type: 'verify.disagreement', chain: row.srcChain, route: row.route, id: row.id, providers: votes.map((v) => v.provider), dissenting: other.map((o) => o.provider), reason });
+      this.deps.events.emit({ type: 'verify.disagreement', chain: row.srcChain, route: row.route, id: row.id, providers: votes.map((v) => v.provider), dissenting: [...other, ...absent].map((o) => o.provider), reason });
       return { kind: 'disagreement', code: HoldCode.sourceDisagreement, reason };
     }
     const unknown = votes.filter((v): v is Extract<Vote, { kind: 'unknown' }> => v.kind === 'unknown');
+    if (absent.length > 0) unknown.push(...absent.map((a) => ({ provider: a.provider, kind: 'unknown' as const, why: 'has no such transaction' })));
     return {
       kind: 'unknown',
       reason: `${same.length} of the ${quorum} providers needed served ${row.srcChain}'s final receipt of ${row.srcTx}${unknown.length === 0 ? '' : ` (${unknown.map((u) => `${u.provider} ${u.why}`).join('; ')})`}`,
@@ -133,11 +146,13 @@ export class SourceVerifier {
 
 type Vote =
   | { provider: string; kind: 'content'; key: string; message: NewMessage | null }
+  | { provider: string; kind: 'absent' }
   | { provider: string; kind: 'unknown'; why: string };
 
 /** A final receipt is a vote for the content it carries; one without the message (or failed) is a vote against. */
 function voteOf(a: ProviderReceipt, id: string, watch: SourceWatch): Vote {
   if (a.kind === 'unknown') return { provider: a.provider, kind: 'unknown', why: a.why };
+  if (a.kind === 'absent') return { provider: a.provider, kind: 'absent' };
   const message = messageIn(a.receipt, id, watch);
   return { provider: a.provider, kind: 'content', key: message === null ? `absent:${a.receipt.blockHash}:${a.receipt.status}` : contentOf(message), message };
 }

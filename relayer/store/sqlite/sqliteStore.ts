@@ -30,10 +30,10 @@ function toRow(r: SqlMessage): MessageRow {
   };
 }
 
-const PATCH_COLUMNS: Record<keyof MessagePatch, string> = {
+const PATCH_COLUMNS: Record<Exclude<keyof MessagePatch, 'sequence'>, string> = {
   resumeStatus: 'resume_status', attempts: 'attempts', nextAttemptAt: 'next_attempt_at', lastError: 'last_error',
   dstTx: 'dst_tx', deliveredAt: 'delivered_at', srcBlock: 'src_block', srcBlockHash: 'src_block_hash', guardReleased: 'guard_released',
-  payload: 'payload', messageId: 'message_id', kind: 'kind', holdCode: 'hold_code',
+  payload: 'payload', messageId: 'message_id', kind: 'kind', holdCode: 'hold_code', srcTx: 'src_tx', logIndex: 'log_index',
 };
 
 function isAlive(pid: number): boolean {
@@ -186,6 +186,13 @@ export class SqliteStore implements Store {
     const params: Record<string, unknown> = { id, from, to, now };
     for (const [key, value] of Object.entries(patch) as [keyof MessagePatch, unknown][]) {
       if (value === undefined) continue;
+      if (key === 'sequence') {
+        const seq = value as MessagePatch['sequence'];
+        sets.push('seq_path = @seqPath', 'seq_nonce = @seqNonce');
+        params.seqPath = seq?.path ?? null;
+        params.seqNonce = seq === null || seq === undefined ? null : Number(seq.nonce);
+        continue;
+      }
       sets.push(`${PATCH_COLUMNS[key]} = @${key}`);
       params[key] = typeof value === 'bigint' ? value.toString() : typeof value === 'boolean' ? (value ? 1 : 0) : value;
       if (key === 'srcBlock') {

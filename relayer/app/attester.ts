@@ -124,7 +124,7 @@ export async function startAttester(o: AttesterOptions): Promise<RunningAttester
     if (!read.result.ok) return answer(res, 409, { error: `this attester has no reconciled ${request.market} price: ${read.result.detail}` });
     const refusal = refusalOf(request.attestation, {
       marketId: id(request.market), own: read.result, now: read.now, maxDeviationBps: BigInt(market.maxDeviationBps),
-      maxTtlSeconds: BigInt(k.attestationTtlSeconds), chainIds: Object.keys(market.feeds).map((c) => BigInt(config.chains[c]?.chainId ?? 0)), domain,
+      maxTtlSeconds: BigInt(k.attestationTtlSeconds), chainIds: read.result.sources.map((s) => BigInt(config.chains[s.chain]?.chainId ?? 0)), domain,
     });
     if (refusal !== null) {
       o.logger.warn({ market: request.market, refusal }, 'attestation refused');

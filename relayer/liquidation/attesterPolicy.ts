@@ -18,7 +18,7 @@ export interface AttesterView {
   maxDeviationBps: bigint;
   /** Longest life of an attestation it signs (seconds). */
   maxTtlSeconds: bigint;
-  /** EVM chain ids whose feeds the market reconciles. */
+  /** EVM chain ids whose feeds agreed in the attester's own reconciliation. */
   chainIds: readonly bigint[];
   /** The one domain it signs for: the engine chain's PriceAttestations, from the attester's own config. */
   domain: TypedDataDomain;
@@ -33,10 +33,16 @@ export function refusalOf(a: PriceAttestation, v: AttesterView): string | null {
   if (!within(a.median, v.own.median, v.maxDeviationBps)) return `the median ${a.median} is more than ${v.maxDeviationBps} bps from this attester's ${v.own.median}`;
   if (!within(a.low, v.own.low, v.maxDeviationBps)) return `the low ${a.low} is more than ${v.maxDeviationBps} bps from this attester's ${v.own.low}`;
   if (!within(a.high, v.own.high, v.maxDeviationBps)) return `the high ${a.high} is more than ${v.maxDeviationBps} bps from this attester's ${v.own.high}`;
+  // The asked range must contain what the attester sees (within a tenth of the deviation bound, for
+  // a feed that moved between the two reads): a long is liquidated at `high`, a short at `low`, so a
+  // narrower range would liquidate at a price no agreeing chain gives.
+  const slack = (v.own.median * v.maxDeviationBps) / (10n * BPS);
+  if (a.high + slack < v.own.high) return `the high ${a.high} is below this attester's ${v.own.high}: it would liquidate a long at a price no agreeing chain gives`;
+  if (a.low > v.own.low + slack) return `the low ${a.low} is above this attester's ${v.own.low}: it would liquidate a short at a price no agreeing chain gives`;
   if (a.timestamp > v.now + 30n) return 'the attestation is stamped in the future';
   if (a.timestamp + v.maxTtlSeconds < v.now) return 'the attestation is stamped too long ago';
   if (a.deadline < a.timestamp || a.deadline - a.timestamp > v.maxTtlSeconds) return `the deadline is more than ${v.maxTtlSeconds} s after the timestamp`;
-  if (a.chains.length === 0 || a.chains.some((c) => !v.chainIds.includes(c))) return 'the attestation names a chain whose feed the market does not reconcile';
+  if (a.chains.length === 0 || a.chains.some((c) => !v.chainIds.includes(c))) return 'the attestation names a chain whose feed did not agree in this attester\'s reconciliation';
   for (let i = 1; i < a.chains.length; i++) if ((a.chains[i] as bigint) <= (a.chains[i - 1] as bigint)) return 'the chains are not strictly increasing';
   return null;
 }

@@ -27,6 +27,7 @@ const marketsFn = abiFunction(engineIface, 'markets');
 const attestationsFn = abiFunction(engineIface, 'attestations');
 const liquidateFn = abiFunction(engineIface, 'liquidate');
 const decodeError = errorDecoder([engineIface, new Interface(ourArtifact('PriceAttestations').abi)]);
+const isAttesterFn = abiFunction(new Interface(ourArtifact('PriceAttestations').abi), 'isAttester');
 const POSITION_CHANGED = engineIface.getEvent('PositionChanged')?.topicHash as string;
 const LIQUIDATE_GAS = 900_000n;
 
@@ -66,6 +67,7 @@ export class Keeper {
   private scannedTo: bigint;
   private attestations: string | undefined;
   private chainId: bigint | undefined;
+  private readonly attesterCache = new Map<string, { at: number; ok: boolean }>();
 
   constructor(private readonly o: KeeperOptions) {
     const k = o.config.keeper;
@@ -200,6 +202,17 @@ export class Keeper {
     return own < prices.now ? own : prices.now;
   }
 
+  /** Whether each signer is in the engine's attester set (read once a minute at most). */
+  private async knownAttesters(signers: readonly string[]): Promise<boolean[]> {
+    const now = Date.now();
+    const stale = signers.filter((s) => (this.attesterCache.get(s)?.at ?? 0) < now - 60_000);
+    if (stale.length > 0 && this.attestations !== undefined) {
+      const raws = await this.o.client(this.chain).calls(stale.map((s) => ({ to: this.attestations as string, data: isAttesterFn.encode([s]) })));
+      stale.forEach((s, i) => this.attesterCache.set(s, { at: now, ok: isAttesterFn.decode(raws[i] as string)[0] as boolean }));
+    }
+    return signers.map((s) => this.attesterCache.get(s)?.ok === true);
+  }
+
   private async liquidate(book: MarketBook, key: string, range: ReconciledPrice, price: bigint, timestamp: bigint): Promise<boolean> {
     const chainIds = range.sources
       .map((s) => BigInt(this.o.config.chains[s.chain]?.chainId ?? 0))
@@ -208,9 +221,13 @@ export class Keeper {
       market: book.id, low: range.low, high: range.high, median: range.median,
       timestamp, chains: chainIds, deadline: timestamp + BigInt(this.o.config.keeper?.attestationTtlSeconds ?? 60),
     };
-    const { signatures, refusals } = await gatherSignatures(
+    const gathered = await gatherSignatures(
       book.name, attestation, attestationDomain(this.chainId ?? 0n, this.attestations ?? ''), this.o.attesters, this.o.remoteAttesters ?? [], this.o.config.keeper?.attesterTimeoutMs ?? 2_000,
     );
+    // Only signers the contract knows: one unknown signature makes the whole liquidation revert.
+    const known = await this.knownAttesters(gathered.signers);
+    const signatures = gathered.signatures.filter((_s, i) => known[i] === true);
+    const refusals = [...gathered.refusals, ...gathered.signers.filter((_s, i) => known[i] !== true).map((s) => `${s} is not an attester on chain`)];
     if (signatures.length === 0) {
       this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price, ok: false, reason: `no attester signed: ${refusals.join('; ')}` });
       return false;

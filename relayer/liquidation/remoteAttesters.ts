@@ -3,6 +3,7 @@
 // exactly that attestation, and merges them with any local attester keys, sorted by signer as the
 // contract requires. An attester that refuses, is down or answers garbage simply does not count.
 import { verifyTypedData, type TypedDataDomain, type Wallet } from 'ethers';
+import { boundedText } from '../chains/boundedText.js';
 import { PRICE_ATTESTATION_TYPES, signAttestation, type PriceAttestation } from './attestation.js';
 
 export interface RemoteAttester {
@@ -35,8 +36,7 @@ async function askOne(a: RemoteAttester, market: string, attestation: PriceAttes
     body,
     signal: AbortSignal.timeout(timeoutMs),
   });
-  const text = await res.text();
-  if (text.length > MAX_ANSWER_BYTES) throw new Error('answer too large');
+  const text = await boundedText(res, MAX_ANSWER_BYTES);
   const json = JSON.parse(text) as { signer?: unknown; signature?: unknown; error?: unknown };
   if (!res.ok) throw new Error(`refused (HTTP ${res.status}): ${typeof json.error === 'string' ? json.error.slice(0, 300) : '?'}`);
   if (typeof json.signer !== 'string' || typeof json.signature !== 'string') throw new Error('no signer and signature in the answer');

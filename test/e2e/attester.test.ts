@@ -12,6 +12,7 @@ import { gatherSignatures } from '../../relayer/liquidation/remoteAttesters.js';
 import { PriceService } from '../../relayer/oracle/priceService.js';
 import { engine, lock, makeRelayer, minedOn, provider, setEthUsd, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
 
+
 const ETH = 10n ** 18n;
 const WAD = 10n ** 18n;
 const TOKEN = 'a-bearer-token-of-some-length';
@@ -60,6 +61,22 @@ describe('attesters in their own processes', function () {
     assert.match((await gatherSignatures('ETH-USD', stale, domain, [], [{ url: a?.url ?? '', token: TOKEN }], 2_000)).refusals[0] ?? '', /stamped too long ago/);
   });
 
+  it('refuses a range narrower than the one it sees: a long would be liquidated below every agreeing chain', async () => {
+    const m = devnet().manifest;
+    await setEthUsd(m, ['arbitrum'], 3_000n);
+    await setEthUsd(m, ['optimism'], 3_010n);
+    await setEthUsd(m, ['base'], 3_020n);
+    const [a] = await attesters(1);
+    const domain = attestationDomain(8453, m.chains.base?.contracts.attestations as string);
+    const t = await attestationAt(3_000n);
+    const seen = { ...t, low: 3_000n * WAD, median: 3_010n * WAD, high: 3_020n * WAD };
+    assert.equal((await gatherSignatures('ETH-USD', seen, domain, [], [{ url: a?.url ?? '' }], 2_000)).signatures.length, 1);
+    const narrowed = { ...t, low: 2_990n * WAD, median: 2_995n * WAD, high: 2_995n * WAD };
+    const r = await gatherSignatures('ETH-USD', narrowed, domain, [], [{ url: a?.url ?? '' }], 2_000);
+    assert.equal(r.signatures.length, 0);
+    assert.match(r.refusals[0] ?? '', /the high .* is below this attester's .*no agreeing chain gives/);
+  });
+
   it('refuses to listen beyond loopback without a token', async () => {
     const m = devnet().manifest;
     await assert.rejects(
@@ -68,14 +85,16 @@ describe('attesters in their own processes', function () {
     );
   });
 
-  it('lets a keeper that holds no attester key liquidate with the signatures of two attester processes', async () => {
+  it('lets a keeper that holds no attester key liquidate with the signatures of two attester processes, ignoring one the contract does not know', async () => {
     const m = devnet().manifest;
     const remote = await attesters(2);
+    const rogue = await startAttester({ config: testConfig(m), key: new Wallet(Wallet.createRandom().privateKey), port: 0, logger: pino({ level: 'silent' }) });
+    running.push(rogue);
     const config = testConfig(m);
     const { relayer, store } = makeRelayer(m, { config });
     const keeper = new Keeper({
       config, client: (c) => relayer.client(c), sender: relayer.senderFor('base'), attesters: [],
-      remoteAttesters: remote.map((r) => ({ url: r.url })),
+      remoteAttesters: [...remote, rogue].map((r) => ({ url: r.url })),
       prices: new PriceService(config, (c) => relayer.client(c)), events: relayer.events,
     });
     await lock(m, 'arbitrum', { amount: 350_000_000n, positionId: 21n });

@@ -3,36 +3,13 @@
 // not signed yet; anything else that is not a VAA is an outage, tried on every URL in turn.
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { redactUrl } from '../../errors/redact.js';
+import { boundedText } from '../../chains/boundedText.js';
 
 /**
  * The largest answer read. A VAA is a few kilobytes (19 guardian signatures and our 416-byte
  * payload); an API that streams more is broken or hostile, and is not read to the end.
  */
 export const MAX_VAA_ANSWER_BYTES = 256 * 1024;
-
-/** Reads a response body up to `limit` bytes; beyond that it stops reading and throws. */
-async function boundedText(res: Response, limit: number): Promise<string> {
-  const declared = Number(res.headers.get('content-length') ?? NaN);
-  if (Number.isFinite(declared) && declared > limit) {
-    await res.body?.cancel();
-    throw new Error(`answer of ${declared} bytes, above the ${limit}-byte limit`);
-  }
-  if (res.body === null) return '';
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      throw new Error(`answer above the ${limit}-byte limit`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 export interface VaaApiOptions {
   urls: readonly string[];

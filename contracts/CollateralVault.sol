@@ -356,6 +356,17 @@ contract CollateralVault is OApp, ReentrancyGuard {
         _execute(messageId, m, bytes32(0));
     }
 
+    /// @notice The guardian: a parked SEIZE that was wrong (a manipulated liquidation) goes back to the
+    /// trader instead of the insurance fund, once. The engine's books already closed the position.
+    function returnSeize(bytes calldata message) external nonReentrant {
+        if (msg.sender != guardian || guardian == address(0)) revert NotGuardian(msg.sender);
+        (bytes32 messageId, MarginMessages.Message memory m) = _parked(message);
+        delete parkedSeizes[messageId];
+        emit SeizeUnparked(messageId, true);
+        m.kind = MarginMessages.RELEASE; // executed as a release to the trader
+        _execute(messageId, m, bytes32(0));
+    }
+
     /// @notice Why this chain's oracle disputes `price` for `market` (a PARK_ code), or 0 when it agrees;
     /// with the oracle's own price (1e18) when it could be read.
     function seizeDispute(bytes32 market, uint256 price) public view returns (uint8 reason, uint256 own) {

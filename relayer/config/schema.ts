@@ -268,6 +268,19 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['keys', 'attesters'], message: 'the keeper needs attestations: give attester keys, or keeper.remoteAttesters (attesters in their own processes)' });
       if (Object.keys(cfg.markets).length === 0) ctx.addIssue({ code: 'custom', path: ['markets'], message: 'the keeper needs at least one market' });
     }
+    Object.entries(cfg.chains).forEach(([name, c]) => {
+      // Independent providers: one URL (scheme, host and path) in two providers is one provider counted twice.
+      const seen = new Map<string, string>();
+      for (const [provider, urls] of Object.entries(c.providers ?? {}))
+        for (const url of urls) {
+          const u = new URL(url);
+          const key = `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
+          const first = seen.get(key);
+          if (first !== undefined && first !== provider)
+            ctx.addIssue({ code: 'custom', path: ['chains', name, 'providers', provider], message: `${u.host} is also provider "${first}": independent providers do not share an endpoint` });
+          seen.set(key, provider);
+        }
+    });
     for (const name of new Set(cfg.routes.map((r) => r.source))) {
       const c = cfg.chains[name];
       if (c === undefined) continue;

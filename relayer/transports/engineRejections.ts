@@ -21,7 +21,6 @@ export const ENGINE_REJECTIONS: Readonly<Record<string, string>> = {
   NotForThisEngine: 'the CREDIT names another engine than this one',
   NotForThisVault: 'the RELEASE/SEIZE names another vault than this one',
   BadSeizeContext: 'malformed message (SEIZE market and price)',
-  NotParked: 'the SEIZE is not parked on the vault (executed meanwhile?)',
 };
 
 export interface RevertTables {

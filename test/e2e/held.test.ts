@@ -142,6 +142,25 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     assert.equal(await tokenBalance(m, 'optimism', usdc, fund), before + seized);
   });
 
+  it('lets the guardian return a parked SEIZE to the trader instead: once, and never also to the insurance fund', async () => {
+    const m = devnet().manifest;
+    const usdc = m.chains.optimism?.contracts.usdc as string;
+    const fund = m.accounts.insuranceFund.address;
+    const t = m.accounts.traders[0]?.address as string;
+    const { seizeId, seized } = await closeAtALoss(m, 2_500n, ['base'], 'optimism', 23n);
+    const { chainId, emitter, sequence, payload } = JSON.parse(store.get(seizeId)?.payload ?? '{}') as { chainId: number; emitter: string; sequence: string; payload: string };
+    const answer = (await (await fetch(`${devnet().guardian.url}/v1/signed_vaa/${chainId}/${emitter}/${sequence}`)).json()) as { vaaBytes: string };
+    const vault = new Contract(m.chains.optimism?.contracts.vault as string, ourArtifact('CollateralVault').abi, new Wallet(trader(m, 'optimism', 1).privateKey, provider(m, 'optimism')));
+    await minedOn(m, 'optimism', vault.getFunction('receiveWormholeMessage').send('0x' + Buffer.from(answer.vaaBytes, 'base64').toString('hex')));
+    const [fundBefore, traderBefore] = [await tokenBalance(m, 'optimism', usdc, fund), await tokenBalance(m, 'optimism', usdc, t)];
+    await assert.rejects(vault.getFunction('returnSeize').staticCall(payload), /NotGuardian|revert/);
+    const guardian = vault.connect(new Wallet(m.accounts.deployer.privateKey, provider(m, 'optimism'))) as Contract;
+    await minedOn(m, 'optimism', guardian.getFunction('returnSeize').send(payload));
+    assert.equal(await tokenBalance(m, 'optimism', usdc, t), traderBefore + seized, 'back to the trader');
+    assert.equal(await tokenBalance(m, 'optimism', usdc, fund), fundBefore, 'nothing to the fund');
+    await assert.rejects(guardian.getFunction('releaseSeize').staticCall(payload), /NotParked|revert/);
+  });
+
   it('never lets a held SEIZE block its path: a RELEASE sent after it is delivered while it is held', async () => {
     const m = devnet().manifest;
     const { seizeId } = await closeAtALoss(m, 2_500n, ['base']);

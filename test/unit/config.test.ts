@@ -106,6 +106,10 @@ describe('config', function () {
       }));
       assert.equal(explicit.chains.arbitrum?.verifyQuorum, 1);
       assertNamesPath(configError(variant((r) => (r.chains.arbitrum.verifyQuorum = 3))), 'chains.arbitrum.verifyQuorum', /verified by 3 independent providers, but 2 are configured/);
+      assertNamesPath(
+        configError(variant((r) => (r.chains.arbitrum.providers = { alpha: ['https://arb.example/rpc'], beta: ['https://arb.example/rpc/'] }))),
+        'chains.arbitrum.providers.beta', /arb\.example is also provider "alpha"/,
+      );
       // base is only a destination here: nothing from it is verified.
       assert.equal(parseConfig(validRaw()).chains.base?.providers, undefined);
     });

@@ -21,7 +21,8 @@ export async function attesterCommand(opts: AttesterCommandOptions): Promise<voi
   // The relayer's own keys, where this environment has them, must not be this one (keys by role).
   const others = [['relayer (gas)', config.keys.relayer], ['DVN signer', config.keys.dvnSigner]] as const;
   const roles = [{ role: 'attester', address: key.address }];
-  for (const [role, ref] of others) {
+  const all = [...others, ...Object.entries(config.keys.dvnSigners).map(([n, ref]) => [`DVN signer "${n}"`, ref] as const)];
+  for (const [role, ref] of all) {
     if (ref === undefined || !('env' in ref) || (process.env[ref.env] ?? '') === '') continue;
     roles.push({ role, address: (await loadWallet(role, ref)).address });
   }

@@ -53,7 +53,7 @@ function decide(id: string, opts: HeldOptions, to: 'finalized' | 'dead'): void {
     // A release answers a guard (the SEIZE price, a route cap) for good. It never answers the
     // source check: a message its providers disagreed on is read from them again, and goes on
     // only when a quorum agrees (with what was stored, or on a correction of it).
-    const guardReleased = row.holdCode !== HoldCode.sourceDisagreement;
+    const guardReleased = row.holdCode !== HoldCode.sourceDisagreement || row.guardReleased;
     const patch = to === 'finalized'
       ? { guardReleased, lastError: `released by the operator${note}${guardReleased ? '' : ': its source is read again from every provider'}` }
       : { lastError: `rejected by the operator${note}` };

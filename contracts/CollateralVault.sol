@@ -349,22 +349,23 @@ contract CollateralVault is OApp, ReentrancyGuard {
 
     /// @notice The guardian: executes a parked SEIZE without the price check.
     function releaseSeize(bytes calldata message) external nonReentrant {
-        if (msg.sender != guardian || guardian == address(0)) revert NotGuardian(msg.sender);
-        (bytes32 messageId, MarginMessages.Message memory m) = _parked(message);
-        delete parkedSeizes[messageId];
-        emit SeizeUnparked(messageId, true);
+        (bytes32 messageId, MarginMessages.Message memory m) = _unparkByGuardian(message);
         _execute(messageId, m, bytes32(0));
     }
 
     /// @notice The guardian: a parked SEIZE that was wrong (a manipulated liquidation) goes back to the
     /// trader instead of the insurance fund, once. The engine's books already closed the position.
     function returnSeize(bytes calldata message) external nonReentrant {
-        if (msg.sender != guardian || guardian == address(0)) revert NotGuardian(msg.sender);
-        (bytes32 messageId, MarginMessages.Message memory m) = _parked(message);
-        delete parkedSeizes[messageId];
-        emit SeizeUnparked(messageId, true);
+        (bytes32 messageId, MarginMessages.Message memory m) = _unparkByGuardian(message);
         m.kind = MarginMessages.RELEASE; // executed as a release to the trader
         _execute(messageId, m, bytes32(0));
+    }
+
+    function _unparkByGuardian(bytes calldata message) private returns (bytes32 messageId, MarginMessages.Message memory m) {
+        if (msg.sender != guardian || guardian == address(0)) revert NotGuardian(msg.sender);
+        (messageId, m) = _parked(message);
+        delete parkedSeizes[messageId];
+        emit SeizeUnparked(messageId, true);
     }
 
     /// @notice Why this chain's oracle disputes `price` for `market` (a PARK_ code), or 0 when it agrees;

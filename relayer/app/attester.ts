@@ -13,6 +13,7 @@ import { errorSummary } from '../errors/base.js';
 import { attestationDomain, signAttestation, type PriceAttestation } from '../liquidation/attestation.js';
 import { refusalOf } from '../liquidation/attesterPolicy.js';
 import { PriceService } from '../oracle/priceService.js';
+import { readBoundedBody } from '../ops/httpBody.js';
 
 export interface AttesterOptions {
   config: Config;
@@ -38,24 +39,6 @@ export interface AttestationRequest {
 
 const MAX_BODY_BYTES = 64 * 1024;
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
-
-function readBody(req: IncomingMessage): Promise<string | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY_BYTES) {
-        resolve(null);
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 const integer = (v: unknown): bigint => {
   if (typeof v !== 'string' || !/^[0-9]{1,78}$/.test(v)) throw new Error('an integer as a decimal string is expected');
@@ -110,8 +93,9 @@ export async function startAttester(o: AttesterOptions): Promise<RunningAttester
       const got = Buffer.from(req.headers.authorization ?? '');
       if (got.length !== expected.length || !timingSafeEqual(got, expected)) return answer(res, 401, { error: 'unauthorized' });
     }
-    const text = await readBody(req);
-    if (text === null) return answer(res, 413, { error: 'body too large' });
+    const body = await readBoundedBody(req, MAX_BODY_BYTES);
+    if (body === null) return answer(res, 413, { error: 'body too large' });
+    const text = body.toString('utf8');
     let request;
     try {
       request = parseAttestationRequest(JSON.parse(text));

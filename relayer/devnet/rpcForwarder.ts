@@ -2,8 +2,9 @@
 // front of the chain's node. Production configures independent providers (their own nodes);
 // on the devnet this gives each chain a second URL that is not the first one, so that the quorum
 // of providers is configured and exercised the way an operator runs it (docs/operations.md).
-import { createServer, request, type IncomingMessage } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { readBoundedBody } from '../ops/httpBody.js';
 
 export interface RpcForwarder {
   readonly url: string;
@@ -12,24 +13,6 @@ export interface RpcForwarder {
 
 /** Requests above this are refused, like a provider's own body limit. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
-
-function readBody(req: IncomingMessage): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_REQUEST_BYTES) {
-        resolve(null);
-        req.destroy();
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
 
 /** Forwards every POST to `target` (an http node URL) and streams the answer back. */
 export async function startRpcForwarder(target: string, port = 0): Promise<RpcForwarder> {
@@ -41,7 +24,7 @@ export async function startRpcForwarder(target: string, port = 0): Promise<RpcFo
         res.writeHead(405).end();
         return;
       }
-      const body = await readBody(req);
+      const body = await readBoundedBody(req, MAX_REQUEST_BYTES);
       if (body === null) {
         res.writeHead(413).end();
         return;

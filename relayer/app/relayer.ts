@@ -140,6 +140,7 @@ export class Relayer {
       const c = this.client(chain);
       s = new TxSender(c, this.deps.relayerKey, this.deps.store, {
         pollMs: c.config.pollMs, stuckAfterMs: c.config.stuckTxMs, maxFeeMultiplier: c.config.maxFeeMultiplier,
+        onAlert: (a) => this.events.emit({ type: 'incident', chain: a.chain, code: a.code, message: a.message }),
       });
       this.senders.set(chain, s);
     }
@@ -161,6 +162,7 @@ export class Relayer {
   async start(): Promise<void> {
     if (this.running) return;
     await Promise.all([...this.chains.values()].map((c) => c.checkChainId()));
+    for (const s of this.senders.values()) s.reopen();
     const destinations = new Set(this.deps.config.routes.map((r) => r.destination));
     await Promise.all([...destinations].map((d) => this.sender(d).recover()));
     this.running = true;
@@ -168,10 +170,23 @@ export class Relayer {
     this.loops = [...this.watchers.map((w) => this.watchLoop(w)), this.stageLoop()];
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops within `graceMs` whatever is in flight: the loops end, every sender stops waiting (its
+   * transactions stay stored, and the next start finds them), and the steps in flight are given
+   * the rest of the grace to record their outcome.
+   */
+  async stop(graceMs = 10_000): Promise<void> {
     this.running = false;
-    await Promise.allSettled(this.loops);
-    await Promise.allSettled([this.deliver.drain(), this.confirm.drain()]);
+    const deadline = Date.now() + graceMs;
+    // The grace timer is cleared as soon as the work ends: a pending timer would keep the process alive.
+    const within = async (p: Promise<unknown>): Promise<void> => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([p, new Promise<void>((resolve) => { timer = setTimeout(resolve, Math.max(0, deadline - Date.now())); })]);
+      clearTimeout(timer);
+    };
+    await within(Promise.allSettled(this.loops));
+    for (const s of this.senders.values()) s.close();
+    await within(Promise.allSettled([this.deliver.drain(), this.confirm.drain()]));
     this.loops = [];
   }
 

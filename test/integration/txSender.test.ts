@@ -210,27 +210,66 @@ describe('TxSender', function () {
     assert.ok(expected.includes((await balance()) - before), `balance moved by ${(await balance()) - before}`);
   });
 
-  it('stops bumping at the fee cap with TX_FEE_CAP, keeping the transaction for recovery', async function () {
+  it('stops bumping at the fee cap with a TX_FEE_CAP alert, and keeps working the transaction until it is mined', async function () {
     await rpc('evm_setAutomine', [false]);
-    const s = sender({ stuckAfterMs: 200, pollMs: 50, maxFeeMultiplier: 1.0 });
+    const alerts: string[] = [];
+    const s = sender({ stuckAfterMs: 200, pollMs: 50, maxFeeMultiplier: 1.0, onAlert: (a) => alerts.push(`${a.code}: ${a.message}`) });
     const before = await balance();
-    const started = Date.now();
-    await assert.rejects(s.submit(mintReq(5n)), (e: unknown) => {
-      assert.ok(e instanceof IsorelayError, String(e));
-      assert.equal(e.code, ErrorCode.TX_FEE_CAP);
-      assert.ok(e.retryable);
-      return true;
+    let settled = false;
+    const pending = s.submit(mintReq(5n)).finally(() => {
+      settled = true;
     });
-    assert.ok(Date.now() - started < 3_000, 'it does not hang');
+    await until('the fee-cap alert', () => (alerts.length > 0 ? true : undefined));
+    assert.match(alerts[0] ?? '', /^TX_FEE_CAP: devnet: mint is stuck at the fee cap \(nonce \d+\)/);
+    assert.deepEqual(s.state().atFeeCap.length, 1, 'readiness can see it');
+    await sleep(600);
+    assert.equal(settled, false, 'the submit is still being worked, not given up');
     const rows = txRows();
     assert.equal(rows.length, 1, 'no replacement above the cap');
     assert.equal(rows[0]?.status, 'pending');
-    // The transaction is still in the pool; once mined, recover() marks it.
     await rpc('evm_mine');
     await rpc('evm_setAutomine', [true]);
+    assert.equal((await pending).status, 1);
     assert.equal(await balance(), before + 5n);
-    await sender().recover();
     assert.equal(txRows()[0]?.status, 'mined');
+    assert.equal(alerts.length, 1, 'one alert per transaction');
+    assert.deepEqual(s.state().atFeeCap, []);
+  });
+
+  it('sends again a transaction the node never received (the proxy failed it without forwarding): later nonces are not stuck', async function () {
+    const s = sender({ stuckAfterMs: 10_000, pollMs: 50, rebroadcastMs: 200 });
+    const before = await balance();
+    let raws = 0;
+    proxy.beforeForward = (calls) => {
+      if (calls.some((c) => c.method === 'eth_sendRawTransaction') && ++raws === 1) return Promise.reject(new Error('connection reset'));
+      return Promise.resolve();
+    };
+    const started = Date.now();
+    const receipts = await Promise.all([s.submit(mintReq(1n)), s.submit(mintReq(2n)), s.submit(mintReq(4n))]);
+    assert.deepEqual(receipts.map((r) => r.status), [1, 1, 1]);
+    // Sent again as soon as the node is seen not to know it, not only when it counts as stuck (10 s here).
+    assert.ok(Date.now() - started < 3_000, `the gap was filled in ${Date.now() - started} ms`);
+    assert.equal(await balance(), before + 7n, 'each mint once');
+    assert.equal(await pendingInPool(), 0);
+  });
+
+  it('keeps waiting through receipt polls that fail, and through an answer lost after the node took the transaction', async function () {
+    const s = sender({ stuckAfterMs: 10_000, pollMs: 50, rebroadcastMs: 200 });
+    const before = await balance();
+    let receiptPolls = 0;
+    let raws = 0;
+    proxy.beforeForward = async (calls) => {
+      // The send reaches the node, but its answer is lost; then the first receipt polls fail.
+      if (calls.some((c) => c.method === 'eth_sendRawTransaction') && ++raws === 1) {
+        await provider.send('eth_sendRawTransaction', calls.find((c) => c.method === 'eth_sendRawTransaction')?.params ?? []);
+        throw new Error('connection reset after forwarding');
+      }
+      if (calls.some((c) => c.method === 'eth_getTransactionReceipt') && ++receiptPolls <= 5) throw new Error('502');
+    };
+    const r = await s.submit(mintReq(3n));
+    assert.equal(r.status, 1);
+    assert.equal(await balance(), before + 3n);
+    assert.ok(receiptPolls > 5, 'the failed polls did not end the wait');
   });
 
   it('recover() broadcasts a stored transaction that never reached the node, then continues after it', async function () {

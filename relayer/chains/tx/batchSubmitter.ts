@@ -1,6 +1,6 @@
-// Coalesces relay calls from many messages into one RelayBatcher transaction per chain. While a
-// batch is in flight, new entries queue; when it is mined they go out together, so an idle relayer
-// adds no delay and a busy one sends one transaction for many messages. Each entry's calls are
+// Coalesces relay calls from many messages into RelayBatcher transactions per chain. While the
+// batches in flight are at their limit, new entries queue; when one is mined they go out together,
+// so an idle relayer adds no delay and a busy one sends one transaction for many messages. Each entry's calls are
 // simulated first (eth_call of the batch); an entry whose call would revert is rejected with that
 // call's revert data and left out; a call that fails on chain rejects its entry alone.
 import { Interface } from 'ethers';
@@ -14,6 +14,11 @@ import { TxRevertedError, type TxSender } from './sender.js';
 const batcherIface = new Interface(ourArtifact('RelayBatcher').abi);
 const CALL_FAILED = batcherIface.getEvent('CallFailed')?.topicHash as string;
 const EXECUTE = abiFunction(batcherIface, 'execute');
+/**
+ * Batches in flight at once. One slow or lost batch must not hold every later delivery: the next
+ * ones go out on the following nonces meanwhile (and the sender keeps the lost one alive).
+ */
+const MAX_BATCHES_IN_FLIGHT = 3;
 /** Per call: the batcher's loop, calldata and result copying, on top of what the call used. */
 const PER_CALL_OVERHEAD_GAS = 15_000n;
 
@@ -59,7 +64,8 @@ export function batchGasLimit(calls: readonly { promised: bigint; used: bigint }
 
 export class BatchSubmitter {
   private queue: Entry[] = [];
-  private inFlight = false;
+  /** Batches sent and not yet mined: several at once, on consecutive nonces of the one sender. */
+  private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private firstWaitingAt = 0;
 
@@ -83,7 +89,7 @@ export class BatchSubmitter {
    * together in one pump go out together, in order, instead of the first one alone.
    */
   private schedule(): void {
-    if (this.inFlight) return;
+    if (this.inFlight >= MAX_BATCHES_IN_FLIGHT || this.queue.length === 0) return;
     const now = Date.now();
     if (this.timer === undefined) this.firstWaitingAt = now;
     else if (now - this.firstWaitingAt < 5) clearTimeout(this.timer);
@@ -95,7 +101,7 @@ export class BatchSubmitter {
   }
 
   private flush(): void {
-    if (this.inFlight || this.queue.length === 0) return;
+    if (this.inFlight >= MAX_BATCHES_IN_FLIGHT || this.queue.length === 0) return;
     this.queue.sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
     const batch: Entry[] = [];
     let calls = 0;
@@ -105,13 +111,13 @@ export class BatchSubmitter {
       batch.push(this.queue.shift() as Entry);
       calls += next.calls.length;
     }
-    this.inFlight = true;
+    this.inFlight++;
     this.send(batch)
       .catch((e: unknown) => {
         for (const entry of batch) entry.reject(e);
       })
       .finally(() => {
-        this.inFlight = false;
+        this.inFlight--;
         this.schedule();
       });
   }

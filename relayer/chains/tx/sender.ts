@@ -1,6 +1,9 @@
 // Sends transactions for one (chain, key): a nonce manager, EIP-1559 fees, the signed
 // transaction stored before it is broadcast, many in flight, receipts polled at the chain's
-// block time, and stuck ones replaced with a capped fee bump.
+// block time, and stuck ones replaced with a capped fee bump. It cannot wedge: a broadcast whose
+// outcome is unknown is sent again (the same signed bytes) until the node knows it or its nonce
+// is used; a failed receipt poll is retried, never the end of a wait; a transaction at the fee
+// cap raises an alert and is kept working.
 import { keccak256, Transaction, type Wallet } from 'ethers';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import type { Store } from '../../store/store.js';
@@ -41,6 +44,7 @@ interface Flight {
   tx: { to: string; data: string; value: bigint; gasLimit: bigint };
   hashes: string[];
   sentAt: number;
+  createdAt: number;
 }
 
 export interface TxSenderOptions {
@@ -49,11 +53,33 @@ export interface TxSenderOptions {
   maxFeeMultiplier: number;
   /** Margin added over the estimate, in percent. */
   gasMarginPct?: number;
+  /** How often a transaction without a receipt is looked up on the node (and sent again if it is unknown there). Default: 10 polls, at least 500 ms. */
+  rebroadcastMs?: number;
+  /** Something an operator must see (a transaction at the fee cap); the sender keeps working. */
+  onAlert?: (alert: SenderAlert) => void;
+}
+
+export interface SenderAlert {
+  code: typeof ErrorCode.TX_FEE_CAP;
+  chain: string;
+  message: string;
+}
+
+/** The nonce of a flight was used by another transaction of this key: the request needs a new one. */
+class NonceLost extends Error {}
+
+/** The sender was closed (shutdown) while a transaction was in flight; it stays stored for the next start. */
+export class SenderClosedError extends IsorelayError {
+  override readonly name = 'SenderClosedError';
 }
 
 export class TxSender {
   private nextNonce = -1;
   private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+  /** Nonces of flights stuck at the fee cap, for readiness. */
+  private readonly atCap = new Set<number>();
+  private readonly flights = new Map<number, Flight>();
 
   constructor(
     private readonly client: ChainClient,
@@ -64,6 +90,23 @@ export class TxSender {
 
   get address(): string {
     return this.wallet.address;
+  }
+
+  /** Stops every wait: in-flight submits reject with SenderClosedError (their transactions stay stored). */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Works again after close() (a relayer started again in the same process). */
+  reopen(): void {
+    this.closed = false;
+  }
+
+  /** What readiness reports: flights at the fee cap, and the oldest flight without a receipt. */
+  state(now = Date.now()): { atFeeCap: number[]; inFlight: number; oldestFlightMs: number | null } {
+    let oldest: number | null = null;
+    for (const f of this.flights.values()) oldest = oldest === null ? now - f.createdAt : Math.max(oldest, now - f.createdAt);
+    return { atFeeCap: [...this.atCap].sort((a, b) => a - b), inFlight: this.flights.size, oldestFlightMs: oldest };
   }
 
   /**
@@ -90,9 +133,20 @@ export class TxSender {
     const [gasLimit, fees] = await Promise.all([this.gasFor(req, value), this.currentFees()]);
     const tx = { to: req.to, data: req.data, value, gasLimit };
     for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new SenderClosedError(ErrorCode.RPC_UNREACHABLE, `${this.client.name}: the sender is shutting down`);
       const flight = await this.enqueue(() => this.assign(req, tx, fees));
       const outcome = await this.broadcastFlight(flight, req);
-      if (outcome === 'sent') return this.waitFor(flight, req);
+      if (outcome === 'sent') {
+        this.flights.set(flight.nonce, flight);
+        try {
+          return await this.waitFor(flight, req);
+        } catch (e) {
+          if (!(e instanceof NonceLost)) throw e;
+        } finally {
+          this.flights.delete(flight.nonce);
+          this.atCap.delete(flight.nonce);
+        }
+      }
       if (attempt >= 2) throw new IsorelayError(ErrorCode.TX_REJECTED, `${this.client.name}: ${req.purpose} kept losing its nonce to other transactions of ${this.address}`);
     }
   }
@@ -121,7 +175,7 @@ export class TxSender {
   /** Takes the next nonce, signs, and stores the signed transaction: the intent is durable before any broadcast. */
   private async assign(req: TxRequest, tx: Flight['tx'], fees: Fees): Promise<Flight> {
     if (this.nextNonce < 0) await this.recover();
-    const flight: Flight = { nonce: this.nextNonce++, fees, firstFees: fees, tx, hashes: [], sentAt: Date.now() };
+    const flight: Flight = { nonce: this.nextNonce++, fees, firstFees: fees, tx, hashes: [], sentAt: Date.now(), createdAt: Date.now() };
     flight.hashes.push(await this.signAndRecord(flight, req));
     return flight;
   }
@@ -210,32 +264,78 @@ export class TxSender {
     }
   }
 
+  /**
+   * Waits for a receipt of any version of the flight. A failed poll is retried. Every
+   * `rebroadcastMs` without a receipt the node is asked whether it knows the transaction: if not,
+   * the same signed bytes go out again (a send whose outcome was unknown, a node that dropped it);
+   * if the key's nonce moved past the flight without any of its versions, the nonce was lost.
+   */
   private async waitFor(flight: Flight, req: TxRequest): Promise<Receipt> {
+    const lookEvery = this.options.rebroadcastMs ?? Math.max(500, this.options.pollMs * 10);
+    let lookedAt = Date.now();
     for (let poll = 0; ; poll++) {
-      const receipts = await this.client.receipts(flight.hashes);
-      const mined = receipts.findIndex((r) => r !== null);
-      if (mined >= 0) {
-        flight.hashes.forEach((h, i) => {
-          this.store.setTxStatus(h, i === mined ? 'mined' : 'replaced');
-          this.raws.delete(h);
-        });
-        return receipts[mined] as Receipt;
+      if (this.closed) throw new SenderClosedError(ErrorCode.RPC_UNREACHABLE, `${this.client.name}: the sender is shutting down; ${req.purpose} (nonce ${flight.nonce}) stays stored for the next start`);
+      try {
+        const receipts = await this.client.receipts(flight.hashes);
+        const mined = receipts.findIndex((r) => r !== null);
+        if (mined >= 0) {
+          flight.hashes.forEach((h, i) => {
+            this.store.setTxStatus(h, i === mined ? 'mined' : 'replaced');
+            this.raws.delete(h);
+          });
+          return receipts[mined] as Receipt;
+        }
+        if (Date.now() - lookedAt >= lookEvery) {
+          lookedAt = Date.now();
+          await this.keepKnown(flight);
+        }
+        if (Date.now() - flight.sentAt > this.options.stuckAfterMs) await this.enqueue(() => this.replace(flight, req));
+      } catch (e) {
+        if (e instanceof NonceLost) throw e;
+        // A node down or answering garbage: the transaction is stored; look again next poll.
       }
-      if (Date.now() - flight.sentAt > this.options.stuckAfterMs) await this.enqueue(() => this.replace(flight, req));
       // A chain that mines at once (a sequencer, anvil) has the receipt within milliseconds:
       // look again soon, then settle to the chain's own pace.
       await sleep(Math.min(this.options.pollMs, 2 ** poll));
     }
   }
 
+  /** The node must know the flight's newest version, or its nonce must be used: else send it again. */
+  private async keepKnown(flight: Flight): Promise<void> {
+    const hash = flight.hashes[flight.hashes.length - 1] as string;
+    const [known, used] = await this.client.rpc.batch<[unknown, string]>([
+      { method: 'eth_getTransactionByHash', params: [hash] },
+      { method: 'eth_getTransactionCount', params: [this.address, 'latest'] },
+    ]);
+    if (known !== null) return;
+    if (Number(BigInt(used)) > flight.nonce) {
+      // Mined under another hash? The receipt poll would have seen ours; look once more before giving the nonce up.
+      const receipts = await this.client.receipts(flight.hashes);
+      if (receipts.some((r) => r !== null)) return;
+      for (const h of flight.hashes) {
+        this.store.setTxStatus(h, 'replaced');
+        this.raws.delete(h);
+      }
+      throw new NonceLost(`nonce ${flight.nonce} was used by another transaction`);
+    }
+    const raw = this.raws.get(hash);
+    if (raw !== undefined) await this.broadcast(raw);
+  }
+
   /** Same nonce, higher fees (+12.5 %, never more than the cap times the first estimate). */
   private async replace(flight: Flight, req: TxRequest): Promise<void> {
     const next = bumpFees(flight.fees, await estimateFees(this.client), flight.firstFees, this.options.maxFeeMultiplier);
     if (next === null) {
+      // At the cap: an alert (once per flight), and the transaction keeps being worked (looked up, sent again).
       flight.sentAt = Date.now();
-      throw new IsorelayError(ErrorCode.TX_FEE_CAP, `${this.client.name}: ${req.purpose} is stuck at the fee cap (nonce ${flight.nonce})`, {
-        guidance: ['Raise chains.<name>.maxFeeMultiplier or check the node\'s mempool.'],
-      });
+      if (!this.atCap.has(flight.nonce)) {
+        this.atCap.add(flight.nonce);
+        this.options.onAlert?.({
+          code: ErrorCode.TX_FEE_CAP, chain: this.client.name,
+          message: `${this.client.name}: ${req.purpose} is stuck at the fee cap (nonce ${flight.nonce}); raise chains.${this.client.name}.maxFeeMultiplier or check the node's mempool`,
+        });
+      }
+      return;
     }
     flight.fees = next;
     const hash = await this.signAndRecord(flight, req);

@@ -207,7 +207,12 @@ export class Relayer {
     return [...this.views.values()];
   }
 
-  /** Ready when started, no route halted, and every watched chain was polled recently. */
+  /**
+   * Ready when started, no route halted, every watched chain polled recently, no chain whose RPC
+   * endpoints all fail, no route whose oldest message on its way is older than the route's expected
+   * time, and no transaction at the fee cap or unmined for long. Each failing check says why; each
+   * recovers by itself when its cause goes.
+   */
   health(): { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> } {
     const checks: Record<string, { ok: boolean; detail?: string }> = { started: { ok: this.started } };
     const now = (this.deps.now ?? Date.now)();
@@ -219,6 +224,26 @@ export class Relayer {
       checks[`chain:${v.chain}`] = ok ? { ok } : { ok, detail: v.lastError ?? 'not polled yet' };
     }
     for (const [route, why] of this.halted) checks[`route:${route}`] = { ok: false, detail: `halted: ${why}` };
+    for (const [name, c] of this.chains) {
+      // Every endpoint failed more recently than any answered, for longer than a poll or two.
+      const rpc = c.rpc;
+      if (rpc.lastAllFailedAt > rpc.lastAnsweredAt && now - rpc.lastAnsweredAt > Math.max(10_000, c.config.pollMs * 20))
+        checks[`rpc:${name}`] = { ok: false, detail: `no RPC endpoint of ${name} answers: ${rpc.lastFailure ?? '?'}` };
+    }
+    for (const route of this.deps.config.routes) {
+      if (this.halted.has(route.name)) continue;
+      const oldest = this.deps.store.oldestMoving(route.name);
+      const expected = route.expectedDeliveryMs ?? this.deps.config.pipeline.stallAfterMs;
+      if (oldest !== null && now - oldest > expected)
+        checks[`route:${route.name}`] = { ok: false, detail: `delivery is stalled: the oldest message on its way was observed ${Math.round((now - oldest) / 1000)} s ago (expected within ${Math.round(expected / 1000)} s)` };
+    }
+    for (const [chain, s] of this.senders) {
+      const st = s.state(now);
+      const stuckAfter = Math.max(60_000, this.client(chain).config.stuckTxMs * 4);
+      if (st.atFeeCap.length > 0) checks[`sender:${chain}`] = { ok: false, detail: `transaction(s) at the fee cap, nonce ${st.atFeeCap.join(', ')}` };
+      else if (st.oldestFlightMs !== null && st.oldestFlightMs > stuckAfter)
+        checks[`sender:${chain}`] = { ok: false, detail: `a transaction has waited ${Math.round(st.oldestFlightMs / 1000)} s for its receipt (nonce gap or a stuck pool?)` };
+    }
     return { ready: Object.values(checks).every((c) => c.ok), checks };
   }
 

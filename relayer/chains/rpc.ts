@@ -136,6 +136,10 @@ export class RpcClient {
   private readonly timeoutMs: number;
   private preferred = 0;
   private nextId = 1;
+  /** When some endpoint last answered, and when every endpoint last failed (ms), for readiness. */
+  lastAnsweredAt = 0;
+  lastAllFailedAt = 0;
+  lastFailure: string | null = null;
 
   constructor(options: RpcClientOptions) {
     this.chain = options.chain;
@@ -167,15 +171,21 @@ export class RpcClient {
       try {
         const results = await this.post(endpoint, calls);
         endpoint.failures = 0;
+        this.lastAnsweredAt = Date.now();
         if (index !== this.preferred) this.preferred = index;
         return results as T;
       } catch (e) {
-        if (e instanceof RpcResponseError) throw e;
+        if (e instanceof RpcResponseError) {
+          this.lastAnsweredAt = Date.now();
+          throw e;
+        }
         endpoint.failures++;
         lastError = e;
       }
     }
     const summary = lastError instanceof IsorelayError ? lastError.message : String(lastError);
+    this.lastAllFailedAt = Date.now();
+    this.lastFailure = summary;
     throw new IsorelayError(
       lastError instanceof IsorelayError ? lastError.code : ErrorCode.RPC_UNREACHABLE,
       `${this.chain}: no RPC endpoint answered (${this.endpoints.length} tried): ${summary}`,

@@ -123,6 +123,8 @@ const route = z
     paused: z.boolean().default(false),
     /** Credit routes: caps on the value credited, per source token. */
     limits: z.array(creditLimit).default([]),
+    /** How long a message of this route may take from observation to delivery before readiness fails (default: pipeline.stallAfterMs). Include the source's finality. */
+    expectedDeliveryMs: z.number().int().min(1_000).optional(),
   })
   .strict();
 
@@ -212,9 +214,11 @@ export const configSchema = z
         retryBaseMs: z.number().int().min(10).default(1000),
         retryMaxMs: z.number().int().min(10).default(300_000),
         maxAttempts: z.number().int().min(1).default(12),
+        /** /readyz fails when a route's oldest message on its way is older than this (ms) and its route sets no expectedDeliveryMs. */
+        stallAfterMs: z.number().int().min(1_000).default(600_000),
       })
       .strict()
-      .default({ tickMs: 100, batchSize: 50, retryBaseMs: 1000, retryMaxMs: 300_000, maxAttempts: 12 }),
+      .default({ tickMs: 100, batchSize: 50, retryBaseMs: 1000, retryMaxMs: 300_000, maxAttempts: 12, stallAfterMs: 600_000 }),
     ops: z
       .object({
         host: z.string().default('127.0.0.1'),

@@ -93,7 +93,7 @@ export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): 
     markets: { [m.market.name]: { quorum: 2, maxDeviationBps: m.market.maxDeviationBps, markEmaBps: 5_000, feeds } },
     ...(dst === undefined ? {} : { keeper: { enabled: o.keeper ?? false, chain: dst.name, tickMs: 250, attestationTtlSeconds: 60 } }),
     ...((o.guardianUrl ?? m.wormholeApiUrl) === undefined ? {} : { wormhole: { apiUrls: [(o.guardianUrl ?? m.wormholeApiUrl) as string], timeoutMs: 2_000 } }),
-    pipeline: { tickMs: 10, batchSize: 64, retryBaseMs: 250, retryMaxMs: 10_000, maxAttempts: 8 },
+    pipeline: { tickMs: 10, batchSize: 64, retryBaseMs: 250, retryMaxMs: 10_000, maxAttempts: 8, stallAfterMs: 30_000 },
     ops: { host: '127.0.0.1', port: o.opsPort ?? 9464, logLevel: o.logLevel ?? 'info' },
   };
 }

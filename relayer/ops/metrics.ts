@@ -1,6 +1,6 @@
 // Prometheus metrics, fed only by the pipeline's event stream (and the store, read on scrape):
 // nothing in the pipeline calls prom-client.
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { MESSAGE_STATUSES } from '../messages/status.js';
 import type { EventBus, RelayerEvent } from '../pipeline/events.js';
 import type { Store } from '../store/store.js';
@@ -204,6 +204,10 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     }
   };
   const unsubscribe = bus.on(onEvent);
+  // Process and Node.js metrics (RSS, heap, GC, event loop lag): memory growth shows as heap or as RSS.
+  const before = new Set(registry.getMetricsAsArray().map((m) => m.name));
+  collectDefaultMetrics({ register: registry });
+  const defaults = registry.getMetricsAsArray().map((m) => m.name).filter((n) => !before.has(n));
 
   return {
     registry,
@@ -213,7 +217,7 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     dispose(): void {
       unsubscribe();
       store = undefined;
-      for (const name of Object.values(METRIC)) registry.removeSingleMetric(name);
+      for (const name of [...Object.values(METRIC), ...defaults]) registry.removeSingleMetric(name);
     },
   };
 }

@@ -84,6 +84,8 @@ export interface Store {
   /** Messages of a route past their first delivery step (verified, submitted, delivered, or failed on the way) that moved at or after `since` (ms). */
   sentSince(route: string, since: number): MessageRow[];
   countsByRoute(): RouteCounts[];
+  /** When the oldest message of a route still on its way (not delivered, dead, orphaned or held) was observed (ms), or null. */
+  oldestMoving(route: string): number | null;
 
   getCheckpoint(stream: string): bigint | undefined;
   setCheckpoint(stream: string, block: bigint): void;

@@ -247,6 +247,11 @@ export class SqliteStore implements Store {
     return [...byRoute.values()];
   }
 
+  oldestMoving(route: string): number | null {
+    const r = this.sql(`SELECT MIN(observed_at) AS oldest FROM messages WHERE route = ? AND status NOT IN ('delivered','dead','orphaned','held')`).get(route) as { oldest: number | null };
+    return r.oldest;
+  }
+
   getCheckpoint(stream: string): bigint | undefined {
     const r = this.sql('SELECT block FROM checkpoints WHERE stream = ?').get(stream) as { block: string } | undefined;
     return r === undefined ? undefined : BigInt(r.block);

@@ -161,13 +161,31 @@ export class Relayer {
   /** Checks every chain id, recovers transactions in flight before a crash, starts the loops. */
   async start(): Promise<void> {
     if (this.running) return;
-    await Promise.all([...this.chains.values()].map((c) => c.checkChainId()));
+    this.stopRequested = false;
+    // A node that is down or flaky at start is waited for (with backoff), not a reason to exit;
+    // a node of the wrong chain is (RPC_CHAIN_ID_MISMATCH is not retryable).
+    await Promise.all([...this.chains.values()].map((c) => this.untilDone(`${c.name}: chain id`, () => c.checkChainId())));
     for (const s of this.senders.values()) s.reopen();
     const destinations = new Set(this.deps.config.routes.map((r) => r.destination));
-    await Promise.all([...destinations].map((d) => this.sender(d).recover()));
+    await Promise.all([...destinations].map((d) => this.untilDone(`${d}: recovering transactions in flight`, () => this.sender(d).recover())));
     this.running = true;
     this.started = true;
     this.loops = [...this.watchers.map((w) => this.watchLoop(w)), this.stageLoop()];
+  }
+
+  private stopRequested = false;
+
+  /** Runs `fn` until it succeeds; retryable failures are reported and retried with backoff (up to 5 s apart). */
+  private async untilDone(what: string, fn: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isRetryable(e) || this.stopRequested) throw e;
+        this.events.emit({ type: 'stage.error', stage: 'start', error: `${what}: ${errorSummary(e)}`, retryable: true });
+        await sleep(Math.min(5_000, 100 * 2 ** attempt));
+      }
+    }
   }
 
   /**
@@ -177,6 +195,7 @@ export class Relayer {
    */
   async stop(graceMs = 10_000): Promise<void> {
     this.running = false;
+    this.stopRequested = true;
     const deadline = Date.now() + graceMs;
     // The grace timer is cleared as soon as the work ends: a pending timer would keep the process alive.
     const within = async (p: Promise<unknown>): Promise<void> => {

@@ -4,7 +4,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type FaultMode = 'ok' | 'down' | 'http500' | 'http429' | 'slow' | 'slowBody' | 'staleHead' | 'garbage' | 'limitLogs' | 'emptyLogs';
+export type FaultMode = 'ok' | 'down' | 'http500' | 'http429' | 'slow' | 'slowBody' | 'staleHead' | 'garbage' | 'limitLogs' | 'emptyLogs' | 'chaos';
 
 export interface FaultOptions {
   /** staleHead: the head the lagging node claims; default: the target's head when the mode is set. */
@@ -13,6 +13,26 @@ export interface FaultOptions {
   maxLogRange?: bigint;
   /** slow, slowBody: the delay before answering (slowBody: after the headers), in ms. Default 2000. */
   delayMs?: number;
+  /** chaos: the seed of the fault each request meets (reproducible runs). */
+  seed?: number;
+  /** chaos: the share of requests that meet a fault (default 0.35). */
+  faultRate?: number;
+}
+
+/** What a request meets in chaos mode. */
+type ChaosFault = 'http429' | 'http500' | 'http502' | 'reset' | 'hold' | 'garbage' | 'truncated' | 'staleHead' | 'emptyLogs' | 'slow';
+const CHAOS_FAULTS: readonly ChaosFault[] = ['http429', 'http500', 'http502', 'reset', 'hold', 'garbage', 'truncated', 'staleHead', 'emptyLogs', 'slow'];
+
+/** mulberry32: a small seeded generator, so that a failing chaos run can be replayed. */
+function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 interface JsonRpcRequest {
@@ -32,6 +52,8 @@ export interface FaultyRpc {
   readonly connections: number;
   /** JSON-RPC method names received since start, in order (batches flattened). */
   readonly methods: readonly string[];
+  /** chaos: how many requests met each fault. */
+  readonly faults: Readonly<Record<string, number>>;
   /** The headers of the last request received. */
   readonly lastHeaders: IncomingHttpHeaders | undefined;
   /** Runs before a request is forwarded (e.g. to mine a block at a precise moment). */
@@ -65,6 +87,8 @@ function readBody(req: IncomingMessage): Promise<string> {
 export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
   let mode: FaultMode = 'ok';
   let options: FaultOptions = {};
+  let random = seeded(1);
+  const faults: Record<string, number> = {};
   let staleBlock: bigint | undefined;
   let requests = 0;
   let connections = 0;
@@ -141,6 +165,58 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
         }, options.delayMs ?? 2000);
         timers.add(t);
       });
+    if (mode === 'chaos') {
+      const fault = random() < (options.faultRate ?? 0.35) ? (CHAOS_FAULTS[Math.floor(random() * CHAOS_FAULTS.length)] as ChaosFault) : null;
+      if (fault !== null) faults[fault] = (faults[fault] ?? 0) + 1;
+      const wait = (ms: number) => new Promise<void>((resolve) => {
+        const t = setTimeout(() => {
+          timers.delete(t);
+          resolve();
+        }, ms);
+        timers.add(t);
+      });
+      switch (fault) {
+        case 'http429':
+          res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
+          res.end('{"error":"too many requests"}');
+          return;
+        case 'http500':
+          return send(500, 'internal server error');
+        case 'http502':
+          return send(502, '<html>502 Bad Gateway</html>');
+        case 'reset':
+          req.socket.destroy();
+          return;
+        case 'garbage':
+          return send(200, '<html>cloudflare says no</html>');
+        case 'hold':
+          await wait(10_000 + Math.floor(random() * 4_000));
+          break;
+        case 'slow':
+          await wait(200 + Math.floor(random() * 600));
+          break;
+        case 'truncated': {
+          const forwarded = await post(targetUrl, body);
+          if (!res.destroyed) send(200, forwarded.text.slice(0, Math.max(1, Math.floor(forwarded.text.length / 2))));
+          return;
+        }
+        case 'staleHead':
+        case 'emptyLogs': {
+          if (parsed === undefined) break;
+          if (fault === 'staleHead') staleBlock = (await targetHead()) - 20n;
+          const one = fault === 'staleHead' ? stale : (call: JsonRpcRequest) => (call.method === 'eth_getLogs' ? Promise.resolve({ jsonrpc: '2.0', id: call.id, result: [] }) : forwardOne(targetUrl, call));
+          const answers = await Promise.all(calls.map(one));
+          if (!res.destroyed) send(200, JSON.stringify(Array.isArray(parsed) ? answers : answers[0]));
+          return;
+        }
+        default:
+          break;
+      }
+      if (res.destroyed) return;
+      const forwarded = await post(targetUrl, body);
+      if (!res.destroyed) send(forwarded.status, forwarded.text);
+      return;
+    }
     switch (mode) {
       case 'down':
         req.socket.destroy();
@@ -210,6 +286,7 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
       mode = next;
       options = opts;
       staleBlock = undefined;
+      random = seeded(opts.seed ?? 1);
     },
     get mode() {
       return mode;
@@ -219,6 +296,9 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
     },
     get requests() {
       return requests;
+    },
+    get faults() {
+      return faults;
     },
     get methods() {
       return methods;

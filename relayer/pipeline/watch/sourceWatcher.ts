@@ -1,6 +1,7 @@
 // The watch stage of one route: scans the source chain for the transport's events (observed),
 // then, once a message's block is final, fetches its receipt again and finalizes it, or marks it
 // orphaned when the chain no longer has it. A reorg rewinds the scan and orphans what it removed.
+import { toQuantity } from 'ethers';
 import type { ChainClient } from '../../chains/client.js';
 import { LogScanner } from '../../chains/scanner.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
@@ -136,17 +137,33 @@ export class SourceWatcher {
     this.o.events.emit({ type: 'scan.reorg', stream: this.o.route.name, ancestor, depth: 0n, orphaned });
   }
 
-  /** Final blocks: re-fetch each receipt; same block and success → finalized, otherwise orphaned. */
+  /**
+   * Final blocks: re-fetch each receipt; same block and success → finalized. A missing receipt
+   * orphans the message only when the node's block at that height is another block (a reorg took
+   * it); a node without that block, or with it but without the receipt, is behind or inconsistent:
+   * the message stays observed and is looked at again (a lagging node must not orphan a message).
+   */
   private async finalize(finalized: bigint): Promise<boolean> {
     const due = this.o.store.due('observed', this.now(), 200, this.o.route.name).filter((m) => m.srcBlock <= finalized);
     if (due.length === 0) return false;
     const receipts = await this.o.client.receipts(due.map((m) => m.srcTx));
+    const missing = [...new Set(due.filter((_m, i) => receipts[i] === null || receipts[i] === undefined).map((m) => m.srcBlock))];
+    const headers = new Map<bigint, string | null>();
+    if (missing.length > 0) {
+      const blocks = await this.o.client.rpc.batch<({ hash?: string } | null)[]>(missing.map((n) => ({ method: 'eth_getBlockByNumber', params: [toQuantity(n), false] })));
+      missing.forEach((n, i) => headers.set(n, blocks[i]?.hash ?? null));
+    }
     const moved: RelayerEvent[] = [];
     // One store transaction (one fsync) for the whole round, not one per message.
     this.o.store.atomically(() => {
       due.forEach((m, i) => {
         const r = receipts[i] ?? null;
         const now = this.now();
+        if (r === null) {
+          const hash = headers.get(m.srcBlock);
+          // Not known yet, or the same block without the receipt: this node cannot tell; look again later.
+          if (hash === null || hash === undefined || hash.toLowerCase() === m.srcBlockHash.toLowerCase()) return;
+        }
         const ok = r !== null && r.status === 1 && r.blockHash === m.srcBlockHash;
         const to = ok ? 'finalized' : r !== null && r.status === 1 && r.blockNumber <= finalized ? 'observed' : 'orphaned';
         if (to === 'observed' && r !== null) {

@@ -31,6 +31,10 @@ interface Endpoint {
   target: URL;
   label: string;
   failures: number;
+  /** Not asked first before this time (ms): it failed, lagged, or hid logs. */
+  demotedUntil: number;
+  /** The newest head it reported (eth_blockNumber), to judge it against the others. */
+  head: bigint;
   /** user:password of the URL, sent as a Basic Authorization header (never as part of the URL). */
   headers: Record<string, string>;
 }
@@ -44,11 +48,11 @@ function endpointOf(url: string): Endpoint {
     throw new IsorelayError(ErrorCode.CONFIG_INVALID, `RPC URL ${label} is not a URL`);
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new IsorelayError(ErrorCode.CONFIG_INVALID, `RPC URL ${label} is not http(s)`);
-  if (u.username === '' && u.password === '') return { url, target: u, label, failures: 0, headers: {} };
+  if (u.username === '' && u.password === '') return { url, target: u, label, failures: 0, demotedUntil: 0, head: -1n, headers: {} };
   const auth = Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64');
   u.username = '';
   u.password = '';
-  return { url: u.toString(), target: u, label, failures: 0, headers: { authorization: `Basic ${auth}` } };
+  return { url: u.toString(), target: u, label, failures: 0, demotedUntil: 0, head: -1n, headers: { authorization: `Basic ${auth}` } };
 }
 
 /** Keep-alive connections per protocol, shared by every client: one handshake per node, not per call. */
@@ -56,6 +60,11 @@ const AGENTS = {
   'http:': new http.Agent({ keepAlive: true, maxSockets: 64 }),
   'https:': new https.Agent({ keepAlive: true, maxSockets: 64 }),
 } as const;
+
+/** How long a failing, lagging or log-hiding endpoint is asked last. */
+const DEMOTION_MS = 30_000;
+/** A head this many blocks behind another endpoint's is lagging. */
+const LAG_BLOCKS = 10n;
 
 /** The largest answer read (a broken node could stream forever); eth_getLogs ranges stay far below. */
 const MAX_ANSWER_BYTES = 128 * 1024 * 1024;
@@ -152,9 +161,62 @@ export class RpcClient {
     return this.endpoints[this.preferred]?.label ?? '';
   }
 
-  /** Moves off the preferred endpoint, e.g. when its head stopped moving. */
-  demoteCurrent(): void {
-    this.preferred = (this.preferred + 1) % this.endpoints.length;
+  /** Moves off the preferred endpoint for a while, e.g. when it answered no logs for blocks below its own head. */
+  demoteCurrent(forMs = DEMOTION_MS): void {
+    const e = this.endpoints[this.preferred];
+    if (e !== undefined) e.demotedUntil = Date.now() + forMs;
+    this.preferred = this.pick();
+  }
+
+  /**
+   * The endpoint to ask first: the first in config order that is not demoted (so the primary is
+   * used again once its demotion ends), else the one whose demotion ends soonest.
+   */
+  private pick(): number {
+    const now = Date.now();
+    const ok = this.endpoints.findIndex((e) => e.demotedUntil <= now);
+    if (ok >= 0) return ok;
+    let best = 0;
+    this.endpoints.forEach((e, i) => {
+      if (e.demotedUntil < (this.endpoints[best] as Endpoint).demotedUntil) best = i;
+    });
+    return best;
+  }
+
+  /**
+   * Asks every endpoint for its head (failures ignored) and demotes those that lag the best one:
+   * a stale node is not asked first, although it answers. Returns the heads by endpoint label.
+   */
+  async judgeHeads(): Promise<Record<string, bigint | null>> {
+    const out: Record<string, bigint | null> = {};
+    if (this.endpoints.length < 2) return out;
+    const heads = await Promise.all(this.endpoints.map(async (e) => {
+      try {
+        const [r] = await this.post(e, [{ method: 'eth_blockNumber', params: [] }]);
+        return typeof r === 'string' && /^0x[0-9a-fA-F]+$/.test(r) ? BigInt(r) : null;
+      } catch {
+        return null;
+      }
+    }));
+    heads.forEach((h, i) => {
+      if (h !== null) (this.endpoints[i] as Endpoint).head = h;
+      out[(this.endpoints[i] as Endpoint).label] = h;
+    });
+    heads.forEach((h, i) => {
+      if (h !== null) this.judgeHead(i, h);
+    });
+    return out;
+  }
+
+  /** A head this far behind the best one seen from another endpoint demotes its endpoint. */
+  private judgeHead(index: number, head: bigint): void {
+    const e = this.endpoints[index] as Endpoint;
+    e.head = head;
+    const best = this.endpoints.reduce((m, x) => (x.head > m ? x.head : m), -1n);
+    if (this.endpoints.length > 1 && best - head > LAG_BLOCKS) {
+      e.demotedUntil = Date.now() + DEMOTION_MS;
+      this.preferred = this.pick();
+    }
   }
 
   async call<T>(method: string, params: unknown[] = []): Promise<T> {
@@ -165,14 +227,21 @@ export class RpcClient {
   /** Sends the calls in one HTTP request to one node; throws the first JSON-RPC error. */
   async batch<T extends unknown[]>(calls: RpcCall[]): Promise<T> {
     let lastError: unknown;
+    // The first endpoint in config order that is not demoted: failover does not stick to a backup.
+    if (this.endpoints.length > 1) this.preferred = this.pick();
+    const start = this.preferred;
     for (let i = 0; i < this.endpoints.length; i++) {
-      const index = (this.preferred + i) % this.endpoints.length;
+      const index = (start + i) % this.endpoints.length;
       const endpoint = this.endpoints[index] as Endpoint;
       try {
         const results = await this.post(endpoint, calls);
         endpoint.failures = 0;
         this.lastAnsweredAt = Date.now();
-        if (index !== this.preferred) this.preferred = index;
+        this.preferred = index;
+        calls.forEach((c, j) => {
+          const r = results[j];
+          if (c.method === 'eth_blockNumber' && typeof r === 'string' && /^0x[0-9a-fA-F]+$/.test(r)) this.judgeHead(index, BigInt(r));
+        });
         return results as T;
       } catch (e) {
         if (e instanceof RpcResponseError) {
@@ -180,6 +249,8 @@ export class RpcClient {
           throw e;
         }
         endpoint.failures++;
+        // Failing endpoints are asked last for a while (longer as they keep failing), then tried first again.
+        endpoint.demotedUntil = Date.now() + Math.min(DEMOTION_MS, 500 * 2 ** Math.min(endpoint.failures, 10));
         lastError = e;
       }
     }
@@ -209,6 +280,8 @@ export class RpcClient {
       // Only the error code: a network error's text may hold a credentialed URL.
       throw new IsorelayError(ErrorCode.RPC_UNREACHABLE, `${endpoint.label} is unreachable`, { cause: new Error(e instanceof PostError && e.code !== undefined ? e.code : 'network error') });
     }
+    // A provider that refuses a request as too large answers: the caller (the scanner) narrows the range.
+    if (answer.status === 413) throw new RpcResponseError(calls[0]?.method ?? '?', -32005, `${endpoint.label} refused the request as too large (HTTP 413)`, null);
     if (answer.status < 200 || answer.status >= 300) {
       throw new IsorelayError(ErrorCode.RPC_UNREACHABLE, `${endpoint.label} answered HTTP ${answer.status}`, { details: { status: answer.status } });
     }

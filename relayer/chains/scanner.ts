@@ -58,6 +58,7 @@ export class LogScanner {
       if (known === undefined) return { kind: 'idle' };
       const current = await this.client.block(checkpoint);
       if (current !== null && current.hash === known) return { kind: 'idle' };
+      // Another block there, or none: a reorg, or a node that is behind (handleReorg tells them apart).
       return this.handleReorg(checkpoint, finalized);
     }
     const from = checkpoint + 1n;
@@ -95,18 +96,26 @@ export class LogScanner {
       remembered.map((b) => ({ method: 'eth_getBlockByNumber', params: [toQuantity(b.number), false] })),
     );
     let ancestor: bigint | undefined;
+    let changed = false;
     for (let i = 0; i < remembered.length; i++) {
       const b = remembered[i] as { number: bigint; hash: string };
-      if (current[i]?.hash === b.hash) {
+      const now = current[i];
+      // A block the node lacks says nothing (it is behind, or the block went with a shorter chain):
+      // only another hash at a height the node has is a reorg.
+      if (now === null || now === undefined) continue;
+      if (now.hash === b.hash) {
         ancestor = b.number;
         break;
       }
+      changed = true;
       if (b.number <= finalized)
         throw new IsorelayError(ErrorCode.REORG_BEYOND_FINALITY, `${stream}: block ${b.number} changed although it was final (finalized head ${finalized})`, {
           guidance: ['This chain reorganised deeper than its finality policy: its routes are halted. Investigate the node and the chain before resuming.'],
           details: { block: b.number.toString(), finalized: finalized.toString() },
         });
     }
+    // Nothing the node has differs from what we saw: it is behind (a stale head), not on another fork.
+    if (!changed) return { kind: 'idle' };
     if (ancestor === undefined) ancestor = finalized >= this.options.startBlock - 1n ? finalized : this.options.startBlock - 1n;
     const target = ancestor;
     this.store.atomically(() => {

@@ -68,6 +68,48 @@ describe('RpcClient and ChainClient against faulty nodes', function () {
     assert.equal(good.requests, 3);
   });
 
+  it('asks a node first again once its demotion for failing ends, instead of sticking to the one that answered last', async function () {
+    bad.setMode('down');
+    const rpc = client([bad.url, good.url]);
+    await rpc.call('eth_chainId');
+    assert.equal(rpc.currentLabel, good.url);
+    bad.setMode('ok');
+    await rpc.call('eth_chainId');
+    assert.equal(rpc.currentLabel, good.url, 'while the primary is demoted (1 s after one failure) the backup answers');
+    await new Promise((r) => setTimeout(r, 1_100));
+    await rpc.call('eth_chainId');
+    assert.equal(rpc.currentLabel, bad.url, 'the primary, healthy again, is preferred once its demotion ends');
+  });
+
+  it('demotes a node whose head lags the others, although it answers', async function () {
+    await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'anvil_mine', params: ['0x20'] }) });
+    const head = BigInt(((await (await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_blockNumber', params: [] }) })).json()) as { result: string }).result);
+    bad.setMode('staleHead', { staleBlock: head - 20n });
+    const rpc = client([bad.url, good.url]);
+    assert.equal(rpc.currentLabel, bad.url);
+    const heads = await rpc.judgeHeads();
+    assert.equal(heads[bad.url], head - 20n);
+    assert.equal(rpc.currentLabel, good.url, 'the stale node is not asked first');
+    assert.equal(BigInt(await rpc.call<string>('eth_blockNumber')) >= head, true);
+  });
+
+  it('answers HTTP 413 as a refusal of the request (the scanner narrows its range), not as a dead node', async function () {
+    const server = createServer((_req, res) => {
+      res.writeHead(413);
+      res.end('payload too large');
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const rpc = client([`http://127.0.0.1:${(server.address() as AddressInfo).port}`, good.url]);
+      const e = await rejection(rpc.call('eth_getLogs', [{}]));
+      assert.ok(e instanceof RpcResponseError, String(e));
+      assert.equal(e.rpcCode, -32005);
+      assert.equal(good.requests, 0, 'no failover');
+    } finally {
+      server.close();
+    }
+  });
+
   for (const mode of ['http429', 'http500', 'garbage'] as const) {
     it(`fails over from a node answering ${mode}`, async function () {
       bad.setMode(mode);

@@ -167,6 +167,24 @@ describe('LogScanner', function () {
     assert.equal(seen.filter((l) => amountOf(l) === 77n).length, 1);
   });
 
+  it('takes a node whose head is behind the checkpoint for a lagging node, not for a reorg (nothing rewound, no incident)', async function () {
+    const seen: Log[] = [];
+    const reorgs: bigint[] = [];
+    const s = scanner(direct, seen, reorgs);
+    await mint(5n);
+    await mine(25);
+    await scanToHead(s, direct);
+    const checkpoint = s.checkpoint;
+    proxy.setMode('staleHead', { staleBlock: checkpoint - 20n });
+    const lagging = new ChainClient('devnet', chainConfig(proxy.url));
+    const onLagging = scanner(lagging, seen, reorgs);
+    // The stale node says its head is 20 blocks back, and it lacks the checkpoint's block.
+    const r = await onLagging.poll(checkpoint - 20n, checkpoint - 22n);
+    assert.deepEqual(r, { kind: 'idle' });
+    assert.deepEqual(reorgs, [], 'no reorg');
+    assert.equal(onLagging.checkpoint, checkpoint, 'nothing rewound');
+  });
+
   for (const shape of ['longer', 'shorter'] as const) {
     it(`detects a reorg onto a ${shape} chain, rewinds to the ancestor and rescans the new chain only`, async function () {
       const seen: Log[] = [];

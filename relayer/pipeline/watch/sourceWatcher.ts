@@ -21,6 +21,8 @@ export interface SourceWatcherOptions {
   now?: () => number;
 }
 
+const JUDGE_EVERY_MS = 5_000;
+
 class NonceGap extends Error {
   constructor(
     readonly path: string,
@@ -50,8 +52,15 @@ export class SourceWatcher {
     });
   }
 
+  private judgedAt = 0;
+
   /** One round: scan towards the head, then finalize what became final. Returns true if it did work. */
   async poll(): Promise<boolean> {
+    // Every few seconds every endpoint's head is compared: one that lags is not asked first.
+    if (Date.now() - this.judgedAt > JUDGE_EVERY_MS) {
+      this.judgedAt = Date.now();
+      await this.o.client.rpc.judgeHeads();
+    }
     const head = await this.o.client.blockNumber();
     const finalized = await this.o.client.finalizedBlockNumber(head);
     this.o.events.emit({ type: 'chain.head', chain: this.o.client.name, head, finalized });
@@ -64,6 +73,8 @@ export class SourceWatcher {
       } catch (e) {
         if (!(e instanceof NonceGap)) throw e;
         this.scanner.rewindTo(e.lastBlock);
+        // The node that answered no logs below its own head is asked last for a while.
+        this.o.client.rpc.demoteCurrent();
         this.o.events.emit({ type: 'scan.gap', stream: this.o.route.name, path: e.path, expected: e.expected, got: e.got, rewoundTo: e.lastBlock });
         // Let the node catch up before reading the range again.
         return true;

@@ -41,6 +41,9 @@ export interface ChainView {
   lastError: string | null;
 }
 
+/** How often stored transactions that nothing waits for are reconciled with the chain. */
+const RECONCILE_EVERY_MS = 10_000;
+
 export class Relayer {
   readonly events: EventBus;
   readonly chains: ReadonlyMap<string, ChainClient>;
@@ -292,7 +295,13 @@ export class Relayer {
 
   private async stageLoop(): Promise<void> {
     const tickMs = this.deps.config.pipeline.tickMs;
+    let reconciledAt = Date.now();
     while (this.running) {
+      if (Date.now() - reconciledAt > RECONCILE_EVERY_MS) {
+        reconciledAt = Date.now();
+        // Stored transactions no submit waits for any more: mined, replaced, or sent again (no gap before later nonces).
+        await Promise.allSettled([...this.senders.values()].map((s) => s.reconcile()));
+      }
       const started = this.deliver.pump() + this.confirm.pump();
       if (started === 0) await sleep(tickMs);
       else await sleep(1);

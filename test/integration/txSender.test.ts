@@ -294,6 +294,24 @@ describe('TxSender', function () {
     assert.equal(await balance(), before + 12n);
   });
 
+  it('reconcile() sends again, without a restart, a stored transaction nothing waits for, then marks it mined', async function () {
+    const s = sender();
+    await s.submit(mintReq(1n)); // the sender is running (its nonce is known)
+    const n0 = await chainNonce();
+    const before = await balance();
+    const raw = await new Wallet(SENDER.privateKey).signTransaction(
+      Transaction.from({ type: 2, chainId: 31337, nonce: n0, to: tokenAddress, data: mintReq(13n).data, gasLimit: 200_000n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 10n ** 9n }),
+    );
+    const hash = Transaction.from(raw).hash ?? '';
+    // A transaction stored for this nonce whose submit gave up before the node ever got it: a gap.
+    store.recordTx({ chain: 'devnet', sender: SENDER.address, nonce: n0, hash, raw, purpose: 'mint', messages: 'm:13', status: 'pending', createdAt: Date.now() });
+    assert.equal(await s.reconcile(), 1, 'sent again');
+    await until('it is mined', async () => ((await provider.getTransactionReceipt(hash)) !== null ? true : undefined));
+    assert.equal(await balance(), before + 13n);
+    assert.equal(await s.reconcile(), 0);
+    assert.equal(txRows().find((t) => t.hash === hash)?.status, 'mined');
+  });
+
   it('recover() marks a stored transaction whose nonce was used by another one as replaced, without sending it', async function () {
     const n0 = await chainNonce();
     const wallet = new Wallet(SENDER.privateKey);

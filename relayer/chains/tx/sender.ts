@@ -125,6 +125,29 @@ export class TxSender {
     this.nextNonce = Math.max(await this.chainNonce('pending'), ...pending.map((p) => p.nonce + 1));
   }
 
+  /**
+   * Without a restart: stored transactions that no submit is waiting for any more (its step ended
+   * on an error, or the process lost track) are reconciled with the chain — mined ones marked, ones
+   * whose nonce another transaction used marked replaced, and ones the node does not know sent again
+   * so that they do not leave a gap before later nonces. Returns how many were sent again.
+   */
+  async reconcile(): Promise<number> {
+    const waiting = new Set([...this.flights.values()].flatMap((f) => f.hashes));
+    const orphans = this.store.pendingTxs(this.client.name, this.address).filter((p) => !waiting.has(p.hash));
+    if (orphans.length === 0) return 0;
+    const [receipts, chainNonce] = await Promise.all([this.client.receipts(orphans.map((p) => p.hash)), this.chainNonce('latest')]);
+    let resent = 0;
+    for (const [i, p] of orphans.entries()) {
+      if (receipts[i] !== null) this.store.setTxStatus(p.hash, 'mined');
+      else if (p.nonce < chainNonce) this.store.setTxStatus(p.hash, 'replaced');
+      else {
+        await this.broadcast(p.raw).catch(() => undefined);
+        resent++;
+      }
+    }
+    return resent;
+  }
+
   /** Sends and waits for the receipt; a call that would revert throws TxRevertedError, unsent. */
   async submit(req: TxRequest): Promise<Receipt> {
     // Simulation (the revert check) and fees run outside the nonce queue, in parallel for many

@@ -2,7 +2,9 @@
 // 150–300 ms, both transports) for N minutes; per window (one minute) the relayer's RSS and heap
 // (after a forced GC), the devnet's anvils' RSS, and lock → credit latency (p50, p99); at the end
 // the slope of relayer memory after the warm-up, in MB per 10 minutes. Every lock must be credited.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Wallet } from 'ethers';
 import { Relayer } from '../relayer/app/relayer.js';
 import { lockCollateral } from '../relayer/app/trader.js';
@@ -56,10 +58,13 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc (npm run soak does)');
 
 process.stdout.write(`isorelay soak: ${MINUTES} min of steady locks, windows of ${WINDOW_MS / 1000} s\n`);
-const devnet = await startDevnet();
+// Anvils keep the transactions of their last 2,000 busy blocks: their memory stays bounded too.
+const devnet = await startDevnet({ transactionBlockKeeper: 2_000 });
 const m = devnet.manifest;
-const config = parseConfig(devnetRelayerConfig(m, { sqlite: ':memory:', opsPort: 0, logLevel: 'silent' }), 'soak');
-const store = SqliteStore.open(':memory:');
+// A store on disk, as the daemon has: an in-memory database would count in the relayer's RSS.
+const dir = mkdtempSync(join(tmpdir(), 'isorelay-soak-'));
+const config = parseConfig(devnetRelayerConfig(m, { sqlite: join(dir, 'relayer.sqlite'), opsPort: 0, logLevel: 'silent' }), 'soak');
+const store = SqliteStore.open(join(dir, 'relayer.sqlite'));
 const relayer = Relayer.create({
   config, store, relayerKey: new Wallet(m.accounts.relayer.privateKey), dvnSigner: new Wallet(m.accounts.dvnSigner.privateKey),
   dvnSigners: { second: new Wallet(m.accounts.secondDvnSigner.privateKey) },
@@ -101,12 +106,15 @@ while (Date.now() < end) {
     process.stdout.write(`${String(samples.length).padStart(6)}  ${String(locks).padStart(5)}  ${mb(mem.rss).toFixed(1).padStart(14)}  ${mb(mem.heapUsed).toFixed(1).padStart(7)}  ${(anvilPids.length === 0 ? NaN : mb(anvils)).toFixed(0).padStart(13)}  ${percentile(window, 50).toFixed(0)} / ${percentile(window, 99).toFixed(0)}\n`);
   }
 }
+const creditRoutes = new Set(config.routes.filter((r) => r.direction === 'credit').map((r) => r.name));
+const credited = () => store.countsByRoute().filter((r) => creditRoutes.has(r.route)).reduce((n, r) => n + (r.counts.delivered ?? 0), 0);
 const deadline = Date.now() + 60_000;
-while (store.list({ status: 'delivered' }).filter((r) => r.kind === 'CREDIT').length < locks && Date.now() < deadline) await sleep(200);
-const delivered = store.list({ status: 'delivered' }).filter((r) => r.kind === 'CREDIT').length;
+while (credited() < locks && Date.now() < deadline) await sleep(200);
+const delivered = credited();
 await relayer.stop();
 store.close();
 await devnet.stop();
+rmSync(dir, { recursive: true, force: true });
 const warm = samples.slice(Math.min(2, Math.max(0, samples.length - 2)));
 const per10 = (k: 'rss' | 'heap') => slope(warm.map((s) => s.minute), warm.map((s) => s[k])) * 10;
 process.stdout.write(`\n${delivered}/${locks} locks credited\n`);

@@ -3,6 +3,7 @@
 // transaction is read from every independent provider of the source chain and compared by
 // content — emitter, path, nonce, payload, block hash. One lying or lagging provider can delay a
 // message; it cannot change what is signed.
+import { createHash } from 'node:crypto';
 import type { Log, Receipt } from '../../chains/client.js';
 import { ProviderReader, providersOf, type ProviderReceipt } from '../../chains/providers.js';
 import { DEFAULT_VERIFY_QUORUM, type Config } from '../../config/schema.js';
@@ -36,9 +37,9 @@ export interface SourceVerifierDeps {
   events: EventBus;
 }
 
-/** The content the providers are compared on: everything a signature or a delivery depends on. */
+/** The content the providers are compared on (everything a signature or a delivery depends on), as a digest. */
 function contentOf(m: Pick<NewMessage, 'id' | 'payload' | 'srcTx' | 'srcBlockHash' | 'logIndex'>): string {
-  return JSON.stringify([m.id, m.payload.toLowerCase(), m.srcTx.toLowerCase(), m.srcBlockHash.toLowerCase(), m.logIndex]);
+  return createHash('sha256').update(JSON.stringify([m.id, m.payload.toLowerCase(), m.srcTx.toLowerCase(), m.srcBlockHash.toLowerCase(), m.logIndex])).digest('base64');
 }
 
 function matchesFilter(log: Log, watch: SourceWatch): boolean {
@@ -63,7 +64,8 @@ function messageIn(receipt: Receipt, id: string, watch: SourceWatch): NewMessage
   return null;
 }
 
-const AGREED_CACHE_SIZE = 10_000;
+/** Messages in flight at once, about: enough to skip re-reading one that waits (memory stays flat). */
+const AGREED_CACHE_SIZE = 1_000;
 
 export class SourceVerifier {
   private readonly providers = new Map<string, ProviderReader[]>();

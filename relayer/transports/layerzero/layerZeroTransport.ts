@@ -51,7 +51,8 @@ const REVERTS = {
 
 const PAYLOAD = { encode: (p: { encoded: string; options: string }) => JSON.stringify(p) };
 
-const PACKET_CACHE_SIZE = 10_000;
+/** Packets are planned a few times while in flight; more than this many in flight at once is rare (memory stays flat). */
+const PACKET_CACHE_SIZE = 1_000;
 
 interface OurDvn {
   address: string;

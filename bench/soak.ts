@@ -1,18 +1,21 @@
-// `npm run soak -- --minutes N`: steady traffic through the relayer on a fresh devnet (a lock every
-// 150–300 ms, both transports) for N minutes; per window (one minute) the relayer's RSS and heap
-// (after a forced GC), the devnet's anvils' RSS, and lock → credit latency (p50, p99); at the end
-// the slope of relayer memory after the warm-up, in MB per 10 minutes. Every lock must be credited.
+// `npm run soak -- --minutes N`: steady traffic (a lock every 150–300 ms, both transports) through
+// the relayer daemon (`isorelay start`, its own process, as operators run it) on a fresh devnet,
+// for N minutes. Per window: the daemon's RSS and heap (scraped from its /metrics; the heap as the
+// lowest reading of the window, i.e. after a collection), the anvils' RSS, and lock → credit latency
+// (p50, p99); at the end the slope of the daemon's memory after the warm-up, in MB per 10 minutes.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Wallet } from 'ethers';
-import { Relayer } from '../relayer/app/relayer.js';
+import { Interface, Wallet } from 'ethers';
 import { lockCollateral } from '../relayer/app/trader.js';
+import { ChainClient } from '../relayer/chains/client.js';
+import { ourArtifact } from '../relayer/chains/contractsAbi.js';
 import { makeProvider } from '../relayer/chains/provider.js';
-import { parseConfig } from '../relayer/config/load.js';
+import { loadConfig } from '../relayer/config/load.js';
 import { startDevnet } from '../relayer/devnet/network.js';
-import { devnetRelayerConfig } from '../relayer/devnet/relayerConfig.js';
-import { SqliteStore } from '../relayer/store/sqlite/sqliteStore.js';
+import { DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../relayer/devnet/relayerConfig.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,18 +27,17 @@ const MINUTES = arg('minutes', 5);
 const WINDOW_MS = arg('window-seconds', 60) * 1000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const mb = (bytes: number) => bytes / 1024 / 1024;
+const CREDITED = new Interface(ourArtifact('IsolatedMarginEngine').abi).getEvent('PositionCredited')?.topicHash as string;
 
-/** Resident memory of a process by pid, from /proc (Linux), in bytes; null elsewhere. */
-function rssOf(pid: number): number | null {
+function rssOf(pid: number): number {
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m === null ? null : Number(m[1]) * 1024;
+    return m === null ? 0 : Number(m[1]) * 1024;
   } catch {
-    return null;
+    return 0;
   }
 }
 
-/** Least-squares slope of y over x. */
 function slope(xs: number[], ys: number[]): number {
   const n = xs.length;
   const mx = xs.reduce((a, b) => a + b, 0) / n;
@@ -54,40 +56,83 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
 }
 
-const gc = (globalThis as { gc?: () => void }).gc;
-if (gc === undefined) throw new Error('run with node --expose-gc (npm run soak does)');
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
 
-process.stdout.write(`isorelay soak: ${MINUTES} min of steady locks, windows of ${WINDOW_MS / 1000} s\n`);
-// Anvils keep the transactions of their last 2,000 busy blocks: their memory stays bounded too.
-const devnet = await startDevnet({ transactionBlockKeeper: 2_000 });
-const m = devnet.manifest;
-// A store on disk, as the daemon has: an in-memory database would count in the relayer's RSS.
+/** One scrape of the daemon's /metrics: its RSS and used heap, in bytes. */
+async function scrape(url: string): Promise<{ rss: number; heap: number } | null> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN);
+    return { rss: value('process_resident_memory_bytes'), heap: value('nodejs_heap_size_used_bytes') };
+  } catch {
+    return null;
+  }
+}
+
+process.stdout.write(`isorelay soak: ${MINUTES} min of steady locks through the daemon, windows of ${WINDOW_MS / 1000} s\n`);
 const dir = mkdtempSync(join(tmpdir(), 'isorelay-soak-'));
-const config = parseConfig(devnetRelayerConfig(m, { sqlite: join(dir, 'relayer.sqlite'), opsPort: 0, logLevel: 'silent' }), 'soak');
-const store = SqliteStore.open(join(dir, 'relayer.sqlite'));
-const relayer = Relayer.create({
-  config, store, relayerKey: new Wallet(m.accounts.relayer.privateKey), dvnSigner: new Wallet(m.accounts.dvnSigner.privateKey),
-  dvnSigners: { second: new Wallet(m.accounts.secondDvnSigner.privateKey) },
+const opsPort = await freePort();
+// Anvils keep the transactions of their last 2,000 busy blocks: their memory is bounded too.
+const devnet = await startDevnet({ dir, config: { opsPort, logLevel: 'warn' }, transactionBlockKeeper: 2_000 });
+const m = devnet.manifest;
+const daemon = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'relayer/cli/main.ts'), 'start', '-c', join(dir, 'relayer.yaml')], {
+  env: { ...process.env, [RELAYER_KEY_ENV]: m.accounts.relayer.privateKey, [DVN_SIGNER_KEY_ENV]: m.accounts.dvnSigner.privateKey, [SECOND_DVN_SIGNER_KEY_ENV]: m.accounts.secondDvnSigner.privateKey },
+  stdio: ['ignore', 'ignore', 'inherit'],
 });
+const ops = `http://127.0.0.1:${opsPort}`;
+for (let i = 0; (await scrape(ops)) === null; i++) {
+  if (i > 200) throw new Error('the daemon did not start');
+  await sleep(100);
+}
+
+// Credits, watched on the engine: lock → credit latency.
+const config = loadConfig(join(dir, 'relayer.yaml'));
+const base = new ChainClient('base', config.chains.base ?? (() => { throw new Error('no base'); })());
+const engine = m.chains.base?.contracts.engine as string;
 const lockedAt = new Map<string, number>();
 const latencies: number[] = [];
-relayer.events.on((e) => {
-  if (e.type !== 'message.moved' || e.to !== 'delivered') return;
-  const row = store.get(e.id);
-  const at = row?.messageId === null || row === undefined ? undefined : lockedAt.get(row.messageId);
-  if (at !== undefined) latencies.push(performance.now() - at);
-});
-await relayer.start();
+let credited = 0;
+let watching = true;
+const watcher = (async () => {
+  let next = BigInt(await base.blockNumber());
+  while (watching) {
+    try {
+      const head = await base.blockNumber();
+      if (head >= next) {
+        const { logs } = await base.logsWithBounds({ address: engine, topics: [CREDITED] }, next, head);
+        for (const l of logs) {
+          const at = lockedAt.get(l.topics[1] as string);
+          credited++;
+          if (at !== undefined) latencies.push(performance.now() - at);
+        }
+        next = head + 1n;
+      }
+    } catch {
+      // the next poll reads the range again
+    }
+    await sleep(50);
+  }
+})();
+
 const sources = Object.values(m.chains).filter((c) => c.role === 'source');
 const wallets = sources.map((c) => new Wallet(m.accounts.traders[0]?.privateKey ?? '', makeProvider(c.rpcUrl, c.chainId, 5)));
 const anvilPids = Object.values(devnet.nodes).map((n) => n.pid).filter((p) => p > 0);
-
 const started = Date.now();
 const end = started + MINUTES * 60_000;
 let locks = 0;
 let windowStart = started;
+let heapLow = Infinity;
+let sampledAt = 0;
 const samples: { minute: number; rss: number; heap: number }[] = [];
-process.stdout.write('window  locks  relayer RSS MB  heap MB  anvils RSS MB  latency p50 / p99 ms\n');
+process.stdout.write('window  locks  daemon RSS MB  heap MB  anvils RSS MB  latency p50 / p99 ms\n');
 while (Date.now() < end) {
   const i = locks++;
   const c = sources[i % sources.length];
@@ -96,27 +141,31 @@ while (Date.now() < end) {
   const r = await lockCollateral({ trader: w, vault: c.contracts.vault as string, token: c.contracts.usdc as string, amount: 1_000_000n + BigInt(i), dstChainId: 8453n, positionId: BigInt(i + 1) });
   lockedAt.set(r.lockId, performance.now());
   await sleep(150 + Math.random() * 150);
+  if (Date.now() - sampledAt > 5_000) {
+    sampledAt = Date.now();
+    const s = await scrape(ops);
+    if (s !== null) heapLow = Math.min(heapLow, s.heap);
+  }
   if (Date.now() - windowStart >= WINDOW_MS) {
     windowStart = Date.now();
-    gc();
-    const mem = process.memoryUsage();
+    const rss = rssOf(daemon.pid ?? 0);
     const window = latencies.splice(0);
-    const anvils = anvilPids.map(rssOf).reduce<number>((a, b) => a + (b ?? 0), 0);
-    samples.push({ minute: (Date.now() - started) / 60_000, rss: mb(mem.rss), heap: mb(mem.heapUsed) });
-    process.stdout.write(`${String(samples.length).padStart(6)}  ${String(locks).padStart(5)}  ${mb(mem.rss).toFixed(1).padStart(14)}  ${mb(mem.heapUsed).toFixed(1).padStart(7)}  ${(anvilPids.length === 0 ? NaN : mb(anvils)).toFixed(0).padStart(13)}  ${percentile(window, 50).toFixed(0)} / ${percentile(window, 99).toFixed(0)}\n`);
+    const anvils = anvilPids.map(rssOf).reduce((a, b) => a + b, 0);
+    samples.push({ minute: (Date.now() - started) / 60_000, rss: mb(rss), heap: mb(heapLow) });
+    process.stdout.write(`${String(samples.length).padStart(6)}  ${String(locks).padStart(5)}  ${mb(rss).toFixed(1).padStart(13)}  ${mb(heapLow).toFixed(1).padStart(7)}  ${mb(anvils).toFixed(0).padStart(13)}  ${percentile(window, 50).toFixed(0)} / ${percentile(window, 99).toFixed(0)}\n`);
+    heapLow = Infinity;
   }
 }
-const creditRoutes = new Set(config.routes.filter((r) => r.direction === 'credit').map((r) => r.name));
-const credited = () => store.countsByRoute().filter((r) => creditRoutes.has(r.route)).reduce((n, r) => n + (r.counts.delivered ?? 0), 0);
 const deadline = Date.now() + 60_000;
-while (credited() < locks && Date.now() < deadline) await sleep(200);
-const delivered = credited();
-await relayer.stop();
-store.close();
+while (credited < locks && Date.now() < deadline) await sleep(200);
+watching = false;
+await watcher;
+daemon.kill('SIGTERM');
+await new Promise((r) => daemon.once('exit', r));
 await devnet.stop();
 rmSync(dir, { recursive: true, force: true });
 const warm = samples.slice(Math.min(2, Math.max(0, samples.length - 2)));
 const per10 = (k: 'rss' | 'heap') => slope(warm.map((s) => s.minute), warm.map((s) => s[k])) * 10;
-process.stdout.write(`\n${delivered}/${locks} locks credited\n`);
-process.stdout.write(`after warm-up: relayer RSS ${per10('rss').toFixed(1)} MB / 10 min, heap ${per10('heap').toFixed(1)} MB / 10 min (target: within 5 MB / 10 min)\n`);
-if (delivered < locks) process.exitCode = 1;
+process.stdout.write(`\n${credited}/${locks} locks credited\n`);
+process.stdout.write(`after warm-up (windows ${samples.length - warm.length + 1}–${samples.length}): daemon RSS ${per10('rss').toFixed(1)} MB / 10 min, heap ${per10('heap').toFixed(1)} MB / 10 min (target: within 5 MB / 10 min)\n`);
+if (credited < locks) process.exitCode = 1;

@@ -80,8 +80,9 @@ async function scrape(url: string): Promise<{ rss: number; heap: number } | null
 process.stdout.write(`isorelay soak: ${MINUTES} min of steady locks through the daemon, windows of ${WINDOW_MS / 1000} s\n`);
 const dir = mkdtempSync(join(tmpdir(), 'isorelay-soak-'));
 const opsPort = await freePort();
-// Anvils keep the transactions of their last 2,000 busy blocks: their memory is bounded too.
-const devnet = await startDevnet({ dir, config: { opsPort, logLevel: 'warn' }, transactionBlockKeeper: 2_000 });
+// The anvils' RSS is printed too: it grows with every block (about 120 KB each, whatever
+// --prune-history or --transaction-block-keeper say); bounding it is still open (issue 9).
+const devnet = await startDevnet({ dir, config: { opsPort, logLevel: 'warn' } });
 const m = devnet.manifest;
 const daemon = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'relayer/cli/main.ts'), 'start', '-c', join(dir, 'relayer.yaml')], {
   env: { ...process.env, [RELAYER_KEY_ENV]: m.accounts.relayer.privateKey, [DVN_SIGNER_KEY_ENV]: m.accounts.dvnSigner.privateKey, [SECOND_DVN_SIGNER_KEY_ENV]: m.accounts.secondDvnSigner.privateKey },

@@ -43,12 +43,6 @@ export interface StartAnvilOptions {
   mnemonic?: string;
   /** Append anvil's stdout and stderr to this file instead of running it silent. */
   logFile?: string;
-  /**
-   * Keep only this many blocks with transactions in memory (anvil --transaction-block-keeper):
-   * a devnet that runs for a day stays bounded. Older transactions and receipts are forgotten, so
-   * the test suite (which reads events from block 0) leaves it unset.
-   */
-  transactionBlockKeeper?: number;
 }
 
 export interface AnvilNode {
@@ -156,7 +150,6 @@ export async function startAnvil(opts: StartAnvilOptions): Promise<AnvilNode> {
     '--prune-history', String(STATE_HISTORY_BLOCKS),
   ];
   if (opts.blockTimeSeconds !== undefined) args.push('--block-time', String(opts.blockTimeSeconds));
-  if (opts.transactionBlockKeeper !== undefined) args.push('--transaction-block-keeper', String(opts.transactionBlockKeeper));
   // Mixed mining: each transaction is mined at once, and blocks keep coming at the block time
   // so that confirmations (finality) advance even on an idle chain.
   if (opts.blockTimeSeconds !== undefined && opts.mixedMining === true) args.push('--mixed-mining');

@@ -27,8 +27,6 @@ export interface StartDevnetOptions {
   onProgress?: (line: string) => void;
   /** The guardian API's port; free by default. */
   guardianPort?: number;
-  /** Bound each anvil's memory to this many blocks with transactions (a long-running devnet). */
-  transactionBlockKeeper?: number;
 }
 
 export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
@@ -48,7 +46,6 @@ export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
           ...(o.basePort === undefined ? {} : { port: o.basePort + i }),
           blockTimeSeconds: o.blockTimeSeconds ?? 0.2,
           mixedMining: true,
-          ...(o.transactionBlockKeeper === undefined ? {} : { transactionBlockKeeper: o.transactionBlockKeeper }),
         });
       }),
     );

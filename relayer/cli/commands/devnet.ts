@@ -26,8 +26,6 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
     dir,
     ...(ports.basePort === undefined ? {} : { basePort: ports.basePort }),
     config: { opsPort: ports.opsPort, logLevel: opts.demo === true ? 'warn' : 'info', keeper: true },
-    // Left running (not --demo), the chains keep the transactions of their last 20,000 busy blocks, no more.
-    ...(opts.demo === true ? {} : { transactionBlockKeeper: 20_000 }),
     onProgress: say,
   });
   const m = devnet.manifest;

@@ -12,6 +12,7 @@
 // on every tick. A second phase applies engine events (upserts) between ticks.
 // Env: BENCH_POSITIONS (1e6), BENCH_TICKS (200), BENCH_CHURN_TICKS (100), BENCH_UPDATES_PER_TICK (100).
 import { PositionIndex, type PositionSide } from '../relayer/liquidation/positionIndex.js';
+import { prng } from '../test/setup/prng.js';
 
 const N = Number(process.env.BENCH_POSITIONS ?? 1_000_000);
 const TICKS = Number(process.env.BENCH_TICKS ?? 200);
@@ -22,17 +23,6 @@ const E18 = 10n ** 18n;
 const E12 = 10n ** 12n;
 const gc = (globalThis as { gc?: () => void }).gc;
 
-/** mulberry32: deterministic, so the index and the naive array see the same positions. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomKey(rnd: () => number): string {
   let s = '0x';

@@ -190,6 +190,7 @@ export class RpcClient {
   async judgeHeads(): Promise<Record<string, bigint | null>> {
     const out: Record<string, bigint | null> = {};
     if (this.endpoints.length < 2) return out;
+    this.judgedAt = Date.now();
     const heads = await Promise.all(this.endpoints.map(async (e) => {
       try {
         const [r] = await this.post(e, [{ method: 'eth_blockNumber', params: [] }]);
@@ -206,6 +207,13 @@ export class RpcClient {
       if (h !== null) this.judgeHead(i, h);
     });
     return out;
+  }
+
+  private judgedAt = 0;
+
+  /** judgeHeads() at most once per `everyMs`, however many watchers share this client. */
+  async judgeHeadsIfDue(everyMs: number): Promise<void> {
+    if (Date.now() - this.judgedAt >= everyMs) await this.judgeHeads();
   }
 
   /** A head this far behind the best one seen from another endpoint demotes its endpoint. */

@@ -26,7 +26,6 @@ export const HoldCode = {
   creditCap: 'credit_cap',
 } as const;
 export type HoldCode = (typeof HoldCode)[keyof typeof HoldCode];
-export const HOLD_CODES = Object.values(HoldCode);
 
 /** Terminal statuses: nothing moves a message out of them (an operator may, for `held`). */
 export const TERMINAL: ReadonlySet<MessageStatus> = new Set(['delivered', 'dead', 'orphaned']);

@@ -1,7 +1,9 @@
 // The return path end to end: the engine's RELEASE and SEIZE travel back to the vault holding the
 // collateral (arbitrum over LayerZero, optimism over Wormhole) and the vault executes each once.
 import assert from 'node:assert/strict';
-import { Contract, Wallet } from 'ethers';
+import { Contract, hexlify, Interface, Wallet, ZeroHash } from 'ethers';
+import { signVaa } from '../../relayer/devnet/guardian.js';
+import { encodeMessage, MESSAGE_VERSION, MessageKind } from '../../relayer/messages/codec.js';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { waitForReceipt } from '../../relayer/chains/provider.js';
 import { engine, lock, makeRelayer, provider, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
@@ -70,4 +72,33 @@ describe('settlement back to the source vault', function () {
       store.close();
     });
   }
+
+  it('refuses on the vault a RELEASE that names another vault or chain, even signed by the guardians from the engine', async () => {
+    const m = devnet().manifest;
+    const engineAddress = m.chains.base?.contracts.engine as string;
+    const vault = m.chains.optimism?.contracts.vault as string;
+    const release = (target: string, targetChainId: bigint) => signVaa({
+      timestamp: Math.floor(Date.now() / 1000), nonce: 24, emitterChain: 30, emitterAddress: engineAddress, sequence: 777n, consistencyLevel: 1,
+      payload: encodeMessage({
+        version: MESSAGE_VERSION, kind: MessageKind.RELEASE, originChainId: 8453n, origin: engineAddress, nonce: 777n, trader: m.accounts.traders[1]?.address as string,
+        positionId: 1n, token: m.chains.optimism?.contracts.usdc as string, amount: 1n, targetChainId, target, market: ZeroHash, price: 0n,
+      }),
+      guardianKeys: m.accounts.guardians.map((g) => g.privateKey),
+    });
+    const iface = new Interface(ourArtifact('CollateralVault').abi);
+    const refusal = async (vaa: Uint8Array): Promise<string> => {
+      try {
+        await vaultOf(m, 'optimism').getFunction('receiveWormholeMessage').staticCall(hexlify(vaa));
+        return 'accepted';
+      } catch (e) {
+        const parsed = iface.parseError((e as { data?: string }).data ?? '0x');
+        return parsed === null ? 'unknown' : `${parsed.name}(${parsed.args.map(String).join(',')})`;
+      }
+    };
+    const other = Wallet.createRandom().address;
+    assert.equal(await refusal(release(other, 10n)), `NotForThisVault(10,${other})`);
+    assert.equal(await refusal(release(vault, 42161n)), `NotForThisVault(42161,${vault})`);
+    // Addressed to this vault, it gets past the target check (and stops at what is locked: nothing).
+    assert.match(await refusal(release(vault, 10n)), /^ExceedsOutstanding\(/);
+  });
 });

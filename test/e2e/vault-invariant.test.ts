@@ -7,21 +7,11 @@ import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { Keeper } from '../../relayer/liquidation/keeper.js';
 import { PriceService } from '../../relayer/oracle/priceService.js';
 import { engine, lock, makeRelayer, minedOn, provider, setEthUsd, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+import { prng } from '../setup/prng.js';
 
 const SOURCES = ['arbitrum', 'optimism'] as const;
 const ETH = 10n ** 18n;
 
-/** mulberry32: a small seeded PRNG, so that a failing sequence can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('vault invariant: balance ≥ outstanding under random locks, closes and liquidations', function () {
   this.timeout(300_000);

@@ -3,6 +3,7 @@
 // serves a stale head, answers garbage, or refuses wide eth_getLogs ranges.
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { prng } from './prng.js';
 
 export type FaultMode = 'ok' | 'down' | 'http500' | 'http429' | 'slow' | 'slowBody' | 'staleHead' | 'garbage' | 'limitLogs' | 'emptyLogs' | 'chaos';
 
@@ -23,17 +24,6 @@ export interface FaultOptions {
 type ChaosFault = 'http429' | 'http500' | 'http502' | 'reset' | 'hold' | 'garbage' | 'truncated' | 'staleHead' | 'emptyLogs' | 'slow';
 const CHAOS_FAULTS: readonly ChaosFault[] = ['http429', 'http500', 'http502', 'reset', 'hold', 'garbage', 'truncated', 'staleHead', 'emptyLogs', 'slow'];
 
-/** mulberry32: a small seeded generator, so that a failing chaos run can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface JsonRpcRequest {
   jsonrpc?: string;
@@ -87,7 +77,7 @@ function readBody(req: IncomingMessage): Promise<string> {
 export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
   let mode: FaultMode = 'ok';
   let options: FaultOptions = {};
-  let random = seeded(1);
+  let random = prng(1);
   const faults: Record<string, number> = {};
   let staleBlock: bigint | undefined;
   let requests = 0;
@@ -157,24 +147,19 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(text);
     };
-    const delay = () =>
+    /** A delay that close() cancels. */
+    const wait = (ms: number) =>
       new Promise<void>((resolve) => {
-        const t = setTimeout(() => {
-          timers.delete(t);
-          resolve();
-        }, options.delayMs ?? 2000);
-        timers.add(t);
-      });
-    if (mode === 'chaos') {
-      const fault = random() < (options.faultRate ?? 0.35) ? (CHAOS_FAULTS[Math.floor(random() * CHAOS_FAULTS.length)] as ChaosFault) : null;
-      if (fault !== null) faults[fault] = (faults[fault] ?? 0) + 1;
-      const wait = (ms: number) => new Promise<void>((resolve) => {
         const t = setTimeout(() => {
           timers.delete(t);
           resolve();
         }, ms);
         timers.add(t);
       });
+    const delay = () => wait(options.delayMs ?? 2000);
+    if (mode === 'chaos') {
+      const fault = random() < (options.faultRate ?? 0.35) ? (CHAOS_FAULTS[Math.floor(random() * CHAOS_FAULTS.length)] as ChaosFault) : null;
+      if (fault !== null) faults[fault] = (faults[fault] ?? 0) + 1;
       switch (fault) {
         case 'http429':
           res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '1' });
@@ -286,7 +271,7 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
       mode = next;
       options = opts;
       staleBlock = undefined;
-      random = seeded(opts.seed ?? 1);
+      random = prng(opts.seed ?? 1);
     },
     get mode() {
       return mode;

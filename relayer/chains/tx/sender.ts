@@ -326,15 +326,16 @@ export class TxSender {
   /** The node must know the flight's newest version, or its nonce must be used: else send it again. */
   private async keepKnown(flight: Flight): Promise<void> {
     const hash = flight.hashes[flight.hashes.length - 1] as string;
-    const [known, used] = await this.client.rpc.batch<[unknown, string]>([
-      { method: 'eth_getTransactionByHash', params: [hash] },
+    // Every version of the flight, and the key's nonce, from one node in one request: a lagging node
+    // that lacks a mined receipt still knows the transaction by hash, so a mined version is never lost.
+    const [used, ...known] = await this.client.rpc.batch<[string, ...unknown[]]>([
       { method: 'eth_getTransactionCount', params: [this.address, 'latest'] },
+      ...flight.hashes.map((h) => ({ method: 'eth_getTransactionByHash', params: [h] })),
     ]);
-    if (known !== null) return;
+    if (known[known.length - 1] !== null) return;
     if (Number(BigInt(used)) > flight.nonce) {
-      // Mined under another hash? The receipt poll would have seen ours; look once more before giving the nonce up.
-      const receipts = await this.client.receipts(flight.hashes);
-      if (receipts.some((r) => r !== null)) return;
+      // An older version may be the one mined (its replacement was dropped): then the receipt poll finds it.
+      if (known.some((k) => k !== null)) return;
       for (const h of flight.hashes) {
         this.store.setTxStatus(h, 'replaced');
         this.raws.delete(h);

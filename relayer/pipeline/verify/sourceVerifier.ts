@@ -95,8 +95,13 @@ export class SourceVerifier {
     return w;
   }
 
-  quorumOf(chain: string): number {
+  private quorumOf(chain: string): number {
     return this.deps.config.chains[chain]?.verifyQuorum ?? DEFAULT_VERIFY_QUORUM;
+  }
+
+  /** The critical alert of a message its providers do not bear out (a fatal log line and a metric subscribe to it). */
+  private alert(row: MessageRow, votes: readonly Vote[], dissenting: readonly Vote[], reason: string): void {
+    this.deps.events.emit({ type: 'verify.disagreement', chain: row.srcChain, route: row.route, id: row.id, providers: votes.map((v) => v.provider), dissenting: dissenting.map((v) => v.provider), reason });
   }
 
   /** Reads the source transaction from every provider and compares what each serves with the stored row. */
@@ -123,7 +128,7 @@ export class SourceVerifier {
     const absent = votes.filter((v) => v.kind === 'absent');
     if (same.length === 0 && other.length === 0 && absent.length >= quorum) {
       const reason = `${absent.length} providers of ${row.srcChain} (${absent.map((a) => a.provider).join(', ')}) call block ${row.srcBlock} final and have no transaction ${row.srcTx}: the observation was not the chain's`;
-      this.deps.events.emit({ type: 'verify.disagreement', chain: row.srcChain, route: row.route, id: row.id, providers: votes.map((v) => v.provider), dissenting: absent.map((a) => a.provider), reason });
+      this.alert(row, votes, absent, reason);
       return { kind: 'absent', reason };
     }
     // After an operator's release: a quorum that agrees with itself, and no provider with the stored content, is the truth.
@@ -134,7 +139,7 @@ export class SourceVerifier {
     if (other.length > 0 || (absent.length > 0 && same.length > 0)) {
       const describe = (v: Vote): string => v.kind === 'unknown' ? `${v.provider}: unknown (${v.why})` : v.kind === 'absent' ? `${v.provider}: no such transaction in its final chain` : `${v.provider}: ${v.key === stored ? 'the stored message' : v.message === null ? 'no such message in a successful receipt' : `other content (${v.message.payload.slice(0, 80)}…)`}`;
       const reason = `the providers of ${row.srcChain} disagree on ${row.id} in ${row.srcTx}: ${votes.map(describe).join('; ')}; nothing was signed`;
-      this.deps.events.emit({ type: 'verify.disagreement', chain: row.srcChain, route: row.route, id: row.id, providers: votes.map((v) => v.provider), dissenting: [...other, ...absent].map((o) => o.provider), reason });
+      this.alert(row, votes, [...other, ...absent], reason);
       return { kind: 'disagreement', code: HoldCode.sourceDisagreement, reason };
     }
     const unknown = votes.filter((v): v is Extract<Vote, { kind: 'unknown' }> => v.kind === 'unknown');

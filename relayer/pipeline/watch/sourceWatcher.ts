@@ -52,15 +52,10 @@ export class SourceWatcher {
     });
   }
 
-  private judgedAt = 0;
-
   /** One round: scan towards the head, then finalize what became final. Returns true if it did work. */
   async poll(): Promise<boolean> {
     // Every few seconds every endpoint's head is compared: one that lags is not asked first.
-    if (Date.now() - this.judgedAt > JUDGE_EVERY_MS) {
-      this.judgedAt = Date.now();
-      await this.o.client.rpc.judgeHeads();
-    }
+    await this.o.client.rpc.judgeHeadsIfDue(JUDGE_EVERY_MS);
     const head = await this.o.client.blockNumber();
     const finalized = await this.o.client.finalizedBlockNumber(head);
     this.o.events.emit({ type: 'chain.head', chain: this.o.client.name, head, finalized });

@@ -80,9 +80,8 @@ async function scrape(url: string): Promise<{ rss: number; heap: number } | null
 process.stdout.write(`isorelay soak: ${MINUTES} min of steady locks through the daemon, windows of ${WINDOW_MS / 1000} s\n`);
 const dir = mkdtempSync(join(tmpdir(), 'isorelay-soak-'));
 const opsPort = await freePort();
-// The anvils' RSS is printed too: it grows with every block (about 120 KB each, whatever
-// --prune-history or --transaction-block-keeper say); bounding it is still open (issue 9).
-const devnet = await startDevnet({ dir, config: { opsPort, logLevel: 'warn' } });
+// The anvils run as `isorelay devnet` runs them (no old states kept); their RSS is printed too.
+const devnet = await startDevnet({ dir, config: { opsPort, logLevel: 'warn' }, keepStates: 0 });
 const m = devnet.manifest;
 const daemon = spawn(process.execPath, ['--import', 'tsx', join(process.cwd(), 'relayer/cli/main.ts'), 'start', '-c', join(dir, 'relayer.yaml')], {
   env: { ...process.env, [RELAYER_KEY_ENV]: m.accounts.relayer.privateKey, [DVN_SIGNER_KEY_ENV]: m.accounts.dvnSigner.privateKey, [SECOND_DVN_SIGNER_KEY_ENV]: m.accounts.secondDvnSigner.privateKey },
@@ -134,12 +133,27 @@ let heapLow = Infinity;
 let sampledAt = 0;
 const samples: { minute: number; rss: number; heap: number }[] = [];
 process.stdout.write('window  locks  daemon RSS MB  heap MB  anvils RSS MB  latency p50 / p99 ms\n');
+/**
+ * The devnet keeps no old states (so its memory stays flat): a read at `latest` that a new block
+ * overtakes fails with BlockOutOfRangeError before anything is sent, and is simply tried again.
+ */
+async function lockWithRetry<T>(lock: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await lock();
+    } catch (e) {
+      if (attempt >= 5 || !/BlockOutOfRangeError/.test(String((e as { message?: string }).message ?? e) + JSON.stringify((e as { info?: unknown }).info ?? null))) throw e;
+      await sleep(50);
+    }
+  }
+}
+
 while (Date.now() < end) {
   const i = locks++;
   const c = sources[i % sources.length];
   const w = wallets[i % wallets.length];
   if (c === undefined || w === undefined) break;
-  const r = await lockCollateral({ trader: w, vault: c.contracts.vault as string, token: c.contracts.usdc as string, amount: 1_000_000n + BigInt(i), dstChainId: 8453n, positionId: BigInt(i + 1) });
+  const r = await lockWithRetry(() => lockCollateral({ trader: w, vault: c.contracts.vault as string, token: c.contracts.usdc as string, amount: 1_000_000n + BigInt(i), dstChainId: 8453n, positionId: BigInt(i + 1) }));
   lockedAt.set(r.lockId, performance.now());
   await sleep(150 + Math.random() * 150);
   if (Date.now() - sampledAt > 5_000) {

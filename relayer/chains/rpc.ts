@@ -25,6 +25,19 @@ export class RpcResponseError extends Error {
   }
 }
 
+/**
+ * Whether a node's error answer to eth_call / eth_estimateGas says the call itself fails
+ * (a revert, out of gas, an invalid opcode) rather than that the node could not run it (a state
+ * it no longer has, a timeout inside the node, a rate limit, a pruned block). Only the first is
+ * a verdict on the call; the second is the node's trouble and is retried like any RPC failure.
+ */
+export function isExecutionFailure(e: RpcResponseError): boolean {
+  if (e.rpcCode === 3) return true; // EIP-1474 / geth, erigon, anvil: "execution reverted" with its data
+  const data = typeof e.data === 'string' ? e.data : e.data !== null && typeof e.data === 'object' && 'data' in e.data ? (e.data as { data: unknown }).data : undefined;
+  if (typeof data === 'string' && /^0x[0-9a-fA-F]{8}/.test(data)) return true;
+  return /revert|out of gas|gas required exceeds|invalid opcode|VM execution error|stack (under|over)flow|invalid jump/i.test(e.message);
+}
+
 interface Endpoint {
   url: string;
   /** `url` parsed once (without credentials). */

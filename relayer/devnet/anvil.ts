@@ -43,6 +43,13 @@ export interface StartAnvilOptions {
   mnemonic?: string;
   /** Append anvil's stdout and stderr to this file instead of running it silent. */
   logFile?: string;
+  /**
+   * How many recent blocks' states the node keeps in memory (default STATE_HISTORY_BLOCKS).
+   * 0 keeps none: memory stays flat however long the node runs, but `anvil_reorg` and reads at
+   * an old block fail (evm_snapshot / evm_revert still work). Measured on anvil 1.7.1: with any
+   * number of kept states the node grows about 100 KB per block and never gives it back.
+   */
+  keepStates?: number;
 }
 
 export interface AnvilNode {
@@ -132,7 +139,7 @@ async function readChainId(url: string): Promise<number | undefined> {
   }
 }
 
-/** How many recent blocks' states a devnet node keeps (in memory only). */
+/** How many recent blocks' states a test node keeps (in memory only): enough for `anvil_reorg`. */
 export const STATE_HISTORY_BLOCKS = 128;
 
 /** Starts anvil and resolves once it answers eth_chainId with the requested chain id. */
@@ -144,10 +151,10 @@ export async function startAnvil(opts: StartAnvilOptions): Promise<AnvilNode> {
     '--host', '127.0.0.1',
     '--hardfork', 'prague',
     '--mnemonic', opts.mnemonic ?? ANVIL_TEST_MNEMONIC,
-    // Keep the states of the last 128 blocks in memory and none on disk. By default anvil moves
+    // Keep a few recent states in memory (or none) and none on disk. By default anvil moves
     // older states to ~/.foundry/anvil/tmp, about 2 GB per node over a test run at 5 blocks/s,
-    // and a node that is killed leaves them behind. Nothing here reads state at an old block.
-    '--prune-history', String(STATE_HISTORY_BLOCKS),
+    // and a node that is killed leaves them behind. The relayer reads state only at `latest`.
+    ...((opts.keepStates ?? STATE_HISTORY_BLOCKS) === 0 ? ['--prune-history'] : ['--prune-history', String(opts.keepStates ?? STATE_HISTORY_BLOCKS)]),
   ];
   if (opts.blockTimeSeconds !== undefined) args.push('--block-time', String(opts.blockTimeSeconds));
   // Mixed mining: each transaction is mined at once, and blocks keep coming at the block time

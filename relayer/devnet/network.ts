@@ -27,6 +27,8 @@ export interface StartDevnetOptions {
   onProgress?: (line: string) => void;
   /** The guardian API's port; free by default. */
   guardianPort?: number;
+  /** Recent states each node keeps (see StartAnvilOptions.keepStates): 0 for a devnet that runs for days. */
+  keepStates?: number;
 }
 
 export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
@@ -46,6 +48,7 @@ export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
           ...(o.basePort === undefined ? {} : { port: o.basePort + i }),
           blockTimeSeconds: o.blockTimeSeconds ?? 0.2,
           mixedMining: true,
+          ...(o.keepStates === undefined ? {} : { keepStates: o.keepStates }),
         });
       }),
     );

@@ -328,6 +328,31 @@ describe('TxSender', function () {
     assert.equal(await balance(), before);
   });
 
+  it('takes a node that cannot run the simulation (a lost state, its own error) for a passing RPC failure, not a revert', async function () {
+    const s = sender();
+    // anvil without old states answers this when a block lands during an eth_call at latest;
+    // other nodes say "header not found" or "missing trie node".
+    let refusals = 0;
+    proxy.answerError = (method) => (method === 'eth_call' || method === 'eth_estimateGas') && refusals++ < 1
+      ? { code: -32602, message: 'BlockOutOfRangeError: block height is 270 but requested was 269' }
+      : undefined;
+    const e = await s.submit(mintReq(1n)).then(
+      () => assert.fail('the first simulation failed'),
+      (err: unknown) => err,
+    );
+    assert.ok(!(e instanceof TxRevertedError), `a node's trouble is not a revert: ${String(e)}`);
+    assert.ok(e instanceof IsorelayError && e.code === ErrorCode.RPC_BAD_RESPONSE && e.retryable, String(e));
+    assert.ok(!proxy.methods.includes('eth_sendRawTransaction'), 'nothing was broadcast');
+    // The same request goes through once the node can run it again, at the nonce it would have had.
+    const r = await s.submit(mintReq(1n));
+    assert.equal(r.status, 1);
+    // A real revert answered with code 3 stays a revert.
+    proxy.answerError = (method) => (method === 'eth_call' || method === 'eth_estimateGas') ? { code: 3, message: 'execution reverted', data: ERC20_INSUFFICIENT_BALANCE + '00'.repeat(96) } : undefined;
+    const revert = await s.submit(mintReq(2n)).then(() => assert.fail('reverted'), (err: unknown) => err);
+    assert.ok(revert instanceof TxRevertedError, String(revert));
+    proxy.answerError = undefined;
+  });
+
   it('throws TxRevertedError with the revert data before sending anything, and keeps the nonce', async function () {
     const s = sender();
     const n0 = await chainNonce('pending');

@@ -52,6 +52,8 @@ export interface FaultyRpc {
   rewriteResult: ((method: string, result: unknown) => unknown) | undefined;
   /** A lying provider: rewrites each call's params before it is forwarded (in 'ok' mode). */
   rewriteParams: ((method: string, params: unknown[]) => unknown[]) | undefined;
+  /** A failing node: answers a call with this JSON-RPC error instead of forwarding it (in 'ok' mode). */
+  answerError: ((method: string) => { code: number; message: string; data?: string } | undefined) | undefined;
   close(): Promise<void>;
 }
 
@@ -235,6 +237,15 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
       const answers = await Promise.all(calls.map(one));
       return send(200, JSON.stringify(Array.isArray(parsed) ? answers : answers[0]));
     }
+    const answerError = proxy.answerError;
+    const errors = answerError === undefined || parsed === undefined ? [] : calls.map((c) => answerError(c.method));
+    if (errors.some((e) => e !== undefined)) {
+      const answers = await Promise.all(calls.map(async (c, i) => {
+        const error = errors[i];
+        return error === undefined ? forwardOne(targetUrl, c) : { jsonrpc: '2.0', id: c.id, error };
+      }));
+      return send(200, JSON.stringify(Array.isArray(parsed) ? answers : answers[0]));
+    }
     const rewriteParams = proxy.rewriteParams;
     const forwardedBody = rewriteParams === undefined || parsed === undefined
       ? body
@@ -294,6 +305,7 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
     beforeForward: undefined,
     rewriteResult: undefined,
     rewriteParams: undefined,
+    answerError: undefined,
     async close() {
       for (const t of timers) clearTimeout(t);
       for (const s of sockets) s.destroy();

@@ -8,8 +8,8 @@ import { abiFunction } from '../abiFunction.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import type { ChainClient, Receipt } from '../client.js';
 import { ourArtifact } from '../contractsAbi.js';
-import { RpcResponseError } from '../rpc.js';
-import { TxRevertedError, type TxSender } from './sender.js';
+import { isExecutionFailure, RpcResponseError } from '../rpc.js';
+import { nodeCouldNotRun, TxRevertedError, type TxSender } from './sender.js';
 
 const batcherIface = new Interface(ourArtifact('RelayBatcher').abi);
 const CALL_FAILED = batcherIface.getEvent('CallFailed')?.topicHash as string;
@@ -179,7 +179,8 @@ export class BatchSubmitter {
       return results.map(([ok, gasUsed, returnData]) => ({ ok, gasUsed, returnData }));
     } catch (e) {
       // The batch itself reverted (not an operator, gas): nothing in it can go.
-      if (e instanceof RpcResponseError) throw new IsorelayError(ErrorCode.TX_REJECTED, `the relay batcher refused the batch: ${e.message}`, { cause: e });
+      if (e instanceof RpcResponseError && isExecutionFailure(e)) throw new IsorelayError(ErrorCode.TX_REJECTED, `the relay batcher refused the batch: ${e.message}`, { cause: e });
+      if (e instanceof RpcResponseError) throw nodeCouldNotRun(e);
       throw e;
     }
   }

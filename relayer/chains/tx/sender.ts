@@ -8,7 +8,7 @@ import { keccak256, Transaction, type Wallet } from 'ethers';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import type { Store } from '../../store/store.js';
 import type { ChainClient, Receipt } from '../client.js';
-import { RpcResponseError } from '../rpc.js';
+import { isExecutionFailure, RpcResponseError } from '../rpc.js';
 import { estimateFees, bumpFees, type Fees } from './fees.js';
 
 export interface TxRequest {
@@ -215,7 +215,9 @@ export class TxSender {
       const estimate = (BigInt(await this.client.rpc.call<string>('eth_estimateGas', [call])) * BigInt(100 + (this.options.gasMarginPct ?? 20))) / 100n;
       return req.minGasLimit !== undefined && req.minGasLimit > estimate ? req.minGasLimit : estimate;
     } catch (e) {
-      if (e instanceof RpcResponseError) throw new TxRevertedError(req.purpose, revertDataOf(e), e.message);
+      if (e instanceof RpcResponseError && isExecutionFailure(e)) throw new TxRevertedError(req.purpose, revertDataOf(e), e.message);
+      // The node could not run the call (a state it lost, its own trouble): not a verdict on the call.
+      if (e instanceof RpcResponseError) throw nodeCouldNotRun(e);
       throw e;
     }
   }
@@ -376,6 +378,11 @@ export class TxSender {
 }
 
 /** The revert bytes a node attaches to an execution error, if any. */
+/** A node's failure to run a simulation, as a retryable RPC error (its text may name the node's trouble). */
+export function nodeCouldNotRun(e: RpcResponseError): IsorelayError {
+  return new IsorelayError(ErrorCode.RPC_BAD_RESPONSE, `the node could not run ${e.method}, retrying: ${e.message.slice(0, 200)}`, { details: { rpcCode: e.rpcCode } });
+}
+
 export function revertDataOf(e: RpcResponseError): string | null {
   const d = e.data;
   if (typeof d === 'string' && d.startsWith('0x')) return d;

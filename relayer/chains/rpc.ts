@@ -33,7 +33,7 @@ export class RpcResponseError extends Error {
  */
 export function isExecutionFailure(e: RpcResponseError): boolean {
   if (e.rpcCode === 3) return true; // EIP-1474 / geth, erigon, anvil: "execution reverted" with its data
-  const data = typeof e.data === 'string' ? e.data : e.data !== null && typeof e.data === 'object' && 'data' in e.data ? (e.data as { data: unknown }).data : undefined;
+  const data = typeof e.data === 'string' ? e.data : e.data !== null && typeof e.data === 'object' && 'data' in e.data ? (e.data).data : undefined;
   if (typeof data === 'string' && /^0x[0-9a-fA-F]{8}/.test(data)) return true;
   return /revert|out of gas|gas required exceeds|invalid opcode|VM execution error|stack (under|over)flow|invalid jump/i.test(e.message);
 }

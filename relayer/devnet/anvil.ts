@@ -50,6 +50,8 @@ export interface StartAnvilOptions {
    * number of kept states the node grows about 100 KB per block and never gives it back.
    */
   keepStates?: number;
+  /** Blocks whose transactions (receipts, traces) stay in memory; undefined: all of them. */
+  keepTransactionBlocks?: number;
 }
 
 export interface AnvilNode {
@@ -156,6 +158,7 @@ export async function startAnvil(opts: StartAnvilOptions): Promise<AnvilNode> {
     // and a node that is killed leaves them behind. The relayer reads state only at `latest`.
     ...((opts.keepStates ?? STATE_HISTORY_BLOCKS) === 0 ? ['--prune-history'] : ['--prune-history', String(opts.keepStates ?? STATE_HISTORY_BLOCKS)]),
   ];
+  if (opts.keepTransactionBlocks !== undefined) args.push('--transaction-block-keeper', String(opts.keepTransactionBlocks));
   if (opts.blockTimeSeconds !== undefined) args.push('--block-time', String(opts.blockTimeSeconds));
   // Mixed mining: each transaction is mined at once, and blocks keep coming at the block time
   // so that confirmations (finality) advance even on an idle chain.

@@ -27,10 +27,9 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
     ...(ports.basePort === undefined ? {} : { basePort: ports.basePort }),
     config: { opsPort: ports.opsPort, logLevel: opts.demo === true ? 'warn' : 'info', keeper: true },
     onProgress: say,
-    // A devnet that runs until Ctrl-C may run for days: its nodes keep no old states, so their
-    // memory stays flat (a read at `latest` that a new block overtakes may then fail with
-    // BlockOutOfRangeError: try it again). The demo is short and keeps the default history.
-    ...(opts.demo === true ? {} : { keepStates: 0 }),
+    // A devnet that runs until Ctrl-C may run for days: its nodes' memory is bounded (see
+    // longRunning). The demo is short and keeps the default history and block time.
+    longRunning: opts.demo !== true,
   });
   const m = devnet.manifest;
   const sqlite = join(dir, 'relayer.sqlite');

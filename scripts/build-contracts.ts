@@ -10,6 +10,57 @@ export interface ContractArtifact {
   contractName: string;
   abi: unknown[];
   bytecode: string;
+  /** Not written to contracts-abi/: the runtime code's size in bytes (EIP-170 caps it at 24,576). */
+  deployedSize?: number;
+  /** Not written: solc's storage layout (slot, offset, declaring contract of each variable). */
+  storage?: StorageEntry[];
+}
+
+export interface StorageEntry {
+  /** The declaration's AST id: the same variable in every contract compiled together. */
+  astId: number;
+  label: string;
+  slot: string;
+  offset: number;
+  type: string;
+  contract: string;
+}
+
+/**
+ * Contracts that run other contracts' functions by delegatecall on their own storage: their
+ * artifact's ABI also lists the modules' functions, so that callers see one contract.
+ */
+export const COMPOSED: Readonly<Record<string, readonly string[]>> = {
+  IsolatedMarginEngine: ['EngineTrading', 'EngineSettlement', 'EngineLiquidation'],
+};
+
+/** Functions a module has for the engine only (never routed). */
+const MODULE_ONLY = new Set(['selectors']);
+
+interface AbiEntry {
+  type: string;
+  name?: string;
+  inputs?: { type: string }[];
+}
+
+function abiKey(e: AbiEntry): string {
+  return `${e.type}:${e.name ?? ''}(${(e.inputs ?? []).map((i) => i.type).join(',')})`;
+}
+
+/** The composed contract's ABI: its own entries, then each module's that it lacks. */
+function composeAbi(own: unknown[], modules: unknown[][]): unknown[] {
+  const seen = new Set((own as AbiEntry[]).map(abiKey));
+  const out = [...own];
+  for (const abi of modules) {
+    for (const e of abi as AbiEntry[]) {
+      if (e.type === 'constructor' || (e.type === 'function' && MODULE_ONLY.has(e.name ?? ''))) continue;
+      const key = abiKey(e);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push(e);
+    }
+  }
+  return out;
 }
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -41,7 +92,7 @@ interface AstNode {
 interface SolcOutput {
   errors?: SolcError[];
   sources?: Record<string, { ast: AstNode }>;
-  contracts?: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
+  contracts?: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string }; deployedBytecode?: { object: string } }; storageLayout?: { storage: StorageEntry[] } }>>;
 }
 
 export class ContractCompilationError extends Error {
@@ -90,7 +141,7 @@ export function compileContracts(
   for (const name of sourceNames) sources[name] = { content: readFileSync(join(repoRoot, name), 'utf8') };
 
   const outputSelection: Record<string, Record<string, string[]>> = { '*': { '': ['ast'] } };
-  for (const name of sourceNames) outputSelection[name] = { '': ['ast'], '*': ['abi', 'evm.bytecode.object'] };
+  for (const name of sourceNames) outputSelection[name] = { '': ['ast'], '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object', 'storageLayout'] };
 
   const input = {
     language: 'Solidity',
@@ -128,8 +179,23 @@ export function compileContracts(
       if (artifacts[contractName] !== undefined) {
         throw new ContractCompilationError([`contract name ${contractName} is defined twice; artifact names must be unique`]);
       }
-      artifacts[contractName] = { contractName, abi: compiled.abi, bytecode: `0x${compiled.evm.bytecode.object}` };
+      artifacts[contractName] = {
+        contractName,
+        abi: compiled.abi,
+        bytecode: `0x${compiled.evm.bytecode.object}`,
+        deployedSize: (compiled.evm.deployedBytecode?.object.length ?? 0) / 2,
+        storage: compiled.storageLayout?.storage ?? [],
+      };
     }
+  }
+  for (const [name, modules] of Object.entries(COMPOSED)) {
+    const artifact = artifacts[name];
+    if (artifact === undefined) continue;
+    artifact.abi = composeAbi(artifact.abi, modules.map((m) => {
+      const module = artifacts[m];
+      if (module === undefined) throw new ContractCompilationError([`${name} is composed of ${m}, which was not compiled`]);
+      return module.abi;
+    }));
   }
   return Object.fromEntries(Object.entries(artifacts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

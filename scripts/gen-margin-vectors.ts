@@ -27,6 +27,8 @@ export interface MarginVectorExpected {
   collateralValue: string;
   equity: string;
   initialMargin: string;
+  /** collateral value + min(pnl, 0) − fees − initial margin, all at the mark price. */
+  freeCollateral: string;
   maintenanceMargin: string;
   liquidatable: boolean;
   /** null: no price on the losing side liquidates the position. */
@@ -119,6 +121,7 @@ function reference(input: MarginVectorInput): MarginVectorExpected {
   const collateralValue = asset ? c.mul(P).wadFloor() : BigInt(input.collateral);
   const equity = collateralValue + pnl - fees;
   const maintenanceMargin = mmr.mul(q).mul(P).wadCeil();
+  const initialMargin = imr.mul(q).mul(P).wadCeil();
 
   let liquidationPrice: string | null;
   if (long) {
@@ -141,7 +144,8 @@ function reference(input: MarginVectorInput): MarginVectorExpected {
     pnl: pnl.toString(),
     collateralValue: collateralValue.toString(),
     equity: equity.toString(),
-    initialMargin: imr.mul(q).mul(E).wadCeil().toString(),
+    initialMargin: initialMargin.toString(),
+    freeCollateral: (collateralValue + (pnl < 0n ? pnl : 0n) - fees - initialMargin).toString(),
     maintenanceMargin: maintenanceMargin.toString(),
     liquidatable: equity < maintenanceMargin,
     liquidationPrice,

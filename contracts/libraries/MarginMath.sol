@@ -83,10 +83,21 @@ library MarginMath {
         return value + pnl(a.position, markPrice) - SafeCast.toInt256(a.fees);
     }
 
-    /// imr·q·E, one rounding UP: more margin required to open.
-    function initialMargin(Position memory p, uint256 imr) internal pure returns (uint256) {
+    /// imr·q·P at today's price, one rounding UP: more margin required to open or withdraw.
+    function initialMargin(Position memory p, uint256 imr, uint256 markPrice) internal pure returns (uint256) {
         _checkRate(imr, WAD);
-        return mulDiv(p.size * p.entryPrice, imr, WAD2, Rounding.Up);
+        return mulDiv(p.size * markPrice, imr, WAD2, Rounding.Up);
+    }
+
+    /// collateralValue(P) + min(pnl(P), 0) − fees − initialMargin(P): what may leave the account
+    /// or back more size. Unrealized profit never counts (it is not money until it is realized).
+    /// An account without exposure is its collateral less its fees.
+    function freeCollateral(Account memory a, uint256 imr, uint256 markPrice) internal pure returns (int256) {
+        int256 value = SafeCast.toInt256(collateralValue(a.collateral, markPrice)) - SafeCast.toInt256(a.fees);
+        if (a.position.size == 0) return value;
+        int256 loss = pnl(a.position, markPrice);
+        if (loss > 0) loss = 0;
+        return value + loss - SafeCast.toInt256(initialMargin(a.position, imr, markPrice));
     }
 
     /// mmr·q·P, one rounding UP: more margin required to stay open.

@@ -12,6 +12,7 @@ contract MarginHarness {
         uint256 collateralValue;
         int256 equity;
         uint256 initialMargin;
+        int256 freeCollateral;
         uint256 maintenanceMargin;
         bool liquidatable;
         bool hasLiquidationPrice;
@@ -28,7 +29,8 @@ contract MarginHarness {
         o.pnl = MarginMath.pnl(account.position, markPrice);
         o.collateralValue = MarginMath.collateralValue(account.collateral, markPrice);
         o.equity = MarginMath.equity(account, markPrice);
-        o.initialMargin = MarginMath.initialMargin(account.position, imr);
+        o.initialMargin = MarginMath.initialMargin(account.position, imr, markPrice);
+        o.freeCollateral = MarginMath.freeCollateral(account, imr, markPrice);
         o.maintenanceMargin = MarginMath.maintenanceMargin(account.position, mmr, markPrice);
         o.liquidatable = MarginMath.isLiquidatable(account, mmr, markPrice);
         (o.hasLiquidationPrice, o.liquidationPrice) = MarginMath.liquidationPrice(account, mmr);

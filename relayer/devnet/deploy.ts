@@ -1,6 +1,6 @@
 // Deploys the devnet: the real LayerZero v2 stack on every chain (meshed), test tokens and feeds,
 // the vaults on the sources and the engine on the destination, wired as each other's peers.
-import { Contract, ContractFactory, MaxUint256, Wallet, id, parseEther, zeroPadValue, type JsonRpcProvider } from 'ethers';
+import { Contract, ContractFactory, MaxUint256, Wallet, id, zeroPadValue, type JsonRpcProvider } from 'ethers';
 import { ourArtifact, type OurContract } from '../chains/contractsAbi.js';
 import { devnetProvider } from './anvil.js';
 import { ATTESTER_THRESHOLD, DEVNET_CHAINS, DEVNET_MARKET, DEVNET_ROLES, type DevnetChain } from './chains.js';
@@ -67,6 +67,9 @@ export interface DevnetManifest {
 export const CREDIT_LZ_RECEIVE_GAS = 500_000n;
 /** The executor gas a RELEASE/SEIZE asks for on a source (lzReceive into the vault). */
 export const SETTLE_LZ_RECEIVE_GAS = 150_000n;
+/** The engine's modules, deployed before it and routed by it (contracts/IsolatedMarginEngine.sol). */
+export const ENGINE_MODULES = ['EngineTrading', 'EngineSettlement', 'EngineLiquidation'] as const;
+
 /** ETH-USD on the engine: 10 % initial, 5 % maintenance margin, 0.1 % fee. */
 export const DEVNET_MARKET_PARAMS = {
   imr: 10n ** 17n, mmr: 5n * 10n ** 16n, feeRate: 10n ** 15n,
@@ -143,7 +146,10 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
   const lzOf = (c: DevnetChain) => base[chains.findIndex((x) => x.name === c.name)] as (typeof base)[number];
 
   // 2. The engine on the destination, then the vaults and tokens on the sources.
-  const engine = await dst.d.deploy('IsolatedMarginEngine', [lzOf(dst).layerzero.endpoint, dst.d.wallet.address]);
+  // Its modules first (trading, settlement, liquidation): the engine routes their functions to them.
+  const modules: string[] = [];
+  for (const name of ENGINE_MODULES) modules.push(await (await dst.d.deploy(name, [])).getAddress());
+  const engine = await dst.d.deploy('IsolatedMarginEngine', [lzOf(dst).layerzero.endpoint, dst.d.wallet.address, modules]);
   const engineAddress = await engine.getAddress();
   const sources = await Promise.all(
     chains
@@ -235,8 +241,8 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
 
 /**
  * The destination's trading side: the ETH-USD market on the chain's own feed, the attester set
- * (2 of 3), a settlement token held by the pool (which lets the engine pay profit from it), and
- * native balance on the engine for the messaging fees of RELEASE and SEIZE.
+ * (2 of 3), and a settlement token held by the pool (which lets the engine pay profit from it).
+ * The engine holds no native balance: whoever asks for a RELEASE or SEIZE pays its fee.
  */
 async function deploySettlement(d: Deployer, engine: Contract, feed: string): Promise<{ attestations: string; settlementToken: string }> {
   const p = DEVNET_MARKET_PARAMS;
@@ -258,7 +264,5 @@ async function deploySettlement(d: Deployer, engine: Contract, feed: string): Pr
   if ((await waitForReceipt(d.provider, approve.hash)).status !== 1) throw new Error('devnet deployment: settlement approve reverted');
   await d.send(engine, 'setSettlement', [DEVNET_ROLES.insuranceFund.address, pool.address, await token.getAddress(), 6]);
 
-  const fund = await d.wallet.sendTransaction({ to: engineAddress, value: parseEther('100') });
-  if ((await waitForReceipt(d.provider, fund.hash)).status !== 1) throw new Error('devnet deployment: funding the engine failed');
   return { attestations: await attestations.getAddress(), settlementToken: await token.getAddress() };
 }

@@ -91,7 +91,9 @@ export async function runTradingDemo(m: DevnetManifest, store: Store, say: (line
     const settlementToken = m.chains.base?.contracts.settlementToken as string;
     const before = await balance('arbitrum', arbUsdc, traderAddress);
     const profitBefore = await balance('base', settlementToken, traderAddress);
-    await send(base, engine.getFunction('close').send(1n));
+    // The trader pays the fees of what the close sends (a RELEASE, and a SEIZE at a loss); the rest is refunded.
+    const fee = (await engine.getFunction('quoteSettlement')(BigInt(m.chains.arbitrum?.chainId ?? 0))) as bigint;
+    await send(base, engine.getFunction('close').send(1n, { value: 2n * fee }));
     const released = await until(() => settled('RELEASE', 'base-arbitrum') === 1, timeout);
     const back = (await balance('arbitrum', arbUsdc, traderAddress)) - before;
     const profit = (await balance('base', settlementToken, traderAddress)) - profitBefore;

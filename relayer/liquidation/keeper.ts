@@ -29,6 +29,10 @@ const liquidateFn = abiFunction(engineIface, 'liquidate');
 const decodeError = errorDecoder([engineIface, new Interface(ourArtifact('PriceAttestations').abi)]);
 const isAttesterFn = abiFunction(new Interface(ourArtifact('PriceAttestations').abi), 'isAttester');
 const POSITION_CHANGED = engineIface.getEvent('PositionChanged')?.topicHash as string;
+const SETTLEMENT_QUEUED = engineIface.getEvent('SettlementQueued');
+const sendQueuedFn = abiFunction(engineIface, 'sendQueued');
+const quoteSettlementFn = abiFunction(engineIface, 'quoteSettlement');
+const SEND_QUEUED_GAS = 600_000n;
 const LIQUIDATE_GAS = 900_000n;
 
 interface MarketBook {
@@ -213,6 +217,32 @@ export class Keeper {
     return signers.map((s) => this.attesterCache.get(s)?.ok === true);
   }
 
+  /**
+   * Sends what a liquidation queued (its SEIZE) at once, paying the messaging fee: the engine has
+   * no balance of its own, so the keeper that liquidates delivers the money it moved. A send
+   * that fails leaves the settlement queued for anyone (the relayer, the insurance fund) to send.
+   */
+  private async sendQueued(logs: readonly { address: string; topics: readonly string[]; data: string }[]): Promise<void> {
+    for (const l of logs) {
+      if (l.address.toLowerCase() !== this.engine.toLowerCase() || l.topics[0] !== SETTLEMENT_QUEUED?.topicHash) continue;
+      const parsed = engineIface.parseLog({ topics: [...l.topics], data: l.data });
+      if (parsed === null) continue;
+      const id = parsed.args.getValue('id') as bigint;
+      const settlement = [...(parsed.args.getValue('s') as Result)];
+      try {
+        const [fee] = quoteSettlementFn.decode(await this.o.client(this.chain).call(this.engine, quoteSettlementFn.encode([settlement[0]])));
+        const receipt = await this.o.sender.submit({
+          to: this.engine, data: sendQueuedFn.encode([id, settlement]), value: fee as bigint, gasLimit: SEND_QUEUED_GAS, purpose: 'sendQueued', messages: [],
+        });
+        this.o.events.emit({ type: 'keeper.settlementSent', id, ok: receipt.status === 1, tx: receipt.transactionHash });
+      } catch (e) {
+        if (!(e instanceof TxRevertedError)) throw e;
+        const d = e.revertData === null ? null : decodeError(e.revertData);
+        this.o.events.emit({ type: 'keeper.settlementSent', id, ok: false, reason: d === null ? `reverted (${e.revertData ?? 'no data'})` : d.name });
+      }
+    }
+  }
+
   private async liquidate(book: MarketBook, key: string, range: ReconciledPrice, price: bigint, timestamp: bigint): Promise<boolean> {
     const chainIds = range.sources
       .map((s) => BigInt(this.o.config.chains[s.chain]?.chainId ?? 0))
@@ -238,7 +268,10 @@ export class Keeper {
       const receipt = await this.o.sender.submit({ to: this.engine, data, gasLimit: LIQUIDATE_GAS, purpose: 'liquidate', messages: [] });
       const ok = receipt.status === 1;
       this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price, ok, tx: receipt.transactionHash, ...(ok ? {} : { reason: 'reverted on chain' }) });
-      if (ok) this.reindex(key, null);
+      if (ok) {
+        this.reindex(key, null);
+        await this.sendQueued(receipt.logs);
+      }
       return ok;
     } catch (e) {
       if (!(e instanceof TxRevertedError)) throw e;

@@ -2,5 +2,5 @@
 export { MAX_INT256, MAX_UINT256, MIN_INT256, Rounding, WAD, mulDiv } from './fixedPoint.js';
 export { CollateralKind, Side, type Collateral, type IsolatedAccount, type MarginRates, type Position } from './types.js';
 export { collateralValue, equity, notional, pnl } from './equity.js';
-export { initialMargin, isLiquidatable, maintenanceMargin } from './margin.js';
+export { freeCollateral, initialMargin, isLiquidatable, maintenanceMargin } from './margin.js';
 export { liquidationPrice } from './liquidationPrice.js';

@@ -181,6 +181,14 @@ export function describeEvent(e: RelayerEvent): EventLine {
         fields: { price: e.price.toString(), ...(e.tx === undefined ? {} : { tx: e.tx }) },
         msg: e.ok ? 'position liquidated' : `liquidation refused: ${redactText(e.reason ?? '?')}`,
       };
+    case 'keeper.settlementSent':
+      return {
+        // A settlement left queued is money waiting on a source chain: worth a warning.
+        level: e.ok ? 'info' : 'warn',
+        bindings: { settlement: e.id.toString() },
+        fields: e.tx === undefined ? {} : { tx: e.tx },
+        msg: e.ok ? 'queued settlement sent' : `queued settlement not sent, it stays queued for anyone: ${redactText(e.reason ?? '?')}`,
+      };
   }
 }
 

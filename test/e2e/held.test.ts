@@ -53,7 +53,8 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     const e = engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base')));
     await minedOn(m, 'base', e.getFunction('increase').send(positionId, m.market.id, LONG, 10n ** 18n));
     await setEthUsd(m, priceChains, closeAt);
-    await minedOn(m, 'base', e.getFunction('close').send(positionId));
+    const fee = (await e.getFunction('quoteSettlement')(BigInt(m.chains[source]?.chainId ?? 0))) as bigint;
+    await minedOn(m, 'base', e.getFunction('close').send(positionId, { value: 2n * fee }));
     const mine = (r: { kind: string | null; dstChain: string }) => r.dstChain === source;
     await tickUntil(relayer, () => store.list({}).some((r) => mine(r) && r.kind === 'SEIZE' && (r.status === 'held' || r.status === 'delivered')));
     await tickUntil(relayer, () => store.list({}).some((r) => mine(r) && r.kind === 'RELEASE' && r.status === 'delivered'));

@@ -120,13 +120,21 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
     const [first, , third] = attesters();
     const signatures = await sign(a, [third as Wallet, first as Wallet]);
     const nonce = (await e.getFunction('outboundNonce')(ARBITRUM)) as bigint;
+    assert.equal(await provider(m, 'base').getBalance(await e.getAddress()), 0n, 'the engine has no balance to pay fees from');
     const logs = await mined(m, asKeeper(), 'liquidate', key, struct(a), signatures);
 
     const digest = attestationDigest(a, domain());
     const seizeId = messageId(BASE, await e.getAddress(), nonce + 1n);
-    assert.deepEqual(logs.map((l) => l.name), ['SettlementSent', 'PositionChanged', 'PositionLiquidated']);
-    assert.deepEqual([...(logs[0]?.args ?? [])].slice(0, 7), [seizeId, ARBITRUM, BigInt(MessageKind.SEIZE), t0, 1n, getAddress(m.chains.arbitrum?.contracts.usdc ?? ''), usdc(1_000n)]);
+    // The liquidation settles on base at once and queues its SEIZE: it never needs the engine's balance.
+    assert.deepEqual(logs.map((l) => l.name), ['SettlementQueued', 'PositionChanged', 'PositionLiquidated']);
+    const [queuedId, , queued] = [...(logs[0]?.args ?? [])] as [bigint, bigint, unknown[]];
+    const arbUsdc = getAddress(m.chains.arbitrum?.contracts.usdc ?? '');
+    assert.deepEqual([...queued], [ARBITRUM, BigInt(MessageKind.SEIZE), t0, 1n, arbUsdc, usdc(1_000n), MARKET, a.high]);
     assert.deepEqual([...(logs[2]?.args ?? [])], [key, MARKET, a.high, digest, usdc(1_000n)]);
+    // The keeper (or anyone) sends it, paying its fee; it is numbered in the vault's sequence when sent.
+    const fee = (await e.getFunction('quoteSettlement')(ARBITRUM)) as bigint;
+    const sentLogs = await mined(m, asKeeper(), 'sendQueued', queuedId, [...queued], { value: fee });
+    assert.deepEqual([...(sentLogs[0]?.args ?? [])].slice(0, 7), [seizeId, ARBITRUM, BigInt(MessageKind.SEIZE), t0, 1n, arbUsdc, usdc(1_000n)]);
     const sent = await outboundMessage(m, ARBITRUM, nonce + 1n);
     assert.deepEqual([sent.market, sent.price], [MARKET, a.high], 'the SEIZE carries the price it was decided at');
     const attestations = new Contract(m.chains.base?.contracts.attestations as string, attestationsIface, provider(m, 'base'));

@@ -2,15 +2,15 @@
 // withdraw and close at the engine's own oracle price, checked against relayer/margin's maths;
 // RELEASE and SEIZE back to the source; collateral that cannot be traded or does not belong.
 import assert from 'node:assert/strict';
-import { Contract, getAddress, id, type LogDescription } from 'ethers';
+import { Contract, getAddress, id, Wallet, type LogDescription } from 'ethers';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { DEVNET_MARKET_PARAMS, type DevnetManifest } from '../../relayer/devnet/deploy.js';
 import {
-  CollateralKind, Rounding, Side, WAD, equity, initialMargin, mulDiv, pnl, type IsolatedAccount, type Position,
+  CollateralKind, Rounding, Side, WAD, equity, freeCollateral, initialMargin, mulDiv, pnl, type IsolatedAccount, type Position,
 } from '../../relayer/margin/index.js';
 import { MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { engine, lock, makeRelayer, provider, setFeedAnswer, snapshot, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
-import { CHAIN_ID, LONG, MARKET_ID, mined, outboundMessage, reverted, SHORT, usdc } from '../setup/engineCalls.js';
+import { CHAIN_ID, LONG, MARKET_ID, mined, outboundMessage, paying, reverted, settlementFee, SHORT, usdc } from '../setup/engineCalls.js';
 import { positionKeyOf } from '../../relayer/liquidation/engineAccount.js';
 
 const ZERO_MARKET = '0x' + '0'.repeat(64);
@@ -176,17 +176,17 @@ describe('trading on the engine (base), margined by collateral credited from the
     const e = engine(m);
     await mined(m, c, 'increase', 1n, MARKET, LONG, 2n * WAD);
     const s = await stateOf(m, t0, 1n);
-    const im = initialMargin(accountOf(s).position, imr);
-    const free = (equity(accountOf(s), P3000) - im) / USDC_SCALE;
+    const im = initialMargin(accountOf(s).position, imr, P3000);
+    const free = freeCollateral(accountOf(s), imr, P3000) / USDC_SCALE;
     assert.equal(free, usdc(10_000n - 6n - 600n), 'collateral − fee − 10 % of 6 000');
 
-    const over = await reverted(c, 'withdraw', 1n, free + 1n);
+    const over = await reverted(c, 'withdraw', 1n, free + 1n, await paying(c, ARBITRUM, 1n));
     assert.equal(over.name, 'InsufficientMargin');
-    assert.deepEqual([...over.args], [equity(accountOf({ ...s, collateral: s.collateral - free - 1n }), P3000), im]);
+    assert.deepEqual([...over.args], [freeCollateral(accountOf({ ...s, collateral: s.collateral - free - 1n }), imr, P3000), im]);
     assert.equal((await reverted(c, 'withdraw', 1n, usdc(10_000n) + 1n)).name, 'SizeTooLarge');
 
     const nonce = (await e.getFunction('outboundNonce')(ARBITRUM)) as bigint;
-    const logs = await mined(m, c, 'withdraw', 1n, free);
+    const logs = await mined(m, c, 'withdraw', 1n, free, await paying(c, ARBITRUM, 1n));
     assert.deepEqual(logs.map((l) => l.name), ['SettlementSent', 'CollateralWithdrawn', 'PositionChanged']);
     const [sent] = logs;
     const engineAddress = await e.getAddress();
@@ -209,14 +209,14 @@ describe('trading on the engine (base), margined by collateral credited from the
     const left = usdc(1_000n) - (s.fees - s.realizedPnl) / USDC_SCALE;
     assert.equal(left, 894_100_000n);
 
-    const over = await reverted(c, 'withdraw', 2n, left + 1n);
+    const over = await reverted(c, 'withdraw', 2n, left + 1n, await paying(c, ARBITRUM, 1n));
     assert.equal(over.name, 'InsufficientMargin');
     assert.deepEqual([...over.args], [-USDC_SCALE, 0n], 'one USDC unit short of the fees and the loss');
-    const logs = await mined(m, c, 'withdraw', 2n, left);
+    const logs = await mined(m, c, 'withdraw', 2n, left, await paying(c, ARBITRUM, 1n));
     assert.equal(named(logs, 'SettlementSent')[0]?.args.getValue('amount'), left);
 
     // Closing the flat position SEIZEs exactly what covers the loss and the fees.
-    const closed = await mined(m, c, 'close', 2n);
+    const closed = await mined(m, c, 'close', 2n, await paying(c, ARBITRUM));
     const sent = named(closed, 'SettlementSent');
     assert.deepEqual(sent.map((l) => [l.args.getValue('kind'), l.args.getValue('amount')]), [[BigInt(MessageKind.SEIZE), usdc(1_000n) - left]]);
     assert.deepEqual(argsOf(named(closed, 'PositionClosed')[0]), [keyOf(t0, 2n), 0n, 0n, usdc(1_000n) - left, 0n]);
@@ -231,8 +231,8 @@ describe('trading on the engine (base), margined by collateral credited from the
     const would: IsolatedAccount = { position: { side: Side.Long, size: q, entryPrice: P3000 }, collateral: { kind: CollateralKind.Stable, amount: usdc(1_000n) * USDC_SCALE }, fees: fee };
     const r = await reverted(c, 'increase', 2n, MARKET, LONG, q);
     assert.equal(r.name, 'InsufficientMargin');
-    assert.deepEqual([...r.args], [equity(would, P3000), initialMargin(would.position, imr)]);
-    assert.deepEqual([...r.args], [(9898n * WAD) / 10n, 1_020n * WAD]);
+    assert.deepEqual([...r.args], [freeCollateral(would, imr, P3000), initialMargin(would.position, imr, P3000)]);
+    assert.deepEqual([...r.args], [(9898n * WAD) / 10n - 1_020n * WAD, 1_020n * WAD]);
     assert.equal((await stateOf(m, t0, 2n)).size, 0n);
 
     await mined(m, c, 'increase', 2n, MARKET, LONG, (33n * WAD) / 10n);
@@ -257,7 +257,7 @@ describe('trading on the engine (base), margined by collateral credited from the
     assert.ok(settled % USDC_SCALE !== 0n, 'the case exercises the rounding');
 
     const nonce = (await e.getFunction('outboundNonce')(ARBITRUM)) as bigint;
-    const logs = await mined(m, c, 'close', 1n);
+    const logs = await mined(m, c, 'close', 1n, await paying(c, ARBITRUM));
     assert.deepEqual(logs.map((l) => l.name), ['SettlementSent', 'SettlementSent', 'PositionClosed', 'PositionChanged']);
     const engineAddress = await e.getAddress();
     const [release, seize] = named(logs, 'SettlementSent');
@@ -285,7 +285,7 @@ describe('trading on the engine (base), margined by collateral credited from the
     const pool = m.accounts.settlementPool.address;
     const [traderBefore, poolBefore] = [await balance(t0), await balance(pool)];
 
-    const logs = await mined(m, c, 'close', 2n);
+    const logs = await mined(m, c, 'close', 2n, await paying(c, ARBITRUM));
     // 1 000 + 3·500 − (9 + 10.5) = 2 480.5 settled: 1 000 USDC back on arbitrum, 1 480.5 here.
     const profit = 1_480_500_000n;
     const sent = named(logs, 'SettlementSent');
@@ -302,8 +302,8 @@ describe('trading on the engine (base), margined by collateral credited from the
     assert.equal(r.name, 'CollateralNotTradable');
     assert.deepEqual([...r.args], [ARBITRUM, arbWeth]);
 
-    const withdrawn = await mined(m, c, 'withdraw', 3n, WAD / 4n);
-    const closed = await mined(m, c, 'close', 3n);
+    const withdrawn = await mined(m, c, 'withdraw', 3n, WAD / 4n, await paying(c, ARBITRUM, 1n));
+    const closed = await mined(m, c, 'close', 3n, await paying(c, ARBITRUM));
     const released = [...named(withdrawn, 'SettlementSent'), ...named(closed, 'SettlementSent')];
     assert.deepEqual(released.map((l) => [l.args.getValue('kind'), l.args.getValue('token'), l.args.getValue('amount')]), [
       [BigInt(MessageKind.RELEASE), arbWeth, WAD / 4n],
@@ -328,16 +328,128 @@ describe('trading on the engine (base), margined by collateral credited from the
 
     const credited = await e.queryFilter('PositionCredited', from + 1, 'latest');
     assert.deepEqual(credited.map((l) => (l as { args: unknown[] }).args[0]).sort(), [...ids].sort(), 'both credits were accepted');
-    const sent = await e.queryFilter('SettlementSent', from + 1, 'latest');
-    assert.deepEqual(sent.map((l) => [...(l as { args: unknown[] }).args].slice(1, 7)).sort((a, b) => Number((a[3] as bigint) - (b[3] as bigint))), [
+    // Nobody pays a fee inside a credit: the RELEASEs are queued, and anyone sends them paying it.
+    assert.deepEqual(await e.queryFilter('SettlementSent', from + 1, 'latest'), []);
+    const queued = (await e.queryFilter('SettlementQueued', from + 1, 'latest')).map((l) => (l as unknown as { args: [bigint, bigint, unknown[]] }).args);
+    assert.deepEqual(queued.map(([, chain, s]) => [chain, ...[...s].slice(1, 6)]).sort((a, b) => Number((a[3] as bigint) - (b[3] as bigint))), [
       [OPTIMISM, BigInt(MessageKind.RELEASE), t0, 1n, opUsdc, usdc(5n)],
       [OPTIMISM, BigInt(MessageKind.RELEASE), t0, 4n, opWeth, 2n * WAD],
     ]);
+    const stranger = engine(m, trader(m, 'base', 1));
+    const [firstId, first] = [queued[0]?.[0] as bigint, [...(queued[0]?.[2] ?? [])]];
+    const forged = [...first];
+    forged[5] = (forged[5] as bigint) + 1n;
+    assert.equal((await reverted(stranger, 'sendQueued', firstId, forged, await paying(stranger, OPTIMISM, 1n))).name, 'NotQueued', 'only what was queued');
+    for (const [qid, , q] of queued) {
+      const logs = await mined(m, stranger, 'sendQueued', qid, [...q], await paying(stranger, OPTIMISM, 1n));
+      assert.deepEqual(logs.map((l) => l.name), ['SettlementSent']);
+    }
+    assert.equal((await reverted(stranger, 'sendQueued', firstId, first, await paying(stranger, OPTIMISM, 1n))).name, 'NotQueued', 'sent once');
     const one = await stateOf(m, t0, 1n);
     assert.deepEqual([one.srcChainId, one.token, one.collateral], [ARBITRUM, arbUsdc, usdc(10_000n)], 'still bound to arbitrum USDC, unchanged');
     const four = await stateOf(m, t0, 4n);
     assert.deepEqual([four.srcChainId, four.token, four.collateral], [OPTIMISM, opUsdc, usdc(100n)], 'still bound to optimism USDC, unchanged');
     assert.equal(await e.getFunction('collateralOf')(t0, 1n, OPTIMISM, opUsdc), 0n);
     assert.equal(await e.getFunction('collateralOf')(t0, 4n, OPTIMISM, opWeth), 0n);
+  });
+
+  describe('what the adversarial review found (issue 10)', () => {
+    it('no free option: unrealized profit never backs a withdrawal or more size, and the margin is taken at today\'s price', async () => {
+      const m = devnet().manifest;
+      const c = asTrader();
+      // Position 2: 1 000 USDC, 3 ETH long at 3 000 (margin 900 + fee 9). The price rises to 3 400.
+      await mined(m, c, 'increase', 2n, MARKET, LONG, 3n * WAD);
+      await setFeedAnswer(m, ['base'], 3_400_00000000n);
+      const s = await stateOf(m, t0, 2n);
+      const P3400 = price(3_400_00000000n);
+      assert.ok(equity(accountOf(s), P3400) > 2_000n * WAD, 'the position is 1 200 USD in profit');
+      // The review's withdrawal: all 1 000 USDC while the 3 ETH stay open. Refused, as is any part of it:
+      // 1 000 − 9 − 10 % of 3·3 400 is below zero.
+      for (const amount of [usdc(1_000n), usdc(1n)]) {
+        const r = await reverted(c, 'withdraw', 2n, amount, await paying(c, ARBITRUM, 1n));
+        assert.equal(r.name, 'InsufficientMargin', `withdraw ${amount}`);
+      }
+      const r = await reverted(c, 'withdraw', 2n, usdc(1n), await paying(c, ARBITRUM, 1n));
+      assert.deepEqual([...r.args], [freeCollateral(accountOf({ ...s, collateral: s.collateral - usdc(1n) }), imr, P3400), 1_020n * WAD]);
+      // The profit does not back more size either.
+      assert.equal((await reverted(c, 'increase', 2n, MARKET, LONG, WAD / 10n)).name, 'InsufficientMargin');
+      // At a loss the loss counts: back at 2 950, free = 1 000 − 9 − 150 − 885 < 0.
+      await setFeedAnswer(m, ['base'], 2_950_00000000n);
+      assert.equal((await reverted(c, 'withdraw', 2n, usdc(1n), await paying(c, ARBITRUM, 1n))).name, 'InsufficientMargin');
+      // Closing settles what the position really made: the trader gets no more than collateral + realized profit.
+      await setFeedAnswer(m, ['base'], 3_400_00000000n);
+      const closed = await mined(m, c, 'close', 2n, await paying(c, ARBITRUM));
+      const [, settled, released, seized, profit] = argsOf(named(closed, 'PositionClosed')[0]) as bigint[];
+      assert.equal(released, usdc(1_000n));
+      assert.equal(seized, 0n);
+      assert.equal(settled, usdc(1_000n) * USDC_SCALE + 1_200n * WAD - s.fees - feeOf(3n * WAD, P3400));
+      assert.equal(profit, settled / USDC_SCALE - usdc(1_000n));
+    });
+
+    it('an open position never withdraws all its collateral, whatever its margin rates', async () => {
+      const m = devnet().manifest;
+      const c = asTrader();
+      await mined(m, c, 'increase', 1n, MARKET, LONG, WAD / 1000n);
+      const r = await reverted(c, 'withdraw', 1n, usdc(10_000n), await paying(c, ARBITRUM, 1n));
+      assert.equal(r.name, 'InsufficientMargin');
+    });
+
+    it('the caller pays every message: no fee, no withdrawal; what is left is refunded; the engine takes no plain ETH', async () => {
+      const m = devnet().manifest;
+      const c = asTrader();
+      const e = engine(m);
+      // Position 1's collateral is on arbitrum, whose return route is LayerZero (a non-zero fee on the devnet).
+      const fee = await settlementFee(c, ARBITRUM);
+      assert.ok(fee > 0n);
+      const r = await reverted(c, 'withdraw', 1n, usdc(10n), { value: fee - 1n });
+      assert.equal(r.name, 'FeeNotPaid');
+      assert.deepEqual([...r.args], [1n]);
+      const base = provider(m, 'base');
+      const who = trader(m, 'base', 0);
+      const engineAddress = await e.getAddress();
+      const before = await base.getBalance(engineAddress);
+      const balance = await base.getBalance(who.address);
+      const tx = await c.getFunction('withdraw').send(1n, usdc(10n), { value: fee * 5n });
+      const receipt = await tx.wait();
+      assert.equal(receipt?.status, 1);
+      const gas = (receipt?.gasUsed ?? 0n) * (receipt?.gasPrice ?? 0n);
+      assert.equal(await base.getBalance(who.address), balance - gas - fee, 'paid exactly one fee; the rest came back');
+      assert.equal(await base.getBalance(engineAddress), before, 'the engine keeps nothing');
+      await assert.rejects(who.sendTransaction({ to: engineAddress, value: 1n }).then((t) => t.wait()), 'plain ETH is refused');
+    });
+
+    it('a withdrawal below the collateral\'s minimum is refused, unless it takes everything', async () => {
+      const m = devnet().manifest;
+      const c = asTrader();
+      const owner = engine(m, new Wallet(m.accounts.deployer.privateKey, provider(m, 'base')));
+      const opUsdc = getAddress(m.chains.optimism?.contracts.usdc ?? '');
+      await mined(m, owner, 'setMinWithdraw', OPTIMISM, opUsdc, usdc(5n));
+      const r = await reverted(c, 'withdraw', 4n, usdc(5n) - 1n, await paying(c, OPTIMISM, 1n));
+      assert.equal(r.name, 'BelowMinimum');
+      assert.deepEqual([...r.args], [usdc(5n) - 1n, usdc(5n)]);
+      await mined(m, c, 'withdraw', 4n, usdc(5n), await paying(c, OPTIMISM, 1n));
+      await mined(m, c, 'withdraw', 4n, usdc(95n), await paying(c, OPTIMISM, 1n));
+      assert.equal((await stateOf(m, t0, 4n)).collateral, 0n);
+    });
+
+    it('anyone settles a flat position whose realized loss its trader leaves open: SEIZE the loss, RELEASE the rest', async () => {
+      const m = devnet().manifest;
+      const c = asTrader();
+      await mined(m, c, 'increase', 2n, MARKET, LONG, WAD);
+      await setFeedAnswer(m, ['base'], 2_900_00000000n);
+      await mined(m, c, 'decrease', 2n, WAD);
+      const s = await stateOf(m, t0, 2n);
+      const owed = (s.fees - s.realizedPnl) / USDC_SCALE; // 100 of loss + 5.9 of fees
+      assert.equal(owed, 105_900_000n);
+      const stranger = engine(m, trader(m, 'base', 1));
+      const logs = await mined(m, stranger, 'settle', keyOf(t0, 2n), await paying(stranger, ARBITRUM));
+      const sent = named(logs, 'SettlementSent').map((l) => [l.args.getValue('kind'), l.args.getValue('trader'), l.args.getValue('amount')]);
+      assert.deepEqual(sent, [[BigInt(MessageKind.RELEASE), t0, usdc(1_000n) - owed], [BigInt(MessageKind.SEIZE), t0, owed]], 'the trader gets the rest, the fund the loss');
+      assert.equal((await stateOf(m, t0, 2n)).srcChainId, 0n);
+      // Nothing to settle: an open position, or a flat one in profit (only its trader closes it).
+      await mined(m, c, 'increase', 1n, MARKET, LONG, WAD);
+      assert.equal((await reverted(stranger, 'settle', keyOf(t0, 1n), await paying(stranger, ARBITRUM))).name, 'NothingToSettle');
+      assert.equal((await reverted(stranger, 'settle', keyOf(t0, 3n), await paying(stranger, ARBITRUM))).name, 'NothingToSettle');
+    });
   });
 });

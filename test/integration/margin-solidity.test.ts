@@ -21,6 +21,7 @@ function expectedOf(o: Record<string, unknown>): MarginVectorExpected {
     collateralValue: String(o.collateralValue),
     equity: String(o.equity),
     initialMargin: String(o.initialMargin),
+    freeCollateral: String(o.freeCollateral),
     maintenanceMargin: String(o.maintenanceMargin),
     liquidatable: o.liquidatable === true,
     liquidationPrice: o.hasLiquidationPrice === true ? String(o.liquidationPrice) : null,

@@ -30,6 +30,16 @@ export async function mined(m: DevnetManifest, c: Contract, method: string, ...a
   return receipt.logs.filter((l) => getAddress(l.address) === at).map((l) => engineIface.parseLog(l)).filter((l): l is LogDescription => l !== null);
 }
 
+/** The native fee of one RELEASE/SEIZE from the engine to `dstChainId` (the caller pays it). */
+export async function settlementFee(c: Contract, dstChainId: bigint): Promise<bigint> {
+  return (await c.getFunction('quoteSettlement')(dstChainId)) as bigint;
+}
+
+/** Overrides paying for up to two messages to `dstChainId` (withdraw, close): the engine refunds what is left. */
+export async function paying(c: Contract, dstChainId: bigint, messages = 2n): Promise<{ value: bigint }> {
+  return { value: messages * (await settlementFee(c, dstChainId)) };
+}
+
 /** The custom error `method` reverts with, by name (simulated from the caller; nothing is mined). */
 export async function reverted(c: Contract, method: string, ...args: unknown[]): Promise<DecodedError> {
   let data: string | undefined;

@@ -9,6 +9,7 @@ import {
   WAD,
   collateralValue,
   equity,
+  freeCollateral,
   initialMargin,
   isLiquidatable,
   liquidationPrice,
@@ -53,7 +54,8 @@ function evaluate(input: MarginVectorInput): MarginVectorExpected {
     pnl: pnl(account.position, P).toString(),
     collateralValue: collateralValue(account.collateral, P).toString(),
     equity: equity(account, P).toString(),
-    initialMargin: initialMargin(account.position, BigInt(input.imr)).toString(),
+    initialMargin: initialMargin(account.position, BigInt(input.imr), P).toString(),
+    freeCollateral: freeCollateral(account, BigInt(input.imr), P).toString(),
     maintenanceMargin: maintenanceMargin(account.position, mmr, P).toString(),
     liquidatable: isLiquidatable(account, { imr: BigInt(input.imr), mmr }, P),
     liquidationPrice: liq === null ? null : liq.toString(),
@@ -101,7 +103,7 @@ describe('margin maths (TypeScript) against test/vectors/margin.json', function 
     assert.throws(() => liquidationPrice(account, WAD), /mmr/);
     assert.throws(() => maintenanceMargin(account.position, WAD + 1n, WAD), /mmr/);
     assert.throws(() => equity({ ...account, position: { ...account.position, size: 0n } }, WAD), /size/);
-    assert.throws(() => initialMargin({ ...account.position, size: 2n ** 200n, entryPrice: 2n ** 60n }, WAD), /size·entryPrice/);
+    assert.throws(() => initialMargin({ ...account.position, size: 2n ** 200n }, WAD, 2n ** 60n), /size·markPrice/);
     assert.throws(() => pnl({ ...account.position, size: 2n ** 255n - 1n, entryPrice: 0n }, 2n * WAD), /pnl/);
   });
 });

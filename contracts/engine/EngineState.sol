@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: MIT
+// The engine's state, shared by the engine and its modules. The engine (IsolatedMarginEngine:
+// admin, credits) runs its modules (EngineTrading, EngineSettlement, EngineLiquidation) by
+// delegatecall, so all of them must see the same storage: EngineState is the FIRST base of each,
+// which puts its variables at the same slots in all of them (checked by test/unit/engine-layout).
+// Everything a module needs to read or write lives here; nothing a module declares may hold state.
+// Internal functions compile only into the contracts that call them.
+pragma solidity ^0.8.22;
+
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {MarginMath} from "../libraries/MarginMath.sol";
+import {MarginMessages} from "../libraries/MarginMessages.sol";
+import {IWormhole} from "../interfaces/IWormhole.sol";
+import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
+import {IPriceAttestations} from "../interfaces/IPriceAttestations.sol";
+
+abstract contract EngineState {
+    uint256 internal constant WAD = 1e18;
+    uint256 internal constant BPS = 10_000;
+    uint8 public constant TRANSPORT_LAYERZERO = 1;
+    uint8 public constant TRANSPORT_WORMHOLE = 2;
+
+    struct CollateralConfig {
+        uint8 decimals;
+        bool allowed;
+        /// @dev Worth one USD per unit (a stablecoin): only such collateral margins a trade here.
+        /// Other collateral is credited and can be withdrawn or closed, never traded on.
+        bool usdValued;
+    }
+
+    /// @notice How RELEASE and SEIZE reach a source chain (its vault is the LayerZero peer or the
+    /// Wormhole emitter registered for it).
+    struct ReturnRoute {
+        uint8 transport;
+        uint128 lzReceiveGas;
+        uint8 wormholeConsistency;
+    }
+
+    /// @notice Rates are 1e18 fixed point (5% = 0.05e18).
+    struct Market {
+        address priceFeed; // AggregatorV3Interface on this chain
+        uint32 heartbeat; // seconds after which the feed's answer is stale
+        uint32 maxAttestationAge; // seconds
+        uint16 maxDeviationBps; // between an attested median and this chain's own oracle
+        uint8 minAttestedChains; // independent chains an attestation must name
+        bool enabled;
+        uint64 imr;
+        uint64 mmr;
+        uint64 feeRate; // on traded notional
+    }
+
+    /// @notice One isolated position. Collateral is in `collateral[key][collateralKey]`.
+    struct Position {
+        bytes32 market;
+        uint64 srcChainId; // where its collateral is locked (0 until the first credit)
+        address token; // the collateral token on that chain
+        MarginMath.Side side;
+        uint256 size; // asset units, 1e18
+        uint256 entryPrice; // USD per unit, 1e18
+        uint256 fees; // USD, 1e18, accrued and not yet settled
+        int256 realizedPnl; // USD, 1e18, from decreases, settled at close
+    }
+
+    /// @notice A RELEASE or SEIZE owed to a source chain: what it moves, to whom, and (a SEIZE) the
+    /// market and price it was decided at. Sent at once when its caller pays the messaging fee
+    /// (withdraw, close, settle), otherwise queued for anyone to send (liquidation, refunds).
+    struct Settlement {
+        uint64 chainId;
+        uint8 kind;
+        address trader;
+        uint256 positionId;
+        address token;
+        uint256 amount;
+        bytes32 market;
+        uint256 price;
+    }
+
+    // ---------------------------------------------------------------- credit path
+
+    /// @notice The LayerZero endpoint of this chain (the engine's OApp endpoint), for the modules.
+    address public lzEndpoint;
+    /// @notice EVM chain id of each registered source, by LayerZero endpoint id.
+    mapping(uint32 => uint64) public chainIdOfEid;
+    /// @notice The vault of each registered source chain: the engine's LayerZero peer there.
+    mapping(uint64 => address) internal lzVaultOf;
+    /// @notice LayerZero endpoint id of each registered source chain (for RELEASE/SEIZE back).
+    mapping(uint64 => uint32) internal eidOfChainId;
+    /// @notice Accepted collateral per (source chain id, token on that chain).
+    mapping(uint64 => mapping(address => CollateralConfig)) public collateralConfig;
+    /// @notice The smallest withdrawal per (source chain id, token), in the token's units, unless
+    /// it takes everything: every withdrawal is a cross-chain message.
+    mapping(uint64 => mapping(address => uint256)) public minWithdraw;
+    /// @notice lockIds already credited: the on-chain replay guard.
+    mapping(bytes32 => bool) public processed;
+    /// @notice Who may execute a CREDIT (the LayerZero executor, the caller of receiveWormholeMessage):
+    /// the relayers whose route limits decide execution. A verified CREDIT that a relayer holds (above
+    /// its route's cap) cannot be executed by someone else.
+    mapping(address => bool) public executors;
+
+    // Wormhole transport: the core contract, the trusted emitter (vault) per Wormhole chain id,
+    // the EVM chain id behind it, and every VAA hash already consumed (each executes once).
+    IWormhole public wormhole;
+    mapping(uint16 => bytes32) public wormholeEmitters;
+    mapping(uint16 => uint64) internal chainIdOfWormhole;
+    mapping(bytes32 => bool) public consumedVaas;
+    /// @notice Credited amount per positionKey and collateralKey, in the token's own units.
+    mapping(bytes32 => mapping(bytes32 => uint256)) internal collateral;
+
+    // ---------------------------------------------------------------- trading and settlement
+
+    /// @notice By positionKey.
+    mapping(bytes32 => Position) internal positions;
+    /// @notice By market id (e.g. keccak256("ETH-USD")).
+    mapping(bytes32 => Market) public markets;
+    /// @notice Who a positionKey belongs to, recorded at its first credit.
+    mapping(bytes32 => address) internal traderOf;
+    mapping(bytes32 => uint256) internal positionIdOf;
+    /// @notice Nonce of the engine's last RELEASE/SEIZE per source chain; the first uses 1. One
+    /// sequence per vault, numbered when sent, so that a relayer sees a gap in what one vault should receive.
+    mapping(uint64 => uint64) public outboundNonce;
+    mapping(uint64 => ReturnRoute) public returnRoutes;
+    mapping(uint64 => uint16) internal wormholeChainOf;
+    /// @notice Receives seized losses (on the source chains; the vaults hold the address).
+    address public insuranceFund;
+    /// @notice Pays profit beyond a position's collateral on this chain, in `settlementToken`.
+    address public settlementPool;
+    address public settlementToken;
+    uint8 internal settlementDecimals;
+
+    /// @notice Settlements waiting for someone to pay their messaging fee: id → hash of the Settlement.
+    mapping(uint256 => bytes32) public queuedSettlements;
+    /// @notice Ids handed out so far (the first is 1).
+    uint256 public settlementsQueued;
+
+    // ---------------------------------------------------------------- liquidation
+
+    /// @notice Checks attestations against the attester set.
+    IPriceAttestations public attestations;
+
+    error InvalidSource();
+    error UnsupportedKind(uint8 kind);
+    error OriginMismatch();
+    error AlreadyProcessed(bytes32 lockId);
+    error CollateralNotAllowed(uint64 srcChainId, address token);
+    error InvalidVaa(string reason);
+    error UnknownEmitter(uint16 emitterChainId, bytes32 emitterAddress);
+    error VaaAlreadyConsumed(bytes32 vaaHash);
+    error InvalidConfig();
+    error MarketDisabled(bytes32 market);
+    error NoCollateral();
+    error CollateralNotTradable(uint64 srcChainId, address token);
+    error WrongMarket(bytes32 positionMarket, bytes32 market);
+    error WrongSide();
+    error ZeroSize();
+    error SizeTooLarge(uint256 size, uint256 open);
+    error BelowMinimum(uint256 amount, uint256 minimum);
+    error InsufficientMargin(int256 free, uint256 required);
+    error OracleStale(address feed, uint256 updatedAt);
+    error OracleInvalid(address feed);
+    error NoReturnRoute(uint64 chainId);
+    error FeeNotPaid(uint256 missing);
+    error RefundFailed();
+    error NotQueued(uint256 id);
+    error NothingToLiquidate();
+    error NothingToSettle();
+    error OracleDeviation(uint256 ownPrice, uint256 median);
+    error NotLiquidatable(int256 equity, uint256 maintenance);
+    error NotForThisEngine(uint64 targetChainId, address target);
+    error NotExecutor(address executor);
+    error UnknownFunction(bytes4 selector);
+
+    event SourceRegistered(uint32 indexed lzEid, uint64 indexed chainId, address vault);
+    event WormholeSourceRegistered(uint16 indexed wormholeChainId, uint64 indexed chainId, address vault);
+    event WormholeSet(address indexed wormhole);
+    event CollateralSet(uint64 indexed srcChainId, address indexed token, uint8 decimals, bool allowed, bool usdValued);
+    event MinWithdrawSet(uint64 indexed srcChainId, address indexed token, uint256 minimum);
+    event MarketSet(bytes32 indexed market, Market config);
+    event ReturnRouteSet(uint64 indexed chainId, uint8 transport, uint128 lzReceiveGas, uint8 wormholeConsistency);
+    event AttestationsSet(address indexed attestations);
+    event SettlementSet(address insuranceFund, address settlementPool, address settlementToken);
+    event PositionCredited(
+        bytes32 indexed lockId,
+        bytes32 indexed positionKey,
+        address indexed trader,
+        uint256 positionId,
+        uint64 srcChainId,
+        address token,
+        uint256 amount,
+        bytes32 transportId
+    );
+    /// @notice After any change to a position: a keeper re-reads it (accountOf) and re-indexes it.
+    event PositionChanged(bytes32 indexed positionKey, address indexed trader, uint256 positionId, bytes32 indexed market);
+    event PositionTraded(bytes32 indexed positionKey, bool increase, uint256 size, uint256 price, uint256 fee);
+    event PositionClosed(bytes32 indexed positionKey, int256 settledUsd, uint256 released, uint256 seized, uint256 profitPaid);
+    event PositionLiquidated(bytes32 indexed positionKey, bytes32 indexed market, uint256 price, bytes32 attestation, uint256 seized);
+    event CollateralWithdrawn(bytes32 indexed positionKey, uint256 amount);
+    /// @notice A CREDIT of a token this engine does not accept: the lock is refunded (a RELEASE back), never stranded.
+    event CreditRefunded(bytes32 indexed lockId, uint64 indexed srcChainId, address indexed trader, address token, uint256 amount);
+    /// @notice A settlement owed and not yet sent: anyone may send it with sendQueued(id, s), paying its fee.
+    event SettlementQueued(uint256 indexed id, uint64 indexed dstChainId, Settlement s);
+    event SettlementSent(
+        bytes32 indexed messageId,
+        uint64 indexed dstChainId,
+        uint8 kind,
+        address trader,
+        uint256 positionId,
+        address token,
+        uint256 amount,
+        bytes32 transportId
+    );
+
+    // ---------------------------------------------------------------- internals
+
+    function _positionKeyOf(address trader, uint256 positionId) internal pure returns (bytes32) {
+        return keccak256(abi.encode(trader, positionId));
+    }
+
+    function collateralKeyOf(uint64 srcChainId, address token) internal pure returns (bytes32) {
+        return keccak256(abi.encode(srcChainId, token));
+    }
+
+    /// @dev The margin account of a position as MarginMath sees it (stable collateral in USD 1e18,
+    /// realized PnL folded into collateral or fees): what its equity and maintenance are judged on.
+    function _account(bytes32 positionKey) internal view returns (MarginMath.Account memory a) {
+        Position storage p = positions[positionKey];
+        a = _accountOf(p, _collateralUsd(positionKey, p));
+        if (p.realizedPnl >= 0) a.collateral.amount += uint256(p.realizedPnl);
+        else a.fees += uint256(-p.realizedPnl);
+    }
+
+    /// @dev This chain's oracle price of `market`, 1e18; reverts if stale or invalid.
+    function _oraclePrice(bytes32 market) internal view returns (uint256) {
+        Market storage m = markets[market];
+        if (m.priceFeed == address(0)) revert MarketDisabled(market);
+        AggregatorV3Interface feed = AggregatorV3Interface(m.priceFeed);
+        (uint80 roundId, int256 answer,, uint256 updatedAt, uint80 answeredInRound) = feed.latestRoundData();
+        if (answer <= 0 || answeredInRound < roundId) revert OracleInvalid(m.priceFeed);
+        if (updatedAt + m.heartbeat < block.timestamp) revert OracleStale(m.priceFeed, updatedAt);
+        uint8 d = feed.decimals();
+        // Exact for d ≤ 18, the only feeds accepted.
+        if (d > 18) revert OracleInvalid(m.priceFeed);
+        return uint256(answer) * 10 ** (18 - d);
+    }
+
+    function _accountOf(Position storage p, uint256 usd) internal view returns (MarginMath.Account memory) {
+        return MarginMath.Account({
+            position: MarginMath.Position({side: p.side, size: p.size, entryPrice: p.entryPrice}),
+            collateral: MarginMath.Collateral({kind: MarginMath.CollateralKind.Stable, amount: usd}),
+            fees: p.fees
+        });
+    }
+
+    /// @dev What may leave the position or back more size: collateral + min(unrealized PnL, 0) −
+    /// fees − the initial margin at `price`. Realized profit is owed by the settlement pool and paid
+    /// at close; it never backs a withdrawal or a trade (docs/margin.md).
+    function _requireFree(bytes32 key, Position storage p, uint256 price) internal view {
+        MarginMath.Account memory a = _accountOf(p, _collateralUsd(key, p));
+        if (p.realizedPnl < 0) a.fees += uint256(-p.realizedPnl);
+        uint256 imr = p.size == 0 ? 0 : markets[p.market].imr;
+        int256 free = MarginMath.freeCollateral(a, imr, price);
+        if (free < 0) revert InsufficientMargin(free, MarginMath.initialMargin(a.position, imr, price));
+    }
+
+    /// @dev Closes `size` of the position at the oracle price, realizing its PnL and charging the fee.
+    function _reduce(Position storage p, uint256 size) internal returns (uint256 price, uint256 fee) {
+        Market storage m = markets[p.market];
+        price = _oraclePrice(p.market);
+        int256 pnl = MarginMath.pnl(MarginMath.Position({side: p.side, size: size, entryPrice: p.entryPrice}), price);
+        p.realizedPnl += pnl;
+        fee = _fee(m, size, price);
+        p.fees += fee;
+        p.size -= size;
+        if (p.size == 0) p.entryPrice = 0;
+    }
+
+    /// @dev fee = feeRate·q·P rounded up: the trader never pays less than the rate.
+    function _fee(Market storage m, uint256 size, uint256 price) internal view returns (uint256) {
+        return MarginMath.mulDiv(size * price, m.feeRate, WAD * WAD, MarginMath.Rounding.Up);
+    }
+
+    function _collateralUsd(bytes32 key, Position storage p) internal view returns (uint256) {
+        if (p.srcChainId == 0) return 0;
+        uint256 amount = collateral[key][collateralKeyOf(p.srcChainId, p.token)];
+        return amount * 10 ** (18 - collateralConfig[p.srcChainId][p.token].decimals);
+    }
+
+    /// @dev A settlement nobody has paid for yet: anyone sends it later with sendQueued.
+    function _queue(Settlement memory s) internal {
+        uint256 id = ++settlementsQueued;
+        queuedSettlements[id] = keccak256(abi.encode(s));
+        emit SettlementQueued(id, s.chainId, s);
+    }
+
+    /// @dev The settlement of a position that goes to `chainId`, for its trader and collateral.
+    function _settlementOf(bytes32 key, Position memory p, uint8 kind, uint256 amount, uint256 price)
+        internal
+        view
+        returns (Settlement memory)
+    {
+        return Settlement({
+            chainId: p.srcChainId,
+            kind: kind,
+            trader: traderOf[key],
+            positionId: positionIdOf[key],
+            token: p.token,
+            amount: amount,
+            market: kind == MarginMessages.SEIZE ? p.market : bytes32(0),
+            price: kind == MarginMessages.SEIZE ? price : 0
+        });
+    }
+
+    function _toInt(uint256 x) internal pure returns (int256) {
+        return SafeCast.toInt256(x);
+    }
+}

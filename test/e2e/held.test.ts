@@ -17,6 +17,7 @@ import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
 import type { Store } from '../../relayer/store/store.js';
 import { cli } from '../setup/cli.js';
 import { engine, lock, makeRelayer, minedOn, provider, setEthUsd, testConfig, tickUntil, tokenBalance, trader, useSharedDevnet } from '../setup/devnet.js';
+import { FEES } from '../setup/engineCalls.js';
 
 const LONG = 0;
 
@@ -172,7 +173,7 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     await lock(m, 'arbitrum', { amount: 500_000_000n, positionId: 12n, trader: 1 });
     await tickUntil(relayer, () => store.list({ status: 'delivered' }).filter((r) => r.kind === 'CREDIT').length === 2);
     const e = engine(m, new Wallet(trader(m, 'base', 1).privateKey, provider(m, 'base')));
-    await minedOn(m, 'base', e.getFunction('close').send(12n));
+    await minedOn(m, 'base', e.getFunction('close').send(12n, FEES));
     await tickUntil(relayer, () => store.list({ status: 'delivered' }).some((r) => r.kind === 'RELEASE' && (r.sequence?.nonce ?? 0n) > seizeNonce));
     assert.equal(store.get(seizeId)?.status, 'held', 'the SEIZE stays held: only its verification went ahead');
   });
@@ -186,9 +187,9 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     await minedOn(m, 'base', e.getFunction('increase').send(31n, m.market.id, LONG, 10n ** 18n));
     await minedOn(m, 'base', e.getFunction('increase').send(32n, m.market.id, LONG, 10n ** 18n));
     await setEthUsd(m, ['base', 'arbitrum'], 2_500n);
-    await minedOn(m, 'base', e.getFunction('close').send(31n));
+    await minedOn(m, 'base', e.getFunction('close').send(31n, FEES));
     await setEthUsd(m, ['base'], 2_600n);
-    await minedOn(m, 'base', e.getFunction('close').send(32n));
+    await minedOn(m, 'base', e.getFunction('close').send(32n, FEES));
     const seizeTo = (chain: string) => store.list({}).find((r) => r.kind === 'SEIZE' && r.dstChain === chain);
     await tickUntil(relayer, () => seizeTo('arbitrum')?.status === 'delivered' && seizeTo('optimism')?.status === 'held');
     // The engine numbers its messages per destination: both SEIZEs have the same origin and nonce, so the same message id.

@@ -8,6 +8,7 @@ import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { waitForReceipt } from '../../relayer/chains/provider.js';
 import { engine, lock, makeRelayer, provider, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
+import { FEES, sendQueuedSettlements } from '../setup/engineCalls.js';
 
 const erc20 = (m: DevnetManifest, chain: string, token: string) => new Contract(token, ourArtifact('TestToken').abi, provider(m, chain));
 const vaultOf = (m: DevnetManifest, chain: string) => new Contract(m.chains[chain]?.contracts.vault as string, ourArtifact('CollateralVault').abi, provider(m, chain));
@@ -33,7 +34,7 @@ describe('settlement back to the source vault', function () {
       await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
       assert.equal((await erc20(m, chain, usdc).getFunction('balanceOf')(t.address)) as bigint, before - 5_000_000n);
 
-      await send(m, engine(m, new Wallet(t.privateKey, provider(m, 'base'))), 'close', [3n]);
+      await send(m, engine(m, new Wallet(t.privateKey, provider(m, 'base'))), 'close', [3n, FEES]);
       await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
       for (let i = 0; i < 5; i++) await relayer.tick();
 
@@ -58,6 +59,11 @@ describe('settlement back to the source vault', function () {
       const t = trader(m, chain, 0);
       const before = (await erc20(m, chain, weth).getFunction('balanceOf')(t.address)) as bigint;
       const l = await lock(m, chain, { amount: 10n ** 18n, positionId: 4n, asset: 'weth' });
+      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+      // Nobody pays a fee inside a credit: the refund is queued, and the trader (or anyone) sends it.
+      assert.equal(store.list({}).length, 1, 'nothing sent back yet');
+      const sent = await sendQueuedSettlements(m, engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base'))));
+      assert.equal(sent.length, 1);
       await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
 
       const refunded = await engine(m).queryFilter('CreditRefunded', 0, 'latest');

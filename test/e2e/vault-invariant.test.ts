@@ -8,6 +8,7 @@ import { Keeper } from '../../relayer/liquidation/keeper.js';
 import { PriceService } from '../../relayer/oracle/priceService.js';
 import { engine, lock, makeRelayer, minedOn, provider, setEthUsd, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
 import { prng } from '../setup/prng.js';
+import { FEES } from '../setup/engineCalls.js';
 
 const SOURCES = ['arbitrum', 'optimism'] as const;
 const ETH = 10n ** 18n;
@@ -67,7 +68,7 @@ describe('vault invariant: balance ≥ outstanding under random locks, closes an
           // Close a random position at a price moved by up to ±8 %.
           const [p] = open.splice(Math.floor(rand() * open.length), 1);
           await setPrice((price * BigInt(92 + Math.floor(rand() * 17))) / 100n);
-          await minedOn(m, 'base', e.getFunction('close').send((p as { id: bigint }).id));
+          await minedOn(m, 'base', e.getFunction('close').send((p as { id: bigint }).id, FEES));
           done.closes++;
         } else {
           // A fall of 15–35 %: the keeper liquidates whatever breaches.

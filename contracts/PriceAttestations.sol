@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 // The attester set of one engine and the EIP-712 price attestations they sign. An attestation is
-// accepted once, before its deadline, while fresh, naming enough independent chains, and with
-// `threshold` distinct attester signatures (sorted by signer so that none counts twice).
+// accepted before its deadline, while fresh, naming enough independent chains, and with
+// `threshold` distinct attester signatures (sorted by signer so that none counts twice); while it
+// is fresh it serves any number of positions (a crash is cleared with one range, in batches).
 pragma solidity ^0.8.22;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
@@ -14,33 +15,19 @@ contract PriceAttestations is IPriceAttestations, Ownable, EIP712 {
         "PriceAttestation(bytes32 market,uint256 low,uint256 high,uint256 median,uint64 timestamp,uint64[] chains,uint64 deadline)"
     );
 
-    /// @notice The only caller of consume().
-    address public engine;
     mapping(address => bool) public isAttester;
     uint8 public threshold;
-    /// @notice Digests already used: each attestation liquidates at most once.
-    mapping(bytes32 => bool) public used;
-
-    error NotEngine(address caller);
     error InvalidConfig();
     error AttestationExpired(uint64 deadline);
     error AttestationStale(uint64 timestamp);
     error AttestationMalformed();
-    error AttestationUsed(bytes32 digest);
     error TooFewChains(uint256 chains, uint256 required);
     error TooFewSigners(uint256 signers, uint256 threshold);
     error UnknownOrUnsortedSigner(address signer);
 
-    event EngineSet(address indexed engine);
     event AttestersSet(address[] added, address[] removed, uint8 threshold);
-    event AttestationUsedUp(bytes32 indexed digest, bytes32 indexed market);
 
     constructor(address owner_) Ownable(owner_) EIP712("isorelay PriceAttestations", "1") {}
-
-    function setEngine(address engine_) external onlyOwner {
-        engine = engine_;
-        emit EngineSet(engine_);
-    }
 
     /// @notice Adds `added`, removes `removed`; `threshold_` of the set must sign each attestation.
     function setAttesters(address[] calldata added, address[] calldata removed, uint8 threshold_) external onlyOwner {
@@ -68,11 +55,11 @@ contract PriceAttestations is IPriceAttestations, Ownable, EIP712 {
         );
     }
 
-    function consume(PriceAttestation calldata a, bytes[] calldata signatures, uint256 maxAge, uint256 minChains)
+    function verify(PriceAttestation calldata a, bytes[] calldata signatures, uint256 maxAge, uint256 minChains)
         external
+        view
         returns (bytes32 digest)
     {
-        if (msg.sender != engine) revert NotEngine(msg.sender);
         if (block.timestamp > a.deadline) revert AttestationExpired(a.deadline);
         if (a.timestamp > block.timestamp || a.timestamp + maxAge < block.timestamp) revert AttestationStale(a.timestamp);
         if (a.low == 0 || a.low > a.median || a.median > a.high) revert AttestationMalformed();
@@ -81,7 +68,6 @@ contract PriceAttestations is IPriceAttestations, Ownable, EIP712 {
             if (a.chains[i] <= a.chains[i - 1]) revert AttestationMalformed();
         }
         digest = digestOf(a);
-        if (used[digest]) revert AttestationUsed(digest);
         if (signatures.length < threshold) revert TooFewSigners(signatures.length, threshold);
         address last;
         for (uint256 i; i < signatures.length; i++) {
@@ -89,7 +75,5 @@ contract PriceAttestations is IPriceAttestations, Ownable, EIP712 {
             if (!isAttester[signer] || signer <= last) revert UnknownOrUnsortedSigner(signer);
             last = signer;
         }
-        used[digest] = true;
-        emit AttestationUsedUp(digest, a.market);
     }
 }

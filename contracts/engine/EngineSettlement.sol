@@ -21,12 +21,13 @@ contract EngineSettlement is EngineState, ReentrancyGuard {
 
     /// @notice The functions the engine routes here.
     function selectors() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](5);
+        s = new bytes4[](6);
         s[0] = this.withdraw.selector;
         s[1] = this.close.selector;
         s[2] = this.settle.selector;
         s[3] = this.sendQueued.selector;
         s[4] = this.quoteSettlement.selector;
+        s[5] = this.sendQueuedMany.selector;
     }
 
     /// @dev The caller pays every message the call sends: msg.value must cover their fees (see
@@ -102,6 +103,17 @@ contract EngineSettlement is EngineState, ReentrancyGuard {
         if (queued == bytes32(0) || queued != keccak256(abi.encode(s))) revert NotQueued(id);
         delete queuedSettlements[id];
         _send(s);
+    }
+
+    /// @notice Sends several queued settlements (a batch of liquidations'), paying all their fees from msg.value.
+    function sendQueuedMany(uint256[] calldata ids, Settlement[] calldata s) external payable nonReentrant paidByCaller {
+        if (ids.length != s.length) revert NotQueued(0);
+        for (uint256 i; i < ids.length; i++) {
+            bytes32 queued = queuedSettlements[ids[i]];
+            if (queued == bytes32(0) || queued != keccak256(abi.encode(s[i]))) revert NotQueued(ids[i]);
+            delete queuedSettlements[ids[i]];
+            _send(s[i]);
+        }
     }
 
     function _settleClosed(bytes32 key, uint256 price) private {

@@ -14,8 +14,10 @@ struct PriceAttestation {
 }
 
 interface IPriceAttestations {
-    /// @notice Checks an attestation and marks it used (callable by its engine only); returns its digest.
-    function consume(PriceAttestation calldata a, bytes[] calldata signatures, uint256 maxAge, uint256 minChains)
+    /// @notice Checks an attestation (quorum, freshness, form) and returns its digest. While it is
+    /// fresh it is valid for any number of positions: one reconciled range clears a whole crash.
+    function verify(PriceAttestation calldata a, bytes[] calldata signatures, uint256 maxAge, uint256 minChains)
         external
+        view
         returns (bytes32 digest);
 }

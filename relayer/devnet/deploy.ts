@@ -252,7 +252,6 @@ async function deploySettlement(d: Deployer, engine: Contract, feed: string): Pr
     minAttestedChains: p.minAttestedChains, enabled: true, imr: p.imr, mmr: p.mmr, feeRate: p.feeRate,
   }]);
   const attestations = await d.deploy('PriceAttestations', [d.wallet.address]);
-  await d.send(attestations, 'setEngine', [engineAddress]);
   await d.send(attestations, 'setAttesters', [DEVNET_ROLES.attesters.map((a) => a.address), [], ATTESTER_THRESHOLD]);
   await d.send(engine, 'setAttestations', [await attestations.getAddress()]);
 

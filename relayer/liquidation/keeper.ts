@@ -3,8 +3,10 @@
 // is read again from the engine: its state is the truth). On every tick: reconcile the market's
 // feeds on every chain; no agreeing quorum → nobody is liquidated. Otherwise the candidates at the
 // conservative end of the range (longs at `high`, shorts at `low`) come from the index in
-// O(log n + k), each is re-checked exactly with fresh engine state, attested by the attesters'
-// EIP-712 signatures and sent to `liquidate`. The engine checks it all again on chain.
+// O(log n + k) and are re-checked exactly with fresh engine state; one attestation of the range
+// (the attesters' EIP-712 signatures) then serves them all, sent in batches to `liquidateMany`,
+// and the SEIZEs they queue are sent at once, the keeper paying their fees. The engine checks it
+// all again on chain.
 import { id, Interface, type Result, type Wallet } from 'ethers';
 import { abiFunction, errorDecoder } from '../chains/abiFunction.js';
 import type { ChainClient } from '../chains/client.js';
@@ -25,15 +27,17 @@ const accountOf = abiFunction(engineIface, 'accountOf');
 const positionOf = abiFunction(engineIface, 'positionOf');
 const marketsFn = abiFunction(engineIface, 'markets');
 const attestationsFn = abiFunction(engineIface, 'attestations');
-const liquidateFn = abiFunction(engineIface, 'liquidate');
+const liquidateManyFn = abiFunction(engineIface, 'liquidateMany');
 const decodeError = errorDecoder([engineIface, new Interface(ourArtifact('PriceAttestations').abi)]);
 const isAttesterFn = abiFunction(new Interface(ourArtifact('PriceAttestations').abi), 'isAttester');
 const POSITION_CHANGED = engineIface.getEvent('PositionChanged')?.topicHash as string;
 const SETTLEMENT_QUEUED = engineIface.getEvent('SettlementQueued');
-const sendQueuedFn = abiFunction(engineIface, 'sendQueued');
+const sendQueuedManyFn = abiFunction(engineIface, 'sendQueuedMany');
+const POSITION_LIQUIDATED = engineIface.getEvent('PositionLiquidated')?.topicHash as string;
+/** Positions per liquidateMany transaction (each costs about 60k gas): well inside a block. */
+export const LIQUIDATION_BATCH = 100;
 const quoteSettlementFn = abiFunction(engineIface, 'quoteSettlement');
-const SEND_QUEUED_GAS = 600_000n;
-const LIQUIDATE_GAS = 900_000n;
+
 
 interface MarketBook {
   name: string;
@@ -177,7 +181,7 @@ export class Keeper {
 
     // Exact re-check on fresh state: the index may lag an event by a tick.
     const fresh = await this.readAccounts(candidates);
-    let stamp: bigint | undefined;
+    const due: string[] = [];
     for (const [i, key] of candidates.entries()) {
       const state = fresh[i] ?? null;
       if (state?.market !== book.id) {
@@ -189,8 +193,14 @@ export class Keeper {
         this.reindex(key, state);
         continue;
       }
-      stamp ??= await this.engineClock(prices);
-      if (await this.liquidate(book, key, range, price, stamp)) liquidated.push(key);
+      due.push(key);
+    }
+    if (due.length === 0) return { market: book.name, range, candidates, liquidated };
+    // One attestation of the range serves every position while it is fresh; batches of them go in one transaction each.
+    const attested = await this.attest(book, range, await this.engineClock(prices));
+    if (attested === null) return { market: book.name, range, candidates, liquidated };
+    for (let i = 0; i < due.length; i += LIQUIDATION_BATCH) {
+      liquidated.push(...(await this.liquidateBatch(book, due.slice(i, i + LIQUIDATION_BATCH), range, attested)));
     }
     return { market: book.name, range, candidates, liquidated };
   }
@@ -218,32 +228,38 @@ export class Keeper {
   }
 
   /**
-   * Sends what a liquidation queued (its SEIZE) at once, paying the messaging fee: the engine has
-   * no balance of its own, so the keeper that liquidates delivers the money it moved. A send
-   * that fails leaves the settlement queued for anyone (the relayer, the insurance fund) to send.
+   * Sends what a batch of liquidations queued (their SEIZEs) at once, in one transaction paying
+   * every messaging fee: the engine has no balance of its own, so the keeper that liquidates
+   * delivers the money it moved. A send that fails leaves them queued for anyone to send.
    */
   private async sendQueued(logs: readonly { address: string; topics: readonly string[]; data: string }[]): Promise<void> {
+    const ids: bigint[] = [];
+    const settlements: unknown[][] = [];
     for (const l of logs) {
       if (l.address.toLowerCase() !== this.engine.toLowerCase() || l.topics[0] !== SETTLEMENT_QUEUED?.topicHash) continue;
       const parsed = engineIface.parseLog({ topics: [...l.topics], data: l.data });
       if (parsed === null) continue;
-      const id = parsed.args.getValue('id') as bigint;
-      const settlement = [...(parsed.args.getValue('s') as Result)];
-      try {
-        const [fee] = quoteSettlementFn.decode(await this.o.client(this.chain).call(this.engine, quoteSettlementFn.encode([settlement[0]])));
-        const receipt = await this.o.sender.submit({
-          to: this.engine, data: sendQueuedFn.encode([id, settlement]), value: fee as bigint, gasLimit: SEND_QUEUED_GAS, purpose: 'sendQueued', messages: [],
-        });
-        this.o.events.emit({ type: 'keeper.settlementSent', id, ok: receipt.status === 1, tx: receipt.transactionHash });
-      } catch (e) {
-        if (!(e instanceof TxRevertedError)) throw e;
-        const d = e.revertData === null ? null : decodeError(e.revertData);
-        this.o.events.emit({ type: 'keeper.settlementSent', id, ok: false, reason: d === null ? `reverted (${e.revertData ?? 'no data'})` : d.name });
-      }
+      ids.push(parsed.args.getValue('id') as bigint);
+      settlements.push([...(parsed.args.getValue('s') as Result)]);
+    }
+    if (ids.length === 0) return;
+    const client = this.o.client(this.chain);
+    const chains = [...new Set(settlements.map((s) => s[0] as bigint))];
+    const quotes = await client.calls(chains.map((c) => ({ to: this.engine, data: quoteSettlementFn.encode([c]) })));
+    const feeOf = new Map(chains.map((c, i) => [c, quoteSettlementFn.decode(quotes[i] as string)[0] as bigint]));
+    const value = settlements.reduce((sum, s) => sum + (feeOf.get(s[0] as bigint) ?? 0n), 0n);
+    try {
+      const receipt = await this.o.sender.submit({ to: this.engine, data: sendQueuedManyFn.encode([ids, settlements]), value, purpose: 'sendQueued', messages: [] });
+      for (const id of ids) this.o.events.emit({ type: 'keeper.settlementSent', id, ok: receipt.status === 1, tx: receipt.transactionHash });
+    } catch (e) {
+      if (!(e instanceof TxRevertedError)) throw e;
+      const d = e.revertData === null ? null : decodeError(e.revertData);
+      for (const id of ids) this.o.events.emit({ type: 'keeper.settlementSent', id, ok: false, reason: d === null ? `reverted (${e.revertData ?? 'no data'})` : d.name });
     }
   }
 
-  private async liquidate(book: MarketBook, key: string, range: ReconciledPrice, price: bigint, timestamp: bigint): Promise<boolean> {
+  /** The market's range, signed by the attesters the contract knows; null (and an event) when none signs. */
+  private async attest(book: MarketBook, range: ReconciledPrice, timestamp: bigint): Promise<{ attestation: PriceAttestation; signatures: string[] } | null> {
     const chainIds = range.sources
       .map((s) => BigInt(this.o.config.chains[s.chain]?.chainId ?? 0))
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -259,26 +275,40 @@ export class Keeper {
     const signatures = gathered.signatures.filter((_s, i) => known[i] === true);
     const refusals = [...gathered.refusals, ...gathered.signers.filter((_s, i) => known[i] !== true).map((s) => `${s} is not an attester on chain`)];
     if (signatures.length === 0) {
-      this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price, ok: false, reason: `no attester signed: ${refusals.join('; ')}` });
-      return false;
+      this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: '', price: range.median, ok: false, reason: `no attester signed: ${refusals.join('; ')}` });
+      return null;
     }
-    const a = attestation;
-    const data = liquidateFn.encode([key, [a.market, a.low, a.high, a.median, a.timestamp, [...a.chains], a.deadline], signatures]);
+    return { attestation, signatures };
+  }
+
+  /** liquidateMany for one batch; returns the keys the engine liquidated (it skips the rescued). */
+  private async liquidateBatch(book: MarketBook, keys: readonly string[], range: ReconciledPrice, attested: { attestation: PriceAttestation; signatures: string[] }): Promise<string[]> {
+    const a = attested.attestation;
+    const data = liquidateManyFn.encode([[...keys], [a.market, a.low, a.high, a.median, a.timestamp, [...a.chains], a.deadline], attested.signatures]);
     try {
-      const receipt = await this.o.sender.submit({ to: this.engine, data, gasLimit: LIQUIDATE_GAS, purpose: 'liquidate', messages: [] });
-      const ok = receipt.status === 1;
-      this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price, ok, tx: receipt.transactionHash, ...(ok ? {} : { reason: 'reverted on chain' }) });
-      if (ok) {
-        this.reindex(key, null);
-        await this.sendQueued(receipt.logs);
+      const receipt = await this.o.sender.submit({ to: this.engine, data, purpose: 'liquidate', messages: [] });
+      if (receipt.status !== 1) {
+        for (const key of keys) this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price: range.median, ok: false, tx: receipt.transactionHash, reason: 'reverted on chain' });
+        return [];
       }
-      return ok;
+      const done: string[] = [];
+      for (const l of receipt.logs) {
+        if (l.address.toLowerCase() !== this.engine.toLowerCase() || l.topics[0] !== POSITION_LIQUIDATED) continue;
+        const parsed = engineIface.parseLog({ topics: [...l.topics], data: l.data });
+        if (parsed === null) continue;
+        const key = parsed.args.getValue('positionKey') as string;
+        done.push(key);
+        this.reindex(key, null);
+        this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price: parsed.args.getValue('price') as bigint, ok: true, tx: receipt.transactionHash });
+      }
+      await this.sendQueued(receipt.logs);
+      return done;
     } catch (e) {
       if (!(e instanceof TxRevertedError)) throw e;
       const d = e.revertData === null ? null : decodeError(e.revertData);
       const reason = d === null ? `reverted (${e.revertData ?? 'no data'})` : `${d.name}(${d.args.map(String).join(', ')})`;
-      this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price, ok: false, reason });
-      return false;
+      for (const key of keys) this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price: range.median, ok: false, reason });
+      return [];
     }
   }
 }

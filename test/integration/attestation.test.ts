@@ -1,6 +1,6 @@
 // Liquidation on the engine (base) through EIP-712 price attestations: 2 of 3 attesters liquidate a
 // position that breaches at the conservative end of the attested range; on chain, everything else
-// is refused — too few, unknown, repeated or unsorted signers, expired, stale, replayed, another
+// is refused — too few, unknown, repeated or unsorted signers, expired, stale, another
 // market, too few chains, a median far from the engine's own oracle, a position healthy at that end.
 import assert from 'node:assert/strict';
 import { Contract, Interface, Wallet, getAddress, id, type Result } from 'ethers';
@@ -138,7 +138,7 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
     const sent = await outboundMessage(m, ARBITRUM, nonce + 1n);
     assert.deepEqual([sent.market, sent.price], [MARKET, a.high], 'the SEIZE carries the price it was decided at');
     const attestations = new Contract(m.chains.base?.contracts.attestations as string, attestationsIface, provider(m, 'base'));
-    assert.equal(await attestations.getFunction('used')(digest), true);
+    assert.equal(await attestations.getFunction('verify')(struct(a), signatures, 60n, 2n), digest, 'the digest the engine logged');
 
     const [position, collateral] = (await e.getFunction('positionOf')(key)) as [{ size: bigint; srcChainId: bigint }, bigint];
     assert.deepEqual([position.size, position.srcChainId, collateral], [0n, 0n, 0n]);
@@ -254,19 +254,27 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
     assert.equal(ahead.name, 'AttestationStale');
   });
 
-  it('uses an attestation once: the same one cannot liquidate a second position (AttestationUsed)', async () => {
+  it('serves any number of positions with one attestation while it is fresh: liquidateMany clears the breached in one transaction and skips the rest', async () => {
     const m = devnet().manifest;
     const a = await breachedAt2800();
     const signatures = await sign(a);
+    const digest = attestationDigest(a, domain());
+    // Used once already, it still liquidates another position.
     await mined(m, asKeeper(), 'liquidate', keyOf(t0, 1n), struct(a), signatures);
-
-    const r = await refusal(keyOf(t1, 1n), a, signatures);
-    assert.equal(r.name, 'AttestationUsed');
-    assert.deepEqual([...r.args], [attestationDigest(a, domain())]);
-    // A fresh attestation of the same prices does.
-    const fresh = { ...a, deadline: a.deadline + 1n };
-    const logs = await mined(m, asKeeper(), 'liquidate', keyOf(t1, 1n), struct(fresh), await sign(fresh));
-    assert.equal(logs.at(-1)?.name, 'PositionLiquidated');
+    // The batch: t0 #1 (just liquidated: flat), t0 #2 (healthy long), t1 #1 (breached long), t1 #2 (healthy short), a key nobody holds.
+    const keys = [keyOf(t0, 1n), keyOf(t0, 2n), keyOf(t1, 1n), keyOf(t1, 2n), id('nobody')];
+    assert.ok(isLiquidatable(await accountOf(m, keyOf(t1, 1n)), rates, a.high));
+    assert.ok(!isLiquidatable(await accountOf(m, keyOf(t0, 2n)), rates, a.high));
+    assert.ok(!isLiquidatable(await accountOf(m, keyOf(t1, 2n)), rates, a.low));
+    const before = await Promise.all([keyOf(t0, 2n), keyOf(t1, 2n)].map((k) => snapshotOf(m, k)));
+    const logs = await mined(m, asKeeper(), 'liquidateMany', keys, struct(a), signatures);
+    assert.deepEqual(logs.filter((l) => l.name === 'PositionLiquidated').map((l) => [...l.args]), [[keyOf(t1, 1n), MARKET, a.high, digest, usdc(1_000n)]]);
+    assert.equal(logs.filter((l) => l.name === 'SettlementQueued').length, 1, 'one SEIZE queued');
+    assert.deepEqual(await Promise.all([keyOf(t0, 2n), keyOf(t1, 2n)].map((k) => snapshotOf(m, k))), before, 'the healthy are untouched');
+    // Nothing left to liquidate is not an error for a batch; a bad attestation still is.
+    const again = await mined(m, asKeeper(), 'liquidateMany', keys, struct(a), signatures);
+    assert.deepEqual(again.map((l) => l.name), []);
+    assert.equal((await reverted(asKeeper(), 'liquidateMany', keys, struct(a), signatures.slice(0, 1))).name, 'TooFewSigners');
   });
 
   it('refuses an attestation of another market (WrongMarket), and a position without exposure (NothingToLiquidate)', async () => {

@@ -113,6 +113,7 @@ contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
         if (config.priceFeed == address(0) || config.heartbeat == 0 || config.maxAttestationAge == 0) revert InvalidConfig();
         if (config.maxDeviationBps == 0 || config.minAttestedChains < 2) revert InvalidConfig();
         if (config.mmr == 0 || config.imr < config.mmr || config.imr > WAD || config.feeRate >= WAD) revert InvalidConfig();
+        if (config.spreadBps >= 1_000 || (config.maxPrice != 0 && config.maxPrice <= config.minPrice)) revert InvalidConfig();
         markets[market] = config;
         emit MarketSet(market, config);
     }
@@ -150,6 +151,11 @@ contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
     }
 
     // ---------------------------------------------------------------- views
+
+    /// @notice A market's configuration (disabled and zero when unknown).
+    function marketOf(bytes32 market) external view returns (Market memory) {
+        return markets[market];
+    }
 
     function positionKeyOf(address trader, uint256 positionId) external pure returns (bytes32) {
         return _positionKeyOf(trader, positionId);

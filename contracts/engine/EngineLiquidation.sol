@@ -73,6 +73,7 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
         seized = collateral[key][ck];
         collateral[key][ck] = 0;
         Settlement memory s = _settlementOf(key, p, MarginMessages.SEIZE, seized, price);
+        _removeOpenInterest(p.market, p.side, p.size);
         delete positions[key];
         if (seized > 0) _queue(s);
         emit PositionChanged(key, s.trader, s.positionId, p.market);

@@ -47,6 +47,17 @@ abstract contract EngineState {
         uint64 imr;
         uint64 mmr;
         uint64 feeRate; // on traded notional
+        address sequencerFeed; // the L2 sequencer uptime feed of this chain; 0 on an L1
+        uint32 sequencerGrace; // seconds after the sequencer is back before prices count again
+        uint16 spreadBps; // trades execute this far from the oracle price, against the trader
+        uint128 minPrice; // 1e18; an answer below it is refused (a feed at its floor)
+        uint128 maxPrice; // 1e18; above it refused; 0: no ceiling
+        uint128 maxOpenInterest; // per side, asset units 1e18; 0: no cap
+    }
+
+    struct OpenInterest {
+        uint256 long;
+        uint256 short;
     }
 
     /// @notice One isolated position. Collateral is in `collateral[key][collateralKey]`.
@@ -110,8 +121,10 @@ abstract contract EngineState {
 
     /// @notice By positionKey.
     mapping(bytes32 => Position) internal positions;
-    /// @notice By market id (e.g. keccak256("ETH-USD")).
-    mapping(bytes32 => Market) public markets;
+    /// @notice By market id (e.g. keccak256("ETH-USD")); read with the engine's markets(id).
+    mapping(bytes32 => Market) internal markets;
+    /// @notice Open size per market and side, capped by Market.maxOpenInterest.
+    mapping(bytes32 => OpenInterest) public openInterest;
     /// @notice Who a positionKey belongs to, recorded at its first credit.
     mapping(bytes32 => address) internal traderOf;
     mapping(bytes32 => uint256) internal positionIdOf;
@@ -157,6 +170,10 @@ abstract contract EngineState {
     error InsufficientMargin(int256 free, uint256 required);
     error OracleStale(address feed, uint256 updatedAt);
     error OracleInvalid(address feed);
+    error OracleOutOfBounds(uint256 price, uint256 minPrice, uint256 maxPrice);
+    error SequencerDown(address feed);
+    error SequencerGracePeriod(address feed, uint256 upSince);
+    error OpenInterestCap(bytes32 market, uint256 openInterest, uint256 cap);
     error NoReturnRoute(uint64 chainId);
     error FeeNotPaid(uint256 missing);
     error RefundFailed();
@@ -239,7 +256,42 @@ abstract contract EngineState {
         uint8 d = feed.decimals();
         // Exact for d ≤ 18, the only feeds accepted.
         if (d > 18) revert OracleInvalid(m.priceFeed);
-        return uint256(answer) * 10 ** (18 - d);
+        uint256 price = uint256(answer) * 10 ** (18 - d);
+        // A feed pinned at its bounds (a crash below the aggregator's floor) must not set prices.
+        if (price < m.minPrice || (m.maxPrice != 0 && price > m.maxPrice)) revert OracleOutOfBounds(price, m.minPrice, m.maxPrice);
+        if (m.sequencerFeed != address(0)) _requireSequencerUp(m.sequencerFeed, m.sequencerGrace);
+        return price;
+    }
+
+    /// @dev Chainlink's L2 sequencer uptime feed: 0 = up. While it is down, and for `grace` seconds
+    /// after it is back (transactions queued on L1 land first), this chain's prices do not count.
+    function _requireSequencerUp(address feed, uint32 grace) internal view {
+        (, int256 status, uint256 startedAt,,) = AggregatorV3Interface(feed).latestRoundData();
+        if (status != 0) revert SequencerDown(feed);
+        if (startedAt == 0 || block.timestamp < startedAt + grace) revert SequencerGracePeriod(feed, startedAt);
+    }
+
+    /// @dev The price a trade executes at: `spreadBps` away from the oracle, against the trader
+    /// (buying above, selling below), rounded against the trader too.
+    function _executionPrice(Market storage m, uint256 oracle, bool buying) internal view returns (uint256) {
+        if (m.spreadBps == 0) return oracle;
+        return buying
+            ? MarginMath.mulDiv(oracle, BPS + m.spreadBps, BPS, MarginMath.Rounding.Up)
+            : MarginMath.mulDiv(oracle, BPS - m.spreadBps, BPS, MarginMath.Rounding.Down);
+    }
+
+    function _addOpenInterest(bytes32 market, MarginMath.Side side, uint256 size, uint256 cap) internal {
+        OpenInterest storage oi = openInterest[market];
+        uint256 after_ = (side == MarginMath.Side.Long ? oi.long : oi.short) + size;
+        if (cap != 0 && after_ > cap) revert OpenInterestCap(market, after_, cap);
+        if (side == MarginMath.Side.Long) oi.long = after_;
+        else oi.short = after_;
+    }
+
+    function _removeOpenInterest(bytes32 market, MarginMath.Side side, uint256 size) internal {
+        OpenInterest storage oi = openInterest[market];
+        if (side == MarginMath.Side.Long) oi.long -= size;
+        else oi.short -= size;
     }
 
     function _accountOf(Position storage p, uint256 usd) internal view returns (MarginMath.Account memory) {
@@ -261,10 +313,12 @@ abstract contract EngineState {
         if (free < 0) revert InsufficientMargin(free, MarginMath.initialMargin(a.position, imr, price));
     }
 
-    /// @dev Closes `size` of the position at the oracle price, realizing its PnL and charging the fee.
+    /// @dev Closes `size` of the position at the oracle price (less the spread), realizing its PnL and charging the fee.
     function _reduce(Position storage p, uint256 size) internal returns (uint256 price, uint256 fee) {
         Market storage m = markets[p.market];
-        price = _oraclePrice(p.market);
+        // Closing a long sells, closing a short buys.
+        price = _executionPrice(m, _oraclePrice(p.market), p.side == MarginMath.Side.Short);
+        _removeOpenInterest(p.market, p.side, size);
         int256 pnl = MarginMath.pnl(MarginMath.Position({side: p.side, size: size, entryPrice: p.entryPrice}), price);
         p.realizedPnl += pnl;
         fee = _fee(m, size, price);

@@ -30,7 +30,8 @@ contract EngineTrading is EngineState, ReentrancyGuard {
         return _oraclePrice(market);
     }
 
-    /// @notice Opens (from no exposure) or grows a position at this chain's oracle price. The free
+    /// @notice Opens (from no exposure) or grows a position at this chain's oracle price (plus the
+    /// spread, against the trader), within the market's open-interest cap. The free
     /// collateral must stay non-negative afterwards: unrealized profit never backs new size, and the
     /// initial margin is measured at today's price.
     function increase(uint256 positionId, bytes32 market, MarginMath.Side side, uint256 size) external nonReentrant {
@@ -41,7 +42,8 @@ contract EngineTrading is EngineState, ReentrancyGuard {
         Position storage p = positions[key];
         if (p.srcChainId == 0 || collateral[key][collateralKeyOf(p.srcChainId, p.token)] == 0) revert NoCollateral();
         if (!collateralConfig[p.srcChainId][p.token].usdValued) revert CollateralNotTradable(p.srcChainId, p.token);
-        uint256 price = _oraclePrice(market);
+        uint256 price = _executionPrice(m, _oraclePrice(market), side == MarginMath.Side.Long);
+        _addOpenInterest(market, side, size, m.maxOpenInterest);
         if (p.size == 0) {
             p.market = market;
             p.side = side;

@@ -76,6 +76,21 @@ export const DEVNET_MARKET_PARAMS = {
   heartbeat: 3600, maxAttestationAge: 120, maxDeviationBps: 200, minAttestedChains: 2,
 } as const;
 const ETH_USD_8DP = 3_000n * 10n ** 8n;
+
+/**
+ * The engine's ETH-USD market on the devnet: its own feed and base's sequencer uptime feed (60 s
+ * of grace after a restart), answers between 1 and 1 000 000 USD, no spread, at most 100 000 ETH
+ * open per side.
+ */
+export function devnetMarketConfig(priceFeed: string, sequencerFeed: string, o: { spreadBps?: number; maxOpenInterest?: bigint } = {}): Record<string, unknown> {
+  const p = DEVNET_MARKET_PARAMS;
+  return {
+    priceFeed, heartbeat: p.heartbeat, maxAttestationAge: p.maxAttestationAge, maxDeviationBps: p.maxDeviationBps,
+    minAttestedChains: p.minAttestedChains, enabled: true, imr: p.imr, mmr: p.mmr, feeRate: p.feeRate,
+    sequencerFeed, sequencerGrace: DEVNET_SEQUENCER_GRACE_SECONDS, spreadBps: o.spreadBps ?? 0,
+    minPrice: 10n ** 18n, maxPrice: 10n ** 24n, maxOpenInterest: o.maxOpenInterest ?? 100_000n * 10n ** 18n,
+  };
+}
 const TRANSPORT_LAYERZERO = 1;
 const TRANSPORT_WORMHOLE = 2;
 const DVN_ADMIN_ROLE = id('ADMIN_ROLE');
@@ -195,7 +210,7 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
       { transport: s.chain.transport === 'wormhole' ? TRANSPORT_WORMHOLE : TRANSPORT_LAYERZERO, lzReceiveGas: SETTLE_LZ_RECEIVE_GAS, wormholeConsistency: CONSISTENCY_FINALIZED },
     ]);
   }
-  const settlement = await deploySettlement(dst.d, engine, lzOf(dst).ethUsdFeed);
+  const settlement = await deploySettlement(dst.d, engine, lzOf(dst).ethUsdFeed, lzOf(dst).sequencerFeed);
 
   const manifest: DevnetManifest = {
     version: 1,
@@ -244,13 +259,9 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
  * (2 of 3), and a settlement token held by the pool (which lets the engine pay profit from it).
  * The engine holds no native balance: whoever asks for a RELEASE or SEIZE pays its fee.
  */
-async function deploySettlement(d: Deployer, engine: Contract, feed: string): Promise<{ attestations: string; settlementToken: string }> {
-  const p = DEVNET_MARKET_PARAMS;
+async function deploySettlement(d: Deployer, engine: Contract, feed: string, sequencerFeed: string): Promise<{ attestations: string; settlementToken: string }> {
   const engineAddress = await engine.getAddress();
-  await d.send(engine, 'setMarket', [id(DEVNET_MARKET), {
-    priceFeed: feed, heartbeat: p.heartbeat, maxAttestationAge: p.maxAttestationAge, maxDeviationBps: p.maxDeviationBps,
-    minAttestedChains: p.minAttestedChains, enabled: true, imr: p.imr, mmr: p.mmr, feeRate: p.feeRate,
-  }]);
+  await d.send(engine, 'setMarket', [id(DEVNET_MARKET), devnetMarketConfig(feed, sequencerFeed)]);
   const attestations = await d.deploy('PriceAttestations', [d.wallet.address]);
   await d.send(attestations, 'setAttesters', [DEVNET_ROLES.attesters.map((a) => a.address), [], ATTESTER_THRESHOLD]);
   await d.send(engine, 'setAttestations', [await attestations.getAddress()]);

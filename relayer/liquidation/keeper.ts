@@ -25,7 +25,7 @@ import { PositionIndex } from './positionIndex.js';
 const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
 const accountOf = abiFunction(engineIface, 'accountOf');
 const positionOf = abiFunction(engineIface, 'positionOf');
-const marketsFn = abiFunction(engineIface, 'markets');
+const marketOfFn = abiFunction(engineIface, 'marketOf');
 const attestationsFn = abiFunction(engineIface, 'attestations');
 const liquidateManyFn = abiFunction(engineIface, 'liquidateMany');
 const decodeError = errorDecoder([engineIface, new Interface(ourArtifact('PriceAttestations').abi)]);
@@ -100,10 +100,9 @@ export class Keeper {
     const client = this.o.client(this.chain);
     for (const name of Object.keys(this.o.config.markets)) {
       const marketId = id(name);
-      const m = marketsFn.decode(await client.call(this.engine, marketsFn.encode([marketId])));
-      const enabled = m[5] as boolean;
-      if (!enabled) continue; // a market the engine does not trade has no positions to watch
-      this.books.set(marketId, { name, id: marketId, imr: m[6] as bigint, mmr: m[7] as bigint, longs: new PositionIndex(), shorts: new PositionIndex() });
+      const m = marketOfFn.decode(await client.call(this.engine, marketOfFn.encode([marketId])))[0] as Result;
+      if (m.getValue('enabled') !== true) continue; // a market the engine does not trade has no positions to watch
+      this.books.set(marketId, { name, id: marketId, imr: m.getValue('imr') as bigint, mmr: m.getValue('mmr') as bigint, longs: new PositionIndex(), shorts: new PositionIndex() });
     }
     this.attestations = attestationsFn.decode(await client.call(this.engine, attestationsFn.encode([])))[0] as string;
     this.chainId = BigInt(client.config.chainId);

@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { Contract, getAddress, id, Wallet, type LogDescription } from 'ethers';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { DEVNET_MARKET_PARAMS, type DevnetManifest } from '../../relayer/devnet/deploy.js';
+import { DEVNET_MARKET_PARAMS, devnetMarketConfig, type DevnetManifest } from '../../relayer/devnet/deploy.js';
 import {
   CollateralKind, Rounding, Side, WAD, equity, freeCollateral, initialMargin, mulDiv, pnl, type IsolatedAccount, type Position,
 } from '../../relayer/margin/index.js';
 import { MessageKind, messageId } from '../../relayer/messages/codec.js';
-import { engine, lock, makeRelayer, provider, setFeedAnswer, snapshot, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+import { engine, lock, makeRelayer, provider, setFeedAnswer, setSequencerDown, snapshot, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
 import { CHAIN_ID, LONG, MARKET_ID, mined, outboundMessage, paying, reverted, settlementFee, SHORT, usdc } from '../setup/engineCalls.js';
 import { positionKeyOf } from '../../relayer/liquidation/engineAccount.js';
 
@@ -450,6 +450,66 @@ describe('trading on the engine (base), margined by collateral credited from the
       await mined(m, c, 'increase', 1n, MARKET, LONG, WAD);
       assert.equal((await reverted(stranger, 'settle', keyOf(t0, 1n), await paying(stranger, ARBITRUM))).name, 'NothingToSettle');
       assert.equal((await reverted(stranger, 'settle', keyOf(t0, 3n), await paying(stranger, ARBITRUM))).name, 'NothingToSettle');
+    });
+
+    describe('trading price protection on chain', () => {
+      const ownerOf = (m: DevnetManifest) => engine(m, new Wallet(m.accounts.deployer.privateKey, provider(m, 'base')));
+      const setMarket = async (m: DevnetManifest, o: Parameters<typeof devnetMarketConfig>[2] & { minPrice?: bigint; maxPrice?: bigint } = {}) => {
+        const base = m.chains.base as DevnetManifest['chains'][string];
+        await mined(m, ownerOf(m), 'setMarket', MARKET, { ...devnetMarketConfig(base.contracts.ethUsdFeed as string, base.contracts.sequencerFeed as string, o), ...(o.minPrice === undefined ? {} : { minPrice: o.minPrice }), ...(o.maxPrice === undefined ? {} : { maxPrice: o.maxPrice }) });
+      };
+
+      it('refuses to trade while base\'s sequencer is down, and for its grace period after it is back', async () => {
+        const m = devnet().manifest;
+        const c = asTrader();
+        await setSequencerDown(m, 'base', true);
+        assert.equal((await reverted(c, 'increase', 1n, MARKET, LONG, WAD)).name, 'SequencerDown');
+        await setSequencerDown(m, 'base', false);
+        assert.equal((await reverted(c, 'increase', 1n, MARKET, LONG, WAD)).name, 'SequencerGracePeriod');
+        await provider(m, 'base').send('evm_increaseTime', [61]);
+        await provider(m, 'base').send('evm_mine', []);
+        await setFeedAnswer(m, ['base'], 3_000_00000000n); // fresh after the jump
+        await mined(m, c, 'increase', 1n, MARKET, LONG, WAD);
+      });
+
+      it('refuses an answer outside the market\'s bounds (a feed pinned at its floor)', async () => {
+        const m = devnet().manifest;
+        const c = asTrader();
+        await setMarket(m, { minPrice: 100n * WAD, maxPrice: 10_000n * WAD });
+        await setFeedAnswer(m, ['base'], 99_00000000n);
+        const low = await reverted(c, 'increase', 1n, MARKET, LONG, WAD);
+        assert.deepEqual([low.name, ...low.args], ['OracleOutOfBounds', 99n * WAD, 100n * WAD, 10_000n * WAD]);
+        await setFeedAnswer(m, ['base'], 10_001_00000000n);
+        assert.equal((await reverted(c, 'increase', 1n, MARKET, LONG, WAD)).name, 'OracleOutOfBounds');
+      });
+
+      it('caps the open interest of each side', async () => {
+        const m = devnet().manifest;
+        const c = asTrader();
+        await setMarket(m, { maxOpenInterest: 2n * WAD });
+        await mined(m, c, 'increase', 1n, MARKET, LONG, (3n * WAD) / 2n);
+        const r = await reverted(c, 'increase', 1n, MARKET, LONG, WAD);
+        assert.deepEqual([r.name, ...r.args], ['OpenInterestCap', MARKET, (5n * WAD) / 2n, 2n * WAD]);
+        await mined(m, c, 'increase', 4n, MARKET, SHORT, WAD / 100n); // the other side has its own room
+        await mined(m, c, 'decrease', 1n, WAD);
+        await mined(m, c, 'increase', 1n, MARKET, LONG, WAD);
+        const [long, short] = (await engine(m).getFunction('openInterest')(MARKET)) as [bigint, bigint];
+        assert.deepEqual([long, short], [(3n * WAD) / 2n, WAD / 100n]);
+      });
+
+      it('trades at the spread against the trader: a long buys above the oracle and sells below it', async () => {
+        const m = devnet().manifest;
+        const c = asTrader();
+        await setMarket(m, { spreadBps: 10 });
+        const opened = await mined(m, c, 'increase', 1n, MARKET, LONG, WAD);
+        const buy = mulDiv(P3000, 10_010n, 10_000n, Rounding.Up);
+        assert.equal(named(opened, 'PositionTraded')[0]?.args.getValue('price'), buy);
+        assert.equal((await stateOf(m, t0, 1n)).entryPrice, buy);
+        const closed = await mined(m, c, 'decrease', 1n, WAD);
+        const sell = mulDiv(P3000, 9_990n, 10_000n, Rounding.Down);
+        assert.equal(named(closed, 'PositionTraded')[0]?.args.getValue('price'), sell);
+        assert.equal((await stateOf(m, t0, 1n)).realizedPnl, sell - buy, 'a round trip at one price costs the spread');
+      });
     });
   });
 });

@@ -141,11 +141,11 @@ async function readExposure(client: ChainClient, engine: string, trader: string,
   if (p.size === 0n || p.srcChainId !== c.srcChainId || getAddress(p.token) !== c.token) return null;
   const account = accountFromEngine(engineIface.decodeFunctionResult('accountOf', accountRaw ?? '0x')[0] as Result);
   const [marketRaw, priceRaw] = await client.rpc.batch<string[]>([
-    { method: 'eth_call', params: [{ to: engine, data: engineIface.encodeFunctionData('markets', [p.market]) }, 'latest'] },
+    { method: 'eth_call', params: [{ to: engine, data: engineIface.encodeFunctionData('marketOf', [p.market]) }, 'latest'] },
     // A stale or broken feed makes oraclePrice revert: the row then shows what is known without a price.
     { method: 'eth_call', params: [{ to: engine, data: engineIface.encodeFunctionData('oraclePrice', [p.market]) }, 'latest'] },
-  ]).catch(async () => [await client.call(engine, engineIface.encodeFunctionData('markets', [p.market])), null]);
-  const mmr = engineIface.decodeFunctionResult('markets', marketRaw ?? '0x')[7] as bigint;
+  ]).catch(async () => [await client.call(engine, engineIface.encodeFunctionData('marketOf', [p.market])), null]);
+  const mmr = (engineIface.decodeFunctionResult('marketOf', marketRaw ?? '0x')[0] as Result).getValue('mmr') as bigint;
   const mark = priceRaw === null || priceRaw === undefined ? null : (engineIface.decodeFunctionResult('oraclePrice', priceRaw)[0] as bigint);
   const eq = mark === null ? null : equity(account, mark);
   const mm = mark === null ? null : maintenanceMargin(account.position, mmr, mark);

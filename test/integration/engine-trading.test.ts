@@ -456,7 +456,7 @@ describe('trading on the engine (base), margined by collateral credited from the
       const ownerOf = (m: DevnetManifest) => engine(m, new Wallet(m.accounts.deployer.privateKey, provider(m, 'base')));
       const setMarket = async (m: DevnetManifest, o: Parameters<typeof devnetMarketConfig>[2] & { minPrice?: bigint; maxPrice?: bigint } = {}) => {
         const base = m.chains.base as DevnetManifest['chains'][string];
-        await mined(m, ownerOf(m), 'setMarket', MARKET, { ...devnetMarketConfig(base.contracts.ethUsdFeed as string, base.contracts.sequencerFeed as string, o), ...(o.minPrice === undefined ? {} : { minPrice: o.minPrice }), ...(o.maxPrice === undefined ? {} : { maxPrice: o.maxPrice }) });
+        await mined(m, ownerOf(m), 'setMarket', MARKET, { ...devnetMarketConfig(base.contracts.ethUsdFeed, base.contracts.sequencerFeed, o), ...(o.minPrice === undefined ? {} : { minPrice: o.minPrice }), ...(o.maxPrice === undefined ? {} : { maxPrice: o.maxPrice }) });
       };
 
       it('refuses to trade while base\'s sequencer is down, and for its grace period after it is back', async () => {

@@ -50,9 +50,16 @@ export interface MulDivVector {
   expected: string;
 }
 
+export interface LiquidationVector {
+  name: string;
+  input: { side: 'long' | 'short'; collateral: string; size: string; entryPrice: string; fees: string; mmr: string; penaltyRate: string; price: string };
+  expected: { closeSize: string; penalty: string; full: boolean };
+}
+
 export interface MarginVectors {
   cases: MarginVector[];
   mulDiv: MulDivVector[];
+  liquidation: LiquidationVector[];
 }
 
 const ONE = 10n ** 18n;
@@ -276,8 +283,58 @@ function buildMulDiv(): MulDivVector[] {
   ];
 }
 
+/**
+ * The liquidation plan by its definition, found by binary search (not by the implementations'
+ * closed form): the smallest x with eq − ⌈π·x·P⌉ ≥ ⌈mmr·(q − x)·P⌉, partial when x < q.
+ */
+function liquidationReference(i: LiquidationVector['input']): LiquidationVector['expected'] {
+  const [q, E, P, c, f, mmr, pr] = [i.size, i.entryPrice, i.price, i.collateral, i.fees, i.mmr, i.penaltyRate].map(BigInt) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+  const pnl = (i.side === 'long' ? Q.wad(P).sub(Q.wad(E)) : Q.wad(E).sub(Q.wad(P))).mul(Q.wad(q)).wadFloor();
+  const eq = c + pnl - f;
+  const ceil36 = (x: bigint) => new Q(x, ONE * ONE).ceil();
+  const penOf = (x: bigint) => ceil36(pr * x * P);
+  const ok = (x: bigint) => eq - penOf(x) >= ceil36(mmr * (q - x) * P);
+  if (eq > 0n && pr < mmr && P > 0n && ok(q - 1n)) {
+    let [lo, hi] = [0n, q - 1n];
+    while (lo < hi) {
+      const mid = (lo + hi) / 2n;
+      if (ok(mid)) hi = mid;
+      else lo = mid + 1n;
+    }
+    return { closeSize: lo.toString(), penalty: penOf(lo).toString(), full: false };
+  }
+  const whole = penOf(q);
+  const left = eq > 0n ? eq : 0n;
+  return { closeSize: q.toString(), penalty: (whole < left ? whole : left).toString(), full: true };
+}
+
+function buildLiquidation(): LiquidationVector[] {
+  const v = (name: string, side: 'long' | 'short', collateral: bigint, size: bigint, entry: bigint, price: bigint, o: { fees?: bigint; mmr?: bigint; penaltyRate?: bigint } = {}): LiquidationVector => {
+    const input = {
+      side, collateral: collateral.toString(), size: size.toString(), entryPrice: entry.toString(), fees: (o.fees ?? 0n).toString(),
+      mmr: (o.mmr ?? ONE / 20n).toString(), penaltyRate: (o.penaltyRate ?? ONE / 100n).toString(), price: price.toString(),
+    };
+    return { name, input, expected: liquidationReference(input) };
+  };
+  return [
+    v('long just past maintenance: a small part closes', 'long', e18(1000), e18(3), e18(3000), e18(2800)),
+    v('long further down: more closes', 'long', e18(1000), e18(3), e18(3000), e18(2760)),
+    v('long far down: nearly all of it closes', 'long', e18(1000), e18(3), e18(3000), e18(2700)),
+    v('long with almost no equity left: all of it, the penalty bounded by what is left', 'long', e18(1000), e18(3), e18(3000), e18(2668)),
+    v('long underwater: all of it, no penalty (bad debt)', 'long', e18(1000), e18(3), e18(3000), e18(2600)),
+    v('short just past maintenance', 'short', e18(1000), e18(3), e18(3000), e18(3200)),
+    v('short underwater', 'short', e18(1000), e18(3), e18(3000), e18(3400)),
+    v('odd values, with fees', 'long', 777_777_777_777_777_777_777n, 1_234_567_891_234_567_891n, 3_333_333_333_333_333_333_333n, 2_840_000_000_000_000_000_123n, { fees: e18(3) + 7n }),
+    v('odd values, short, with fees', 'short', 777_777_777_777_777_777_777n, 1_234_567_891_234_567_891n, 3_333_333_333_333_333_333_333n, 3_780_000_000_000_000_000_001n, { fees: 123_456_789n }),
+    v('penalty rate at the maintenance rate: all of it', 'long', e18(1000), e18(3), e18(3000), e18(2800), { penaltyRate: ONE / 20n }),
+    v('no penalty', 'long', e18(1000), e18(3), e18(3000), e18(2800), { penaltyRate: 0n }),
+    v('tiny position (1000 wei)', 'long', 140n, 1000n, e18(2), e18(1) + 3n),
+    v('huge position near 1e30', 'long', e18(3_600_000_000_000_000), 10n ** 30n - 7n, e18(40_000) + 1n, e18(36_600)),
+  ];
+}
+
 export function buildMarginVectors(): MarginVectors {
-  return { cases: buildCases(), mulDiv: buildMulDiv() };
+  return { cases: buildCases(), mulDiv: buildMulDiv(), liquidation: buildLiquidation() };
 }
 
 export function renderMarginVectors(vectors: MarginVectors): string {

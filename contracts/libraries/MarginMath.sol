@@ -106,6 +106,51 @@ library MarginMath {
         return mulDiv(p.size * markPrice, mmr, WAD2, Rounding.Up);
     }
 
+    /// @notice How a breached account is liquidated at P with penalty rate `penaltyRate` (of the
+    /// notional closed). Partial when it can be: the smallest size x whose close (its PnL realized,
+    /// the penalty charged) leaves equity at or above the maintenance margin of what stays open;
+    /// otherwise the whole position, with a penalty bounded by what equity is left (never below 0).
+    /// `full` is then true and `closeSize` the whole size. docs/liquidation.md.
+    function liquidationPlan(Account memory a, uint256 mmr, uint256 penaltyRate, uint256 price)
+        internal
+        pure
+        returns (uint256 closeSize, uint256 penalty, bool full)
+    {
+        int256 eq = equity(a, price);
+        if (eq > 0 && penaltyRate < mmr && price > 0) {
+            (closeSize, penalty) = _partial(a, eq, mmr, penaltyRate, price);
+            if (closeSize < a.position.size) return (closeSize, penalty, false);
+        }
+        uint256 whole = mulDiv(a.position.size * price, penaltyRate, WAD2, Rounding.Up);
+        uint256 left = eq > 0 ? uint256(eq) : 0;
+        return (a.position.size, whole < left ? whole : left, true);
+    }
+
+    /// @dev Closing x at P keeps equity (its PnL was already in it) less the penalty, and frees
+    /// mmr·x·P of margin: x ≥ (mm − eq) / (P·(mmr − penaltyRate)); then the roundings are checked
+    /// (a wei or two either way). Returns the whole size when no smaller close restores the account.
+    function _partial(Account memory a, int256 eq, uint256 mmr, uint256 penaltyRate, uint256 price)
+        private
+        pure
+        returns (uint256 x, uint256 pen)
+    {
+        uint256 mm = maintenanceMargin(a.position, mmr, price);
+        uint256 shortfall = eq >= SafeCast.toInt256(mm) ? 0 : mm - uint256(eq);
+        x = mulDiv(shortfall, WAD2, price * (mmr - penaltyRate), Rounding.Up);
+        // The bound is exact before rounding; the roundings move the smallest x by a wei or two either way.
+        x = x > 2 ? x - 2 : 0;
+        for (uint256 i; i < 5 && x < a.position.size; i++) {
+            pen = mulDiv(x * price, penaltyRate, WAD2, Rounding.Up);
+            if (eq - SafeCast.toInt256(pen) >= SafeCast.toInt256(_marginLeft(a.position, x, mmr, price))) return (x, pen);
+            x++;
+        }
+        return (a.position.size, 0);
+    }
+
+    function _marginLeft(Position memory p, uint256 closed, uint256 mmr, uint256 price) private pure returns (uint256) {
+        return maintenanceMargin(Position(p.side, p.size - closed, p.entryPrice), mmr, price);
+    }
+
     /// equity < maintenance margin at P.
     function isLiquidatable(Account memory a, uint256 mmr, uint256 markPrice) internal pure returns (bool) {
         int256 mm = SafeCast.toInt256(maintenanceMargin(a.position, mmr, markPrice));

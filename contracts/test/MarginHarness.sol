@@ -36,6 +36,14 @@ contract MarginHarness {
         (o.hasLiquidationPrice, o.liquidationPrice) = MarginMath.liquidationPrice(account, mmr);
     }
 
+    function liquidationPlan(MarginMath.Account calldata a, uint256 mmr, uint256 penaltyRate, uint256 price)
+        external
+        pure
+        returns (uint256 closeSize, uint256 penalty, bool full)
+    {
+        return MarginMath.liquidationPlan(a, mmr, penaltyRate, price);
+    }
+
     function mulDiv(uint256 x, uint256 y, uint256 d, MarginMath.Rounding rounding) external pure returns (uint256) {
         return MarginMath.mulDiv(x, y, d, rounding);
     }

@@ -4,3 +4,4 @@ export { CollateralKind, Side, type Collateral, type IsolatedAccount, type Margi
 export { collateralValue, equity, notional, pnl } from './equity.js';
 export { freeCollateral, initialMargin, isLiquidatable, maintenanceMargin } from './margin.js';
 export { liquidationPrice } from './liquidationPrice.js';
+export { liquidationPlan, type LiquidationPlan } from './liquidationPlan.js';

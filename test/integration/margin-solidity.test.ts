@@ -62,4 +62,17 @@ describe('margin maths (Solidity) against test/vectors/margin.json', function ()
     assert.ok(results.length >= 8);
     for (const { v, actual } of results) assert.equal(actual, v.expected, v.name);
   });
+
+  it('plans every liquidation vector exactly as the file says (partial, penalty, full)', async function () {
+    const results = await Promise.all(
+      vectors.liquidation.map(async (v) => {
+        const i = v.input;
+        const account = { position: { side: SIDE[i.side], size: i.size, entryPrice: i.entryPrice }, collateral: { kind: KIND.stable, amount: i.collateral }, fees: i.fees };
+        const [closeSize, penalty, full] = (await harnessOf().getFunction('liquidationPlan').staticCall(account, i.mmr, i.penaltyRate, i.price)) as [bigint, bigint, boolean];
+        return { v, actual: { closeSize: String(closeSize), penalty: String(penalty), full } };
+      }),
+    );
+    assert.ok(results.length >= 10);
+    for (const { v, actual } of results) assert.deepEqual(actual, v.expected, v.name);
+  });
 });

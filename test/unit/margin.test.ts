@@ -12,6 +12,7 @@ import {
   freeCollateral,
   initialMargin,
   isLiquidatable,
+  liquidationPlan,
   liquidationPrice,
   maintenanceMargin,
   mulDiv,
@@ -90,6 +91,21 @@ describe('margin maths (TypeScript) against test/vectors/margin.json', function 
     for (const v of vectors.mulDiv) {
       const rounding = v.rounding === 'up' ? Rounding.Up : Rounding.Down;
       assert.equal(mulDiv(BigInt(v.x), BigInt(v.y), BigInt(v.d), rounding).toString(), v.expected, v.name);
+    }
+  });
+
+  it('plans every liquidation vector exactly as the file says: the smallest close that restores the margin, else all', function () {
+    assert.ok(vectors.liquidation.length >= 10);
+    assert.ok(vectors.liquidation.some((v) => v.expected.full) && vectors.liquidation.some((v) => !v.expected.full));
+    for (const v of vectors.liquidation) {
+      const i = v.input;
+      const account = {
+        position: { side: i.side === 'long' ? Side.Long : Side.Short, size: BigInt(i.size), entryPrice: BigInt(i.entryPrice) },
+        collateral: { kind: CollateralKind.Stable, amount: BigInt(i.collateral) },
+        fees: BigInt(i.fees),
+      };
+      const plan = liquidationPlan(account, BigInt(i.mmr), BigInt(i.penaltyRate), BigInt(i.price));
+      assert.deepEqual({ closeSize: plan.closeSize.toString(), penalty: plan.penalty.toString(), full: plan.full }, v.expected, v.name);
     }
   });
 

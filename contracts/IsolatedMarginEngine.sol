@@ -114,6 +114,8 @@ contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
         if (config.maxDeviationBps == 0 || config.minAttestedChains < 2) revert InvalidConfig();
         if (config.mmr == 0 || config.imr < config.mmr || config.imr > WAD || config.feeRate >= WAD) revert InvalidConfig();
         if (config.spreadBps >= 1_000 || (config.maxPrice != 0 && config.maxPrice <= config.minPrice)) revert InvalidConfig();
+        // A penalty at or above the maintenance rate could never bring a position back: no partial liquidation.
+        if (uint256(config.penaltyBps) * 1e14 >= config.mmr || config.keeperShareBps > BPS) revert InvalidConfig();
         markets[market] = config;
         emit MarketSet(market, config);
     }
@@ -128,6 +130,12 @@ contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
         }
         returnRoutes[chainId] = route;
         emit ReturnRouteSet(chainId, route.transport, route.lzReceiveGas, route.wormholeConsistency);
+    }
+
+    /// @notice Who covers liquidation deficits on this chain (it approves the engine for the settlement token).
+    function setDestinationInsurance(address insurance) external onlyOwner {
+        destinationInsurance = insurance;
+        emit DestinationInsuranceSet(insurance);
     }
 
     function setAttestations(address attestations_) external onlyOwner {

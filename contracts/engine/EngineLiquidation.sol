@@ -1,17 +1,23 @@
 // SPDX-License-Identifier: MIT
 // The engine's liquidation module: a position that breaches its maintenance margin at the
-// conservative end of an attested price range is closed, and what it owes its source chain is
-// queued (sent by whoever pays the fee: the keeper) so that no liquidation ever waits for the
-// engine's own balance. It runs only by delegatecall from IsolatedMarginEngine.
+// conservative end of an attested price range is brought back above it by a partial close where
+// one can (MarginMath.liquidationPlan), otherwise closed whole. A bounded penalty goes to the keeper
+// (claimable) and the insurance fund; the rest goes back to the trader; a deficit below zero is
+// covered by the destination insurance or recorded as bad debt. What a liquidation owes its source
+// chain is queued (sent by whoever pays the fee: the keeper), so that no liquidation ever waits
+// for the engine's own balance. It runs only by delegatecall from IsolatedMarginEngine.
 pragma solidity ^0.8.22;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {MarginMath} from "../libraries/MarginMath.sol";
 import {MarginMessages} from "../libraries/MarginMessages.sol";
 import {PriceAttestation} from "../interfaces/IPriceAttestations.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EngineState} from "./EngineState.sol";
 
 contract EngineLiquidation is EngineState, ReentrancyGuard {
+    using SafeERC20 for IERC20;
     /// @notice The functions the engine routes here.
     function selectors() external pure returns (bytes4[] memory s) {
         s = new bytes4[](2);
@@ -30,7 +36,7 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
         bytes32 digest = _checkAttestation(a, markets[p.market], signatures);
         uint256 price = p.side == MarginMath.Side.Long ? a.high : a.low;
         _requireBreach(positionKey, markets[p.market].mmr, price);
-        _liquidate(positionKey, a.market, price, digest);
+        _liquidate(positionKey, price, digest);
     }
 
     /// @notice Liquidates, with one attestation of the market's range, every position of `keys` that
@@ -49,14 +55,9 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
             uint256 price = p.side == MarginMath.Side.Long ? a.high : a.low;
             MarginMath.Account memory acct = _account(keys[i]);
             if (MarginMath.equity(acct, price) >= _toInt(MarginMath.maintenanceMargin(acct.position, m.mmr, price))) continue;
-            _liquidate(keys[i], a.market, price, digest);
+            _liquidate(keys[i], price, digest);
             count++;
         }
-    }
-
-    function _liquidate(bytes32 key, bytes32 market, uint256 price, bytes32 digest) private {
-        uint256 seized = _seizeAll(key, price);
-        emit PositionLiquidated(key, market, price, digest, seized);
     }
 
     function _requireBreach(bytes32 key, uint256 mmr, uint256 price) private view {
@@ -66,17 +67,83 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
         if (eq >= _toInt(mm)) revert NotLiquidatable(eq, mm);
     }
 
-    /// @dev A liquidated position loses its whole collateral to the insurance fund.
-    function _seizeAll(bytes32 key, uint256 price) private returns (uint256 seized) {
+    function _liquidate(bytes32 key, uint256 price, bytes32 digest) private {
+        Position storage p = positions[key];
+        Market storage m = markets[p.market];
+        (uint256 closeSize, uint256 penalty, bool full) = MarginMath.liquidationPlan(_account(key), m.mmr, uint256(m.penaltyBps) * 1e14, price);
+        if (full) _liquidateAll(key, price, digest, penalty);
+        else _liquidatePart(key, price, digest, closeSize, penalty);
+    }
+
+    /// @dev Closes `size` at the attested price and charges the penalty: the keeper's share leaves the
+    /// collateral for its rewards, the fund's share is a fee (SEIZEd when the position settles).
+    function _liquidatePart(bytes32 key, uint256 price, bytes32 digest, uint256 size, uint256 penalty) private {
+        Position storage p = positions[key];
+        p.realizedPnl += MarginMath.pnl(MarginMath.Position({side: p.side, size: size, entryPrice: p.entryPrice}), price);
+        p.size -= size;
+        _removeOpenInterest(p.market, p.side, size);
+        uint256 toKeeper = _rewardKeeper(key, p, penalty);
+        p.fees += penalty - toKeeper * _scale(p);
+        emit PositionPartiallyLiquidated(key, p.market, price, digest, size, penalty);
+        emit PositionChanged(key, traderOf[key], positionIdOf[key], p.market);
+    }
+
+    /// @dev Closes the whole position at the attested price: equity less the penalty goes back to the
+    /// trader (RELEASE), the keeper's share to its rewards, the rest of the collateral to the insurance
+    /// fund (SEIZE); equity below zero is a deficit, covered here or recorded as bad debt.
+    function _liquidateAll(bytes32 key, uint256 price, bytes32 digest, uint256 penalty) private {
+        int256 eq = MarginMath.equity(_account(key), price);
+        uint256 toKeeper = _rewardKeeper(key, positions[key], penalty);
+        // What the trader keeps (USD): equity less the penalty.
+        uint256 keeps = eq > _toInt(penalty) ? uint256(eq) - penalty : 0;
         Position memory p = positions[key];
+        uint256 seized = _closeAll(key, p, keeps, price);
+        if (eq < 0) _coverDeficit(key, p.market, uint256(-eq));
+        emit PositionLiquidated(key, p.market, price, digest, seized + toKeeper);
+        emit PositionChanged(key, traderOf[key], positionIdOf[key], p.market);
+    }
+
+    /// @dev Queues the RELEASE of what the trader keeps, in its collateral up to what is held (any
+    /// realized profit beyond that from the settlement pool), and the SEIZE of the rest; returns it.
+    function _closeAll(bytes32 key, Position memory p, uint256 keeps, uint256 price) private returns (uint256 seized) {
         bytes32 ck = collateralKeyOf(p.srcChainId, p.token);
-        seized = collateral[key][ck];
+        uint256 held = collateral[key][ck];
+        uint256 scale = 10 ** (18 - collateralConfig[p.srcChainId][p.token].decimals);
+        uint256 released = keeps / scale < held ? keeps / scale : held;
+        seized = held - released;
         collateral[key][ck] = 0;
-        Settlement memory s = _settlementOf(key, p, MarginMessages.SEIZE, seized, price);
+        if (released > 0) _queue(_settlementOf(key, p, MarginMessages.RELEASE, released, 0));
+        if (seized > 0) _queue(_settlementOf(key, p, MarginMessages.SEIZE, seized, price));
+        if (keeps > released * scale) _payProfit(traderOf[key], (keeps - released * scale) / 10 ** (18 - settlementDecimals));
         _removeOpenInterest(p.market, p.side, p.size);
         delete positions[key];
-        if (seized > 0) _queue(s);
-        emit PositionChanged(key, s.trader, s.positionId, p.market);
+    }
+
+    /// @dev The keeper's share of the penalty, in collateral units (rounded down), moved out of the
+    /// position's collateral into the caller's claimable rewards on the collateral's chain.
+    function _rewardKeeper(bytes32 key, Position storage p, uint256 penalty) private returns (uint256 units) {
+        units = (penalty * markets[p.market].keeperShareBps / BPS) / _scale(p);
+        bytes32 ck = collateralKeyOf(p.srcChainId, p.token);
+        if (units > collateral[key][ck]) units = collateral[key][ck];
+        if (units == 0) return 0;
+        collateral[key][ck] -= units;
+        keeperRewards[msg.sender][p.srcChainId][p.token] += units;
+        emit LiquidationPenalty(key, msg.sender, penalty, units);
+    }
+
+    /// @dev A deficit is owed to the other side of the trade (the settlement pool pays its profit):
+    /// the destination insurance pays it into the pool as far as it can, the rest is bad debt.
+    function _coverDeficit(bytes32 key, bytes32 market, uint256 deficit) private {
+        uint256 unit = 10 ** (18 - settlementDecimals);
+        uint256 covered = _available(destinationInsurance, (deficit + unit - 1) / unit);
+        if (covered > 0) IERC20(settlementToken).safeTransferFrom(destinationInsurance, settlementPool, covered);
+        uint256 uncovered = covered * unit >= deficit ? 0 : deficit - covered * unit;
+        badDebt[market] += uncovered;
+        emit BadDebt(key, market, deficit, covered, uncovered);
+    }
+
+    function _scale(Position storage p) private view returns (uint256) {
+        return 10 ** (18 - collateralConfig[p.srcChainId][p.token].decimals);
     }
 
     /// @dev The attester quorum, freshness and form are PriceAttestations' checks; the deviation

@@ -5,8 +5,6 @@
 // code that sends to a source. It runs only by delegatecall from IsolatedMarginEngine.
 pragma solidity ^0.8.22;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {
     ILayerZeroEndpointV2,
@@ -17,17 +15,33 @@ import {LzOptions} from "../libraries/LzOptions.sol";
 import {EngineState} from "./EngineState.sol";
 
 contract EngineSettlement is EngineState, ReentrancyGuard {
-    using SafeERC20 for IERC20;
-
     /// @notice The functions the engine routes here.
     function selectors() external pure returns (bytes4[] memory s) {
-        s = new bytes4[](6);
+        s = new bytes4[](8);
         s[0] = this.withdraw.selector;
         s[1] = this.close.selector;
         s[2] = this.settle.selector;
         s[3] = this.sendQueued.selector;
         s[4] = this.quoteSettlement.selector;
         s[5] = this.sendQueuedMany.selector;
+        s[6] = this.claimProfit.selector;
+        s[7] = this.claimKeeperReward.selector;
+    }
+
+    /// @notice Pays the caller the profit the settlement pool owed it, as much as the pool can now.
+    function claimProfit() external nonReentrant {
+        uint256 owed = profitOwed[msg.sender];
+        if (owed == 0) revert NothingToSettle();
+        profitOwed[msg.sender] = 0;
+        _payProfit(msg.sender, owed);
+    }
+
+    /// @notice Sends the caller its liquidation rewards in `token` on `chainId` (a RELEASE, its fee from msg.value).
+    function claimKeeperReward(uint64 chainId, address token) external payable nonReentrant paidByCaller {
+        uint256 amount = keeperRewards[msg.sender][chainId][token];
+        if (amount == 0) revert NothingToSettle();
+        keeperRewards[msg.sender][chainId][token] = 0;
+        _send(Settlement(chainId, MarginMessages.RELEASE, msg.sender, 0, token, amount, bytes32(0), 0));
     }
 
     /// @dev The caller pays every message the call sends: msg.value must cover their fees (see
@@ -128,7 +142,8 @@ contract EngineSettlement is EngineState, ReentrancyGuard {
 
         if (released > 0) _send(release);
         if (amount > released) _send(seize);
-        if (profitPaid > 0) IERC20(settlementToken).safeTransferFrom(settlementPool, release.trader, profitPaid);
+        // The pool pays what it can; the rest is owed (claimProfit): a short pool never traps a trader.
+        _payProfit(release.trader, profitPaid);
         emit PositionClosed(key, settled, released, amount - released, profitPaid);
         emit PositionChanged(key, release.trader, release.positionId, p.market);
     }

@@ -8,6 +8,8 @@
 pragma solidity ^0.8.22;
 
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MarginMath} from "../libraries/MarginMath.sol";
 import {MarginMessages} from "../libraries/MarginMessages.sol";
 import {IWormhole} from "../interfaces/IWormhole.sol";
@@ -15,6 +17,7 @@ import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
 import {IPriceAttestations} from "../interfaces/IPriceAttestations.sol";
 
 abstract contract EngineState {
+    using SafeERC20 for IERC20;
     uint256 internal constant WAD = 1e18;
     uint256 internal constant BPS = 10_000;
     uint8 public constant TRANSPORT_LAYERZERO = 1;
@@ -53,6 +56,8 @@ abstract contract EngineState {
         uint128 minPrice; // 1e18; an answer below it is refused (a feed at its floor)
         uint128 maxPrice; // 1e18; above it refused; 0: no ceiling
         uint128 maxOpenInterest; // per side, asset units 1e18; 0: no cap
+        uint16 penaltyBps; // liquidation penalty, of the notional closed; below the maintenance rate
+        uint16 keeperShareBps; // the keeper's share of the penalty; the insurance fund has the rest
     }
 
     struct OpenInterest {
@@ -140,6 +145,16 @@ abstract contract EngineState {
     address public settlementToken;
     uint8 internal settlementDecimals;
 
+    /// @notice Pays the deficits of liquidations that end below zero, on this chain, in `settlementToken`
+    /// (into the settlement pool, which pays the other side's profit).
+    address public destinationInsurance;
+    /// @notice Deficits no insurance covered yet, per market, USD 1e18: the protocol's bad debt.
+    mapping(bytes32 => uint256) public badDebt;
+    /// @notice Profit the settlement pool could not pay at close, per trader, in `settlementToken` units.
+    mapping(address => uint256) public profitOwed;
+    /// @notice Keepers' shares of liquidation penalties, claimable as a RELEASE: keeper → source chain → token → amount.
+    mapping(address => mapping(uint64 => mapping(address => uint256))) public keeperRewards;
+
     /// @notice Settlements waiting for someone to pay their messaging fee: id → hash of the Settlement.
     mapping(uint256 => bytes32) public queuedSettlements;
     /// @notice Ids handed out so far (the first is 1).
@@ -210,6 +225,15 @@ abstract contract EngineState {
     event PositionTraded(bytes32 indexed positionKey, bool increase, uint256 size, uint256 price, uint256 fee);
     event PositionClosed(bytes32 indexed positionKey, int256 settledUsd, uint256 released, uint256 seized, uint256 profitPaid);
     event PositionLiquidated(bytes32 indexed positionKey, bytes32 indexed market, uint256 price, bytes32 attestation, uint256 seized);
+    /// @notice A liquidation that closed only `closedSize` (back above maintenance), charging `penalty` USD.
+    event PositionPartiallyLiquidated(bytes32 indexed positionKey, bytes32 indexed market, uint256 price, bytes32 attestation, uint256 closedSize, uint256 penalty);
+    /// @notice A liquidation's penalty: `keeperAmount` (collateral units) to the keeper, the rest of `penalty` (USD) to the insurance fund.
+    event LiquidationPenalty(bytes32 indexed positionKey, address indexed keeper, uint256 penalty, uint256 keeperAmount);
+    /// @notice A liquidation ended `deficit` USD below zero: `covered` settlement-token units came from the destination insurance, `uncovered` USD is bad debt.
+    event BadDebt(bytes32 indexed positionKey, bytes32 indexed market, uint256 deficit, uint256 covered, uint256 uncovered);
+    /// @notice The settlement pool paid `paid` of a profit and owes the trader `owed` more (claimProfit).
+    event ProfitOwed(address indexed trader, uint256 paid, uint256 owed);
+    event DestinationInsuranceSet(address indexed insurance);
     event CollateralWithdrawn(bytes32 indexed positionKey, uint256 amount);
     /// @notice A CREDIT of a token this engine does not accept: the lock is refunded (a RELEASE back), never stranded.
     event CreditRefunded(bytes32 indexed lockId, uint64 indexed srcChainId, address indexed trader, address token, uint256 amount);
@@ -336,6 +360,28 @@ abstract contract EngineState {
         if (p.srcChainId == 0) return 0;
         uint256 amount = collateral[key][collateralKeyOf(p.srcChainId, p.token)];
         return amount * 10 ** (18 - collateralConfig[p.srcChainId][p.token].decimals);
+    }
+
+    /// @dev Pays `amount` settlement-token units of profit from the pool, as much as it holds and
+    /// allows; the rest is owed to the trader (claimProfit). Never reverts for a short pool.
+    function _payProfit(address trader, uint256 amount) internal {
+        if (amount == 0) return;
+        uint256 paid = _available(settlementPool, amount);
+        if (paid > 0) IERC20(settlementToken).safeTransferFrom(settlementPool, trader, paid);
+        if (paid < amount) {
+            profitOwed[trader] += amount - paid;
+            emit ProfitOwed(trader, paid, amount - paid);
+        }
+    }
+
+    /// @dev What `from` can pay the engine in settlement token, up to `amount`.
+    function _available(address from, uint256 amount) internal view returns (uint256) {
+        if (from == address(0) || settlementToken == address(0)) return 0;
+        IERC20 t = IERC20(settlementToken);
+        uint256 can = t.balanceOf(from);
+        uint256 allowed = t.allowance(from, address(this));
+        if (allowed < can) can = allowed;
+        return can < amount ? can : amount;
     }
 
     /// @dev A settlement nobody has paid for yet: anyone sends it later with sendQueued.

@@ -76,11 +76,12 @@ export const DEVNET_MARKET_PARAMS = {
   heartbeat: 3600, maxAttestationAge: 120, maxDeviationBps: 200, minAttestedChains: 2,
 } as const;
 const ETH_USD_8DP = 3_000n * 10n ** 8n;
+export const DEVNET_LIQUIDATION_PENALTY_BPS = 100;
 
 /**
  * The engine's ETH-USD market on the devnet: its own feed and base's sequencer uptime feed (60 s
  * of grace after a restart), answers between 1 and 1 000 000 USD, no spread, at most 100 000 ETH
- * open per side.
+ * open per side; a liquidation penalty of 1 % of the notional closed, half of it to the keeper.
  */
 export function devnetMarketConfig(priceFeed: string, sequencerFeed: string, o: { spreadBps?: number; maxOpenInterest?: bigint } = {}): Record<string, unknown> {
   const p = DEVNET_MARKET_PARAMS;
@@ -89,6 +90,7 @@ export function devnetMarketConfig(priceFeed: string, sequencerFeed: string, o: 
     minAttestedChains: p.minAttestedChains, enabled: true, imr: p.imr, mmr: p.mmr, feeRate: p.feeRate,
     sequencerFeed, sequencerGrace: DEVNET_SEQUENCER_GRACE_SECONDS, spreadBps: o.spreadBps ?? 0,
     minPrice: 10n ** 18n, maxPrice: 10n ** 24n, maxOpenInterest: o.maxOpenInterest ?? 100_000n * 10n ** 18n,
+    penaltyBps: DEVNET_LIQUIDATION_PENALTY_BPS, keeperShareBps: 5_000,
   };
 }
 const TRANSPORT_LAYERZERO = 1;
@@ -273,6 +275,13 @@ async function deploySettlement(d: Deployer, engine: Contract, feed: string, seq
   const approve = await asPool.getFunction('approve').send(engineAddress, MaxUint256);
   if ((await waitForReceipt(d.provider, approve.hash)).status !== 1) throw new Error('devnet deployment: settlement approve reverted');
   await d.send(engine, 'setSettlement', [DEVNET_ROLES.insuranceFund.address, pool.address, await token.getAddress(), 6]);
+  // The insurance fund's account on base covers liquidation deficits (in the settlement token).
+  const fund = DEVNET_ROLES.insuranceFund;
+  await d.send(token, 'mint', [fund.address, 1_000_000n * 10n ** 6n]);
+  const asFund = new Contract(await token.getAddress(), ['function approve(address spender, uint256 amount) returns (bool)'], new Wallet(fund.privateKey, d.provider));
+  const approveFund = await asFund.getFunction('approve').send(engineAddress, MaxUint256);
+  if ((await waitForReceipt(d.provider, approveFund.hash)).status !== 1) throw new Error('devnet deployment: insurance approve reverted');
+  await d.send(engine, 'setDestinationInsurance', [fund.address]);
 
   return { attestations: await attestations.getAddress(), settlementToken: await token.getAddress() };
 }

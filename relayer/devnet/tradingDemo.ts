@@ -77,8 +77,10 @@ export async function runTradingDemo(m: DevnetManifest, store: Store, say: (line
     const opUsdc = m.chains.optimism?.contracts.usdc as string;
     const fund = m.accounts.insuranceFund.address;
     const fundBefore = await balance('optimism', opUsdc, fund);
-    await setPrice(2_700n);
-    say('ETH-USD moves to 2700 on arbitrum, optimism and base');
+    // Far enough that position 3 is underwater (1000 − 3·350 − 9 < 0): closed whole, its SEIZE on optimism.
+    // A smaller move would only bring it back above maintenance by a partial close.
+    await setPrice(2_650n);
+    say('ETH-USD moves to 2650 on arbitrum, optimism and base');
     const liquidated = await until(async () => (await sizeOf(3n)) === 0n, timeout);
     record('liquidate', liquidated && (await sizeOf(1n)) === 2n * ETH, 'the keeper liquidated position 3 (liquidation price 2810) and left position 1 (1845) untouched');
     const seized = await until(() => settled('SEIZE', 'base-optimism') === 1, timeout);

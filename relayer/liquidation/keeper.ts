@@ -34,6 +34,7 @@ const POSITION_CHANGED = engineIface.getEvent('PositionChanged')?.topicHash as s
 const SETTLEMENT_QUEUED = engineIface.getEvent('SettlementQueued');
 const sendQueuedManyFn = abiFunction(engineIface, 'sendQueuedMany');
 const POSITION_LIQUIDATED = engineIface.getEvent('PositionLiquidated')?.topicHash as string;
+const POSITION_PARTIALLY_LIQUIDATED = engineIface.getEvent('PositionPartiallyLiquidated')?.topicHash as string;
 /** Positions per liquidateMany transaction (each costs about 60k gas): well inside a block. */
 export const LIQUIDATION_BATCH = 100;
 const quoteSettlementFn = abiFunction(engineIface, 'quoteSettlement');
@@ -65,13 +66,18 @@ export interface KeeperTickResult {
   market: string;
   range: ReconciledPrice | null;
   candidates: string[];
+  /** Closed whole. */
   liquidated: string[];
+  /** Brought back above maintenance by a partial close: still open. */
+  reduced?: string[];
 }
 
 export class Keeper {
   private readonly engine: string;
   private readonly chain: string;
   private readonly books = new Map<string, MarketBook>();
+  /** Positions a partial liquidation brought back above maintenance during the current market tick. */
+  private reducedThisTick: string[] = [];
   private scannedTo: bigint;
   private attestations: string | undefined;
   private chainId: bigint | undefined;
@@ -164,6 +170,7 @@ export class Keeper {
   }
 
   private async tickMarket(book: MarketBook): Promise<KeeperTickResult> {
+    this.reducedThisTick = [];
     const prices = await this.o.prices.reconcile(book.name);
     const indexed = book.longs.size + book.shorts.size;
     if (!prices.result.ok) {
@@ -201,7 +208,7 @@ export class Keeper {
     for (let i = 0; i < due.length; i += LIQUIDATION_BATCH) {
       liquidated.push(...(await this.liquidateBatch(book, due.slice(i, i + LIQUIDATION_BATCH), range, attested)));
     }
-    return { market: book.name, range, candidates, liquidated };
+    return { market: book.name, range, candidates, liquidated, reduced: this.reducedThisTick };
   }
 
   /**
@@ -291,15 +298,21 @@ export class Keeper {
         return [];
       }
       const done: string[] = [];
+      const reduced: string[] = [];
       for (const l of receipt.logs) {
-        if (l.address.toLowerCase() !== this.engine.toLowerCase() || l.topics[0] !== POSITION_LIQUIDATED) continue;
+        const partial = l.topics[0] === POSITION_PARTIALLY_LIQUIDATED;
+        if (l.address.toLowerCase() !== this.engine.toLowerCase() || (l.topics[0] !== POSITION_LIQUIDATED && !partial)) continue;
         const parsed = engineIface.parseLog({ topics: [...l.topics], data: l.data });
         if (parsed === null) continue;
         const key = parsed.args.getValue('positionKey') as string;
-        done.push(key);
-        this.reindex(key, null);
-        this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price: parsed.args.getValue('price') as bigint, ok: true, tx: receipt.transactionHash });
+        (partial ? reduced : done).push(key);
+        this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price: parsed.args.getValue('price') as bigint, ok: true, tx: receipt.transactionHash, ...(partial ? { partial: true } : {}) });
       }
+      for (const key of done) this.reindex(key, null);
+      // A partly liquidated position stays open, with a new size and liquidation price: read it again.
+      const states = await this.readAccounts(reduced);
+      reduced.forEach((key, i) => this.reindex(key, states[i] ?? null));
+      this.reducedThisTick.push(...reduced);
       await this.sendQueued(receipt.logs);
       return done;
     } catch (e) {

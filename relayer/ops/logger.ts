@@ -179,7 +179,7 @@ export function describeEvent(e: RelayerEvent): EventLine {
         level: e.ok ? 'info' : 'warn',
         bindings: { market: e.market, position: e.positionKey },
         fields: { price: e.price.toString(), ...(e.tx === undefined ? {} : { tx: e.tx }) },
-        msg: e.ok ? 'position liquidated' : `liquidation refused: ${redactText(e.reason ?? '?')}`,
+        msg: e.ok ? (e.partial === true ? 'position partly liquidated, back above maintenance' : 'position liquidated') : `liquidation refused: ${redactText(e.reason ?? '?')}`,
       };
     case 'keeper.settlementSent':
       return {

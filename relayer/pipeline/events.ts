@@ -20,7 +20,7 @@ export type RelayerEvent =
   /** One keeper pass over a market: the reconciled range, or why there is none (nobody is liquidated). */
   | { type: 'keeper.tick'; market: string; ok: boolean; indexed: number; candidates: number; reason?: string }
   /** A liquidation the keeper sent (ok) or that the engine refused (reason). */
-  | { type: 'keeper.liquidation'; market: string; positionKey: string; price: bigint; ok: boolean; tx?: string; reason?: string }
+  | { type: 'keeper.liquidation'; market: string; positionKey: string; price: bigint; ok: boolean; tx?: string; reason?: string; partial?: boolean }
   /** The keeper sent a settlement its liquidation queued (or failed to: it stays queued for anyone). */
   | { type: 'keeper.settlementSent'; id: bigint; ok: boolean; tx?: string; reason?: string };
 

@@ -102,7 +102,7 @@ describe('attesters in their own processes', function () {
     const e = engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base')));
     await minedOn(m, 'base', e.getFunction('increase').send(21n, m.market.id, ENGINE_SIDE.long, ETH));
     await keeper.tick();
-    await setEthUsd(m, ['arbitrum', 'optimism', 'base'], 2_700n);
+    await setEthUsd(m, ['arbitrum', 'optimism', 'base'], 2_600n);
     const [r] = await keeper.tick();
     const key = (await engine(m).getFunction('positionKeyOf')(m.accounts.traders[0]?.address, 21n)) as string;
     assert.deepEqual(r?.liquidated, [key]);

@@ -63,14 +63,14 @@ describe('keeper: guarded liquidation', function () {
     assert.deepEqual(r?.candidates, []);
     const other = await engine(m).getFunction('positionOf')(await key(m, 22n));
 
-    await setEthUsd(m, ALL, 2_700n);
+    await setEthUsd(m, ALL, 2_600n);
     [r] = await s.keeper.tick();
     assert.deepEqual(r?.liquidated, [await key(m, 21n)]);
     assert.equal(s.keeper.indexed, 1);
     assert.deepEqual(await engine(m).getFunction('positionOf')(await key(m, 22n)), other, 'the other position is untouched');
     assert.equal(await sizeOf(m, 21n), 0n);
 
-    // The SEIZE goes back to arbitrum: its oracle agrees (2700), so it is delivered, not held.
+    // The SEIZE goes back to arbitrum: its oracle agrees (2600), so it is delivered, not held. Underwater at 2600 (350 − 400 − 3), the position is closed whole: no penalty is left to take, the deficit is covered on base.
     const usdc = m.chains.arbitrum?.contracts.usdc as string;
     const before = await tokenBalance(m, 'arbitrum', usdc, m.accounts.insuranceFund.address);
     await tickUntil(s.relayer, () => s.store.list({}).some((x) => x.kind === 'SEIZE' && x.status === 'delivered'));
@@ -88,7 +88,7 @@ describe('keeper: guarded liquidation', function () {
     // arbitrum's clock 45 s ahead of base's: the newest reading is from base's future.
     await provider(m, 'arbitrum').send('evm_increaseTime', [45]);
     await provider(m, 'arbitrum').send('evm_mine', []);
-    await setEthUsd(m, ALL, 2_700n);
+    await setEthUsd(m, ALL, 2_600n);
     const [r] = await s.keeper.tick();
     const refused = s.events.find((e) => e.type === 'keeper.liquidation' && !e.ok);
     assert.equal(refused, undefined, `the engine refused: ${JSON.stringify(refused, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
@@ -106,7 +106,7 @@ describe('keeper: guarded liquidation', function () {
       attesters: [new Wallet(m.accounts.attesters[0]?.privateKey as string)],
       prices: new PriceService(s.config, (c) => s.relayer.client(c)), events: s.relayer.events,
     });
-    await setEthUsd(m, ALL, 2_700n);
+    await setEthUsd(m, ALL, 2_600n);
     const [r] = await short.tick();
     assert.equal(short.indexed, 2, 'a fresh keeper indexes every open position from the engine\'s events');
     assert.deepEqual(r?.candidates, [await key(m, 21n)]);
@@ -198,7 +198,7 @@ describe('keeper: guarded liquidation', function () {
       });
       await twoPositions(m, s);
       await s.keeper.tick();
-      await setEthUsd(m, ALL, 2_700n);
+      await setEthUsd(m, ALL, 2_600n);
       await c.breakIt(m);
       const [r] = await s.keeper.tick();
       assert.equal(r?.range, null, 'no reconciled price');

@@ -3,14 +3,14 @@
 // is refused — too few, unknown, repeated or unsorted signers, expired, stale, another
 // market, too few chains, a median far from the engine's own oracle, a position healthy at that end.
 import assert from 'node:assert/strict';
-import { Contract, Interface, Wallet, getAddress, id, type Result } from 'ethers';
+import { Contract, Interface, Wallet, ZeroAddress, getAddress, id, type LogDescription, type Result } from 'ethers';
 import { ChainClient } from '../../relayer/chains/client.js';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { DEVNET_MARKET_PARAMS, type DevnetManifest } from '../../relayer/devnet/deploy.js';
+import { DEVNET_LIQUIDATION_PENALTY_BPS, DEVNET_MARKET_PARAMS, type DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { accountFromEngine, positionKeyOf } from '../../relayer/liquidation/engineAccount.js';
 import { attestationDigest, attestationDomain, signAttestation, type PriceAttestation } from '../../relayer/liquidation/attestation.js';
 import {
-  Side, WAD, equity, isLiquidatable, liquidationPrice, maintenanceMargin, type IsolatedAccount,
+  Side, WAD, equity, isLiquidatable, liquidationPlan, liquidationPrice, maintenanceMargin, type IsolatedAccount,
 } from '../../relayer/margin/index.js';
 import { MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { readAllChains } from '../../relayer/oracle/readFeeds.js';
@@ -26,6 +26,10 @@ const { mmr } = DEVNET_MARKET_PARAMS;
 const rates = { imr: DEVNET_MARKET_PARAMS.imr, mmr };
 
 const attestationsIface = new Interface(ourArtifact('PriceAttestations').abi);
+const PENALTY_RATE = BigInt(DEVNET_LIQUIDATION_PENALTY_BPS) * 10n ** 14n;
+const USDC_SCALE = 10n ** 12n;
+/** The log of a liquidation, whole or partial. */
+const liquidationOf = (logs: readonly LogDescription[]) => logs.find((l) => l.name === 'PositionLiquidated' || l.name === 'PositionPartiallyLiquidated');
 const keyOf = positionKeyOf;
 
 /** The engine's margin account of a position (accountOf), in relayer/margin's terms. */
@@ -107,42 +111,88 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
   }
   const refusal = async (positionKey: string, a: PriceAttestation, signatures: readonly string[]) => reverted(asKeeper(), 'liquidate', positionKey, struct(a), [...signatures]);
 
-  it('liquidates a long breached at the attested high with 2 of 3 attesters, SEIZEs all its collateral, and leaves the trader\'s other position as it was', async () => {
+  it('brings a long breached at the attested high back above maintenance with 2 of 3 attesters: the smallest partial close, the penalty split, the other positions as they were', async () => {
     const m = devnet().manifest;
     const e = engine(m);
     const key = keyOf(t0, 1n);
     const a = await breachedAt2800();
     const account = await accountOf(m, key);
     assert.ok(isLiquidatable(account, rates, a.high), 'breached at the conservative end');
+    const plan = liquidationPlan(account, mmr, PENALTY_RATE, a.high);
+    assert.ok(!plan.full && plan.closeSize > 0n && plan.closeSize < account.position.size, 'a partial close restores it');
     const others = [keyOf(t0, 2n), keyOf(t1, 1n), keyOf(t1, 2n)];
     const othersBefore = await Promise.all(others.map((k) => snapshotOf(m, k)));
 
     const [first, , third] = attesters();
     const signatures = await sign(a, [third as Wallet, first as Wallet]);
-    const nonce = (await e.getFunction('outboundNonce')(ARBITRUM)) as bigint;
     assert.equal(await provider(m, 'base').getBalance(await e.getAddress()), 0n, 'the engine has no balance to pay fees from');
     const logs = await mined(m, asKeeper(), 'liquidate', key, struct(a), signatures);
-
     const digest = attestationDigest(a, domain());
-    const seizeId = messageId(BASE, await e.getAddress(), nonce + 1n);
-    // The liquidation settles on base at once and queues its SEIZE: it never needs the engine's balance.
-    assert.deepEqual(logs.map((l) => l.name), ['SettlementQueued', 'PositionChanged', 'PositionLiquidated']);
+    assert.deepEqual(logs.map((l) => l.name), ['LiquidationPenalty', 'PositionPartiallyLiquidated', 'PositionChanged']);
+    const keeperShare = plan.penalty / 2n / USDC_SCALE;
+    assert.deepEqual([...(logs[0]?.args ?? [])], [key, m.accounts.relayer.address, plan.penalty, keeperShare]);
+    assert.deepEqual([...(logs[1]?.args ?? [])], [key, MARKET, a.high, digest, plan.closeSize, plan.penalty]);
+    assert.equal(await e.getFunction('keeperRewards')(m.accounts.relayer.address, ARBITRUM, getAddress(m.chains.arbitrum?.contracts.usdc ?? '')), keeperShare);
+
+    // The keeper claims its share on the collateral's chain: a RELEASE to it, paying the fee.
+    const fee = (await e.getFunction('quoteSettlement')(ARBITRUM)) as bigint;
+    const claimed = await mined(m, asKeeper(), 'claimKeeperReward', ARBITRUM, getAddress(m.chains.arbitrum?.contracts.usdc ?? ''), { value: fee });
+    assert.deepEqual([...(claimed[0]?.args ?? [])].slice(2, 7), [BigInt(MessageKind.RELEASE), m.accounts.relayer.address, 0n, getAddress(m.chains.arbitrum?.contracts.usdc ?? ''), keeperShare]);
+    assert.equal((await reverted(asKeeper(), 'claimKeeperReward', ARBITRUM, getAddress(m.chains.arbitrum?.contracts.usdc ?? ''), { value: fee })).name, 'NothingToSettle', 'claimed once');
+
+    const after = await accountOf(m, key);
+    assert.equal(after.position.size, account.position.size - plan.closeSize);
+    assert.ok(!isLiquidatable(after, rates, a.high), 'back above maintenance at the price it was liquidated at');
+    assert.equal((await reverted(asKeeper(), 'liquidate', key, struct(a), signatures)).name, 'NotLiquidatable');
+    const attestations = new Contract(m.chains.base?.contracts.attestations as string, attestationsIface, provider(m, 'base'));
+    assert.equal(await attestations.getFunction('verify')(struct(a), signatures, 60n, 2n), digest, 'the digest the engine logged');
+    assert.deepEqual(await Promise.all(others.map((k) => snapshotOf(m, k))), othersBefore, 'size, collateral, entry, fees of the other positions unchanged');
+  });
+
+  it('closes a long underwater whole: SEIZEs its collateral (queued, sent by whoever pays), and the destination insurance covers the deficit into the pool', async () => {
+    const m = devnet().manifest;
+    const e = engine(m);
+    const key = keyOf(t0, 1n);
+    await setFeedAnswer(m, ['base'], 2_600_00000000n);
+    const a = await attestation({ low: usd(2_595n), median: usd(2_600n), high: usd(2_600n) });
+    const account = await accountOf(m, key);
+    const deficit = -equity(account, a.high);
+    assert.ok(deficit > 0n, 'equity below zero: 1 000 − 3·400 − 9');
+    const token = new Contract(m.chains.base?.contracts.settlementToken as string, ['function balanceOf(address) view returns (uint256)'], provider(m, 'base'));
+    const balance = (who: string) => token.getFunction('balanceOf')(who) as Promise<bigint>;
+    const [poolBefore, fundBefore] = [await balance(m.accounts.settlementPool.address), await balance(m.accounts.insuranceFund.address)];
+    const nonce = (await e.getFunction('outboundNonce')(ARBITRUM)) as bigint;
+
+    const logs = await mined(m, asKeeper(), 'liquidate', key, struct(a), await sign(a));
+    assert.deepEqual(logs.map((l) => l.name), ['SettlementQueued', 'BadDebt', 'PositionLiquidated', 'PositionChanged']);
+    const covered = (deficit + USDC_SCALE - 1n) / USDC_SCALE;
+    assert.deepEqual([...(logs[1]?.args ?? [])], [key, MARKET, deficit, covered, 0n], 'covered whole: no bad debt left');
+    assert.equal(await balance(m.accounts.settlementPool.address), poolBefore + covered);
+    assert.equal(await balance(m.accounts.insuranceFund.address), fundBefore - covered);
+    assert.equal(await e.getFunction('badDebt')(MARKET), 0n);
     const [queuedId, , queued] = [...(logs[0]?.args ?? [])] as [bigint, bigint, unknown[]];
     const arbUsdc = getAddress(m.chains.arbitrum?.contracts.usdc ?? '');
-    assert.deepEqual([...queued], [ARBITRUM, BigInt(MessageKind.SEIZE), t0, 1n, arbUsdc, usdc(1_000n), MARKET, a.high]);
-    assert.deepEqual([...(logs[2]?.args ?? [])], [key, MARKET, a.high, digest, usdc(1_000n)]);
+    assert.deepEqual([...queued], [ARBITRUM, BigInt(MessageKind.SEIZE), t0, 1n, arbUsdc, usdc(1_000n), MARKET, a.high], 'no penalty is left to take: all of it to the fund');
     // The keeper (or anyone) sends it, paying its fee; it is numbered in the vault's sequence when sent.
     const fee = (await e.getFunction('quoteSettlement')(ARBITRUM)) as bigint;
     const sentLogs = await mined(m, asKeeper(), 'sendQueued', queuedId, [...queued], { value: fee });
-    assert.deepEqual([...(sentLogs[0]?.args ?? [])].slice(0, 7), [seizeId, ARBITRUM, BigInt(MessageKind.SEIZE), t0, 1n, arbUsdc, usdc(1_000n)]);
+    assert.deepEqual([...(sentLogs[0]?.args ?? [])].slice(0, 7), [messageId(BASE, await e.getAddress(), nonce + 1n), ARBITRUM, BigInt(MessageKind.SEIZE), t0, 1n, arbUsdc, usdc(1_000n)]);
     const sent = await outboundMessage(m, ARBITRUM, nonce + 1n);
     assert.deepEqual([sent.market, sent.price], [MARKET, a.high], 'the SEIZE carries the price it was decided at');
-    const attestations = new Contract(m.chains.base?.contracts.attestations as string, attestationsIface, provider(m, 'base'));
-    assert.equal(await attestations.getFunction('verify')(struct(a), signatures, 60n, 2n), digest, 'the digest the engine logged');
-
     const [position, collateral] = (await e.getFunction('positionOf')(key)) as [{ size: bigint; srcChainId: bigint }, bigint];
     assert.deepEqual([position.size, position.srcChainId, collateral], [0n, 0n, 0n]);
-    assert.deepEqual(await Promise.all(others.map((k) => snapshotOf(m, k))), othersBefore, 'size, collateral, entry, fees of the other positions unchanged');
+  });
+
+  it('records what the destination insurance cannot cover as bad debt', async () => {
+    const m = devnet().manifest;
+    const owner = engine(m, new Wallet(m.accounts.deployer.privateKey, provider(m, 'base')));
+    await mined(m, owner, 'setDestinationInsurance', ZeroAddress);
+    await setFeedAnswer(m, ['base'], 2_600_00000000n);
+    const a = await attestation({ low: usd(2_595n), median: usd(2_600n), high: usd(2_600n) });
+    const deficit = -equity(await accountOf(m, keyOf(t0, 1n)), a.high);
+    const logs = await mined(m, asKeeper(), 'liquidate', keyOf(t0, 1n), struct(a), await sign(a));
+    assert.deepEqual([...(logs.find((l) => l.name === 'BadDebt')?.args ?? [])], [keyOf(t0, 1n), MARKET, deficit, 0n, deficit]);
+    assert.equal(await engine(m).getFunction('badDebt')(MARKET), deficit);
   });
 
   it('liquidates exactly where relayer/margin says the position breaches, and not one wei above', async () => {
@@ -163,7 +213,7 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
 
     const breached = await attestation({ low: last - usd(3n), median: last, high: last });
     const logs = await mined(m, asKeeper(), 'liquidate', key, struct(breached), await sign(breached));
-    assert.equal(logs.at(-1)?.name, 'PositionLiquidated');
+    assert.ok(liquidationOf(logs) !== undefined);
   });
 
   it('does not liquidate a long healthy at the attested high, nor a short healthy at the attested low (NotLiquidatable)', async () => {
@@ -185,7 +235,7 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
     const boundary = liquidationPrice(await accountOf(m, key), mmr) as bigint;
     const a = await attestation({ low: boundary + usd(1n), median: boundary + usd(2n), high: boundary + usd(5n) });
     const logs = await mined(m, asKeeper(), 'liquidate', key, struct(a), await sign(a));
-    assert.deepEqual([...(logs.at(-1)?.args ?? [])].slice(0, 3), [key, MARKET, a.low]);
+    assert.deepEqual([...(liquidationOf(logs)?.args ?? [])].slice(0, 3), [key, MARKET, a.low]);
   });
 
   it('refuses a single attester (TooFewSigners)', async () => {
@@ -267,9 +317,11 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
     assert.ok(!isLiquidatable(await accountOf(m, keyOf(t0, 2n)), rates, a.high));
     assert.ok(!isLiquidatable(await accountOf(m, keyOf(t1, 2n)), rates, a.low));
     const before = await Promise.all([keyOf(t0, 2n), keyOf(t1, 2n)].map((k) => snapshotOf(m, k)));
+    const accountOfBefore = accountOf(m, keyOf(t1, 1n));
     const logs = await mined(m, asKeeper(), 'liquidateMany', keys, struct(a), signatures);
-    assert.deepEqual(logs.filter((l) => l.name === 'PositionLiquidated').map((l) => [...l.args]), [[keyOf(t1, 1n), MARKET, a.high, digest, usdc(1_000n)]]);
-    assert.equal(logs.filter((l) => l.name === 'SettlementQueued').length, 1, 'one SEIZE queued');
+    const plan = liquidationPlan(await accountOfBefore, mmr, PENALTY_RATE, a.high);
+    assert.deepEqual(logs.filter((l) => l.name === 'PositionPartiallyLiquidated').map((l) => [...l.args]), [[keyOf(t1, 1n), MARKET, a.high, digest, plan.closeSize, plan.penalty]]);
+    assert.equal(logs.filter((l) => l.name === 'PositionLiquidated' || l.name === 'SettlementQueued').length, 0, 'brought back, not closed');
     assert.deepEqual(await Promise.all([keyOf(t0, 2n), keyOf(t1, 2n)].map((k) => snapshotOf(m, k))), before, 'the healthy are untouched');
     // Nothing left to liquidate is not an error for a batch; a bad attestation still is.
     const again = await mined(m, asKeeper(), 'liquidateMany', keys, struct(a), signatures);

@@ -2,7 +2,7 @@
 // withdraw and close at the engine's own oracle price, checked against relayer/margin's maths;
 // RELEASE and SEIZE back to the source; collateral that cannot be traded or does not belong.
 import assert from 'node:assert/strict';
-import { Contract, getAddress, id, Wallet, type LogDescription } from 'ethers';
+import { Contract, getAddress, id, MaxUint256, Wallet, type LogDescription } from 'ethers';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { DEVNET_MARKET_PARAMS, devnetMarketConfig, type DevnetManifest } from '../../relayer/devnet/deploy.js';
 import {
@@ -293,6 +293,25 @@ describe('trading on the engine (base), margined by collateral credited from the
     assert.deepEqual(argsOf(named(logs, 'PositionClosed')[0]), [keyOf(t0, 2n), 2_480_500_000_000_000_000_000n, usdc(1_000n), 0n, profit]);
     assert.equal(await balance(t0), traderBefore + profit);
     assert.equal(await balance(pool), poolBefore - profit);
+  });
+
+  it('never traps a trader behind a short settlement pool: it pays what it can, owes the rest, and pays it when it can', async () => {
+    const m = devnet().manifest;
+    const c = asTrader();
+    await mined(m, c, 'increase', 2n, MARKET, LONG, 3n * WAD);
+    await setFeedAnswer(m, ['base'], 3_500_00000000n);
+    const pool = m.accounts.settlementPool;
+    const token = new Contract(m.chains.base?.contracts.settlementToken as string, ourArtifact('TestToken').abi, new Wallet(pool.privateKey, provider(m, 'base')));
+    // The pool lets the engine take only 1 000 USDC of the 1 480.5 of profit.
+    await (await token.getFunction('approve').send(await engine(m).getAddress(), usdc(1_000n))).wait();
+    const logs = await mined(m, c, 'close', 2n, await paying(c, ARBITRUM));
+    assert.deepEqual(argsOf(named(logs, 'ProfitOwed')[0]), [t0, usdc(1_000n), 480_500_000n]);
+    assert.equal(await engine(m).getFunction('profitOwed')(t0), 480_500_000n);
+    await (await token.getFunction('approve').send(await engine(m).getAddress(), MaxUint256)).wait();
+    const claimed = await mined(m, c, 'claimProfit');
+    assert.deepEqual(named(claimed, 'ProfitOwed'), [], 'paid in full');
+    assert.equal(await engine(m).getFunction('profitOwed')(t0), 0n);
+    assert.equal((await reverted(c, 'claimProfit')).name, 'NothingToSettle');
   });
 
   it('credits WETH but never trades on it (CollateralNotTradable); it is still withdrawn and closed', async () => {

@@ -36,6 +36,8 @@ contract CollateralVault is OApp, ReentrancyGuard {
     mapping(address => bool) public tokenAllowed;
     /// @notice Per-lock cap per token; 0 means no cap.
     mapping(address => uint256) public maxLock;
+    /// @notice The smallest lock per token: every lock is a cross-chain message a relayer delivers.
+    mapping(address => uint256) public minLock;
     bool public paused;
     /// @notice The Wormhole core of this chain, for routes whose transport is Wormhole.
     IWormhole public wormhole;
@@ -85,6 +87,7 @@ contract CollateralVault is OApp, ReentrancyGuard {
     error TokenNotAllowed(address token);
     error ZeroLockAmount();
     error LockAboveCap(address token, uint256 amount, uint256 maxAmount);
+    error LockBelowMinimum(address token, uint256 amount, uint256 minAmount);
     error RouteDisabled(uint64 dstChainId);
     error UnsupportedTransport(uint8 transport);
     error InvalidRoute();
@@ -110,6 +113,7 @@ contract CollateralVault is OApp, ReentrancyGuard {
     event WormholeSet(address indexed wormhole);
     event TokenAllowedSet(address indexed token, bool allowed);
     event MaxLockSet(address indexed token, uint256 maxAmount);
+    event MinLockSet(address indexed token, uint256 minAmount);
     event PausedSet(bool paused);
     event InsuranceFundSet(address indexed insuranceFund);
     event EngineSet(uint64 indexed engineChainId, address indexed engine, uint16 engineWormholeChain);
@@ -173,6 +177,11 @@ contract CollateralVault is OApp, ReentrancyGuard {
         emit MaxLockSet(token, maxAmount);
     }
 
+    function setMinLock(address token, uint256 minAmount) external onlyOwner {
+        minLock[token] = minAmount;
+        emit MinLockSet(token, minAmount);
+    }
+
     function setPaused(bool paused_) external onlyOwner {
         paused = paused_;
         emit PausedSet(paused_);
@@ -219,6 +228,7 @@ contract CollateralVault is OApp, ReentrancyGuard {
         if (amount == 0) revert ZeroLockAmount();
         uint256 cap = maxLock[token];
         if (cap != 0 && amount > cap) revert LockAboveCap(token, amount, cap);
+        if (amount < minLock[token]) revert LockBelowMinimum(token, amount, minLock[token]);
         Route memory route = _enabledRoute(dstChainId);
 
         // Credit exactly what arrived: a token that skims on transfer would credit more than it holds.

@@ -2,7 +2,7 @@
 // withdraw and close at the engine's own oracle price, checked against relayer/margin's maths;
 // RELEASE and SEIZE back to the source; collateral that cannot be traded or does not belong.
 import assert from 'node:assert/strict';
-import { Contract, getAddress, id, MaxUint256, Wallet, type LogDescription } from 'ethers';
+import { Contract, getAddress, id, Interface, MaxUint256, Wallet, type LogDescription } from 'ethers';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { DEVNET_MARKET_PARAMS, devnetMarketConfig, type DevnetManifest } from '../../relayer/devnet/deploy.js';
 import {
@@ -435,6 +435,23 @@ describe('trading on the engine (base), margined by collateral credited from the
       assert.equal(await base.getBalance(who.address), balance - gas - fee, 'paid exactly one fee; the rest came back');
       assert.equal(await base.getBalance(engineAddress), before, 'the engine keeps nothing');
       await assert.rejects(who.sendTransaction({ to: engineAddress, value: 1n }).then((t) => t.wait()), 'plain ETH is refused');
+    });
+
+    it('a lock below the vault\'s minimum is refused on the source: no dust for relayers to deliver', async () => {
+      const m = devnet().manifest;
+      const c = m.chains.arbitrum as DevnetManifest['chains'][string];
+      const vaultIface = new Interface(ourArtifact('CollateralVault').abi);
+      const asOwner = new Contract(c.contracts.vault as string, vaultIface, new Wallet(m.accounts.deployer.privateKey, provider(m, 'arbitrum')));
+      await (await asOwner.getFunction('setMinLock').send(c.contracts.usdc, usdc(1n))).wait();
+      const asTraderVault = new Contract(c.contracts.vault as string, vaultIface, trader(m, 'arbitrum', 0));
+      let data: string | undefined;
+      try {
+        await asTraderVault.getFunction('lock').staticCall(c.contracts.usdc, usdc(1n) - 1n, BASE, 9n, { value: 10n ** 16n });
+      } catch (e) {
+        data = (e as { data?: string }).data;
+      }
+      const parsed = vaultIface.parseError(data ?? '0x');
+      assert.deepEqual([parsed?.name, ...(parsed?.args ?? [])], ['LockBelowMinimum', getAddress(c.contracts.usdc as string), usdc(1n) - 1n, usdc(1n)]);
     });
 
     it('a withdrawal below the collateral\'s minimum is refused, unless it takes everything', async () => {

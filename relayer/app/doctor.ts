@@ -316,9 +316,10 @@ async function checkSettleRoute(config: Config, route: Config['routes'][number],
     const want = route.transport === 'wormhole' ? 2n : TRANSPORT_LAYERZERO;
     return transport === want ? pass(`transport ${transport}`) : fail(`the engine's return route to chain id ${vaultChain.chainId} is transport ${transport}, the config says ${route.transport}: call setReturnRoute`);
   });
-  await src.run(`engine can pay the messaging fees of RELEASE/SEIZE ${tag}`, async () => {
-    const balance = BigInt(await ec.rpc.call<string>('eth_getBalance', [engine, 'latest']));
-    return balance > 0n ? pass(`${balance} wei`) : fail('the engine has no native balance: closes, withdrawals and liquidations revert; send it some');
+  await src.run(`engine quotes the messaging fee of a RELEASE/SEIZE ${tag}`, async () => {
+    // Whoever asks for a message pays it (msg.value): a quote that reverts means no caller can.
+    const [fee] = await read(ec, engineIface, engine, 'quoteSettlement', [vaultChain.chainId]);
+    return pass(`${fee as bigint} wei per message, paid by its caller (the engine holds no balance)`);
   });
 }
 

@@ -80,7 +80,7 @@ describe('isorelay CLI against a devnet', function () {
       assert.match(r.stdout, /✓ signed-VAA API answers \[route optimism-base\]/);
       assert.match(r.stdout, /✓ vault takes RELEASE\/SEIZE only from the engine on base \[route base-optimism\]/);
       assert.match(r.stdout, /✓ engine sends back to arbitrum over layerzero \[route base-arbitrum\]/);
-      assert.match(r.stdout, /✓ engine can pay the messaging fees of RELEASE\/SEIZE \[route base-arbitrum\]/);
+      assert.match(r.stdout, /✓ engine quotes the messaging fee of a RELEASE\/SEIZE \[route base-arbitrum\]/);
       assert.match(r.stdout, /✓ relayer has gas/);
       assert.match(r.stdout, /✓ DVN signer "second" is a signer of DVN 0x/);
       assert.match(r.stdout, /✓ every role has its own key: 3 keys/);

@@ -16,6 +16,7 @@ import {
   hashDvnInstruction,
 } from '../../relayer/transports/layerzero/dvnSignature.js';
 import { waitForReceipt } from '../../relayer/chains/provider.js';
+import { ENGINE_MODULES } from '../../relayer/devnet/deploy.js';
 
 const CONFIRMATIONS = 1n;
 const LZ_RECEIVE_GAS = 300_000n;
@@ -315,7 +316,13 @@ describe('LayerZero v2 stack on two anvil chains', function () {
       }
       const engineArtifact = loadArtifact('IsolatedMarginEngine');
       engineErrors = new Interface(engineArtifact.abi);
-      engine = await deploy(base, engineArtifact.abi, engineArtifact.bytecode, [base.lz.endpoint, base.owner.address]);
+      // Its modules first: the engine routes trading, settlement and liquidation to them.
+      const modules: string[] = [];
+      for (const name of ENGINE_MODULES) {
+        const a = loadArtifact(name);
+        modules.push(await (await deploy(base, a.abi, a.bytecode, [])).getAddress());
+      }
+      engine = await deploy(base, engineArtifact.abi, engineArtifact.bytecode, [base.lz.endpoint, base.owner.address, modules]);
       await mined(engine.getFunction('setCollateral').send(arbitrum.chainId, TOKEN_ON_ARBITRUM, 6, true, true), base.provider);
       // The endpoint is driven by the relayer key here: it executes the CREDITs.
       await mined(engine.getFunction('setExecutor').send(await (base.endpoint.runner as Wallet).getAddress(), true), base.provider);

@@ -132,6 +132,19 @@ contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
         emit ReturnRouteSet(chainId, route.transport, route.lzReceiveGas, route.wormholeConsistency);
     }
 
+    /// @notice The pause role: a key that can stop new positions and credits at once (the owner is a timelock).
+    function setPauser(address pauser_) external onlyOwner {
+        pauser = pauser_;
+        emit PauserSet(pauser_);
+    }
+
+    /// @notice The pauser, or the owner, pauses or unpauses new positions and credits.
+    function setPaused(bool paused_) external {
+        if (msg.sender != pauser && msg.sender != owner()) revert NotPauser(msg.sender);
+        paused = paused_;
+        emit PausedSet(paused_, msg.sender);
+    }
+
     /// @notice Who covers liquidation deficits on this chain (it approves the engine for the settlement token).
     function setDestinationInsurance(address insurance) external onlyOwner {
         destinationInsurance = insurance;
@@ -226,6 +239,9 @@ contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
     /// another collateral, or of a token this engine does not accept, is not lost: a RELEASE back
     /// to the trader on its source is queued (the trader, or anyone, sends it paying its fee).
     function _credit(MarginMessages.Message memory m, uint64 srcChainId, bytes32 transportId) private {
+        // Paused: the CREDIT reverts and stays deliverable (LayerZero keeps the verified packet,
+        // a VAA can be submitted again); the relayer waits for the unpause.
+        if (paused) revert EnginePaused();
         bytes32 lockId = MarginMessages.messageId(srcChainId, m.origin, m.nonce);
         if (processed[lockId]) revert AlreadyProcessed(lockId);
         processed[lockId] = true;

@@ -155,6 +155,12 @@ abstract contract EngineState {
     /// @notice Keepers' shares of liquidation penalties, claimable as a RELEASE: keeper → source chain → token → amount.
     mapping(address => mapping(uint64 => mapping(address => uint256))) public keeperRewards;
 
+    /// @notice May pause (and unpause) new positions and credits at once, without the timelock's delay.
+    address public pauser;
+    /// @notice While set, no CREDIT executes (it waits, verified) and no position opens or grows;
+    /// withdrawals, closes, settlements and liquidations go on.
+    bool public paused;
+
     /// @notice Settlements waiting for someone to pay their messaging fee: id → hash of the Settlement.
     mapping(uint256 => bytes32) public queuedSettlements;
     /// @notice Ids handed out so far (the first is 1).
@@ -200,6 +206,8 @@ abstract contract EngineState {
     error NotForThisEngine(uint64 targetChainId, address target);
     error NotExecutor(address executor);
     error UnknownFunction(bytes4 selector);
+    error EnginePaused();
+    error NotPauser(address caller);
 
     event SourceRegistered(uint32 indexed lzEid, uint64 indexed chainId, address vault);
     event WormholeSourceRegistered(uint16 indexed wormholeChainId, uint64 indexed chainId, address vault);
@@ -234,6 +242,8 @@ abstract contract EngineState {
     /// @notice The settlement pool paid `paid` of a profit and owes the trader `owed` more (claimProfit).
     event ProfitOwed(address indexed trader, uint256 paid, uint256 owed);
     event DestinationInsuranceSet(address indexed insurance);
+    event PauserSet(address indexed pauser);
+    event PausedSet(bool paused, address by);
     event CollateralWithdrawn(bytes32 indexed positionKey, uint256 amount);
     /// @notice A CREDIT of a token this engine does not accept: the lock is refunded (a RELEASE back), never stranded.
     event CreditRefunded(bytes32 indexed lockId, uint64 indexed srcChainId, address indexed trader, address token, uint256 amount);

@@ -35,6 +35,7 @@ contract EngineTrading is EngineState, ReentrancyGuard {
     /// collateral must stay non-negative afterwards: unrealized profit never backs new size, and the
     /// initial margin is measured at today's price.
     function increase(uint256 positionId, bytes32 market, MarginMath.Side side, uint256 size) external nonReentrant {
+        if (paused) revert EnginePaused();
         if (size == 0) revert ZeroSize();
         Market storage m = markets[market];
         if (!m.enabled) revert MarketDisabled(market);

@@ -31,6 +31,7 @@ export interface DoctorReport {
 
 const vaultIface = new Interface(ourArtifact('CollateralVault').abi);
 const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
+const timelockIface = new Interface(ourArtifact('AdminTimelock').abi);
 const dvnIface = new Interface(layerZeroAbi('DVN'));
 const ADMIN_ROLE = keccak256(toUtf8Bytes('ADMIN_ROLE'));
 const TRANSPORT_LAYERZERO = 1n;
@@ -377,6 +378,7 @@ async function checkDestination(client: ChainClient, keys: Keys, out: Checks): P
         : fail(`${executor} is not an executor of the engine: every CREDIT it delivers reverts (setExecutor)`),
     );
   }
+  if (engine !== undefined) await checkEngineRoles(client, engine, out);
   if (keys.relayer !== null) {
     const relayer = keys.relayer.address;
     await out.run('relayer has gas', async () => {
@@ -384,6 +386,27 @@ async function checkDestination(client: ChainClient, keys: Keys, out: Checks): P
       return balance > 0n ? pass(`${relayer} holds ${formatEther(balance)} native`) : fail(`${relayer} holds no native token on ${client.name}: it cannot pay for deliveries`);
     });
   }
+}
+
+/** Who holds each of the engine's roles: the owner (a timelock, and its delay), the pauser, and whether it is paused. */
+async function checkEngineRoles(client: ChainClient, engine: string, out: Checks): Promise<void> {
+  await out.run('engine owner is a timelock', async () => {
+    const owner = (await read(client, engineIface, engine, 'owner'))[0] as string;
+    try {
+      const [delay] = await read(client, timelockIface, owner, 'getMinDelay');
+      const seconds = delay as bigint;
+      // The delay is the operator's choice (hours in production, seconds on a devnet); none is no timelock.
+      return seconds > 0n ? pass(`${owner}: every admin action waits ${seconds} s`) : warn(`${owner} is a timelock with no delay: admin actions land at once`);
+    } catch {
+      return warn(`${owner} is not a timelock: markets, collateral and sources change at once (docs/operations.md)`);
+    }
+  });
+  await out.run('engine pause role', async () => {
+    const [pauser] = await read(client, engineIface, engine, 'pauser');
+    const [paused] = await read(client, engineIface, engine, 'paused');
+    if (paused === true) return warn(`paused by ${pauser as string}: credits wait and no position opens until setPaused(false)`);
+    return BigInt(pauser as string) === 0n ? warn('no pauser: only the owner (through its timelock) can pause') : pass(`${pauser as string} can pause at once`);
+  });
 }
 
 export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<DoctorReport> {

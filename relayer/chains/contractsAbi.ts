@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type { InterfaceAbi } from 'ethers';
 
 export const OUR_CONTRACTS = [
-  'CollateralVault', 'IsolatedMarginEngine', 'TestToken', 'DevnetAggregator', 'SequencerUptimeFeed', 'RogueSender', 'CodecHarness', 'RelayBatcher', 'MarginHarness', 'PriceAttestations', 'FeedSnapshot', 'EngineTrading', 'EngineSettlement', 'EngineLiquidation',
+  'CollateralVault', 'IsolatedMarginEngine', 'TestToken', 'DevnetAggregator', 'SequencerUptimeFeed', 'RogueSender', 'CodecHarness', 'RelayBatcher', 'MarginHarness', 'PriceAttestations', 'FeedSnapshot', 'EngineTrading', 'EngineSettlement', 'EngineLiquidation', 'AdminTimelock',
 ] as const;
 export type OurContract = (typeof OUR_CONTRACTS)[number];
 

@@ -1,6 +1,6 @@
 // Deploys the devnet: the real LayerZero v2 stack on every chain (meshed), test tokens and feeds,
 // the vaults on the sources and the engine on the destination, wired as each other's peers.
-import { Contract, ContractFactory, MaxUint256, Wallet, id, zeroPadValue, type JsonRpcProvider } from 'ethers';
+import { Contract, ContractFactory, MaxUint256, Wallet, ZeroAddress, id, zeroPadValue, type JsonRpcProvider } from 'ethers';
 import { ourArtifact, type OurContract } from '../chains/contractsAbi.js';
 import { devnetProvider } from './anvil.js';
 import { ATTESTER_THRESHOLD, DEVNET_CHAINS, DEVNET_MARKET, DEVNET_ROLES, type DevnetChain } from './chains.js';
@@ -32,6 +32,8 @@ export interface DevnetChainManifest {
     /** Destination: the attester set and the settlement token the pool pays profit in. */
     attestations?: string;
     settlementToken?: string;
+    /** Destination: the owner of the engine and the attester set; every admin action waits DEVNET_TIMELOCK_SECONDS. */
+    timelock?: string;
     ethUsdFeed: string;
     sequencerFeed: string;
   };
@@ -77,6 +79,8 @@ export const DEVNET_MARKET_PARAMS = {
 } as const;
 const ETH_USD_8DP = 3_000n * 10n ** 8n;
 export const DEVNET_LIQUIDATION_PENALTY_BPS = 100;
+/** The admin timelock's delay on the devnet (production: hours or days, docs/operations.md). */
+export const DEVNET_TIMELOCK_SECONDS = 2;
 
 /**
  * The engine's ETH-USD market on the devnet: its own feed and base's sequencer uptime feed (60 s
@@ -213,6 +217,12 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
     ]);
   }
   const settlement = await deploySettlement(dst.d, engine, lzOf(dst).ethUsdFeed, lzOf(dst).sequencerFeed);
+  // 3. Admin: the deployer keeps the pause role; every other owner action now goes through a timelock.
+  await dst.d.send(engine, 'setPauser', [DEVNET_ROLES.deployer.address]);
+  const timelock = await dst.d.deploy('AdminTimelock', [DEVNET_TIMELOCK_SECONDS, [dst.d.wallet.address], [dst.d.wallet.address], ZeroAddress]);
+  const timelockAddress = await timelock.getAddress();
+  await dst.d.send(engine, 'transferOwnership', [timelockAddress]);
+  await dst.d.send(new Contract(settlement.attestations, ourArtifact('PriceAttestations').abi, dst.d.wallet), 'transferOwnership', [timelockAddress]);
 
   const manifest: DevnetManifest = {
     version: 1,
@@ -248,7 +258,7 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
         batcher: b.batcher,
         ethUsdFeed: b.ethUsdFeed,
         sequencerFeed: b.sequencerFeed,
-        ...(s === undefined ? { engine: engineAddress, ...settlement } : { vault: s.vault, usdc: s.usdc, weth: s.weth }),
+        ...(s === undefined ? { engine: engineAddress, ...settlement, timelock: timelockAddress } : { vault: s.vault, usdc: s.usdc, weth: s.weth }),
       },
     };
   }

@@ -23,6 +23,11 @@ export const ENGINE_REJECTIONS: Readonly<Record<string, string>> = {
   BadSeizeContext: 'malformed message (SEIZE market and price)',
 };
 
+/** The engine's refusals that pass by themselves (not an attempt: the message waits). */
+export const ENGINE_WAITS: Readonly<Record<string, string>> = {
+  EnginePaused: 'the engine is paused: the CREDIT waits, verified, until it is unpaused',
+};
+
 export interface RevertTables {
   decode: (data: string) => DecodedError | null;
   /** Error name → why no retry can succeed. */

@@ -6,7 +6,7 @@ import { signVaa } from '../../relayer/devnet/guardian.js';
 import { encodeMessage, MESSAGE_VERSION, MessageKind } from '../../relayer/messages/codec.js';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { waitForReceipt } from '../../relayer/chains/provider.js';
-import { engine, lock, makeRelayer, provider, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+import { asAdmin, engine, lock, makeRelayer, provider, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { FEES, sendQueuedSettlements } from '../setup/engineCalls.js';
 
@@ -54,8 +54,7 @@ describe('settlement back to the source vault', function () {
       const m = devnet().manifest;
       const { relayer, store } = makeRelayer(m);
       const weth = m.chains[chain]?.contracts.weth as string;
-      const owner = engine(m, new Wallet(m.accounts.deployer.privateKey, provider(m, 'base')));
-      await send(m, owner, 'setCollateral', [BigInt(m.chains[chain]?.chainId ?? 0), weth, 18, false, false]);
+      await asAdmin(m, 'setCollateral', [BigInt(m.chains[chain]?.chainId ?? 0), weth, 18, false, false]);
       const t = trader(m, chain, 0);
       const before = (await erc20(m, chain, weth).getFunction('balanceOf')(t.address)) as bigint;
       const l = await lock(m, chain, { amount: 10n ** 18n, positionId: 4n, asset: 'weth' });

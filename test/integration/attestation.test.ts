@@ -15,7 +15,7 @@ import {
 import { MessageKind, messageId } from '../../relayer/messages/codec.js';
 import { readAllChains } from '../../relayer/oracle/readFeeds.js';
 import { reconcilePrices } from '../../relayer/oracle/reconcile.js';
-import { engine, lock, makeRelayer, provider, setFeedAnswer, snapshot, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+import { asAdmin, engine, lock, makeRelayer, provider, setFeedAnswer, snapshot, testConfig, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
 import { CHAIN_ID, LONG, MARKET_ID, mined, outboundMessage, reverted, SHORT, usdc } from '../setup/engineCalls.js';
 
 const MARKET = MARKET_ID;
@@ -185,8 +185,7 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
 
   it('records what the destination insurance cannot cover as bad debt', async () => {
     const m = devnet().manifest;
-    const owner = engine(m, new Wallet(m.accounts.deployer.privateKey, provider(m, 'base')));
-    await mined(m, owner, 'setDestinationInsurance', ZeroAddress);
+    await asAdmin(m, 'setDestinationInsurance', [ZeroAddress]);
     await setFeedAnswer(m, ['base'], 2_600_00000000n);
     const a = await attestation({ low: usd(2_595n), median: usd(2_600n), high: usd(2_600n) });
     const deficit = -equity(await accountOf(m, keyOf(t0, 1n)), a.high);

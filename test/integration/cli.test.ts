@@ -82,6 +82,8 @@ describe('isorelay CLI against a devnet', function () {
       assert.match(r.stdout, /✓ engine sends back to arbitrum over layerzero \[route base-arbitrum\]/);
       assert.match(r.stdout, /✓ engine quotes the messaging fee of a RELEASE\/SEIZE \[route base-arbitrum\]/);
       assert.match(r.stdout, /✓ relayer has gas/);
+      assert.match(r.stdout, /✓ engine owner is a timelock: 0x[0-9a-fA-F]{40}: every admin action waits 2 s/);
+      assert.match(r.stdout, /✓ engine pause role: 0x[0-9a-fA-F]{40} can pause at once/);
       assert.match(r.stdout, /✓ DVN signer "second" is a signer of DVN 0x/);
       assert.match(r.stdout, /✓ every role has its own key: 3 keys/);
       assert.match(r.stdout, /✓ verification quorum: 2 of 2 independent providers must serve each message alike/);

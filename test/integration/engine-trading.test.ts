@@ -2,14 +2,14 @@
 // withdraw and close at the engine's own oracle price, checked against relayer/margin's maths;
 // RELEASE and SEIZE back to the source; collateral that cannot be traded or does not belong.
 import assert from 'node:assert/strict';
-import { Contract, getAddress, id, Interface, MaxUint256, Wallet, type LogDescription } from 'ethers';
+import { Contract, getAddress, id, Interface, MaxUint256, Wallet, ZeroHash, type LogDescription } from 'ethers';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { DEVNET_MARKET_PARAMS, devnetMarketConfig, type DevnetManifest } from '../../relayer/devnet/deploy.js';
 import {
   CollateralKind, Rounding, Side, WAD, equity, freeCollateral, initialMargin, mulDiv, pnl, type IsolatedAccount, type Position,
 } from '../../relayer/margin/index.js';
 import { MessageKind, messageId } from '../../relayer/messages/codec.js';
-import { engine, lock, makeRelayer, provider, setFeedAnswer, setSequencerDown, snapshot, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
+import { asAdmin, engine, lock, makeRelayer, provider, setFeedAnswer, setSequencerDown, snapshot, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
 import { CHAIN_ID, LONG, MARKET_ID, mined, outboundMessage, paying, reverted, settlementFee, SHORT, usdc } from '../setup/engineCalls.js';
 import { positionKeyOf } from '../../relayer/liquidation/engineAccount.js';
 
@@ -454,12 +454,48 @@ describe('trading on the engine (base), margined by collateral credited from the
       assert.deepEqual([parsed?.name, ...(parsed?.args ?? [])], ['LockBelowMinimum', getAddress(c.contracts.usdc as string), usdc(1n) - 1n, usdc(1n)]);
     });
 
+    it('the pause role stops new positions and credits at once, exits go on, and a paused CREDIT waits to be credited after', async () => {
+      const m = devnet().manifest;
+      const c = asTrader();
+      const pauser = engine(m, new Wallet(m.accounts.deployer.privateKey, provider(m, 'base')));
+      assert.equal((await reverted(engine(m, trader(m, 'base', 1)), 'setPaused', true)).name, 'NotPauser');
+      await mined(m, pauser, 'setPaused', true);
+      assert.equal((await reverted(c, 'increase', 1n, MARKET, LONG, WAD)).name, 'EnginePaused');
+      await mined(m, c, 'withdraw', 1n, usdc(1n), await paying(c, ARBITRUM, 1n)); // exits go on
+      const { relayer, store } = makeRelayer(m);
+      const l = await lock(m, 'arbitrum', { amount: usdc(7n), positionId: 1n });
+      const row = () => store.list({}).find((r) => r.messageId === l.lockId);
+      await tickUntil(relayer, () => (row()?.lastError ?? '').includes('paused'));
+      assert.notEqual(row()?.status, 'dead', 'waiting, not given up');
+      assert.equal(await engine(m).getFunction('processed')(l.lockId), false);
+      await mined(m, pauser, 'setPaused', false);
+      await tickUntil(relayer, () => row()?.status === 'delivered');
+      assert.equal(await engine(m).getFunction('processed')(l.lockId), true);
+      store.close();
+    });
+
+    it('admin actions go through the timelock: not by the deployer directly, and not before the delay', async () => {
+      const m = devnet().manifest;
+      const deployer = new Wallet(m.accounts.deployer.privateKey, provider(m, 'base'));
+      assert.equal(await engine(m).getFunction('owner')(), m.chains.base?.contracts.timelock);
+      const direct = await reverted(engine(m, deployer), 'setMinWithdraw', ARBITRUM, arbUsdc, 1n);
+      assert.equal(direct.name, 'OwnableUnauthorizedAccount');
+      const timelock = new Contract(m.chains.base?.contracts.timelock as string, ourArtifact('AdminTimelock').abi, deployer);
+      const data = engine(m).interface.encodeFunctionData('setMinWithdraw', [ARBITRUM, arbUsdc, 1n]);
+      const salt = id('early');
+      await (await timelock.getFunction('schedule').send(await engine(m).getAddress(), 0n, data, ZeroHash, salt, await timelock.getFunction('getMinDelay')())).wait();
+      await assert.rejects(timelock.getFunction('execute').staticCall(await engine(m).getAddress(), 0n, data, ZeroHash, salt), 'not before its delay');
+      await asAdmin(m, 'setMinWithdraw', [ARBITRUM, arbUsdc, 1n]);
+      assert.equal(await engine(m).getFunction('minWithdraw')(ARBITRUM, arbUsdc), 1n);
+    });
+
     it('a withdrawal below the collateral\'s minimum is refused, unless it takes everything', async () => {
       const m = devnet().manifest;
       const c = asTrader();
-      const owner = engine(m, new Wallet(m.accounts.deployer.privateKey, provider(m, 'base')));
       const opUsdc = getAddress(m.chains.optimism?.contracts.usdc ?? '');
-      await mined(m, owner, 'setMinWithdraw', OPTIMISM, opUsdc, usdc(5n));
+      // An owner action: through the admin timelock, its delay waited out.
+      await asAdmin(m, 'setMinWithdraw', [OPTIMISM, opUsdc, usdc(5n)]);
+      await setFeedAnswer(m, ['base'], 3_000_00000000n); // fresh again after the wait
       const r = await reverted(c, 'withdraw', 4n, usdc(5n) - 1n, await paying(c, OPTIMISM, 1n));
       assert.equal(r.name, 'BelowMinimum');
       assert.deepEqual([...r.args], [usdc(5n) - 1n, usdc(5n)]);
@@ -489,10 +525,9 @@ describe('trading on the engine (base), margined by collateral credited from the
     });
 
     describe('trading price protection on chain', () => {
-      const ownerOf = (m: DevnetManifest) => engine(m, new Wallet(m.accounts.deployer.privateKey, provider(m, 'base')));
       const setMarket = async (m: DevnetManifest, o: Parameters<typeof devnetMarketConfig>[2] & { minPrice?: bigint; maxPrice?: bigint } = {}) => {
         const base = m.chains.base as DevnetManifest['chains'][string];
-        await mined(m, ownerOf(m), 'setMarket', MARKET, { ...devnetMarketConfig(base.contracts.ethUsdFeed, base.contracts.sequencerFeed, o), ...(o.minPrice === undefined ? {} : { minPrice: o.minPrice }), ...(o.maxPrice === undefined ? {} : { maxPrice: o.maxPrice }) });
+        await asAdmin(m, 'setMarket', [MARKET, { ...devnetMarketConfig(base.contracts.ethUsdFeed, base.contracts.sequencerFeed, o), ...(o.minPrice === undefined ? {} : { minPrice: o.minPrice }), ...(o.maxPrice === undefined ? {} : { maxPrice: o.maxPrice }) }]);
       };
 
       it('refuses to trade while base\'s sequencer is down, and for its grace period after it is back', async () => {

@@ -1,6 +1,6 @@
 // One devnet for the whole test run (started on first use, stopped by the root hook), with
 // snapshot/revert of all three chains around each test, and small fixture helpers.
-import { Contract, Wallet, type JsonRpcProvider } from 'ethers';
+import { Contract, Interface, Wallet, ZeroHash, hexlify, randomBytes, type JsonRpcProvider } from 'ethers';
 import { Relayer } from '../../relayer/app/relayer.js';
 import { lockCollateral, type LockResult } from '../../relayer/app/trader.js';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
@@ -129,6 +129,22 @@ export async function approveVault(m: DevnetManifest, chain: string, index = 0):
     const tx = await erc20.getFunction('approve').send(c.contracts.vault, 2n ** 255n);
     await waitForReceipt(provider(m, chain), tx.hash);
   }
+}
+
+/**
+ * An owner action on the engine (or another contract the timelock owns), as operators make it:
+ * scheduled on the admin timelock, the delay waited out (the chain's clock moved), then executed.
+ */
+export async function asAdmin(m: DevnetManifest, method: string, args: unknown[], target = m.chains.base?.contracts.engine as string, abi = ourArtifact('IsolatedMarginEngine').abi): Promise<void> {
+  const base = provider(m, 'base');
+  const timelock = new Contract(m.chains.base?.contracts.timelock as string, ourArtifact('AdminTimelock').abi, new Wallet(m.accounts.deployer.privateKey, base));
+  const data = new Interface(abi).encodeFunctionData(method, args);
+  const salt = hexlify(randomBytes(32));
+  const delay = (await timelock.getFunction('getMinDelay')()) as bigint;
+  await minedOn(m, 'base', timelock.getFunction('schedule').send(target, 0n, data, ZeroHash, salt, delay));
+  await base.send('evm_increaseTime', [Number(delay)]);
+  await base.send('evm_mine', []);
+  await minedOn(m, 'base', timelock.getFunction('execute').send(target, 0n, data, ZeroHash, salt));
 }
 
 export function engine(m: DevnetManifest, signer?: Wallet): Contract {

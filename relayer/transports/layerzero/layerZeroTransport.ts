@@ -8,7 +8,7 @@ import type { ChainClient, Log, Receipt } from '../../chains/client.js';
 import { ourArtifact } from '../../chains/contractsAbi.js';
 import type { Config } from '../../config/schema.js';
 import { identifyMessage } from '../../messages/codec.js';
-import { ENGINE_REJECTIONS, revertVerdict } from '../engineRejections.js';
+import { ENGINE_REJECTIONS, ENGINE_WAITS, revertVerdict } from '../engineRejections.js';
 import { afterDelivery } from '../parkedSeize.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
 import { observedOn, routeEnds, routeNamed, type DeliveryPlan, type DeliveryStep, type RevertVerdict, type SourceWatch, type Transport } from '../transport.js';
@@ -46,7 +46,7 @@ const REVERTS = {
   decode: decodeError,
   permanent: PERMANENT,
   // The endpoint delivers a path in nonce order: an earlier packet must be committed first.
-  wait: { LZ_InvalidNonce: 'waiting for an earlier nonce of this path' },
+  wait: { LZ_InvalidNonce: 'waiting for an earlier nonce of this path', ...ENGINE_WAITS },
 };
 
 const PAYLOAD = { encode: (p: { encoded: string; options: string }) => JSON.stringify(p) };

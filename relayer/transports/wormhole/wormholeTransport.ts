@@ -10,7 +10,7 @@ import { ourArtifact } from '../../chains/contractsAbi.js';
 import type { Config } from '../../config/schema.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { identifyMessage } from '../../messages/codec.js';
-import { ENGINE_REJECTIONS, revertVerdict } from '../engineRejections.js';
+import { ENGINE_REJECTIONS, ENGINE_WAITS, revertVerdict } from '../engineRejections.js';
 import { afterDelivery } from '../parkedSeize.js';
 import type { MessageRow, NewMessage } from '../../store/store.js';
 import { observedOn, routeEnds, routeNamed, type DeliveryPlan, type RevertVerdict, type SourceWatch, type Transport } from '../transport.js';
@@ -133,7 +133,7 @@ export class WormholeTransport implements Transport {
 
   explainRevert(revertData: string | null): RevertVerdict {
     // VaaAlreadyConsumed stays transient: someone delivered it meanwhile; the next plan sees it delivered.
-    return revertVerdict(revertData, { decode: decodeError, permanent: PERMANENT });
+    return revertVerdict(revertData, { decode: decodeError, permanent: PERMANENT, wait: ENGINE_WAITS });
   }
 
 }

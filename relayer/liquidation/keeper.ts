@@ -38,6 +38,7 @@ const POSITION_PARTIALLY_LIQUIDATED = engineIface.getEvent('PositionPartiallyLiq
 /** Positions per liquidateMany transaction (each costs about 60k gas): well inside a block. */
 export const LIQUIDATION_BATCH = 100;
 const quoteSettlementFn = abiFunction(engineIface, 'quoteSettlement');
+const badDebtFn = abiFunction(engineIface, 'badDebt');
 
 
 interface MarketBook {
@@ -181,7 +182,9 @@ export class Keeper {
     const range = prices.result;
     // The conservative end: a long must be underwater even at the highest agreeing price.
     const candidates = [...book.longs.candidates(range.high), ...book.shorts.candidates(range.low)];
-    this.o.events.emit({ type: 'keeper.tick', market: book.name, ok: true, indexed, candidates: candidates.length });
+    // The market's uncovered deficits (bad debt), for the metric: one read per tick.
+    const [badDebt] = badDebtFn.decode(await this.o.client(this.chain).call(this.engine, badDebtFn.encode([book.id])));
+    this.o.events.emit({ type: 'keeper.tick', market: book.name, ok: true, indexed, candidates: candidates.length, badDebt: badDebt as bigint });
     const liquidated: string[] = [];
     if (candidates.length === 0) return { market: book.name, range, candidates, liquidated };
 

@@ -27,6 +27,7 @@ export const METRIC = {
   limited: 'isorelay_credits_limited_total',
   liquidations: 'isorelay_liquidations_total',
   keeperBlocked: 'isorelay_keeper_no_price_total',
+  badDebt: 'isorelay_bad_debt_usd',
   reorgDepth: 'isorelay_reorg_last_depth_blocks',
   chainHead: 'isorelay_chain_head_block',
   chainFinalized: 'isorelay_chain_finalized_block',
@@ -78,6 +79,12 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
   const keeperBlocked = new Counter({
     name: METRIC.keeperBlocked,
     help: 'Keeper ticks without a reconciled price (fail closed: nobody liquidated)',
+    labelNames: ['market'] as const,
+    registers: [registry],
+  });
+  const badDebt = new Gauge({
+    name: METRIC.badDebt,
+    help: 'Liquidation deficits no insurance covered (the engine\'s badDebt), USD, by market; read by the keeper each tick',
     labelNames: ['market'] as const,
     registers: [registry],
   });
@@ -194,6 +201,8 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
         return;
       case 'keeper.tick':
         if (!e.ok) keeperBlocked.inc({ market: e.market });
+        // USD 1e18 as a float: a gauge for alerting, not an amount to settle with.
+        if (e.badDebt !== undefined) badDebt.set({ market: e.market }, Number(e.badDebt / 10n ** 12n) / 1e6);
         return;
       case 'keeper.liquidation':
         liquidations.inc({ market: e.market, ok: String(e.ok) });

@@ -18,7 +18,7 @@ export type RelayerEvent =
   /** A CREDIT over a route's limit: held (above the per-message cap) or waiting for the window. */
   | { type: 'route.limited'; route: string; id: string; token: string; amount: bigint; held: boolean; reason: string }
   /** One keeper pass over a market: the reconciled range, or why there is none (nobody is liquidated). */
-  | { type: 'keeper.tick'; market: string; ok: boolean; indexed: number; candidates: number; reason?: string }
+  | { type: 'keeper.tick'; market: string; ok: boolean; indexed: number; candidates: number; reason?: string; badDebt?: bigint }
   /** A liquidation the keeper sent (ok) or that the engine refused (reason). */
   | { type: 'keeper.liquidation'; market: string; positionKey: string; price: bigint; ok: boolean; tx?: string; reason?: string; partial?: boolean }
   /** The keeper sent a settlement its liquidation queued (or failed to: it stays queued for anyone). */

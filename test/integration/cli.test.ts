@@ -221,6 +221,7 @@ describe('isorelay CLI against a devnet', function () {
         const row = after.stdout.split('\n').find((l) => /^77\s/.test(l));
         assert.ok(row !== undefined, after.stdout);
         assert.match(row, /^77\s+arbitrum\s+USDC \(0x[0-9a-fA-F]{40}\)\s+2500\.0\s+1\s+—\s+—\s+—\s+—\s+—$/);
+        assert.match(after.stdout, /^engine on base: bad debt ETH-USD 0\.00 USD; profit owed to 0x[0-9a-fA-F]{40}: 0\.0$/m);
 
         const json = await cli(['positions', '-c', configFile, '--trader', trader, '--json'], keys);
         const parsed = JSON.parse(json.stdout) as { positions: { positionId: string; amount: string; credits: number }[] };

@@ -198,6 +198,13 @@ describe('ops/metrics', function () {
     assert.equal(sample(text, 'isorelay_incidents_total{chain="base",code="REORG_BEYOND_FINALITY"}'), 1);
   });
 
+  it('shows the engine\'s bad debt per market as the keeper reads it, in USD', async function () {
+    bus.emit({ type: 'keeper.tick', market: 'ETH-USD', ok: true, indexed: 3, candidates: 0, badDebt: 209_123_456_000_000_000_000n });
+    assert.equal(sample(await metrics.registry.metrics(), 'isorelay_bad_debt_usd{market="ETH-USD"}'), 209.123456);
+    bus.emit({ type: 'keeper.tick', market: 'ETH-USD', ok: true, indexed: 3, candidates: 0, badDebt: 0n });
+    assert.equal(sample(await metrics.registry.metrics(), 'isorelay_bad_debt_usd{market="ETH-USD"}'), 0);
+  });
+
   it('reads message counts from the store at each scrape, zero for absent statuses', async function () {
     let counts: RouteCounts[] = [{ route: 'base→arb', counts: { observed: 3, delivered: 7 }, oldestPendingAt: null }];
     metrics.observeStore({ countsByRoute: () => counts });

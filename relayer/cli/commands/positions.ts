@@ -18,6 +18,8 @@ export interface PositionsOptions {
 }
 
 const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
+/** decimals() of an ERC-20. */
+const ERC20_DECIMALS = '0x313ce567';
 const tokenIface = new Interface(ourArtifact('TestToken').abi);
 const CREDITED_TOPIC = engineIface.getEvent('PositionCredited')?.topicHash as string; // the event is in the ABI
 
@@ -159,19 +161,48 @@ async function readExposure(client: ChainClient, engine: string, trader: string,
 
 const usd = (x: bigint | null, digits = 2): string => (x === null ? '—' : Number(formatUnits(x, 18)).toFixed(digits));
 
+/** Per destination engine: the bad debt of each configured market, and the profit its pool owes the trader. */
+export async function readEngineAccounts(config: Config, trader: string): Promise<{ destination: string; badDebt: Record<string, bigint>; profitOwed: bigint; settlementDecimals: number }[]> {
+  const out = [];
+  for (const destination of [...new Set(config.routes.filter((r) => r.direction === 'credit').map((r) => r.destination))]) {
+    const cfg = config.chains[destination];
+    if (cfg?.engine === undefined) continue;
+    const markets = Object.keys(config.markets);
+    const client = new ChainClient(destination, cfg);
+    const raws = await client.calls([
+      ...markets.map((name) => ({ to: cfg.engine as string, data: engineIface.encodeFunctionData('badDebt', [id(name)]) })),
+      { to: cfg.engine, data: engineIface.encodeFunctionData('profitOwed', [trader]) },
+      { to: cfg.engine, data: engineIface.encodeFunctionData('settlementToken', []) },
+    ]);
+    const value = (fn: string, raw: string | undefined) => engineIface.decodeFunctionResult(fn, raw ?? '0x')[0] as bigint;
+    const token = engineIface.decodeFunctionResult('settlementToken', raws[markets.length + 1] ?? '0x')[0] as string;
+    const decimals = BigInt(token) === 0n ? 18 : Number(BigInt(await client.call(token, ERC20_DECIMALS)));
+    out.push({
+      destination,
+      badDebt: Object.fromEntries(markets.map((name, i) => [name, value('badDebt', raws[i])])),
+      profitOwed: value('profitOwed', raws[markets.length]),
+      settlementDecimals: decimals,
+    });
+  }
+  return out;
+}
+
 export async function positionsCommand(opts: PositionsOptions): Promise<void> {
   const config = loadConfig(opts.config);
   const traderArg = opts.trader; // printed as given: isAddress narrows opts.trader to never in the error branch
   if (!isAddress(traderArg)) throw new IsorelayError(ErrorCode.USAGE, `--trader ${opts.trader} is not an address (0x followed by 40 hex digits)`);
   const trader = getAddress(opts.trader);
   const rows = await readPositions(config, trader);
+  const engines = await readEngineAccounts(config, trader);
   if (opts.json === true) {
     const json = rows.map((r) => ({ ...r, amountFormatted: formatUnits(r.amount, r.decimals) }));
-    process.stdout.write(`${JSON.stringify({ trader, positions: json }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ trader, positions: json, engines }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
     return;
   }
+  // What no insurance covered (the protocol's bad debt) and what the pool still owes this trader.
+  const accounts = engines.map((e) => `engine on ${e.destination}: bad debt ${Object.entries(e.badDebt).map(([mk, v]) => `${mk} ${usd(v)} USD`).join(', ') || 'none'}; profit owed to ${trader}: ${formatUnits(e.profitOwed, e.settlementDecimals)}${e.profitOwed > 0n ? ' (claimProfit)' : ''}`).join('\n');
   if (rows.length === 0) {
-    process.stdout.write(`no positions for ${trader}: the engine has credited no collateral to this trader yet\n`);
+    process.stdout.write(`no positions for ${trader}: the engine has credited no collateral to this trader yet\n${accounts}\n`);
     return;
   }
   const multi = new Set(rows.map((r) => r.destination)).size > 1;
@@ -194,5 +225,5 @@ export async function positionsCommand(opts: PositionsOptions): Promise<void> {
       ];
     }),
   );
-  process.stdout.write(`positions of ${trader} on ${[...new Set(rows.map((r) => r.destination))].join(', ')}\n${table}\n`);
+  process.stdout.write(`positions of ${trader} on ${[...new Set(rows.map((r) => r.destination))].join(', ')}\n${table}\n${accounts}\n`);
 }

@@ -53,7 +53,8 @@ export interface MulDivVector {
 export interface LiquidationVector {
   name: string;
   input: { side: 'long' | 'short'; collateral: string; size: string; entryPrice: string; fees: string; mmr: string; penaltyRate: string; price: string };
-  expected: { closeSize: string; penalty: string; full: boolean };
+  /** deficit: what a whole liquidation leaves below zero (−equity at P, else 0): bad debt unless covered. */
+  expected: { closeSize: string; penalty: string; full: boolean; deficit: string };
 }
 
 export interface MarginVectors {
@@ -301,11 +302,11 @@ function liquidationReference(i: LiquidationVector['input']): LiquidationVector[
       if (ok(mid)) hi = mid;
       else lo = mid + 1n;
     }
-    return { closeSize: lo.toString(), penalty: penOf(lo).toString(), full: false };
+    return { closeSize: lo.toString(), penalty: penOf(lo).toString(), full: false, deficit: '0' };
   }
   const whole = penOf(q);
   const left = eq > 0n ? eq : 0n;
-  return { closeSize: q.toString(), penalty: (whole < left ? whole : left).toString(), full: true };
+  return { closeSize: q.toString(), penalty: (whole < left ? whole : left).toString(), full: true, deficit: (eq < 0n ? -eq : 0n).toString() };
 }
 
 function buildLiquidation(): LiquidationVector[] {

@@ -39,9 +39,12 @@ contract MarginHarness {
     function liquidationPlan(MarginMath.Account calldata a, uint256 mmr, uint256 penaltyRate, uint256 price)
         external
         pure
-        returns (uint256 closeSize, uint256 penalty, bool full)
+        returns (uint256 closeSize, uint256 penalty, bool full, uint256 deficit)
     {
-        return MarginMath.liquidationPlan(a, mmr, penaltyRate, price);
+        (closeSize, penalty, full) = MarginMath.liquidationPlan(a, mmr, penaltyRate, price);
+        // As EngineLiquidation takes it: equity below zero at the liquidation price.
+        int256 eq = MarginMath.equity(a, price);
+        if (full && eq < 0) deficit = uint256(-eq);
     }
 
     function mulDiv(uint256 x, uint256 y, uint256 d, MarginMath.Rounding rounding) external pure returns (uint256) {

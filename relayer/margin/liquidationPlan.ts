@@ -15,6 +15,8 @@ export interface LiquidationPlan {
   /** USD 1e18 charged: split between the keeper and the insurance fund. */
   penalty: bigint;
   full: boolean;
+  /** What a whole liquidation leaves below zero (−equity at the price, else 0): bad debt unless covered. */
+  deficit: bigint;
 }
 
 export function liquidationPlan(account: IsolatedAccount, mmr: bigint, penaltyRate: bigint, price: bigint): LiquidationPlan {
@@ -29,11 +31,11 @@ export function liquidationPlan(account: IsolatedAccount, mmr: bigint, penaltyRa
     for (let i = 0; i < 5 && x < q; i++) {
       const penalty = mulDiv(x * price, penaltyRate, WAD2, Rounding.Up);
       const left = maintenanceMargin({ ...account.position, size: q - x }, mmr, price);
-      if (eq - i256(penalty, 'penalty') >= left) return { closeSize: x, penalty, full: false };
+      if (eq - i256(penalty, 'penalty') >= left) return { closeSize: x, penalty, full: false, deficit: 0n };
       x++;
     }
   }
   const whole = mulDiv(q * price, penaltyRate, WAD2, Rounding.Up);
   const left = eq > 0n ? eq : 0n;
-  return { closeSize: q, penalty: whole < left ? whole : left, full: true };
+  return { closeSize: q, penalty: whole < left ? whole : left, full: true, deficit: eq < 0n ? -eq : 0n };
 }

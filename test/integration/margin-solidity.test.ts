@@ -68,8 +68,8 @@ describe('margin maths (Solidity) against test/vectors/margin.json', function ()
       vectors.liquidation.map(async (v) => {
         const i = v.input;
         const account = { position: { side: SIDE[i.side], size: i.size, entryPrice: i.entryPrice }, collateral: { kind: KIND.stable, amount: i.collateral }, fees: i.fees };
-        const [closeSize, penalty, full] = (await harnessOf().getFunction('liquidationPlan').staticCall(account, i.mmr, i.penaltyRate, i.price)) as [bigint, bigint, boolean];
-        return { v, actual: { closeSize: String(closeSize), penalty: String(penalty), full } };
+        const [closeSize, penalty, full, deficit] = (await harnessOf().getFunction('liquidationPlan').staticCall(account, i.mmr, i.penaltyRate, i.price)) as [bigint, bigint, boolean, bigint];
+        return { v, actual: { closeSize: String(closeSize), penalty: String(penalty), full, deficit: String(deficit) } };
       }),
     );
     assert.ok(results.length >= 10);

@@ -97,6 +97,7 @@ describe('margin maths (TypeScript) against test/vectors/margin.json', function 
   it('plans every liquidation vector exactly as the file says: the smallest close that restores the margin, else all', function () {
     assert.ok(vectors.liquidation.length >= 10);
     assert.ok(vectors.liquidation.some((v) => v.expected.full) && vectors.liquidation.some((v) => !v.expected.full));
+    assert.ok(vectors.liquidation.some((v) => v.expected.deficit !== '0'), 'a case ends in bad debt');
     for (const v of vectors.liquidation) {
       const i = v.input;
       const account = {
@@ -105,7 +106,7 @@ describe('margin maths (TypeScript) against test/vectors/margin.json', function 
         fees: BigInt(i.fees),
       };
       const plan = liquidationPlan(account, BigInt(i.mmr), BigInt(i.penaltyRate), BigInt(i.price));
-      assert.deepEqual({ closeSize: plan.closeSize.toString(), penalty: plan.penalty.toString(), full: plan.full }, v.expected, v.name);
+      assert.deepEqual({ closeSize: plan.closeSize.toString(), penalty: plan.penalty.toString(), full: plan.full, deficit: plan.deficit.toString() }, v.expected, v.name);
     }
   });
 

@@ -113,7 +113,8 @@ contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
         if (config.priceFeed == address(0) || config.heartbeat == 0 || config.maxAttestationAge == 0) revert InvalidConfig();
         if (config.maxDeviationBps == 0 || config.minAttestedChains < 2) revert InvalidConfig();
         if (config.mmr == 0 || config.imr < config.mmr || config.imr > WAD || config.feeRate >= WAD) revert InvalidConfig();
-        if (config.spreadBps >= 1_000 || (config.maxPrice != 0 && config.maxPrice <= config.minPrice)) revert InvalidConfig();
+        // A spread at least imr − mmr would open positions already liquidatable.
+        if (uint256(config.spreadBps) * 1e14 >= config.imr - config.mmr || (config.maxPrice != 0 && config.maxPrice <= config.minPrice)) revert InvalidConfig();
         // A penalty at or above the maintenance rate could never bring a position back: no partial liquidation.
         if (uint256(config.penaltyBps) * 1e14 >= config.mmr || config.keeperShareBps > BPS) revert InvalidConfig();
         markets[market] = config;
@@ -164,6 +165,8 @@ contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
         if (insuranceFund_ == address(0) || settlementPool_ == address(0) || settlementToken_ == address(0) || decimals_ > 18) {
             revert InvalidConfig();
         }
+        // Profit owed is counted in the token's units: the token and its decimals are set once.
+        if (settlementToken != address(0) && (settlementToken != settlementToken_ || settlementDecimals != decimals_)) revert InvalidConfig();
         insuranceFund = insuranceFund_;
         settlementPool = settlementPool_;
         settlementToken = settlementToken_;

@@ -286,7 +286,8 @@ function buildMulDiv(): MulDivVector[] {
 
 /**
  * The liquidation plan by its definition, found by binary search (not by the implementations'
- * closed form): the smallest x with eq − ⌈π·x·P⌉ ≥ ⌈mmr·(q − x)·P⌉, partial when x < q.
+ * closed form): the smallest x with eq − ⌈π·x·P⌉ − 1 ≥ ⌈mmr·(q − x)·P⌉, partial when x < q (the
+ * 1 wei spares the PnL split in two, whose parts round apart by up to 1 wei).
  */
 function liquidationReference(i: LiquidationVector['input']): LiquidationVector['expected'] {
   const [q, E, P, c, f, mmr, pr] = [i.size, i.entryPrice, i.price, i.collateral, i.fees, i.mmr, i.penaltyRate].map(BigInt) as [bigint, bigint, bigint, bigint, bigint, bigint, bigint];
@@ -294,7 +295,7 @@ function liquidationReference(i: LiquidationVector['input']): LiquidationVector[
   const eq = c + pnl - f;
   const ceil36 = (x: bigint) => new Q(x, ONE * ONE).ceil();
   const penOf = (x: bigint) => ceil36(pr * x * P);
-  const ok = (x: bigint) => eq - penOf(x) >= ceil36(mmr * (q - x) * P);
+  const ok = (x: bigint) => eq - penOf(x) - 1n >= ceil36(mmr * (q - x) * P);
   if (eq > 0n && pr < mmr && P > 0n && ok(q - 1n)) {
     let [lo, hi] = [0n, q - 1n];
     while (lo < hi) {
@@ -330,6 +331,9 @@ function buildLiquidation(): LiquidationVector[] {
     v('penalty rate at the maintenance rate: all of it', 'long', e18(1000), e18(3), e18(3000), e18(2800), { penaltyRate: ONE / 20n }),
     v('no penalty', 'long', e18(1000), e18(3), e18(3000), e18(2800), { penaltyRate: 0n }),
     v('tiny position (1000 wei)', 'long', 140n, 1000n, e18(2), e18(1) + 3n),
+    v('low price: 1000 units at 1 USD, at 0.925', 'long', e18(100), e18(1000), e18(1), 925n * ONE / 1000n, { mmr: 3n * ONE / 100n }),
+    v('low price: short 1000 units at 0.5 USD, at 0.537', 'short', e18(50), e18(1000), ONE / 2n, 537n * ONE / 1000n, { mmr: 3n * ONE / 100n }),
+    v('very low price: 1e6 units at 0.01 USD, at 0.0091', 'long', e18(1_000), e18(1_000_000), ONE / 100n, 91n * ONE / 10_000n, { mmr: 3n * ONE / 100n }),
     v('huge position near 1e30', 'long', e18(3_600_000_000_000_000), 10n ** 30n - 7n, e18(40_000) + 1n, e18(36_600)),
   ];
 }

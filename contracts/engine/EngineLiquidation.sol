@@ -131,17 +131,6 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
         emit LiquidationPenalty(key, msg.sender, penalty, units);
     }
 
-    /// @dev A deficit is owed to the other side of the trade (the settlement pool pays its profit):
-    /// the destination insurance pays it into the pool as far as it can, the rest is bad debt.
-    function _coverDeficit(bytes32 key, bytes32 market, uint256 deficit) private {
-        uint256 unit = 10 ** (18 - settlementDecimals);
-        uint256 covered = _available(destinationInsurance, (deficit + unit - 1) / unit);
-        if (covered > 0) IERC20(settlementToken).safeTransferFrom(destinationInsurance, settlementPool, covered);
-        uint256 uncovered = covered * unit >= deficit ? 0 : deficit - covered * unit;
-        badDebt[market] += uncovered;
-        emit BadDebt(key, market, deficit, covered, uncovered);
-    }
-
     function _scale(Position storage p) private view returns (uint256) {
         return 10 ** (18 - collateralConfig[p.srcChainId][p.token].decimals);
     }

@@ -102,12 +102,12 @@ contract EngineSettlement is EngineState, ReentrancyGuard {
         _settleClosed(key, price);
     }
 
-    /// @notice Anyone may settle a position with no exposure whose realized loss and fees eat into
-    /// its collateral (its trader may never close it): the loss is SEIZEd, the rest RELEASEd to the
-    /// trader, the caller paying the fees.
+    /// @notice Anyone may settle a position with no exposure and a realized loss (its trader may
+    /// never close it): the loss and fees are SEIZEd, the rest RELEASEd to the trader, the caller
+    /// paying the messaging fees.
     function settle(bytes32 positionKey) external payable nonReentrant paidByCaller {
         Position storage p = positions[positionKey];
-        if (p.srcChainId == 0 || p.size != 0 || p.realizedPnl - _toInt(p.fees) >= 0) revert NothingToSettle();
+        if (p.srcChainId == 0 || p.size != 0 || p.realizedPnl >= 0 || p.realizedPnl - _toInt(p.fees) >= 0) revert NothingToSettle();
         _settleClosed(positionKey, p.market != bytes32(0) ? _oraclePrice(p.market) : 0);
     }
 
@@ -124,7 +124,10 @@ contract EngineSettlement is EngineState, ReentrancyGuard {
         if (ids.length != s.length) revert NotQueued(0);
         for (uint256 i; i < ids.length; i++) {
             bytes32 queued = queuedSettlements[ids[i]];
-            if (queued == bytes32(0) || queued != keccak256(abi.encode(s[i]))) revert NotQueued(ids[i]);
+            // Sent meanwhile by someone else: skipped (its fee is refunded), so that one front-run send
+            // cannot fail a keeper's whole batch.
+            if (queued == bytes32(0)) continue;
+            if (queued != keccak256(abi.encode(s[i]))) revert NotQueued(ids[i]);
             delete queuedSettlements[ids[i]];
             _send(s[i]);
         }
@@ -144,6 +147,8 @@ contract EngineSettlement is EngineState, ReentrancyGuard {
         if (amount > released) _send(seize);
         // The pool pays what it can; the rest is owed (claimProfit): a short pool never traps a trader.
         _payProfit(release.trader, profitPaid);
+        // Settled below zero (losses beyond the collateral): a deficit, as a liquidation's would be.
+        if (settled < 0) _coverDeficit(key, p.market, uint256(-settled));
         emit PositionClosed(key, settled, released, amount - released, profitPaid);
         emit PositionChanged(key, release.trader, release.positionId, p.market);
     }

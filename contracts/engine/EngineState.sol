@@ -384,6 +384,17 @@ abstract contract EngineState {
         }
     }
 
+    /// @dev A deficit is owed to the other side of the trade (the settlement pool pays its profit):
+    /// the destination insurance pays it into the pool as far as it can, the rest is bad debt.
+    function _coverDeficit(bytes32 key, bytes32 market, uint256 deficit) internal {
+        uint256 unit = 10 ** (18 - settlementDecimals);
+        uint256 covered = _available(destinationInsurance, (deficit + unit - 1) / unit);
+        if (covered > 0) IERC20(settlementToken).safeTransferFrom(destinationInsurance, settlementPool, covered);
+        uint256 uncovered = covered * unit >= deficit ? 0 : deficit - covered * unit;
+        badDebt[market] += uncovered;
+        emit BadDebt(key, market, deficit, covered, uncovered);
+    }
+
     /// @dev What `from` can pay the engine in settlement token, up to `amount`.
     function _available(address from, uint256 amount) internal view returns (uint256) {
         if (from == address(0) || settlementToken == address(0)) return 0;

@@ -43,7 +43,10 @@ contract EngineTrading is EngineState, ReentrancyGuard {
         Position storage p = positions[key];
         if (p.srcChainId == 0 || collateral[key][collateralKeyOf(p.srcChainId, p.token)] == 0) revert NoCollateral();
         if (!collateralConfig[p.srcChainId][p.token].usdValued) revert CollateralNotTradable(p.srcChainId, p.token);
-        uint256 price = _executionPrice(m, _oraclePrice(market), side == MarginMath.Side.Long);
+        // Profit can only be paid in a configured settlement token: no trade before it is set.
+        if (settlementToken == address(0)) revert InvalidConfig();
+        uint256 oracle = _oraclePrice(market);
+        uint256 price = _executionPrice(m, oracle, side == MarginMath.Side.Long);
         _addOpenInterest(market, side, size, m.maxOpenInterest);
         if (p.size == 0) {
             p.market = market;
@@ -63,7 +66,8 @@ contract EngineTrading is EngineState, ReentrancyGuard {
         p.size += size;
         uint256 fee = _fee(m, size, price);
         p.fees += fee;
-        _requireFree(key, p, price);
+        // At the oracle price: the spread the trader just paid is a loss the check must see.
+        _requireFree(key, p, oracle);
         emit PositionTraded(key, true, size, price, fee);
         emit PositionChanged(key, msg.sender, positionId, market);
     }

@@ -108,7 +108,7 @@ library MarginMath {
 
     /// @notice How a breached account is liquidated at P with penalty rate `penaltyRate` (of the
     /// notional closed). Partial when it can be: the smallest size x whose close (its PnL realized,
-    /// the penalty charged) leaves equity at or above the maintenance margin of what stays open;
+    /// the penalty charged) leaves equity above the maintenance margin of what stays open (by 1 wei);
     /// otherwise the whole position, with a penalty bounded by what equity is left (never below 0).
     /// `full` is then true and `closeSize` the whole size. docs/liquidation.md.
     function liquidationPlan(Account memory a, uint256 mmr, uint256 penaltyRate, uint256 price)
@@ -126,25 +126,53 @@ library MarginMath {
         return (a.position.size, whole < left ? whole : left, true);
     }
 
-    /// @dev Closing x at P keeps equity (its PnL was already in it) less the penalty, and frees
-    /// mmr·x·P of margin: x ≥ (mm − eq) / (P·(mmr − penaltyRate)); then the roundings are checked
-    /// (a wei or two either way). Returns the whole size when no smaller close restores the account.
+    /// @dev Closing x at P keeps equity (its PnL was already in it, but its two parts round apart by
+    /// up to 1 wei) less the penalty, and frees mmr·x·P of margin: x ≥ (mm − eq) / (P·(mmr − π)).
+    /// Each wei of rounding moves that by about 1e36 / (P·(mmr − π)) wei of size, so the smallest x
+    /// that restores the account (with that 1 wei to spare) is searched in a window that wide around
+    /// the bound. Returns the whole size when no smaller close restores it.
     function _partial(Account memory a, int256 eq, uint256 mmr, uint256 penaltyRate, uint256 price)
         private
         pure
         returns (uint256 x, uint256 pen)
     {
-        uint256 mm = maintenanceMargin(a.position, mmr, price);
-        uint256 shortfall = eq >= SafeCast.toInt256(mm) ? 0 : mm - uint256(eq);
-        x = mulDiv(shortfall, WAD2, price * (mmr - penaltyRate), Rounding.Up);
-        // The bound is exact before rounding; the roundings move the smallest x by a wei or two either way.
-        x = x > 2 ? x - 2 : 0;
-        for (uint256 i; i < 5 && x < a.position.size; i++) {
-            pen = mulDiv(x * price, penaltyRate, WAD2, Rounding.Up);
-            if (eq - SafeCast.toInt256(pen) >= SafeCast.toInt256(_marginLeft(a.position, x, mmr, price))) return (x, pen);
-            x++;
+        Restore memory r = Restore(a, eq, mmr, penaltyRate, price);
+        (uint256 lo, uint256 hi) = _window(r);
+        if (lo > hi || !_restores(r, hi)) return (a.position.size, 0);
+        while (lo < hi) {
+            uint256 mid = (lo + hi) / 2;
+            if (_restores(r, mid)) hi = mid;
+            else lo = mid + 1;
         }
-        return (a.position.size, 0);
+        return (lo, mulDiv(lo * price, penaltyRate, WAD2, Rounding.Up));
+    }
+
+    /// @dev The account and the terms of its liquidation, in one place (the search needs them all).
+    struct Restore {
+        Account a;
+        int256 eq;
+        uint256 mmr;
+        uint256 rate;
+        uint256 price;
+    }
+
+    /// @dev The sizes searched: the bound ± what a few wei of rounding move it by, below the whole size.
+    function _window(Restore memory r) private pure returns (uint256 lo, uint256 hi) {
+        uint256 mm = maintenanceMargin(r.a.position, r.mmr, r.price);
+        uint256 shortfall = r.eq >= SafeCast.toInt256(mm) ? 0 : mm - uint256(r.eq);
+        uint256 perWei = r.price * (r.mmr - r.rate);
+        uint256 bound = mulDiv(shortfall, WAD2, perWei, Rounding.Up);
+        uint256 window = mulDiv(4, WAD2, perWei, Rounding.Up) + 4;
+        uint256 last = r.a.position.size - 1;
+        lo = bound > window ? bound - window : 0;
+        hi = bound + window < last ? bound + window : last;
+    }
+
+    /// @dev Whether closing x at P, with its penalty, leaves equity above the margin of what stays
+    /// open, with 1 wei to spare for the rounding of the PnL split in two.
+    function _restores(Restore memory r, uint256 x) private pure returns (bool) {
+        uint256 pen = mulDiv(x * r.price, r.rate, WAD2, Rounding.Up);
+        return r.eq - SafeCast.toInt256(pen) - 1 >= SafeCast.toInt256(_marginLeft(r.a.position, x, r.mmr, r.price));
     }
 
     function _marginLeft(Position memory p, uint256 closed, uint256 mmr, uint256 price) private pure returns (uint256) {

@@ -221,6 +221,8 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
   await dst.d.send(engine, 'setPauser', [DEVNET_ROLES.deployer.address]);
   const timelock = await dst.d.deploy('AdminTimelock', [DEVNET_TIMELOCK_SECONDS, [dst.d.wallet.address], [dst.d.wallet.address], ZeroAddress]);
   const timelockAddress = await timelock.getAddress();
+  // The LayerZero delegate (libraries, DVN config, clear/burn) is an owner power too: the timelock's.
+  await dst.d.send(engine, 'setDelegate', [timelockAddress]);
   await dst.d.send(engine, 'transferOwnership', [timelockAddress]);
   await dst.d.send(new Contract(settlement.attestations, ourArtifact('PriceAttestations').abi, dst.d.wallet), 'transferOwnership', [timelockAddress]);
 

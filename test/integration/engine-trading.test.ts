@@ -314,6 +314,19 @@ describe('trading on the engine (base), margined by collateral credited from the
     assert.equal((await reverted(c, 'claimProfit')).name, 'NothingToSettle');
   });
 
+  it('a trader\'s own close below zero is a deficit too: covered into the pool by the destination insurance', async () => {
+    const m = devnet().manifest;
+    const c = asTrader();
+    // 1 000 USDC, 3 ETH long at 3 000; at 2 600 the loss (1 200) and fees are beyond the collateral.
+    await mined(m, c, 'increase', 2n, MARKET, LONG, 3n * WAD);
+    await setFeedAnswer(m, ['base'], 2_600_00000000n);
+    const logs = await mined(m, c, 'close', 2n, await paying(c, ARBITRUM));
+    const [, settled] = argsOf(named(logs, 'PositionClosed')[0]) as [string, bigint];
+    assert.ok(settled < 0n);
+    const covered = (-settled + USDC_SCALE - 1n) / USDC_SCALE;
+    assert.deepEqual(argsOf(named(logs, 'BadDebt')[0]), [keyOf(t0, 2n), MARKET, -settled, covered, 0n]);
+  });
+
   it('credits WETH but never trades on it (CollateralNotTradable); it is still withdrawn and closed', async () => {
     const m = devnet().manifest;
     const c = asTrader();
@@ -359,10 +372,11 @@ describe('trading on the engine (base), margined by collateral credited from the
     const forged = [...first];
     forged[5] = (forged[5] as bigint) + 1n;
     assert.equal((await reverted(stranger, 'sendQueued', firstId, forged, await paying(stranger, OPTIMISM, 1n))).name, 'NotQueued', 'only what was queued');
-    for (const [qid, , q] of queued) {
-      const logs = await mined(m, stranger, 'sendQueued', qid, [...q], await paying(stranger, OPTIMISM, 1n));
-      assert.deepEqual(logs.map((l) => l.name), ['SettlementSent']);
-    }
+    // One sent alone first (a front-run of a batch): the batch skips it and sends the rest, once.
+    const [firstQ, ...restQ] = queued;
+    await mined(m, stranger, 'sendQueued', firstQ?.[0], [...(firstQ?.[2] ?? [])], await paying(stranger, OPTIMISM, 1n));
+    const batch = await mined(m, stranger, 'sendQueuedMany', queued.map(([qid]) => qid), queued.map(([, , q]) => [...q]), await paying(stranger, OPTIMISM, 2n));
+    assert.equal(batch.filter((l) => l.name === 'SettlementSent').length, restQ.length);
     assert.equal((await reverted(stranger, 'sendQueued', firstId, first, await paying(stranger, OPTIMISM, 1n))).name, 'NotQueued', 'sent once');
     const one = await stateOf(m, t0, 1n);
     assert.deepEqual([one.srcChainId, one.token, one.collateral], [ARBITRUM, arbUsdc, usdc(10_000n)], 'still bound to arbitrum USDC, unchanged');

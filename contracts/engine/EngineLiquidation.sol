@@ -79,7 +79,9 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
     /// collateral for its rewards, the fund's share is a fee (SEIZEd when the position settles).
     function _liquidatePart(bytes32 key, uint256 price, bytes32 digest, uint256 size, uint256 penalty) private {
         Position storage p = positions[key];
-        p.realizedPnl += MarginMath.pnl(MarginMath.Position({side: p.side, size: size, entryPrice: p.entryPrice}), price);
+        int256 pnl = MarginMath.pnl(MarginMath.Position({side: p.side, size: size, entryPrice: p.entryPrice}), price);
+        p.realizedPnl += pnl;
+        _reserveProfit(key, pnl);
         p.size -= size;
         _removeOpenInterest(p.market, p.side, size);
         uint256 toKeeper = _rewardKeeper(key, p, penalty);
@@ -114,7 +116,7 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
         collateral[key][ck] = 0;
         if (released > 0) _queue(_settlementOf(key, p, MarginMessages.RELEASE, released, 0));
         if (seized > 0) _queue(_settlementOf(key, p, MarginMessages.SEIZE, seized, price));
-        if (keeps > released * scale) _payProfit(traderOf[key], (keeps - released * scale) / 10 ** (18 - settlementDecimals));
+        _settleProfit(key, traderOf[key], keeps > released * scale ? (keeps - released * scale) / 10 ** (18 - settlementDecimals) : 0);
         _removeOpenInterest(p.market, p.side, p.size);
         delete positions[key];
     }

@@ -145,8 +145,9 @@ contract EngineSettlement is EngineState, ReentrancyGuard {
 
         if (released > 0) _send(release);
         if (amount > released) _send(seize);
-        // The pool pays what it can; the rest is owed (claimProfit): a short pool never traps a trader.
-        _payProfit(release.trader, profitPaid);
+        // From what was reserved for it, then the pool as it can; the rest is owed (claimProfit): a
+        // short pool never traps a trader.
+        _settleProfit(key, release.trader, profitPaid);
         // Settled below zero (losses beyond the collateral): a deficit, as a liquidation's would be.
         if (settled < 0) _coverDeficit(key, p.market, uint256(-settled));
         emit PositionClosed(key, settled, released, amount - released, profitPaid);

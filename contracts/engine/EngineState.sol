@@ -152,6 +152,9 @@ abstract contract EngineState {
     mapping(bytes32 => uint256) public badDebt;
     /// @notice Profit the settlement pool could not pay at close, per trader, in `settlementToken` units.
     mapping(address => uint256) public profitOwed;
+    /// @notice Profit a position realized (decrease, partial liquidation) and the pool has already
+    /// set aside for it, held by the engine until the position settles, in `settlementToken` units.
+    mapping(bytes32 => uint256) public profitEscrow;
     /// @notice Keepers' shares of liquidation penalties, claimable as a RELEASE: keeper → source chain → token → amount.
     mapping(address => mapping(uint64 => mapping(address => uint256))) public keeperRewards;
 
@@ -241,6 +244,8 @@ abstract contract EngineState {
     event BadDebt(bytes32 indexed positionKey, bytes32 indexed market, uint256 deficit, uint256 covered, uint256 uncovered);
     /// @notice The settlement pool paid `paid` of a profit and owes the trader `owed` more (claimProfit).
     event ProfitOwed(address indexed trader, uint256 paid, uint256 owed);
+    /// @notice The pool set `amount` aside for a position's realized profit (what it could of it).
+    event ProfitReserved(bytes32 indexed positionKey, uint256 amount);
     event DestinationInsuranceSet(address indexed insurance);
     event PauserSet(address indexed pauser);
     event PausedSet(bool paused, address by);
@@ -393,6 +398,28 @@ abstract contract EngineState {
         uint256 uncovered = covered * unit >= deficit ? 0 : deficit - covered * unit;
         badDebt[market] += uncovered;
         emit BadDebt(key, market, deficit, covered, uncovered);
+    }
+
+    /// @dev Realized profit is reserved at once: the pool moves it (as far as it can) into the engine,
+    /// held for the position, so that a pool drained later cannot default on profit already made.
+    function _reserveProfit(bytes32 key, int256 realized) internal {
+        if (realized <= 0) return;
+        uint256 moved = _available(settlementPool, uint256(realized) / 10 ** (18 - settlementDecimals));
+        if (moved == 0) return;
+        profitEscrow[key] += moved;
+        IERC20(settlementToken).safeTransferFrom(settlementPool, address(this), moved);
+        emit ProfitReserved(key, moved);
+    }
+
+    /// @dev Pays a settling position's profit: from what was reserved for it first, then from the pool
+    /// (what it can, the rest owed); what was reserved and is not owed (later losses) goes back to the pool.
+    function _settleProfit(bytes32 key, address trader, uint256 amount) internal {
+        uint256 escrow = profitEscrow[key];
+        if (escrow > 0) delete profitEscrow[key];
+        uint256 fromEscrow = escrow < amount ? escrow : amount;
+        if (fromEscrow > 0) IERC20(settlementToken).safeTransfer(trader, fromEscrow);
+        if (escrow > fromEscrow) IERC20(settlementToken).safeTransfer(settlementPool, escrow - fromEscrow);
+        _payProfit(trader, amount - fromEscrow);
     }
 
     /// @dev What `from` can pay the engine in settlement token, up to `amount`.

@@ -72,13 +72,17 @@ contract EngineTrading is EngineState, ReentrancyGuard {
         emit PositionChanged(key, msg.sender, positionId, market);
     }
 
-    /// @notice Shrinks a position; the PnL of the part closed is realized (settled at close).
+    /// @notice Shrinks a position; the PnL of the part closed is realized (settled at close; a profit
+    /// is reserved from the settlement pool at once).
     function decrease(uint256 positionId, uint256 size) external nonReentrant {
         bytes32 key = _positionKeyOf(msg.sender, positionId);
         Position storage p = positions[key];
         if (size == 0) revert ZeroSize();
         if (size > p.size) revert SizeTooLarge(size, p.size);
+        int256 realizedBefore = p.realizedPnl;
         (uint256 price, uint256 fee) = _reduce(p, size);
+        // Profit realized is set aside by the pool now, not promised until close.
+        _reserveProfit(key, p.realizedPnl - realizedBefore);
         emit PositionTraded(key, false, size, price, fee);
         emit PositionChanged(key, msg.sender, positionId, p.market);
     }

@@ -1,5 +1,8 @@
 // The data behind `isorelay status`: per route the message counts by status and the oldest
 // pending message, per chain the head and the finalized head (or why the chain did not answer).
+import { id, Interface } from 'ethers';
+import type { ChainClient } from '../chains/client.js';
+import { ourArtifact } from '../chains/contractsAbi.js';
 import type { Config } from '../config/schema.js';
 import { errorSummary } from '../errors/base.js';
 import { redactText } from '../errors/redact.js';
@@ -28,10 +31,40 @@ export type ChainStatus =
   | { chain: string; chainId: number; reachable: true; head: bigint; finalized: bigint }
   | { chain: string; chainId: number; reachable: false; reason: string };
 
+/** A destination engine's own state: paused or not, and the bad debt no insurance covered, per market (USD 1e18). */
+export type EngineStatus =
+  | { chain: string; reachable: true; paused: boolean; badDebt: Record<string, bigint> }
+  | { chain: string; reachable: false; reason: string };
+
 export interface StatusReport {
   generatedAt: number;
   routes: RouteStatus[];
   chains: ChainStatus[];
+  engines?: EngineStatus[];
+}
+
+const statusEngineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
+
+/** Each destination engine's paused flag and bad debt per configured market, in one batched read each. */
+export async function readEngineStatus(config: Config, clientOf: (chain: string) => ChainClient): Promise<EngineStatus[]> {
+  const chains = Object.entries(config.chains).filter(([, c]) => c.engine !== undefined);
+  const markets = Object.keys(config.markets);
+  return Promise.all(chains.map(async ([chain, c]): Promise<EngineStatus> => {
+    const engine = c.engine as string;
+    try {
+      const raws = await clientOf(chain).calls([
+        { to: engine, data: statusEngineIface.encodeFunctionData('paused', []) },
+        ...markets.map((m) => ({ to: engine, data: statusEngineIface.encodeFunctionData('badDebt', [id(m)]) })),
+      ]);
+      return {
+        chain, reachable: true,
+        paused: statusEngineIface.decodeFunctionResult('paused', raws[0] ?? '0x')[0] as boolean,
+        badDebt: Object.fromEntries(markets.map((m, i) => [m, statusEngineIface.decodeFunctionResult('badDebt', raws[i + 1] ?? '0x')[0] as bigint])),
+      };
+    } catch (e) {
+      return { chain, reachable: false, reason: redactText(errorSummary(e)) };
+    }
+  }));
 }
 
 const zeroCounts = (): Record<MessageStatus, number> =>
@@ -109,12 +142,19 @@ export function formatStatusReport(r: StatusReport): string {
       ? [c.chain, String(c.chainId), c.head.toString(), c.finalized < 0n ? 'none yet' : c.finalized.toString(), 'ok']
       : [c.chain, String(c.chainId), '-', '-', `unreachable: ${c.reason}`],
   );
+  const usd = (x: bigint) => (Number(x / 10n ** 12n) / 1e6).toFixed(2);
+  const engineRows = (r.engines ?? []).map((e) =>
+    e.reachable
+      ? [e.chain, e.paused ? 'PAUSED' : 'no', Object.entries(e.badDebt).map(([m, v]) => `${m} ${usd(v)} USD`).join(', ') || 'none']
+      : [e.chain, '-', `unreachable: ${e.reason}`],
+  );
   return [
     'routes',
     formatTable(['route', ...MESSAGE_STATUSES, 'total', 'oldest pending'], routeRows),
     '',
     'chains',
     formatTable(['chain', 'chain id', 'head', 'finalized', 'rpc'], chainRows),
+    ...(engineRows.length === 0 ? [] : ['', 'engines', formatTable(['engine on', 'paused', 'bad debt (uncovered)'], engineRows)]),
   ].join('\n');
 }
 

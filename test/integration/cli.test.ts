@@ -236,6 +236,7 @@ describe('isorelay CLI against a devnet', function () {
         assert.match(status.stdout, /^optimism-base\s+(0\s+){9}0\s+-$/m);
         assert.match(status.stdout, /^base-arbitrum\s+(0\s+){9}0\s+-$/m);
         assert.match(status.stdout, /^base\s+8453\s+\d+\s+\d+\s+ok$/m);
+        assert.match(status.stdout, /^base\s+no\s+ETH-USD 0\.00 USD$/m, 'the engine: not paused, no bad debt');
 
         const statusJson = await cli(['status', '-c', configFile, '--json'], keys);
         const report = JSON.parse(statusJson.stdout) as { routes: { route: string; counts: Record<string, number> }[]; chains: { chain: string; reachable: boolean; head: string }[] };

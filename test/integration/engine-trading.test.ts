@@ -314,6 +314,34 @@ describe('trading on the engine (base), margined by collateral credited from the
     assert.equal((await reverted(c, 'claimProfit')).name, 'NothingToSettle');
   });
 
+  it('reserves realized profit from the pool at once: a pool drained later still pays it; what later losses undo goes back', async () => {
+    const m = devnet().manifest;
+    const c = asTrader();
+    const e = engine(m);
+    const pool = m.accounts.settlementPool;
+    const token = new Contract(m.chains.base?.contracts.settlementToken as string, ourArtifact('TestToken').abi, new Wallet(pool.privateKey, provider(m, 'base')));
+    const balance = (a: string) => token.getFunction('balanceOf')(a) as Promise<bigint>;
+    // Position 1: 10 000 USDC, 3 ETH long at 3 000; 2 ETH closed at 3 500 realize 1 000 USD of profit.
+    await mined(m, c, 'increase', 1n, MARKET, LONG, 3n * WAD);
+    await setFeedAnswer(m, ['base'], 3_500_00000000n);
+    const poolBefore = await balance(pool.address);
+    const logs = await mined(m, c, 'decrease', 1n, 2n * WAD);
+    assert.deepEqual(argsOf(named(logs, 'ProfitReserved')[0]), [keyOf(t0, 1n), usdc(1_000n)]);
+    assert.equal(await balance(pool.address), poolBefore - usdc(1_000n));
+    assert.equal(await e.getFunction('profitEscrow')(keyOf(t0, 1n)), usdc(1_000n));
+    // The pool lets nothing more go (drained); the last ETH is closed back at 3 000, flat: the 1 000 are still paid.
+    await (await token.getFunction('approve').send(await e.getAddress(), 0n)).wait();
+    await setFeedAnswer(m, ['base'], 3_000_00000000n);
+    const traderBefore = await balance(t0);
+    const closed = await mined(m, c, 'close', 1n, await paying(c, ARBITRUM));
+    const [, settled, , , profit] = argsOf(named(closed, 'PositionClosed')[0]) as [string, bigint, bigint, bigint, bigint];
+    assert.equal(profit, settled / USDC_SCALE - usdc(10_000n), 'the profit beyond the collateral (1 000 less the fees)');
+    assert.equal(await balance(t0), traderBefore + profit, 'paid from what was reserved, although the pool allows nothing now');
+    assert.deepEqual(named(closed, 'ProfitOwed'), []);
+    assert.equal(await balance(pool.address), poolBefore - profit, 'the fees\' part of the reserve went back to the pool');
+    assert.equal(await e.getFunction('profitEscrow')(keyOf(t0, 1n)), 0n);
+  });
+
   it('a trader\'s own close below zero is a deficit too: covered into the pool by the destination insurance', async () => {
     const m = devnet().manifest;
     const c = asTrader();

@@ -2,7 +2,7 @@
 // the chains' heads, and prints per route the counts by status and per chain the heads.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { buildStatusReport, formatStatusReport, statusReportJson } from '../../app/statusReport.js';
+import { buildStatusReport, readEngineStatus, formatStatusReport, statusReportJson } from '../../app/statusReport.js';
 import { ChainClient } from '../../chains/client.js';
 import { loadConfig } from '../../config/load.js';
 import { SqliteStore } from '../../store/sqlite/sqliteStore.js';
@@ -23,7 +23,7 @@ export async function statusCommand(opts: StatusOptions): Promise<void> {
   const store = SqliteStore.open(file, { readonly: true });
   try {
     const clients = new Map(Object.entries(config.chains).map(([name, c]) => [name, new ChainClient(name, c)]));
-    const report = await buildStatusReport(config, store, clients);
+    const report = { ...(await buildStatusReport(config, store, clients)), engines: await readEngineStatus(config, (c) => clients.get(c) as ChainClient) };
     process.stdout.write(`${opts.json === true ? statusReportJson(report) : formatStatusReport(report)}\n`);
   } finally {
     store.close();

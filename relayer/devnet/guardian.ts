@@ -29,8 +29,6 @@ export const CONSISTENCY_LEVEL_INSTANT = 200;
 const DEFAULT_FINALITY = 2;
 const DEFAULT_POLL_MS = 100;
 const RPC_TIMEOUT_MS = 5_000;
-/** How far back to rescan when the last scanned block was reorged away. */
-const REORG_REWIND_BLOCKS = 64;
 const NOT_FOUND = { code: 5, message: 'requested VAA not found in store' } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -169,8 +167,9 @@ export interface GuardianService {
 interface SignedVaa {
   bytes: Uint8Array;
   chain: number;
-  /** The source block that held the message: a devnet chain rewound below it takes the VAA back. */
+  /** The source block that held the message: a devnet chain rewound or reorganised past it takes the VAA back. */
   blockNumber: number;
+  blockHash: string;
   emitter: string; // 64 hex digits
   sequence: bigint;
   timestamp: number;
@@ -246,7 +245,9 @@ class ChainWatcher {
     private readonly sign: (chain: GuardianChain, message: PendingMessage) => void,
     private readonly isSigned: (chain: number, emitter: string, sequence: bigint) => boolean,
     private readonly onError: (error: unknown, chain: string) => void,
-    private readonly forgetFrom: (chain: number, fromBlock: number) => void,
+    /** This chain's signed VAAs (their source blocks), and how to take one back. */
+    private readonly signedOn: (chain: number) => { key: string; blockNumber: number; blockHash: string }[],
+    private readonly forget: (key: string) => void,
   ) {
     this.rpc = new RpcClient(chain.rpcUrl);
     this.core = getAddress(chain.core);
@@ -280,13 +281,13 @@ class ChainWatcher {
     const headNumber = Number(BigInt(head.number));
 
     if (this.lastScanned !== undefined && (await this.reorged(this.lastScanned, head, headNumber))) {
-      // The last block we scanned is gone: rescan a window and forget what it had pending.
-      // From below the lower of the old tip and the new head (a test may rewind far, evm_revert).
-      this.nextBlock = Math.max(this.chain.fromBlock ?? 0, Math.min(this.lastScanned.number, headNumber) - REORG_REWIND_BLOCKS);
-      for (const [key, message] of this.pending) if (message.blockNumber >= this.nextBlock) this.pending.delete(key);
-      // Devnet chains are rewound by tests (evm_revert): a VAA of a block that is gone must not be
-      // served, or the same sequence would come back signed over its old payload.
-      this.forgetFrom(this.chain.wormholeChainId, this.nextBlock);
+      // The last block we scanned is gone. How deep the change goes is unknown (a test may rewind
+      // far with evm_revert and then mine past the old tip): scan the whole (devnet-sized) chain
+      // again, and take back every VAA whose source block is no longer on the chain, or the same
+      // sequence would come back signed over its old payload and the new one never be signed.
+      this.nextBlock = this.chain.fromBlock ?? 0;
+      this.pending.clear();
+      await this.forgetOffChain();
       this.lastScanned = undefined;
     }
 
@@ -333,6 +334,18 @@ class ChainWatcher {
         message.blockTimestamp = ts;
       }
       this.sign(this.chain, message);
+    }
+  }
+
+  private async forgetOffChain(): Promise<void> {
+    const signed = this.signedOn(this.chain.wormholeChainId);
+    const hashes = new Map<number, string | null>();
+    for (const v of signed) {
+      if (!hashes.has(v.blockNumber)) {
+        const block = await this.rpc.call<RpcBlock | null>('eth_getBlockByNumber', [toQuantity(v.blockNumber), false]);
+        hashes.set(v.blockNumber, block === null ? null : block.hash);
+      }
+      if (hashes.get(v.blockNumber) !== v.blockHash) this.forget(v.key);
     }
   }
 
@@ -403,6 +416,7 @@ export async function startGuardian(opts: StartGuardianOptions): Promise<Guardia
       bytes: signVaa({ ...fields, guardianKeys, guardianSetIndex }),
       chain: chain.wormholeChainId,
       blockNumber: m.blockNumber,
+      blockHash: m.blockHash,
       emitter,
       sequence: m.sequence,
       timestamp,
@@ -412,8 +426,9 @@ export async function startGuardian(opts: StartGuardianOptions): Promise<Guardia
     });
   };
   const isSigned = (chain: number, emitter: string, sequence: bigint): boolean => store.has(vaaKey(chain, emitter, sequence));
-  const forgetFrom = (chain: number, fromBlock: number): void => {
-    for (const [key, vaa] of store) if (vaa.chain === chain && vaa.blockNumber >= fromBlock) store.delete(key);
+  const signedOn = (chain: number) => [...store].filter(([, v]) => v.chain === chain).map(([key, v]) => ({ key, blockNumber: v.blockNumber, blockHash: v.blockHash }));
+  const forget = (key: string): void => {
+    store.delete(key);
   };
 
   // A wrong RPC URL would otherwise sign messages under another chain's Wormhole id.
@@ -425,7 +440,7 @@ export async function startGuardian(opts: StartGuardianOptions): Promise<Guardia
       }
     }),
   );
-  const watchers = opts.chains.map((chain) => new ChainWatcher(chain, finality, sign, isSigned, onError, forgetFrom));
+  const watchers = opts.chains.map((chain) => new ChainWatcher(chain, finality, sign, isSigned, onError, signedOn, forget));
 
   const pendingReplies = new Set<NodeJS.Timeout>();
   const answer = (req: IncomingMessage, res: ServerResponse): void => {

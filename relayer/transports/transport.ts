@@ -36,6 +36,12 @@ export interface SourceWatch {
   filter: LogFilter;
   /** The message carried by a log, or null when it is not for this route's destination. */
   parse(log: Log): NewMessage | null;
+  /**
+   * The newest nonce on chain (at `latest`) of each sequence path this route's sender writes: a
+   * stored sequence behind it, with the scan caught up, means a node answered too few logs for
+   * the last messages of a path (no later message would reveal that gap).
+   */
+  pathHeads?(source: ChainClient): Promise<{ path: string; nonce: bigint }[]>;
 }
 
 export interface Transport {

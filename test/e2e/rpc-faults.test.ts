@@ -13,6 +13,33 @@ describe('RPC faults on the way', function () {
     await proxy.close();
   });
 
+  it('finds the last lock of a path that a node answered no logs for, with no later lock to reveal the gap', async () => {
+    const m = devnet().manifest;
+    proxy = await startFaultyRpc(m.chains.arbitrum?.rpcUrl as string);
+    const config = testConfig(m, (raw) => {
+      const arb = raw.chains.arbitrum;
+      if (arb !== undefined) arb.rpcUrls = [proxy.url];
+    });
+    const { relayer, store } = makeRelayer(m, { config });
+    const events: RelayerEvent[] = [];
+    relayer.events.on((e) => events.push(e));
+
+    const first = await lock(m, 'arbitrum', { positionId: 1n });
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    proxy.setMode('emptyLogs');
+    const last = await lock(m, 'arbitrum', { positionId: 2n });
+    // The scan passes the lock's block with no logs: it is caught up, and nothing later comes.
+    await tickUntil(relayer, () => events.some((e) => e.type === 'scan.range' && e.stream === 'arbitrum-base' && e.to >= last.blockNumber));
+    assert.equal(store.list({}).length, 1, 'the lagging node hid the last lock');
+    proxy.setMode('ok');
+    // The path's nonce on chain is ahead of the store: the scan goes back and finds it.
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2, 30_000);
+    const gap = events.find((e) => e.type === 'scan.gap') as Extract<RelayerEvent, { type: 'scan.gap' }> | undefined;
+    assert.ok(gap !== undefined, 'reported as a gap');
+    assert.deepEqual([gap.expected, gap.got], [2n, 2n]);
+    for (const l of [first, last]) assert.equal(await creditCount(m, l.lockId), 1);
+  });
+
   it('detects a nonce gap left by a node that returned no logs, rescans, and credits every lock once', async () => {
     const m = devnet().manifest;
     proxy = await startFaultyRpc(m.chains.arbitrum?.rpcUrl as string);

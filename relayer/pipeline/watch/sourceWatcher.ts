@@ -22,6 +22,10 @@ export interface SourceWatcherOptions {
 }
 
 const JUDGE_EVERY_MS = 5_000;
+/** How often, once caught up, the stored sequences are compared with the paths' nonces on chain. */
+const TAIL_CHECK_MS = 2_000;
+/** Checks in a row a path must stay behind before it counts as a gap (a new block may just have landed). */
+const TAIL_CHECKS_BEHIND = 2;
 
 class NonceGap extends Error {
   constructor(
@@ -81,7 +85,41 @@ export class SourceWatcher {
         if (r.to >= head) break;
       }
     }
+    if (this.scanner.checkpoint >= head && (await this.checkTails())) return true;
     return (await this.finalize(finalized)) || worked;
+  }
+
+  private lastTailCheck = 0;
+  private readonly behind = new Map<string, number>();
+
+  /**
+   * Caught up with the head: each path's newest nonce on chain against the stored sequence. A
+   * path that stays behind means a node answered no logs for its last messages, which no later
+   * message would reveal: the scan goes back to that path's last stored message, as for a gap.
+   */
+  private async checkTails(): Promise<boolean> {
+    const now = Date.now();
+    if (this.o.watch.pathHeads === undefined || now - this.lastTailCheck < TAIL_CHECK_MS) return false;
+    this.lastTailCheck = now;
+    for (const { path, nonce } of await this.o.watch.pathHeads(this.o.client)) {
+      const last = this.o.store.lastInSequence(path);
+      // Nothing stored on this path: scanning may have begun after its earlier messages.
+      if (last?.sequence === null || last === undefined || nonce <= last.sequence.nonce) {
+        this.behind.delete(path);
+        continue;
+      }
+      const times = (this.behind.get(path) ?? 0) + 1;
+      this.behind.set(path, times);
+      if (times < TAIL_CHECKS_BEHIND) continue;
+      this.behind.delete(path);
+      // From the block before the last stored message: the missing one may share its block.
+      const from = last.srcBlock > 0n ? last.srcBlock - 1n : 0n;
+      this.scanner.rewindTo(from);
+      this.o.client.rpc.demoteCurrent();
+      this.o.events.emit({ type: 'scan.gap', stream: this.o.route.name, path, expected: last.sequence.nonce + 1n, got: nonce, rewoundTo: from });
+      return true;
+    }
+    return false;
   }
 
   private observe(logs: Parameters<SourceWatcherOptions['watch']['parse']>[0][]): void {

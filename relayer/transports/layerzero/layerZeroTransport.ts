@@ -2,7 +2,7 @@
 // ReceiveUln302 (DVN.execute, signed by the DVN signer) → commitVerification → EndpointV2.lzReceive
 // with the gas the packet's options ask for. Every step is planned from destination state, so a
 // repeated step after a crash is never sent twice.
-import { Interface, zeroPadValue, type Wallet } from 'ethers';
+import { getAddress, Interface, zeroPadValue, type Wallet } from 'ethers';
 import { abiFunction, errorDecoder } from '../../chains/abiFunction.js';
 import type { ChainClient, Log, Receipt } from '../../chains/client.js';
 import { ourArtifact } from '../../chains/contractsAbi.js';
@@ -23,6 +23,7 @@ const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
 const vaultIface = new Interface(ourArtifact('CollateralVault').abi);
 const decodeError = errorDecoder([engineIface, vaultIface, endpointIface, receiveUlnIface, dvnIface]);
 const inboundPayloadHash = abiFunction(endpointIface, 'inboundPayloadHash');
+const outboundNonceFn = abiFunction(endpointIface, 'outboundNonce');
 const lazyInboundNonce = abiFunction(endpointIface, 'lazyInboundNonce');
 const lzReceive = abiFunction(endpointIface, 'lzReceive');
 const hashLookup = abiFunction(receiveUlnIface, 'hashLookup');
@@ -121,9 +122,14 @@ export class LayerZeroTransport implements Transport {
     const route = routeNamed(config, routeName);
     const src = this.chainLz(route.source);
     const dst = this.chainLz(route.destination);
-    const { receiver } = routeEnds(config, route);
+    const { sender, receiver } = routeEnds(config, route);
+    const path = `${src.eid}:${zeroPadValue(sender, 32).toLowerCase()}:${dst.eid}:${getAddress(receiver)}`;
     return {
       filter: { address: src.endpoint, topics: [PACKET_SENT_TOPIC] },
+      pathHeads: async (source: ChainClient) => {
+        const raw = await source.call(src.endpoint, outboundNonceFn.encode([sender, dst.eid, zeroPadValue(receiver, 32)]));
+        return [{ path, nonce: outboundNonceFn.decode(raw)[0] as bigint }];
+      },
       parse: (log: Log): NewMessage | null => {
         const { encoded, options } = packetFromLogData(log.data);
         const packet = decodePacket(encoded, options);

@@ -22,6 +22,8 @@ const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
 const vaultIface = new Interface(ourArtifact('CollateralVault').abi);
 const receiveWormholeMessage = abiFunction(engineIface, 'receiveWormholeMessage');
 const consumedVaas = abiFunction(engineIface, 'consumedVaas');
+const engineOutboundNonce = abiFunction(engineIface, 'outboundNonce');
+const coreNextSequence = abiFunction(new Interface(['function nextSequence(address emitter) view returns (uint64)']), 'nextSequence');
 const decodeError = errorDecoder([engineIface, vaultIface]);
 
 /** Reverts after which no retry can succeed. */
@@ -65,6 +67,16 @@ export class WormholeTransport implements Transport {
     return {
       // Only the sender's messages: the core publishes for every contract on the chain.
       filter: { address: src.core, topics: [LOG_MESSAGE_PUBLISHED_TOPIC, '0x' + emitter] },
+      pathHeads: async (source: ChainClient) => {
+        if (settle) {
+          // The engine numbers what it sends per destination chain.
+          const destination = BigInt(this.config.chains[route.destination]?.chainId ?? 0);
+          const [n] = engineOutboundNonce.decode(await source.call(sender, engineOutboundNonce.encode([destination])));
+          return [{ path: `wormhole:${src.chainId}/${emitter}->${target}`, nonce: n as bigint }];
+        }
+        const [next] = coreNextSequence.decode(await source.call(src.core, coreNextSequence.encode([sender])));
+        return (next as bigint) === 0n ? [] : [{ path: `wormhole:${src.chainId}/${emitter}`, nonce: (next as bigint) - 1n }];
+      },
       parse: (log: Log): NewMessage | null => {
         const p = decodePublished(log.topics, log.data);
         if (emitterHex(p.sender) !== emitter) return null;

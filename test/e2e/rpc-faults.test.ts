@@ -34,7 +34,7 @@ describe('RPC faults on the way', function () {
     proxy.setMode('ok');
     // The path's nonce on chain is ahead of the store: the scan goes back and finds it.
     await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2, 30_000);
-    const gap = events.find((e) => e.type === 'scan.gap') as Extract<RelayerEvent, { type: 'scan.gap' }> | undefined;
+    const gap = events.find((e): e is Extract<RelayerEvent, { type: 'scan.gap' }> => e.type === 'scan.gap');
     assert.ok(gap !== undefined, 'reported as a gap');
     assert.deepEqual([gap.expected, gap.got], [2n, 2n]);
     for (const l of [first, last]) assert.equal(await creditCount(m, l.lockId), 1);

@@ -1,6 +1,8 @@
 // The relayer through a faulty RPC: a lagging node that answers eth_getLogs with nothing makes a
-// nonce gap, which is detected and rescanned (nothing lost); a dead first URL fails over.
+// nonce gap, which is detected and rescanned (nothing lost), even for a path's last message (the
+// path's nonce on chain shows it); a dead first URL fails over.
 import assert from 'node:assert/strict';
+import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import type { RelayerEvent } from '../../relayer/pipeline/events.js';
 import { startFaultyRpc, type FaultyRpc } from '../setup/faultyRpc.js';
 import { creditCount, lock, makeRelayer, testConfig, tickUntil, useSharedDevnet } from '../setup/devnet.js';
@@ -13,8 +15,8 @@ describe('RPC faults on the way', function () {
     await proxy.close();
   });
 
-  it('finds the last lock of a path that a node answered no logs for, with no later lock to reveal the gap', async () => {
-    const m = devnet().manifest;
+  /** A relayer that reads arbitrum only through a fault proxy, and the events it emits. */
+  async function behindProxy(m: DevnetManifest) {
     proxy = await startFaultyRpc(m.chains.arbitrum?.rpcUrl as string);
     const config = testConfig(m, (raw) => {
       const arb = raw.chains.arbitrum;
@@ -23,6 +25,12 @@ describe('RPC faults on the way', function () {
     const { relayer, store } = makeRelayer(m, { config });
     const events: RelayerEvent[] = [];
     relayer.events.on((e) => events.push(e));
+    return { relayer, store, events };
+  }
+
+  it('finds the last lock of a path that a node answered no logs for, with no later lock to reveal the gap', async () => {
+    const m = devnet().manifest;
+    const { relayer, store, events } = await behindProxy(m);
 
     const first = await lock(m, 'arbitrum', { positionId: 1n });
     await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
@@ -42,14 +50,7 @@ describe('RPC faults on the way', function () {
 
   it('detects a nonce gap left by a node that returned no logs, rescans, and credits every lock once', async () => {
     const m = devnet().manifest;
-    proxy = await startFaultyRpc(m.chains.arbitrum?.rpcUrl as string);
-    const config = testConfig(m, (raw) => {
-      const arb = raw.chains.arbitrum;
-      if (arb !== undefined) arb.rpcUrls = [proxy.url];
-    });
-    const { relayer, store } = makeRelayer(m, { config });
-    const events: RelayerEvent[] = [];
-    relayer.events.on((e) => events.push(e));
+    const { relayer, store, events } = await behindProxy(m);
 
     const first = await lock(m, 'arbitrum', { positionId: 1n });
     await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);

@@ -529,6 +529,9 @@ describe('trading on the engine (base), margined by collateral credited from the
       await assert.rejects(timelock.getFunction('execute').staticCall(await engine(m).getAddress(), 0n, data, ZeroHash, salt), 'not before its delay');
       await asAdmin(m, 'setMinWithdraw', [ARBITRUM, arbUsdc, 1n]);
       assert.equal(await engine(m).getFunction('minWithdraw')(ARBITRUM, arbUsdc), 1n);
+      // The LayerZero delegate (libraries, DVN configuration, clear/burn) is the timelock's too.
+      const endpoint = new Contract(m.chains.base?.layerzero.endpoint as string, ['function delegates(address) view returns (address)'], provider(m, 'base'));
+      assert.equal(await endpoint.getFunction('delegates')(await engine(m).getAddress()), m.chains.base?.contracts.timelock);
     });
 
     it('a withdrawal below the collateral\'s minimum is refused, unless it takes everything', async () => {
@@ -560,7 +563,10 @@ describe('trading on the engine (base), margined by collateral credited from the
       const sent = named(logs, 'SettlementSent').map((l) => [l.args.getValue('kind'), l.args.getValue('trader'), l.args.getValue('amount')]);
       assert.deepEqual(sent, [[BigInt(MessageKind.RELEASE), t0, usdc(1_000n) - owed], [BigInt(MessageKind.SEIZE), t0, owed]], 'the trader gets the rest, the fund the loss');
       assert.equal((await stateOf(m, t0, 2n)).srcChainId, 0n);
-      // Nothing to settle: an open position, or a flat one in profit (only its trader closes it).
+      // Nothing to settle: a flat position with fees but no realized loss, an open position, or a flat one in profit.
+      await mined(m, c, 'increase', 4n, MARKET, LONG, WAD / 100n);
+      await mined(m, c, 'decrease', 4n, WAD / 100n);
+      assert.equal((await reverted(stranger, 'settle', keyOf(t0, 4n), await paying(stranger, OPTIMISM))).name, 'NothingToSettle');
       await mined(m, c, 'increase', 1n, MARKET, LONG, WAD);
       assert.equal((await reverted(stranger, 'settle', keyOf(t0, 1n), await paying(stranger, ARBITRUM))).name, 'NothingToSettle');
       assert.equal((await reverted(stranger, 'settle', keyOf(t0, 3n), await paying(stranger, ARBITRUM))).name, 'NothingToSettle');
@@ -608,6 +614,12 @@ describe('trading on the engine (base), margined by collateral credited from the
         await mined(m, c, 'increase', 1n, MARKET, LONG, WAD);
         const [long, short] = (await engine(m).getFunction('openInterest')(MARKET)) as [bigint, bigint];
         assert.deepEqual([long, short], [(3n * WAD) / 2n, WAD / 100n]);
+      });
+
+      it('refuses a spread of imr − mmr or more: positions would open already liquidatable', async () => {
+        const m = devnet().manifest;
+        await assert.rejects(setMarket(m, { spreadBps: 500 }), /reverted/);
+        await setMarket(m, { spreadBps: 499 });
       });
 
       it('trades at the spread against the trader: a long buys above the oracle and sells below it', async () => {

@@ -8,6 +8,7 @@ import type { Config } from '../config/schema.js';
 import { assertKeysSeparated } from '../config/secrets.js';
 import { errorSummary, isIsorelayError, isRetryable, ErrorCode } from '../errors/base.js';
 import { confirmStep } from '../pipeline/confirm/confirmStep.js';
+import { RevertConfirmer } from '../pipeline/deliver/confirmRevert.js';
 import { deliverStep } from '../pipeline/deliver/deliverStep.js';
 import { EventBus } from '../pipeline/events.js';
 import { StageRunner } from '../pipeline/runStage.js';
@@ -100,6 +101,7 @@ export class Relayer {
         batch: (c) => this.batch(c),
         isPaused: (r) => config.routes.find((x) => x.name === r)?.paused === true,
         verifier: new SourceVerifier({ config, events: this.events, transport: (n) => this.transport(n) }),
+        revertConfirmer: new RevertConfirmer(config.chains),
         decider: new ExecutionDecider({
           seize: { check: seizeGuard({ config, client: (c) => this.client(c), appMessage: (row) => this.transport(row.transport).appMessage(row) }) },
           limits: new CreditLimits({ config, store, events: this.events, transport: (n) => this.transport(n), now }),

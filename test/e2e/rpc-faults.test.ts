@@ -2,6 +2,7 @@
 // nonce gap, which is detected and rescanned (nothing lost), even for a path's last message (the
 // path's nonce on chain shows it); a dead first URL fails over.
 import assert from 'node:assert/strict';
+import { id } from 'ethers';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import type { RelayerEvent } from '../../relayer/pipeline/events.js';
 import { startFaultyRpc, type FaultyRpc } from '../setup/faultyRpc.js';
@@ -85,5 +86,37 @@ describe('RPC faults on the way', function () {
     await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
     assert.equal(await creditCount(m, l.lockId), 1);
     assert.ok(proxy.requests > 0, 'the dead URL was tried first');
+  });
+
+  it('does not drop a message for a revert one lying provider makes up: the other provider runs the call, so it is retried and delivered', async () => {
+    const m = devnet().manifest;
+    const base = m.chains.base as DevnetManifest['chains'][string];
+    proxy = await startFaultyRpc(base.rpcUrl);
+    // Base's first provider (also the one the sender asks) answers the simulation of every
+    // lzReceive with the engine's AlreadyProcessed: a verdict that would make the message dead.
+    const lzReceive = id('lzReceive((uint32,bytes32,uint64),address,bytes32,bytes,bytes)').slice(0, 10);
+    let lying = true;
+    proxy.answerError = (method, params) => {
+      const data = (params[0] as { data?: string; input?: string } | undefined)?.data ?? '';
+      return lying && (method === 'eth_call' || method === 'eth_estimateGas') && data.startsWith(lzReceive)
+        ? { code: 3, message: 'execution reverted', data: id('AlreadyProcessed(bytes32)').slice(0, 10) + '11'.repeat(32) }
+        : undefined;
+    };
+    const config = testConfig(m, (raw) => {
+      const b = raw.chains.base;
+      if (b === undefined) return;
+      b.rpcUrls = [proxy.url];
+      b.providers = { node: [proxy.url], forwarder: [base.secondRpcUrl as string] };
+    }, { batching: false });
+    const { relayer, store } = makeRelayer(m, { config });
+    const events: RelayerEvent[] = [];
+    relayer.events.on((e) => events.push(e));
+    const l = await lock(m, 'arbitrum', { positionId: 5n });
+    await tickUntil(relayer, () => events.some((e) => e.type === 'incident' && e.code === 'REVERT_DISPUTED'));
+    const row = store.list({}).find((r) => r.messageId === l.lockId);
+    assert.notEqual(row?.status, 'dead', 'one provider\'s word does not end a message');
+    lying = false;
+    await tickUntil(relayer, () => store.list({ status: 'delivered' }).some((r) => r.messageId === l.lockId));
+    assert.equal(await creditCount(m, l.lockId), 1);
   });
 });

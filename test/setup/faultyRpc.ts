@@ -53,7 +53,7 @@ export interface FaultyRpc {
   /** A lying provider: rewrites each call's params before it is forwarded (in 'ok' mode). */
   rewriteParams: ((method: string, params: unknown[]) => unknown[]) | undefined;
   /** A failing node: answers a call with this JSON-RPC error instead of forwarding it (in 'ok' mode). */
-  answerError: ((method: string) => { code: number; message: string; data?: string } | undefined) | undefined;
+  answerError: ((method: string, params: unknown[]) => { code: number; message: string; data?: string } | undefined) | undefined;
   close(): Promise<void>;
 }
 
@@ -238,7 +238,7 @@ export async function startFaultyRpc(targetUrl: string): Promise<FaultyRpc> {
       return send(200, JSON.stringify(Array.isArray(parsed) ? answers : answers[0]));
     }
     const answerError = proxy.answerError;
-    const errors = answerError === undefined || parsed === undefined ? [] : calls.map((c) => answerError(c.method));
+    const errors = answerError === undefined || parsed === undefined ? [] : calls.map((c) => answerError(c.method, c.params ?? []));
     if (errors.some((e) => e !== undefined)) {
       const answers = await Promise.all(calls.map(async (c, i) => {
         const error = errors[i];

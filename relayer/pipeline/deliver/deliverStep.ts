@@ -7,6 +7,7 @@
 import type { ChainClient, Receipt } from '../../chains/client.js';
 import type { BatchSubmitter } from '../../chains/tx/batchSubmitter.js';
 import { TxRevertedError, type TxSender } from '../../chains/tx/sender.js';
+import type { RevertConfirmer } from './confirmRevert.js';
 import { HoldCode } from '../../messages/status.js';
 import type { MessageRow, Store } from '../../store/store.js';
 import type { DeliveryStep, Transport } from '../../transports/transport.js';
@@ -28,6 +29,8 @@ export interface DeliverDeps {
   verifier: { verify(row: MessageRow): Promise<SourceVerdict> };
   /** Whether a verified message may execute now (pipeline/decide). */
   decider: { decide(row: MessageRow): Promise<Decision> };
+  /** Confirms a permanent revert on the destination's other providers before the message is dropped. */
+  revertConfirmer?: Pick<RevertConfirmer, 'confirm'>;
   now?: () => number;
 }
 
@@ -65,6 +68,16 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
       if (!(e instanceof TxRevertedError)) throw e;
       const why = transport.explainRevert(e.revertData);
       const reason = `${e.purpose}: ${why.reason}`;
+      if (why.outcome === 'permanent' && deps.revertConfirmer !== undefined) {
+        // Dead is for good: one node's revert data is checked on the destination's other providers first.
+        const step = steps.find((s) => s.step === e.purpose) ?? first;
+        const call = { from: deps.sender(row.dstChain).address, to: step.tx.to, data: step.tx.data, ...(step.tx.value === undefined ? {} : { value: step.tx.value }) };
+        const c = await deps.revertConfirmer.confirm(row.dstChain, call, (data) => transport.explainRevert(data));
+        if (!c.confirmed) {
+          deps.events.emit({ type: 'incident', chain: row.dstChain, code: 'REVERT_DISPUTED', message: `${row.id}: ${reason}, but ${c.reason}: not dropped, retried` });
+          return { ok: false, result: { kind: 'retry', reason: `${reason} (disputed: ${c.reason})` } };
+        }
+      }
       const result: StepResult = why.outcome === 'permanent' ? { kind: 'drop', to: 'dead', reason } : why.outcome === 'wait' ? { kind: 'wait', reason } : { kind: 'retry', reason };
       return { ok: false, result };
     }

@@ -170,6 +170,23 @@ export class BatchSubmitter {
     }
   }
 
+  /**
+   * `calls` (one message's steps, in phase order) simulated through the batcher on another node,
+   * as this submitter would run them: each call's outcome. For a second opinion on a revert.
+   */
+  async simulateOn(client: ChainClient, calls: readonly BatchCall[]): Promise<{ ok: boolean; returnData: string }[]> {
+    const ordered = [...calls].sort((a, b) => a.phase - b.phase);
+    const data = EXECUTE.encode([ordered.map((c) => [c.to, c.value ?? 0n, c.gas ?? 0n, c.data])]);
+    const value = ordered.reduce((sum, c) => sum + (c.value ?? 0n), 0n);
+    const raw = await client.rpc.call<string>('eth_call', [{ from: this.sender.address, to: this.batcher, data, value: '0x' + value.toString(16) }, 'latest']);
+    const [results] = EXECUTE.decode(raw) as unknown as [[boolean, bigint, string][]];
+    // Back in the callers' order.
+    return calls.map((c) => {
+      const r = results[ordered.indexOf(c)];
+      return { ok: r?.[0] === true, returnData: r?.[2] ?? '0x' };
+    });
+  }
+
   /** One eth_call: each call's outcome and the gas it used. */
   private async simulate(batch: { data: string; value: bigint }): Promise<{ ok: boolean; gasUsed: bigint; returnData: string }[]> {
     const tx = { from: this.sender.address, to: this.batcher, data: batch.data, value: '0x' + batch.value.toString(16) };

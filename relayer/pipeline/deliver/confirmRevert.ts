@@ -3,6 +3,7 @@
 // Before a message is dropped for a revert that no retry could change, the same call is simulated
 // on each of the destination's other providers (chains.<chain>.providers); any that runs it, or
 // fails it for a reason a retry could change, disputes the verdict and the message is retried.
+import type { ChainClient } from '../../chains/client.js';
 import type { ChainConfig } from '../../config/schema.js';
 import { isExecutionFailure, RpcResponseError } from '../../chains/rpc.js';
 import { providersOf, type Provider } from '../../chains/providers.js';
@@ -10,12 +11,8 @@ import { revertDataOf } from '../../chains/tx/sender.js';
 import { errorSummary } from '../../errors/base.js';
 import type { RevertVerdict } from '../../transports/transport.js';
 
-export interface SimulatedCall {
-  from: string;
-  to: string;
-  data: string;
-  value?: bigint;
-}
+/** A simulation of the reverted step on one provider's client: whether it ran, or the revert it got. */
+export type SimulateOn = (client: ChainClient) => Promise<{ ok: true } | { ok: false; revertData: string | null }>;
 
 export type RevertConfirmation = { confirmed: true } | { confirmed: false; reason: string };
 
@@ -24,20 +21,22 @@ export class RevertConfirmer {
 
   constructor(private readonly chains: Readonly<Record<string, ChainConfig>>) {}
 
-  async confirm(chain: string, call: SimulatedCall, explain: (revertData: string | null) => RevertVerdict): Promise<RevertConfirmation> {
+  /** Confirmed when every provider of the chain fails the step for a reason no retry can change too. */
+  async confirm(chain: string, simulateOn: SimulateOn, explain: (revertData: string | null) => RevertVerdict): Promise<RevertConfirmation> {
     const providers = this.providersOf(chain);
     // One provider only: nobody to ask (doctor warns about a single provider).
     if (providers.length < 2) return { confirmed: true };
-    const tx = { from: call.from, to: call.to, data: call.data, ...(call.value === undefined || call.value === 0n ? {} : { value: '0x' + call.value.toString(16) }) };
     for (const p of providers) {
+      let outcome;
       try {
-        await p.client.rpc.call<string>('eth_call', [tx, 'latest']);
-        return { confirmed: false, reason: `provider ${p.name} runs the call without a revert` };
+        outcome = await simulateOn(p.client);
       } catch (e) {
-        if (!(e instanceof RpcResponseError) || !isExecutionFailure(e)) return { confirmed: false, reason: `provider ${p.name} could not run the call (${errorSummary(e)})` };
-        const verdict = explain(revertDataOf(e));
-        if (verdict.outcome !== 'permanent') return { confirmed: false, reason: `provider ${p.name} fails the call otherwise: ${verdict.reason}` };
+        if (e instanceof RpcResponseError && isExecutionFailure(e)) outcome = { ok: false as const, revertData: revertDataOf(e) };
+        else return { confirmed: false, reason: `provider ${p.name} could not run the call (${errorSummary(e)})` };
       }
+      if (outcome.ok) return { confirmed: false, reason: `provider ${p.name} runs the call without a revert` };
+      const verdict = explain(outcome.revertData);
+      if (verdict.outcome !== 'permanent') return { confirmed: false, reason: `provider ${p.name} fails the call otherwise: ${verdict.reason}` };
     }
     return { confirmed: true };
   }

@@ -7,7 +7,7 @@
 import type { ChainClient, Receipt } from '../../chains/client.js';
 import type { BatchSubmitter } from '../../chains/tx/batchSubmitter.js';
 import { TxRevertedError, type TxSender } from '../../chains/tx/sender.js';
-import type { RevertConfirmer } from './confirmRevert.js';
+import type { RevertConfirmer, SimulateOn } from './confirmRevert.js';
 import { HoldCode } from '../../messages/status.js';
 import type { MessageRow, Store } from '../../store/store.js';
 import type { DeliveryStep, Transport } from '../../transports/transport.js';
@@ -44,6 +44,28 @@ function sourceOrder(row: MessageRow): string {
 
 type Sent = { ok: true; receipt: Receipt } | { ok: false; result: StepResult };
 
+/**
+ * The reverted step simulated again on another provider exactly as it was first: through the
+ * batcher together with the message's earlier steps (a receive needs its verify and commit before
+ * it), or alone from the relayer's address.
+ */
+function simulateStep(deps: DeliverDeps, row: MessageRow, steps: readonly DeliveryStep[], purpose: string, batch: BatchSubmitter | undefined): SimulateOn {
+  const index = Math.max(0, steps.findIndex((s) => s.step === purpose));
+  const step = steps[index] as DeliveryStep;
+  if (batch === undefined) {
+    return async (client) => {
+      const value = step.tx.value === undefined || step.tx.value === 0n ? {} : { value: '0x' + step.tx.value.toString(16) };
+      await client.rpc.call<string>('eth_call', [{ from: deps.sender(row.dstChain).address, to: step.tx.to, data: step.tx.data, ...value }, 'latest']);
+      return { ok: true };
+    };
+  }
+  const calls = steps.map((s) => ({ purpose: s.step, phase: s.phase, to: s.tx.to, data: s.tx.data, ...(s.tx.value === undefined ? {} : { value: s.tx.value }), ...(s.tx.gasLimit === undefined ? {} : { gas: s.tx.gasLimit }) }));
+  return async (client) => {
+    const r = (await batch.simulateOn(client, calls))[index];
+    return r === undefined || r.ok ? { ok: true } : { ok: false, revertData: r.returnData };
+  };
+}
+
 export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<StepResult> {
   const now = deps.now ?? Date.now;
 
@@ -70,9 +92,7 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
       const reason = `${e.purpose}: ${why.reason}`;
       if (why.outcome === 'permanent' && deps.revertConfirmer !== undefined) {
         // Dead is for good: one node's revert data is checked on the destination's other providers first.
-        const step = steps.find((s) => s.step === e.purpose) ?? first;
-        const call = { from: deps.sender(row.dstChain).address, to: step.tx.to, data: step.tx.data, ...(step.tx.value === undefined ? {} : { value: step.tx.value }) };
-        const c = await deps.revertConfirmer.confirm(row.dstChain, call, (data) => transport.explainRevert(data));
+        const c = await deps.revertConfirmer.confirm(row.dstChain, simulateStep(deps, row, steps, e.purpose, batch), (data) => transport.explainRevert(data));
         if (!c.confirmed) {
           deps.events.emit({ type: 'incident', chain: row.dstChain, code: 'REVERT_DISPUTED', message: `${row.id}: ${reason}, but ${c.reason}: not dropped, retried` });
           return { ok: false, result: { kind: 'retry', reason: `${reason} (disputed: ${c.reason})` } };

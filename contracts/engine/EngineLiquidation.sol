@@ -85,7 +85,7 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
         p.size -= size;
         _removeOpenInterest(p.market, p.side, size);
         uint256 toKeeper = _rewardKeeper(key, p, penalty);
-        p.fees += penalty - toKeeper * _scale(p);
+        p.fees += penalty - toKeeper * _scaleOf(p.srcChainId, p.token);
         emit PositionPartiallyLiquidated(key, p.market, price, digest, size, penalty);
         emit PositionChanged(key, traderOf[key], positionIdOf[key], p.market);
     }
@@ -110,7 +110,7 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
     function _closeAll(bytes32 key, Position memory p, uint256 keeps, uint256 price) private returns (uint256 seized) {
         bytes32 ck = collateralKeyOf(p.srcChainId, p.token);
         uint256 held = collateral[key][ck];
-        uint256 scale = 10 ** (18 - collateralConfig[p.srcChainId][p.token].decimals);
+        uint256 scale = _scaleOf(p.srcChainId, p.token);
         uint256 released = keeps / scale < held ? keeps / scale : held;
         seized = held - released;
         collateral[key][ck] = 0;
@@ -124,7 +124,7 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
     /// @dev The keeper's share of the penalty, in collateral units (rounded down), moved out of the
     /// position's collateral into the caller's claimable rewards on the collateral's chain.
     function _rewardKeeper(bytes32 key, Position storage p, uint256 penalty) private returns (uint256 units) {
-        units = (penalty * markets[p.market].keeperShareBps / BPS) / _scale(p);
+        units = (penalty * markets[p.market].keeperShareBps / BPS) / _scaleOf(p.srcChainId, p.token);
         bytes32 ck = collateralKeyOf(p.srcChainId, p.token);
         if (units > collateral[key][ck]) units = collateral[key][ck];
         if (units == 0) return 0;
@@ -133,9 +133,6 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
         emit LiquidationPenalty(key, msg.sender, penalty, units);
     }
 
-    function _scale(Position storage p) private view returns (uint256) {
-        return 10 ** (18 - collateralConfig[p.srcChainId][p.token].decimals);
-    }
 
     /// @dev The attester quorum, freshness and form are PriceAttestations' checks; the deviation
     /// from this chain's own oracle is the engine's second check on chain.

@@ -161,7 +161,7 @@ contract EngineSettlement is EngineState, ReentrancyGuard {
         view
         returns (int256 settled, uint256 released, uint256 profitPaid)
     {
-        uint256 scale = 10 ** (18 - collateralConfig[p.srcChainId][p.token].decimals);
+        uint256 scale = _scaleOf(p.srcChainId, p.token);
         uint256 usd = amount * scale;
         settled = _toInt(usd) + p.realizedPnl - _toInt(p.fees);
         if (settled >= _toInt(usd)) {

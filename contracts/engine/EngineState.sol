@@ -374,7 +374,12 @@ abstract contract EngineState {
     function _collateralUsd(bytes32 key, Position storage p) internal view returns (uint256) {
         if (p.srcChainId == 0) return 0;
         uint256 amount = collateral[key][collateralKeyOf(p.srcChainId, p.token)];
-        return amount * 10 ** (18 - collateralConfig[p.srcChainId][p.token].decimals);
+        return amount * _scaleOf(p.srcChainId, p.token);
+    }
+
+    /// @dev USD 1e18 per unit of a collateral (a stable one: its decimals up to 18).
+    function _scaleOf(uint64 srcChainId, address token) internal view returns (uint256) {
+        return 10 ** (18 - collateralConfig[srcChainId][token].decimals);
     }
 
     /// @dev Pays `amount` settlement-token units of profit from the pool, as much as it holds and

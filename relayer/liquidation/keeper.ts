@@ -77,8 +77,6 @@ export class Keeper {
   private readonly engine: string;
   private readonly chain: string;
   private readonly books = new Map<string, MarketBook>();
-  /** Positions a partial liquidation brought back above maintenance during the current market tick. */
-  private reducedThisTick: string[] = [];
   private scannedTo: bigint;
   private attestations: string | undefined;
   private chainId: bigint | undefined;
@@ -171,7 +169,6 @@ export class Keeper {
   }
 
   private async tickMarket(book: MarketBook): Promise<KeeperTickResult> {
-    this.reducedThisTick = [];
     const prices = await this.o.prices.reconcile(book.name);
     const indexed = book.longs.size + book.shorts.size;
     if (!prices.result.ok) {
@@ -208,10 +205,13 @@ export class Keeper {
     // One attestation of the range serves every position while it is fresh; batches of them go in one transaction each.
     const attested = await this.attest(book, range, await this.engineClock(prices));
     if (attested === null) return { market: book.name, range, candidates, liquidated };
+    const reduced: string[] = [];
     for (let i = 0; i < due.length; i += LIQUIDATION_BATCH) {
-      liquidated.push(...(await this.liquidateBatch(book, due.slice(i, i + LIQUIDATION_BATCH), range, attested)));
+      const r = await this.liquidateBatch(book, due.slice(i, i + LIQUIDATION_BATCH), range, attested);
+      liquidated.push(...r.done);
+      reduced.push(...r.reduced);
     }
-    return { market: book.name, range, candidates, liquidated, reduced: this.reducedThisTick };
+    return { market: book.name, range, candidates, liquidated, reduced };
   }
 
   /**
@@ -290,15 +290,16 @@ export class Keeper {
     return { attestation, signatures };
   }
 
-  /** liquidateMany for one batch; returns the keys the engine liquidated (it skips the rescued). */
-  private async liquidateBatch(book: MarketBook, keys: readonly string[], range: ReconciledPrice, attested: { attestation: PriceAttestation; signatures: string[] }): Promise<string[]> {
+  /** liquidateMany for one batch: the keys the engine closed whole, and those it brought back by a partial close (it skips the rescued). */
+  private async liquidateBatch(book: MarketBook, keys: readonly string[], range: ReconciledPrice, attested: { attestation: PriceAttestation; signatures: string[] }): Promise<{ done: string[]; reduced: string[] }> {
+    const none = { done: [], reduced: [] };
     const a = attested.attestation;
     const data = liquidateManyFn.encode([[...keys], [a.market, a.low, a.high, a.median, a.timestamp, [...a.chains], a.deadline], attested.signatures]);
     try {
       const receipt = await this.o.sender.submit({ to: this.engine, data, purpose: 'liquidate', messages: [] });
       if (receipt.status !== 1) {
         for (const key of keys) this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price: range.median, ok: false, tx: receipt.transactionHash, reason: 'reverted on chain' });
-        return [];
+        return none;
       }
       const done: string[] = [];
       const reduced: string[] = [];
@@ -315,15 +316,14 @@ export class Keeper {
       // A partly liquidated position stays open, with a new size and liquidation price: read it again.
       const states = await this.readAccounts(reduced);
       reduced.forEach((key, i) => this.reindex(key, states[i] ?? null));
-      this.reducedThisTick.push(...reduced);
       await this.sendQueued(receipt.logs);
-      return done;
+      return { done, reduced };
     } catch (e) {
       if (!(e instanceof TxRevertedError)) throw e;
       const d = e.revertData === null ? null : decodeError(e.revertData);
       const reason = d === null ? `reverted (${e.revertData ?? 'no data'})` : `${d.name}(${d.args.map(String).join(', ')})`;
       for (const key of keys) this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price: range.median, ok: false, reason });
-      return [];
+      return none;
     }
   }
 }

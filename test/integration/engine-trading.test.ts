@@ -59,6 +59,9 @@ function accountOf(s: PositionState): IsolatedAccount {
 }
 
 const named = (logs: readonly LogDescription[], name: string): LogDescription[] => logs.filter((l) => l.name === name);
+/** The settlement token on base, read-only or signed by `signer` (e.g. the pool, to change its allowance). */
+const settlementToken = (m: DevnetManifest, signer?: Wallet): Contract =>
+  new Contract(m.chains.base?.contracts.settlementToken as string, ourArtifact('TestToken').abi, signer ?? provider(m, 'base'));
 const argsOf = (l: LogDescription | undefined): unknown[] => [...(l?.args ?? [])];
 
 
@@ -93,6 +96,13 @@ describe('trading on the engine (base), margined by collateral credited from the
   });
 
   const asTrader = (): Contract => engine(devnet().manifest, trader(devnet().manifest, 'base', 0));
+  /** Position 2 (1 000 USDC) opened 1 ETH long at 3 000 and closed at 2 900: flat, 100 of realized loss, 5.9 of fees. */
+  const flatAtALoss = async (m: DevnetManifest, c: Contract): Promise<PositionState> => {
+    await mined(m, c, 'increase', 2n, MARKET, LONG, WAD);
+    await setFeedAnswer(m, ['base'], 2_900_00000000n);
+    await mined(m, c, 'decrease', 2n, WAD);
+    return stateOf(m, t0, 2n);
+  };
 
   it('opens a long at the oracle price, charging feeRate·q·P rounded up', async () => {
     const m = devnet().manifest;
@@ -200,10 +210,7 @@ describe('trading on the engine (base), margined by collateral credited from the
   it('without exposure, withdraws what a realized loss and the fees leave, and no more', async () => {
     const m = devnet().manifest;
     const c = asTrader();
-    await mined(m, c, 'increase', 2n, MARKET, LONG, WAD);
-    await setFeedAnswer(m, ['base'], 2_900_00000000n);
-    await mined(m, c, 'decrease', 2n, WAD);
-    const s = await stateOf(m, t0, 2n);
+    const s = await flatAtALoss(m, c);
     assert.equal(s.realizedPnl, -100n * WAD);
     assert.equal(s.fees, (59n * WAD) / 10n, '3 + 2.9');
     const left = usdc(1_000n) - (s.fees - s.realizedPnl) / USDC_SCALE;
@@ -280,7 +287,7 @@ describe('trading on the engine (base), margined by collateral credited from the
     const c = asTrader();
     await mined(m, c, 'increase', 2n, MARKET, LONG, 3n * WAD);
     await setFeedAnswer(m, ['base'], 3_500_00000000n);
-    const token = new Contract(m.chains.base?.contracts.settlementToken as string, ourArtifact('TestToken').abi, provider(m, 'base'));
+    const token = settlementToken(m);
     const balance = (a: string) => token.getFunction('balanceOf')(a) as Promise<bigint>;
     const pool = m.accounts.settlementPool.address;
     const [traderBefore, poolBefore] = [await balance(t0), await balance(pool)];
@@ -301,7 +308,7 @@ describe('trading on the engine (base), margined by collateral credited from the
     await mined(m, c, 'increase', 2n, MARKET, LONG, 3n * WAD);
     await setFeedAnswer(m, ['base'], 3_500_00000000n);
     const pool = m.accounts.settlementPool;
-    const token = new Contract(m.chains.base?.contracts.settlementToken as string, ourArtifact('TestToken').abi, new Wallet(pool.privateKey, provider(m, 'base')));
+    const token = settlementToken(m, new Wallet(pool.privateKey, provider(m, 'base')));
     // The pool lets the engine take only 1 000 USDC of the 1 480.5 of profit.
     await (await token.getFunction('approve').send(await engine(m).getAddress(), usdc(1_000n))).wait();
     const logs = await mined(m, c, 'close', 2n, await paying(c, ARBITRUM));
@@ -319,7 +326,7 @@ describe('trading on the engine (base), margined by collateral credited from the
     const c = asTrader();
     const e = engine(m);
     const pool = m.accounts.settlementPool;
-    const token = new Contract(m.chains.base?.contracts.settlementToken as string, ourArtifact('TestToken').abi, new Wallet(pool.privateKey, provider(m, 'base')));
+    const token = settlementToken(m, new Wallet(pool.privateKey, provider(m, 'base')));
     const balance = (a: string) => token.getFunction('balanceOf')(a) as Promise<bigint>;
     // Position 1: 10 000 USDC, 3 ETH long at 3 000; 2 ETH closed at 3 500 realize 1 000 USD of profit.
     await mined(m, c, 'increase', 1n, MARKET, LONG, 3n * WAD);
@@ -552,10 +559,7 @@ describe('trading on the engine (base), margined by collateral credited from the
     it('anyone settles a flat position whose realized loss its trader leaves open: SEIZE the loss, RELEASE the rest', async () => {
       const m = devnet().manifest;
       const c = asTrader();
-      await mined(m, c, 'increase', 2n, MARKET, LONG, WAD);
-      await setFeedAnswer(m, ['base'], 2_900_00000000n);
-      await mined(m, c, 'decrease', 2n, WAD);
-      const s = await stateOf(m, t0, 2n);
+      const s = await flatAtALoss(m, c);
       const owed = (s.fees - s.realizedPnl) / USDC_SCALE; // 100 of loss + 5.9 of fees
       assert.equal(owed, 105_900_000n);
       const stranger = engine(m, trader(m, 'base', 1));

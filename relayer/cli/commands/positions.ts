@@ -6,7 +6,8 @@ import { formatTable } from '../../app/statusReport.js';
 import { ChainClient } from '../../chains/client.js';
 import { ourArtifact } from '../../chains/contractsAbi.js';
 import { loadConfig } from '../../config/load.js';
-import type { Config } from '../../config/schema.js';
+import type { ChainConfig, Config } from '../../config/schema.js';
+import { readEngineStatus } from '../../app/statusReport.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { accountFromEngine, positionKeyOf } from '../../liquidation/engineAccount.js';
 import { equity, liquidationPrice, maintenanceMargin } from '../../margin/index.js';
@@ -161,30 +162,29 @@ async function readExposure(client: ChainClient, engine: string, trader: string,
 
 const usd = (x: bigint | null, digits = 2): string => (x === null ? '—' : Number(formatUnits(x, 18)).toFixed(digits));
 
-/** Per destination engine: the bad debt of each configured market, and the profit its pool owes the trader. */
+/** Per destination engine: the bad debt of each configured market (as `status` reads it), and the profit its pool owes the trader. */
 export async function readEngineAccounts(config: Config, trader: string): Promise<{ destination: string; badDebt: Record<string, bigint>; profitOwed: bigint; settlementDecimals: number }[]> {
-  const out = [];
-  for (const destination of [...new Set(config.routes.filter((r) => r.direction === 'credit').map((r) => r.destination))]) {
-    const cfg = config.chains[destination];
-    if (cfg?.engine === undefined) continue;
-    const markets = Object.keys(config.markets);
-    const client = new ChainClient(destination, cfg);
-    const raws = await client.calls([
-      ...markets.map((name) => ({ to: cfg.engine as string, data: engineIface.encodeFunctionData('badDebt', [id(name)]) })),
-      { to: cfg.engine, data: engineIface.encodeFunctionData('profitOwed', [trader]) },
-      { to: cfg.engine, data: engineIface.encodeFunctionData('settlementToken', []) },
+  const clients = new Map<string, ChainClient>();
+  const clientOf = (chain: string): ChainClient => {
+    let c = clients.get(chain);
+    if (c === undefined) clients.set(chain, (c = new ChainClient(chain, config.chains[chain] as ChainConfig)));
+    return c;
+  };
+  return Promise.all((await readEngineStatus(config, clientOf)).map(async (engineStatus) => {
+    const client = clientOf(engineStatus.chain);
+    const engine = config.chains[engineStatus.chain]?.engine as string;
+    const [owedRaw, tokenRaw] = await client.calls([
+      { to: engine, data: engineIface.encodeFunctionData('profitOwed', [trader]) },
+      { to: engine, data: engineIface.encodeFunctionData('settlementToken', []) },
     ]);
-    const value = (fn: string, raw: string | undefined) => engineIface.decodeFunctionResult(fn, raw ?? '0x')[0] as bigint;
-    const token = engineIface.decodeFunctionResult('settlementToken', raws[markets.length + 1] ?? '0x')[0] as string;
-    const decimals = BigInt(token) === 0n ? 18 : Number(BigInt(await client.call(token, ERC20_DECIMALS)));
-    out.push({
-      destination,
-      badDebt: Object.fromEntries(markets.map((name, i) => [name, value('badDebt', raws[i])])),
-      profitOwed: value('profitOwed', raws[markets.length]),
-      settlementDecimals: decimals,
-    });
-  }
-  return out;
+    const token = engineIface.decodeFunctionResult('settlementToken', tokenRaw ?? '0x')[0] as string;
+    return {
+      destination: engineStatus.chain,
+      badDebt: engineStatus.reachable ? engineStatus.badDebt : {},
+      profitOwed: engineIface.decodeFunctionResult('profitOwed', owedRaw ?? '0x')[0] as bigint,
+      settlementDecimals: BigInt(token) === 0n ? 18 : Number(BigInt(await client.call(token, ERC20_DECIMALS))),
+    };
+  }));
 }
 
 export async function positionsCommand(opts: PositionsOptions): Promise<void> {

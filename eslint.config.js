@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'contracts-abi/**', '.devnet/**', 'bin/**', 'scratch/**', 'eslint.config.js'] },
+  { ignores: ['node_modules/**', 'dist/**', 'contracts-abi/**', '.devnet/**', 'bin/**', 'scratch/**', 'eslint.config.js'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },

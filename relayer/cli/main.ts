@@ -1,5 +1,6 @@
 // The `isorelay` command line: parsing only; each command lives in commands/, one file each.
 import { Command, Option } from 'commander';
+import { packageVersion } from '../config/packageRoot.js';
 import { errorSummary, isIsorelayError } from '../errors/base.js';
 import { redactText } from '../errors/redact.js';
 import { devnetCommand } from './commands/devnet.js';
@@ -15,6 +16,7 @@ import { statusCommand } from './commands/status.js';
 const program = new Command()
   .name('isorelay')
   .description('Cross-chain isolated margin relayer: watches collateral locks and delivers the credits (LayerZero v2).')
+  .version(packageVersion())
   .showHelpAfterError();
 
 program

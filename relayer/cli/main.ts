@@ -23,9 +23,15 @@ program
   .command('devnet')
   .description('start three local chains with LayerZero v2 and our contracts, and run the relayer on them')
   .option('--demo', 'lock on both sources, wait for the credits, print a table and exit (non-zero unless every lock is credited exactly once)')
+  .option('--no-relayer', 'run the chains, contracts and guardian only: relayers run elsewhere (e.g. containers) with the configs written to --dir')
   .option('--dir <dir>', 'where to write manifest.json, relayer.yaml and the store', '.devnet')
   .addOption(new Option('--port <port>', 'first RPC port (the chains take three in a row); 0 picks free ports').default(8545).argParser(Number))
   .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz, /metrics, /status').default(9464).argParser(Number))
+  .option('--host <host>', 'where the chains and the guardian listen (0.0.0.0 in a container)', '127.0.0.1')
+  .option('--advertise-host <host>', 'the host name others reach the devnet by, written into the URLs of the files in --dir (e.g. the compose service name)')
+  .addOption(new Option('--guardian-port <port>', "the devnet guardian's port; 0 picks a free one").default(0).argParser(Number))
+  .addOption(new Option('--instances <n>', 'also write relayer-1.yaml … relayer-N.yaml for N relayer instances, each with a gas key of its own (at most 4); their ops servers listen on --host').default(0).argParser(Number))
+  .option('--store-url-env <var>', "with --instances: the instances share a PostgreSQL store whose URL is in this environment variable (else each has its own SQLite file)")
   .action(devnetCommand);
 
 program

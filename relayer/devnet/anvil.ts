@@ -29,13 +29,19 @@ export function deriveDevnetAccounts(mnemonic: string, count: number): readonly 
   );
 }
 
-/** Anvil's ten funded accounts for the default mnemonic, and one more (unfunded: a signing-only role). */
-export const DEVNET_ACCOUNTS: readonly DevnetAccount[] = deriveDevnetAccounts(ANVIL_TEST_MNEMONIC, 11);
+/**
+ * Anvil's ten funded accounts for the default mnemonic, and four more that anvil does not fund:
+ * 10 is a signing-only role, 11 to 13 are the gas keys of more relayer instances (funded by the
+ * deployment when asked for).
+ */
+export const DEVNET_ACCOUNTS: readonly DevnetAccount[] = deriveDevnetAccounts(ANVIL_TEST_MNEMONIC, 14);
 
 export interface StartAnvilOptions {
   chainId: number;
   /** 0 or undefined: pick a free port. */
   port?: number;
+  /** The address to listen on; 127.0.0.1 by default (0.0.0.0: every interface, e.g. in a container). */
+  host?: string;
   /** Interval mining; undefined: automine (a block per transaction). */
   blockTimeSeconds?: number;
   /** With a block time: also mine each transaction at once (anvil --mixed-mining). */
@@ -150,7 +156,7 @@ export async function startAnvil(opts: StartAnvilOptions): Promise<AnvilNode> {
   const args = [
     '--chain-id', String(opts.chainId),
     '--port', String(port),
-    '--host', '127.0.0.1',
+    '--host', opts.host ?? '127.0.0.1',
     '--hardfork', 'prague',
     '--mnemonic', opts.mnemonic ?? ANVIL_TEST_MNEMONIC,
     // Keep a few recent states in memory (or none) and none on disk. By default anvil moves
@@ -192,7 +198,7 @@ export async function startAnvil(opts: StartAnvilOptions): Promise<AnvilNode> {
     spawnError = error;
   });
 
-  const url = `http://127.0.0.1:${port}`;
+  const url = `http://${connectHost(opts.host ?? '127.0.0.1')}:${port}`;
   const describeFailure = (reason: string): Error =>
     new Error(
       `anvil (chain ${opts.chainId}, port ${port}) ${reason}` +
@@ -235,6 +241,11 @@ export async function startAnvil(opts: StartAnvilOptions): Promise<AnvilNode> {
       clearTimeout(escalate);
     },
   });
+}
+
+/** The address to reach a server on this machine by, when it listens on `host` (any interface: loopback). */
+export function connectHost(host: string): string {
+  return host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
 }
 
 /** An ethers provider for a local anvil: fixed network, no batching stall, 50 ms polling. */

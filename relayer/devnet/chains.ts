@@ -37,6 +37,8 @@ export const DEVNET_ROLES = {
   insuranceFund: account(8),
   /** Holds the settlement token on the destination and pays profit beyond collateral. */
   settlementPool: account(9),
+  /** Gas keys of relayer instances 2 to 4, set up (funded, allowed) only when a devnet asks for them. */
+  moreRelayers: [account(11), account(12), account(13)],
 } as const;
 
 /** The one devnet market; its id on chain is keccak256 of the name. */

@@ -51,6 +51,8 @@ export interface DevnetManifest {
     guardians: { address: string; privateKey: string }[];
     deployer: { address: string; privateKey: string };
     relayer: { address: string; privateKey: string };
+    /** Gas keys of more relayer instances (each its own nonces), set up like the relayer's. */
+    moreRelayers?: { address: string; privateKey: string }[];
     dvnSigner: { address: string; privateKey: string };
     secondDvnSigner: { address: string; privateKey: string };
     traders: { address: string; privateKey: string }[];
@@ -126,7 +128,20 @@ const peer = (address: string) => zeroPadValue(address, 32);
 /** The grace after a sequencer restart, the same on chain (the vault's SEIZE guard) and in the relayer's config. */
 export const DEVNET_SEQUENCER_GRACE_SECONDS = 60;
 
-export async function deployDevnet(urls: Readonly<Record<string, string>>): Promise<DevnetManifest> {
+/** Native balance given to each further relayer gas key (anvil funds only its first ten accounts). */
+const MORE_RELAYER_BALANCE_WEI = 10_000n * 10n ** 18n;
+
+export interface DeployDevnetOptions {
+  /** Relayer instances that share the devnet, each with its own gas key (1 by default, at most 4). */
+  relayerInstances?: number;
+}
+
+export async function deployDevnet(urls: Readonly<Record<string, string>>, o: DeployDevnetOptions = {}): Promise<DevnetManifest> {
+  const instances = o.relayerInstances ?? 1;
+  if (!Number.isInteger(instances) || instances < 1 || instances > 1 + DEVNET_ROLES.moreRelayers.length)
+    throw new Error(`relayer instances must be 1 to ${1 + DEVNET_ROLES.moreRelayers.length}, not ${instances}`);
+  const moreRelayers = DEVNET_ROLES.moreRelayers.slice(0, instances - 1);
+  const gasKeys = [DEVNET_ROLES.relayer, ...moreRelayers].map((a) => a.address);
   const chains = DEVNET_CHAINS.map((c) => {
     const url = urls[c.name];
     if (url === undefined) throw new Error(`no RPC URL for devnet chain ${c.name}`);
@@ -138,14 +153,15 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
   // 1. LayerZero and the chain-local pieces, all chains in parallel.
   const base = await Promise.all(
     chains.map(async (c) => {
+      for (const a of moreRelayers) await c.d.provider.send('anvil_setBalance', [a.address, `0x${MORE_RELAYER_BALANCE_WEI.toString(16)}`]);
       const layerzero = await deployLayerZero(c.d.wallet, {
         localEid: c.lzEid,
         remoteEids: chains.filter((o) => o !== c).map((o) => o.lzEid),
         dvnSigners: [DEVNET_ROLES.dvnSigner.address],
         dvnQuorum: 1,
         secondDvnSigners: [DEVNET_ROLES.secondDvnSigner.address],
-        dvnAdmins: [DEVNET_ROLES.relayer.address],
-        executorAdmins: [DEVNET_ROLES.relayer.address],
+        dvnAdmins: gasKeys,
+        executorAdmins: gasKeys,
         confirmations: 1n,
       });
       const feed = await c.d.deploy('DevnetAggregator', [8, 'ETH / USD', ETH_USD_8DP, 10n ** 6n, 10n ** 14n]);
@@ -157,6 +173,10 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
         const dvn = new Contract(address, ['function grantRole(bytes32 role, address account)'], relayer);
         const grant = await dvn.getFunction('grantRole').send(DVN_ADMIN_ROLE, await batcher.getAddress());
         if ((await waitForReceipt(c.d.provider, grant.hash)).status !== 1) throw new Error('devnet deployment: DVN grantRole reverted');
+      }
+      for (const a of moreRelayers) {
+        const op = await new Contract(await batcher.getAddress(), ourArtifact('RelayBatcher').abi, relayer).getFunction('setOperator').send(a.address, true);
+        if ((await waitForReceipt(c.d.provider, op.hash)).status !== 1) throw new Error('devnet deployment: batcher setOperator reverted');
       }
       const { core: wormholeCore } = await deployWormholeCore(c.d.wallet, {
         chainId: c.wormholeChainId, evmChainId: BigInt(c.chainId), guardians: DEVNET_GUARDIANS.map((g) => g.address),
@@ -204,7 +224,7 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
   );
   await dst.d.send(engine, 'setWormhole', [lzOf(dst).wormholeCore]);
   // Only the relayer (directly or through its batcher) executes CREDITs: its route limits bind.
-  await dst.d.send(engine, 'setExecutor', [DEVNET_ROLES.relayer.address, true]);
+  for (const address of gasKeys) await dst.d.send(engine, 'setExecutor', [address, true]);
   await dst.d.send(engine, 'setExecutor', [lzOf(dst).batcher, true]);
   for (const s of sources) {
     await dst.d.send(engine, 'registerSource', [s.chain.lzEid, s.chain.chainId, s.vault]);
@@ -235,6 +255,7 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>): Prom
       guardians: DEVNET_GUARDIANS.map((g) => ({ ...g })),
       deployer: { ...DEVNET_ROLES.deployer },
       relayer: { ...DEVNET_ROLES.relayer },
+      ...(moreRelayers.length === 0 ? {} : { moreRelayers: moreRelayers.map((a) => ({ ...a })) }),
       dvnSigner: { ...DEVNET_ROLES.dvnSigner },
       secondDvnSigner: { ...DEVNET_ROLES.secondDvnSigner },
       traders: DEVNET_ROLES.traders.map((t) => ({ ...t })),

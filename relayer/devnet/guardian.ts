@@ -16,6 +16,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { Interface, SigningKey, computeAddress, getAddress, getBytes, hexlify, zeroPadValue, type BytesLike } from 'ethers';
 import { Signature, UniversalAddress, createVAA, envelopeLayout, keccak256, serialize } from '@wormhole-foundation/sdk-definitions';
+import { connectHost } from './anvil.js';
 
 export const LOG_MESSAGE_PUBLISHED_ABI =
   'event LogMessagePublished(address indexed sender, uint64 sequence, uint32 nonce, bytes payload, uint8 consistencyLevel)';
@@ -143,6 +144,8 @@ export interface StartGuardianOptions {
   guardianSetIndex?: number;
   /** HTTP port; 0 or undefined picks a free one. */
   port?: number;
+  /** The address to listen on; 127.0.0.1 by default. */
+  host?: string;
   /** Confirmations a non-instant message needs on top of its block; 2 by default. */
   finality?: number;
   /** Called on each failed poll (the poll is retried at the next tick). */
@@ -512,7 +515,7 @@ export async function startGuardian(opts: StartGuardianOptions): Promise<Guardia
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => {
       server.off('error', reject);
       resolve();
     });
@@ -522,7 +525,7 @@ export async function startGuardian(opts: StartGuardianOptions): Promise<Guardia
 
   let stopped: Promise<void> | undefined;
   return Object.freeze({
-    url: `http://127.0.0.1:${port}`,
+    url: `http://${connectHost(opts.host ?? '127.0.0.1')}:${port}`,
     guardians,
     signedCount: () => store.size,
     pause(): void {

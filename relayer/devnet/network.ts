@@ -1,11 +1,11 @@
 // Starts the devnet's three anvil chains, deploys onto them and starts the devnet guardian; stops them again.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startAnvil, type AnvilNode } from './anvil.js';
 import { DEVNET_CHAINS } from './chains.js';
 import { deployDevnet, type DevnetManifest } from './deploy.js';
 import { startGuardian, type GuardianService } from './guardian.js';
-import { devnetRelayerYaml, type DevnetConfigOptions } from './relayerConfig.js';
+import { devnetInstanceYaml, devnetRelayerYaml, type DevnetConfigOptions } from './relayerConfig.js';
 import { startRpcForwarder, type RpcForwarder } from './rpcForwarder.js';
 
 export interface Devnet {
@@ -27,6 +27,18 @@ export interface StartDevnetOptions {
   onProgress?: (line: string) => void;
   /** The guardian API's port; free by default. */
   guardianPort?: number;
+  /** Where the chains, their second providers and the guardian listen: 127.0.0.1 by default, 0.0.0.0 in a container. */
+  host?: string;
+  /**
+   * The host name others reach the devnet by (e.g. its service name in a compose file): the URLs
+   * in the files written to `dir` name it. The returned manifest keeps this process's own URLs.
+   */
+  advertiseHost?: string;
+  /**
+   * Also write relayer-1.yaml … relayer-N.yaml to `dir` for N relayer instances sharing the devnet,
+   * each with a gas key of its own (set up by the deployment), the store's URL from `storeUrlEnv`.
+   */
+  instances?: { count: number; storeUrlEnv?: string; opsHost?: string };
   /**
    * A devnet that runs for a day or more: its nodes keep no old states and the transactions of
    * the last LONG_RUNNING_TX_BLOCKS blocks only, and mine idle blocks every LONG_RUNNING_BLOCK_SECONDS
@@ -43,6 +55,8 @@ export const LONG_RUNNING_TX_BLOCKS = 64;
 
 export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
   const say = o.onProgress ?? (() => undefined);
+  // manifest.json is written last, once the devnet runs: one left from an earlier run must not say it does.
+  if (o.dir !== undefined) rmSync(join(o.dir, 'manifest.json'), { force: true });
   say(`starting ${DEVNET_CHAINS.length} anvil chains`);
   const nodes: Record<string, AnvilNode> = {};
   let guardian: GuardianService | undefined;
@@ -56,6 +70,7 @@ export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
         nodes[c.name] = await startAnvil({
           chainId: c.chainId,
           ...(o.basePort === undefined ? {} : { port: o.basePort + i }),
+          ...(o.host === undefined ? {} : { host: o.host }),
           blockTimeSeconds: o.blockTimeSeconds ?? (o.longRunning === true ? LONG_RUNNING_BLOCK_SECONDS : 0.2),
           mixedMining: true,
           ...(o.longRunning === true ? { keepStates: 0, keepTransactionBlocks: LONG_RUNNING_TX_BLOCKS } : {}),
@@ -63,10 +78,13 @@ export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
       }),
     );
     say('deploying LayerZero v2, tokens, feeds, vaults and the engine');
-    const manifest = await deployDevnet(Object.fromEntries(Object.entries(nodes).map(([k, n]) => [k, n.url])));
+    const manifest = await deployDevnet(
+      Object.fromEntries(Object.entries(nodes).map(([k, n]) => [k, n.url])),
+      o.instances === undefined ? {} : { relayerInstances: Math.max(1, o.instances.count) },
+    );
     // Each chain's second provider: the relayer verifies every message on both (verifyQuorum 2).
     for (const c of Object.values(manifest.chains)) {
-      const f = await startRpcForwarder(c.rpcUrl, o.basePort === undefined ? 0 : o.basePort + 10 + DEVNET_CHAINS.findIndex((d) => d.name === c.name));
+      const f = await startRpcForwarder(c.rpcUrl, o.basePort === undefined ? 0 : o.basePort + 10 + DEVNET_CHAINS.findIndex((d) => d.name === c.name), o.host);
       forwarders.push(f);
       c.secondRpcUrl = f.url;
     }
@@ -75,13 +93,10 @@ export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
       chains: Object.values(manifest.chains).map((c) => ({ name: c.name, wormholeChainId: c.wormholeChainId, rpcUrl: c.rpcUrl, evmChainId: c.chainId, core: c.wormholeCore, pollMs: 50 })),
       guardianKeys: manifest.accounts.guardians.map((g) => g.privateKey),
       ...(o.guardianPort === undefined ? {} : { port: o.guardianPort }),
+      ...(o.host === undefined ? {} : { host: o.host }),
     });
     manifest.wormholeApiUrl = guardian.url;
-    if (o.dir !== undefined) {
-      mkdirSync(o.dir, { recursive: true });
-      writeFileSync(join(o.dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
-      writeFileSync(join(o.dir, 'relayer.yaml'), devnetRelayerYaml(manifest, { ...o.config, sqlite: join(o.dir, 'relayer.sqlite') }));
-    }
+    if (o.dir !== undefined) writeDevnetFiles(o.dir, o.advertiseHost === undefined ? manifest : advertisedManifest(manifest, o.advertiseHost), o);
     const g = guardian;
     return { manifest, nodes, guardian: g, stop: async () => { await g.stop(); await closeForwarders(); await stopAll(nodes); } };
   } catch (e) {
@@ -90,6 +105,39 @@ export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
     await stopAll(nodes);
     throw e;
   }
+}
+
+/** manifest.json, relayer.yaml and each instance's relayer-N.yaml; the manifest last (its presence says the devnet is up). */
+function writeDevnetFiles(dir: string, manifest: DevnetManifest, o: StartDevnetOptions): void {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'relayer.yaml'), devnetRelayerYaml(manifest, { ...o.config, sqlite: join(dir, 'relayer.sqlite') }));
+  for (let i = 1; i <= (o.instances?.count ?? 0); i++) {
+    const { storeUrlEnv, opsHost } = o.instances ?? {};
+    writeFileSync(
+      join(dir, `relayer-${i}.yaml`),
+      devnetInstanceYaml(manifest, {
+        instance: i,
+        sqlite: join(dir, `relayer-${i}.sqlite`),
+        ...(storeUrlEnv === undefined ? {} : { storeUrlEnv }),
+        ...(opsHost === undefined ? {} : { opsHost }),
+        ...(o.config?.logLevel === undefined ? {} : { logLevel: o.config.logLevel }),
+      }),
+    );
+  }
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+}
+
+/** The manifest as others reach the devnet: every URL names `host` instead of this machine. */
+function advertisedManifest(m: DevnetManifest, host: string): DevnetManifest {
+  const at = (url: string): string => {
+    const u = new URL(url);
+    u.hostname = host;
+    return u.origin + (u.pathname === '/' ? '' : u.pathname);
+  };
+  const chains = Object.fromEntries(
+    Object.entries(m.chains).map(([name, c]) => [name, { ...c, rpcUrl: at(c.rpcUrl), ...(c.secondRpcUrl === undefined ? {} : { secondRpcUrl: at(c.secondRpcUrl) }) }]),
+  );
+  return { ...m, chains, ...(m.wormholeApiUrl === undefined ? {} : { wormholeApiUrl: at(m.wormholeApiUrl) }) };
 }
 
 async function stopAll(nodes: Record<string, AnvilNode>): Promise<void> {

@@ -98,6 +98,41 @@ export function devnetRelayerConfig(m: DevnetManifest, o: DevnetConfigOptions): 
   };
 }
 
+/** The gas key of relayer instance `i` (1-based) of a devnet shared by several: ISORELAY_RELAYER_KEY_1, _2 … */
+export const instanceRelayerKeyEnv = (i: number): string => `${RELAYER_KEY_ENV}_${i}`;
+
+export interface DevnetInstanceOptions {
+  /** 1-based: instance 1 pays gas with the manifest's relayer key, instance i with moreRelayers[i - 2]. */
+  instance: number;
+  /** The store's database URL comes from this environment variable (PostgreSQL, shared by the instances); without it, each instance has its own SQLite file. */
+  storeUrlEnv?: string;
+  sqlite: string;
+  opsHost?: string;
+  opsPort?: number;
+  logLevel?: DevnetConfigOptions['logLevel'];
+}
+
+/**
+ * The config of one of several relayer instances on one devnet (e.g. containers sharing a
+ * database): its own gas key, no keeper (one per devnet would need attester keys and a leader).
+ */
+export function devnetInstanceConfig(m: DevnetManifest, o: DevnetInstanceOptions): Record<string, unknown> {
+  const base = devnetRelayerConfig(m, { sqlite: o.sqlite, keeper: false, ...(o.opsPort === undefined ? {} : { opsPort: o.opsPort }), ...(o.logLevel === undefined ? {} : { logLevel: o.logLevel }) });
+  const { attesters: _attesters, ...keys } = base.keys;
+  return {
+    ...base,
+    keys: { ...keys, relayer: { env: instanceRelayerKeyEnv(o.instance) } },
+    store: o.storeUrlEnv === undefined ? { sqlite: o.sqlite } : { postgres: { urlEnv: o.storeUrlEnv } },
+    ops: { ...base.ops, host: o.opsHost ?? '127.0.0.1' },
+  };
+}
+
+export function devnetInstanceYaml(m: DevnetManifest, o: DevnetInstanceOptions): string {
+  const key = o.instance === 1 ? m.accounts.relayer : m.accounts.moreRelayers?.[o.instance - 2];
+  if (key === undefined) throw new Error(`the devnet has no gas key for relayer instance ${o.instance}`);
+  return `# Written by \`isorelay devnet\`: relayer instance ${o.instance} of the running devnet. Keys come from the environment:\n# ${instanceRelayerKeyEnv(o.instance)} (gas, DVN admin: the devnet account ${key.address}), ${DVN_SIGNER_KEY_ENV} and ${SECOND_DVN_SIGNER_KEY_ENV}${o.storeUrlEnv === undefined ? '' : `, and the store's URL ${o.storeUrlEnv}`}.\n${stringify(devnetInstanceConfig(m, o))}`;
+}
+
 export function devnetRelayerYaml(m: DevnetManifest, o: DevnetConfigOptions): string {
   return `# Written by \`isorelay devnet\` for the running devnet. Keys come from the environment:\n# ${RELAYER_KEY_ENV} (gas, DVN admin), ${DVN_SIGNER_KEY_ENV} and ${SECOND_DVN_SIGNER_KEY_ENV} (the two DVNs' signers).\n${stringify(devnetRelayerConfig(m, o))}`;
 }

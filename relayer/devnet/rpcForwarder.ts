@@ -5,6 +5,7 @@
 import { createServer, request } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { readBoundedBody } from '../ops/httpBody.js';
+import { connectHost } from './anvil.js';
 
 export interface RpcForwarder {
   readonly url: string;
@@ -14,8 +15,8 @@ export interface RpcForwarder {
 /** Requests above this are refused, like a provider's own body limit. */
 const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
-/** Forwards every POST to `target` (an http node URL) and streams the answer back. */
-export async function startRpcForwarder(target: string, port = 0): Promise<RpcForwarder> {
+/** Forwards every POST to `target` (an http node URL) and streams the answer back; listens on `host`. */
+export async function startRpcForwarder(target: string, port = 0, host = '127.0.0.1'): Promise<RpcForwarder> {
   const to = new URL(target);
   const sockets = new Set<Socket>();
   const server = createServer((req, res) => {
@@ -49,10 +50,10 @@ export async function startRpcForwarder(target: string, port = 0): Promise<RpcFo
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
+    server.listen(port, host, () => resolve());
   });
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `http://${connectHost(host)}:${(server.address() as AddressInfo).port}`,
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -1,36 +1,54 @@
 // `isorelay devnet [--demo]`: three anvil chains, the real LayerZero v2 stack and our contracts,
-// the relayer running on them until Ctrl-C; with --demo, the scripted credit scenario.
+// the relayer running on them until Ctrl-C; with --demo, the scripted credit scenario; with
+// --no-relayer, the chains and the guardian only, for relayers elsewhere (containers).
 import { rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Wallet } from 'ethers';
 import { startDaemon, untilSignal } from '../../app/daemon.js';
 import { parseConfig } from '../../config/load.js';
+import { DEVNET_ROLES } from '../../devnet/chains.js';
 import { demoPassed, formatDemoTable, runDemo } from '../../devnet/demo.js';
-import { startDevnet } from '../../devnet/network.js';
+import { startDevnet, type Devnet } from '../../devnet/network.js';
 import { devnetRelayerConfig, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../../devnet/relayerConfig.js';
 import { runTradingDemo } from '../../devnet/tradingDemo.js';
+import { ErrorCode, IsorelayError } from '../../errors/base.js';
 
 export interface DevnetOptions {
   demo?: boolean;
+  /** false with --no-relayer: no relayer in this process. */
+  relayer: boolean;
   dir: string;
   port: number;
   opsPort: number;
+  host: string;
+  advertiseHost?: string;
+  guardianPort: number;
+  instances: number;
+  storeUrlEnv?: string;
 }
 
 export async function devnetCommand(opts: DevnetOptions): Promise<void> {
   const dir = resolve(opts.dir);
   const say = (line: string) => process.stdout.write(`devnet: ${line}\n`);
   const started = Date.now();
+  if (opts.demo === true && !opts.relayer) throw new IsorelayError(ErrorCode.USAGE, '--demo needs the relayer: drop --no-relayer');
+  if (!Number.isInteger(opts.instances) || opts.instances < 0 || opts.instances > 1 + DEVNET_ROLES.moreRelayers.length)
+    throw new IsorelayError(ErrorCode.USAGE, `--instances ${opts.instances}: the devnet has gas keys for 0 to ${1 + DEVNET_ROLES.moreRelayers.length} relayer instances`);
   const ports = opts.demo === true ? { basePort: undefined, opsPort: 0 } : { basePort: opts.port === 0 ? undefined : opts.port, opsPort: opts.opsPort };
   const devnet = await startDevnet({
     dir,
     ...(ports.basePort === undefined ? {} : { basePort: ports.basePort }),
     config: { opsPort: ports.opsPort, logLevel: opts.demo === true ? 'warn' : 'info', keeper: true },
     onProgress: say,
+    host: opts.host,
+    ...(opts.advertiseHost === undefined ? {} : { advertiseHost: opts.advertiseHost }),
+    ...(opts.guardianPort === 0 ? {} : { guardianPort: opts.guardianPort }),
+    ...(opts.instances === 0 ? {} : { instances: { count: opts.instances, opsHost: opts.host, ...(opts.storeUrlEnv === undefined ? {} : { storeUrlEnv: opts.storeUrlEnv }) } }),
     // A devnet that runs until Ctrl-C may run for days: its nodes' memory is bounded (see
     // longRunning). The demo is short and keeps the default history and block time.
     longRunning: opts.demo !== true,
   });
+  if (!opts.relayer) return serveWithoutRelayer(devnet, dir, opts, say, started);
   const m = devnet.manifest;
   const sqlite = join(dir, 'relayer.sqlite');
   for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(sqlite + suffix, { force: true });
@@ -74,6 +92,21 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
     await untilSignal();
   } finally {
     await daemon.stop();
+    await devnet.stop();
+  }
+}
+
+/** --no-relayer: the chains and the guardian until Ctrl-C or SIGTERM; relayers elsewhere read the files in `dir`. */
+async function serveWithoutRelayer(devnet: Devnet, dir: string, opts: DevnetOptions, say: (line: string) => void, started: number): Promise<void> {
+  try {
+    const m = devnet.manifest;
+    const via = opts.advertiseHost === undefined ? '' : ` (as ${opts.advertiseHost} in the files)`;
+    say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${Object.values(m.chains).map((c) => `${c.name} ${c.rpcUrl}`).join(', ')}, guardian ${devnet.guardian.url}${via}`);
+    const instances = Array.from({ length: opts.instances }, (_, i) => join(dir, `relayer-${i + 1}.yaml`));
+    say(`manifest ${join(dir, 'manifest.json')}, relayer configs ${[join(dir, 'relayer.yaml'), ...instances].join(', ')}`);
+    say('no relayer in this process (--no-relayer): the chains run until Ctrl-C or SIGTERM');
+    say(`${await untilSignal()}: stopping the chains`);
+  } finally {
     await devnet.stop();
   }
 }

@@ -9,7 +9,7 @@ import { EventBus } from '../pipeline/events.js';
 import { startOpsServer, type OpsServer } from '../ops/httpServer.js';
 import { createLogger, logEvents } from '../ops/logger.js';
 import { createMetrics } from '../ops/metrics.js';
-import { SqliteStore } from '../store/sqlite/sqliteStore.js';
+import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { errorSummary } from '../errors/base.js';
 import { Keeper } from '../liquidation/keeper.js';
@@ -27,18 +27,24 @@ export interface RunningDaemon {
   stop(): Promise<void>;
 }
 
-/** Runs keeper ticks one after another, `tickMs` apart; a failed tick is logged and the next one runs. */
+/** The lease by which one instance at a time runs the keeper. */
+export const KEEPER_LEASE = 'keeper';
+
+/**
+ * Runs keeper ticks one after another, `tickMs` apart, while this instance holds the keeper's
+ * lease (one keeper among instances); a failed tick is logged and the next one runs.
+ */
 class KeeperLoop {
   private running = false;
   private loop: Promise<void> | undefined;
-  constructor(readonly keeper: Keeper, private readonly tickMs: number, private readonly onError: (e: unknown) => void) {}
+  constructor(readonly keeper: Keeper, private readonly tickMs: number, private readonly holds: () => boolean, private readonly onError: (e: unknown) => void) {}
 
   start(): void {
     this.running = true;
     this.loop = (async () => {
       while (this.running) {
         try {
-          await this.keeper.tick();
+          if (this.holds()) await this.keeper.tick();
         } catch (e) {
           this.onError(e);
         }
@@ -80,18 +86,19 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
     ...Object.entries(dvnSigners).map(([name, w]) => ({ role: `DVN signer "${name}"`, address: w.address })),
     ...attesters.map((a, i) => ({ role: `attester ${i + 1}`, address: a.address })),
   ]);
-  const store = SqliteStore.open(config.store.sqlite);
+  const store = await openStore(config.store, { env: o.env ?? process.env });
   const events = new EventBus();
   const unlog = logEvents(events, logger);
   const metrics = createMetrics(events);
   metrics.observeStore(store);
   const relayer = Relayer.create({ config, store, relayerKey, ...(dvnSigner === undefined ? {} : { dvnSigner }), dvnSigners, events });
+  if (keeperOn) relayer.book.want(KEEPER_LEASE);
   const keeper = keeperOn && config.keeper !== undefined
     ? new KeeperLoop(new Keeper({
         config, client: (c) => relayer.client(c), sender: relayer.senderFor(config.keeper.chain), attesters,
         remoteAttesters: config.keeper.remoteAttesters.map((r) => ({ url: r.url, ...(r.tokenEnv === undefined ? {} : { token: (o.env ?? process.env)[r.tokenEnv] ?? '' }) })),
-        prices: new PriceService(config, (c) => relayer.client(c)), events,
-      }), config.keeper.tickMs, (e) => logger.warn({ err: e }, `keeper tick failed: ${errorSummary(e)}`))
+        prices: new PriceService(config, (c) => relayer.client(c)), events, lease: KEEPER_LEASE,
+      }), config.keeper.tickMs, () => relayer.book.held(KEEPER_LEASE) !== undefined, (e) => logger.warn({ err: e }, `keeper tick failed: ${errorSummary(e)}`))
     : undefined;
   let ops: OpsServer | undefined;
   try {
@@ -102,7 +109,10 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
       port: config.ops.port,
       registry: metrics.registry,
       health: () => relayer.health(),
-      status: () => ({ routes: store.countsByRoute(), chains: relayer.chainViews(), halted: Object.fromEntries(relayer.haltedRoutes) }),
+      status: async () => ({
+        routes: await store.countsByRoute(), chains: relayer.chainViews(), halted: Object.fromEntries(relayer.haltedRoutes),
+        instance: relayer.book.state(), leases: await store.leases(),
+      }),
       logger,
     });
   } catch (e) {
@@ -110,7 +120,7 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
     await relayer.stop();
     unlog();
     metrics.dispose();
-    store.close();
+    await store.close();
     throw e;
   }
   logger.info({ routes: config.routes.map((r) => r.name), ops: ops.url, relayer: relayerKey.address }, 'isorelay started');
@@ -129,7 +139,7 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
         await server.close();
         unlog();
         metrics.dispose();
-        store.close();
+        await store.close();
         logger.info('isorelay stopped');
       })()),
   };

@@ -1,5 +1,8 @@
 // The composition root: builds the relayer from its config and injected dependencies (store,
-// keys, event bus, clock) and runs its loops: one watcher per route, the deliver and confirm stages.
+// keys, event bus, clock) and runs its loops: one watcher per route, the deliver and confirm
+// stages, and the heartbeat of its leases. Several instances may share one PostgreSQL store: each
+// leases its own gas key, claims messages in leases, and scans a route only while it holds the
+// route's scan lease; whatever it no longer holds, it neither writes nor signs for.
 import type { Wallet } from 'ethers';
 import { ChainClient } from '../chains/client.js';
 import { BatchSubmitter } from '../chains/tx/batchSubmitter.js';
@@ -17,6 +20,9 @@ import { seizeGuard } from '../liquidation/seizeGuard.js';
 import { CreditLimits } from '../pipeline/decide/creditLimits.js';
 import { ExecutionDecider } from '../pipeline/decide/decide.js';
 import { SourceVerifier } from '../pipeline/verify/sourceVerifier.js';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { LeaseBook } from '../store/leases.js';
 import type { Store } from '../store/store.js';
 import { createTransports } from '../transports/registry.js';
 import type { Transport } from '../transports/transport.js';
@@ -32,6 +38,13 @@ export interface RelayerDeps {
   dvnSigners?: Readonly<Record<string, Wallet>>;
   events?: EventBus;
   now?: () => number;
+  /** This instance's name (shown in leases and status; default host-pid) and how long its leases last. */
+  instance?: { name?: string; leaseMs?: number };
+}
+
+/** A name for this run of this instance: a restarted instance is a new lease owner. */
+export function leaseOwner(name: string | undefined): string {
+  return `${name ?? `${hostname()}-${process.pid}`}#${randomBytes(3).toString('hex')}`;
 }
 
 export interface ChainView {
@@ -55,6 +68,10 @@ export class Relayer {
   private readonly deliver: StageRunner;
   private readonly confirm: StageRunner;
   private readonly halted = new Map<string, string>();
+  /** What this instance holds: its gas key, the routes it scans, the keeper, the messages in its steps. */
+  readonly book: LeaseBook;
+  /** The lease on the gas key: one instance signs with a key at a time (no two transactions share a nonce). */
+  readonly gasLease: string;
   private readonly views = new Map<string, ChainView>();
   private loops: Promise<void>[] = [];
   private running = false;
@@ -73,6 +90,9 @@ export class Relayer {
     const { config, store } = deps;
     this.events = deps.events ?? new EventBus();
     const now = deps.now ?? Date.now;
+    this.book = new LeaseBook(store, { owner: leaseOwner(deps.instance?.name ?? config.instance.name), ttlMs: deps.instance?.leaseMs ?? config.instance.leaseMs });
+    this.gasLease = `gas:${deps.relayerKey.address.toLowerCase()}`;
+    this.book.want(this.gasLease);
     this.chains = new Map(Object.entries(config.chains).map(([name, c]) => [name, new ChainClient(name, c)]));
     for (const name of this.chains.keys()) this.views.set(name, { chain: name, head: null, finalized: null, lastPollAt: null, lastError: null });
     this.transports = createTransports(config, { dvnSigner: deps.dvnSigner, dvnSigners: deps.dvnSigners });
@@ -80,7 +100,7 @@ export class Relayer {
       route: route.name,
       chain: route.source,
       watcher: new SourceWatcher({
-        route, store, events: this.events, client: this.client(route.source), watch: this.transport(route.transport).sourceWatch(route.name), now,
+        route, store, events: this.events, client: this.client(route.source), watch: this.transport(route.transport).sourceWatch(route.name), now, book: this.book,
       }),
     }));
     this.events.on((e) => {
@@ -88,7 +108,10 @@ export class Relayer {
     });
     const retry = { baseMs: config.pipeline.retryBaseMs, maxMs: config.pipeline.retryMaxMs, maxAttempts: config.pipeline.maxAttempts };
     const activeRoutes = () => config.routes.map((r) => r.name).filter((r) => !this.halted.has(r));
-    const common = { store, events: this.events, retry, concurrency: config.pipeline.batchSize, routes: activeRoutes, now };
+    const common = {
+      store, events: this.events, retry, concurrency: config.pipeline.batchSize, routes: activeRoutes, now,
+      book: this.book, canClaim: () => this.book.held(this.gasLease) !== undefined,
+    };
     this.deliver = new StageRunner({
       ...common,
       name: 'deliver',
@@ -146,6 +169,8 @@ export class Relayer {
       s = new TxSender(c, this.deps.relayerKey, this.deps.store, {
         pollMs: c.config.pollMs, stuckAfterMs: c.config.stuckTxMs, maxFeeMultiplier: c.config.maxFeeMultiplier,
         onAlert: (a) => this.events.emit({ type: 'incident', chain: a.chain, code: a.code, message: a.message }),
+        // Signed only while this instance holds the key and every message (or named lease) the transaction is for.
+        guard: (req) => this.book.assertSendable(req.messages, [this.gasLease, ...(req.leases ?? [])]),
       });
       this.senders.set(chain, s);
     }
@@ -171,11 +196,30 @@ export class Relayer {
     // a node of the wrong chain is (RPC_CHAIN_ID_MISMATCH is not retryable).
     await Promise.all([...this.chains.values()].map((c) => this.untilDone(`${c.name}: chain id`, () => c.checkChainId())));
     for (const s of this.senders.values()) s.reopen();
-    const destinations = new Set(this.deps.config.routes.map((r) => r.destination));
-    await Promise.all([...destinations].map((d) => this.untilDone(`${d}: recovering transactions in flight`, () => this.sender(d).recover())));
+    await this.book.heartbeat();
+    // With the key leased, what this key left in flight is found now; otherwise when the lease comes.
+    if (this.book.held(this.gasLease) !== undefined) await this.recoverSenders();
     this.running = true;
     this.started = true;
-    this.loops = [...this.watchers.map((w) => this.watchLoop(w)), this.stageLoop()];
+    this.loops = [this.heartbeatLoop(), ...this.watchers.map((w) => this.watchLoop(w)), this.stageLoop()];
+  }
+
+  private recovered = false;
+
+  private async recoverSenders(): Promise<void> {
+    const destinations = new Set(this.deps.config.routes.map((r) => r.destination));
+    await Promise.all([...destinations].map((d) => this.untilDone(`${d}: recovering transactions in flight`, () => this.sender(d).recover())));
+    this.recovered = true;
+  }
+
+  /** Extends this instance's leases several times per lease; a lease it loses stops its work at once. */
+  private async heartbeatLoop(): Promise<void> {
+    while (this.running) {
+      await sleep(this.book.heartbeatMs);
+      if (!this.running) break;
+      await this.book.heartbeat();
+      if (!this.recovered && this.book.held(this.gasLease) !== undefined) await this.recoverSenders().catch(() => undefined);
+    }
   }
 
   private stopRequested = false;
@@ -212,14 +256,18 @@ export class Relayer {
     for (const s of this.senders.values()) s.close();
     await within(Promise.allSettled([this.deliver.drain(), this.confirm.drain()]));
     this.loops = [];
+    // Another instance takes the gas key, the scans and the keeper over at once instead of after their leases run out.
+    await this.book.releaseAll();
+    this.recovered = false;
   }
 
   /** One pass of every stage, waiting for the work it starts (tests and `--once`). */
   async tick(): Promise<void> {
+    await this.book.heartbeat();
     for (const w of this.watchers) if (!this.halted.has(w.route)) await this.pollWatcher(w);
-    this.deliver.pump();
+    await this.deliver.pump();
     await this.deliver.drain();
-    this.confirm.pump();
+    await this.confirm.pump();
     await this.confirm.drain();
   }
 
@@ -237,8 +285,11 @@ export class Relayer {
    * time, and no transaction at the fee cap or unmined for long. Each failing check says why; each
    * recovers by itself when its cause goes.
    */
-  health(): { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> } {
+  async health(): Promise<{ ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> }> {
     const checks: Record<string, { ok: boolean; detail?: string }> = { started: { ok: this.started } };
+    const leases = this.book.state();
+    if (this.started && this.book.held(this.gasLease) === undefined)
+      checks.gasKey = { ok: false, detail: `the gas key ${this.deps.relayerKey.address} is leased by another instance (or not yet): this instance takes no work until it holds it; give every instance its own key` };
     const now = (this.deps.now ?? Date.now)();
     for (const v of this.views.values()) {
       const limit = Math.max(30_000, this.client(v.chain).config.pollMs * 20);
@@ -254,13 +305,21 @@ export class Relayer {
       if (rpc.lastAllFailedAt > rpc.lastAnsweredAt && now - rpc.lastAnsweredAt > Math.max(10_000, c.config.pollMs * 20))
         checks[`rpc:${name}`] = { ok: false, detail: `no RPC endpoint of ${name} answers: ${rpc.lastFailure ?? '?'}` };
     }
+    let storeDown = leases.storeError;
     for (const route of this.deps.config.routes) {
-      if (this.halted.has(route.name)) continue;
-      const oldest = this.deps.store.oldestMoving(route.name);
+      if (this.halted.has(route.name) || storeDown !== null) continue;
+      let oldest: number | null;
+      try {
+        oldest = await this.deps.store.oldestMoving(route.name);
+      } catch (e) {
+        storeDown = errorSummary(e);
+        continue;
+      }
       const expected = route.expectedDeliveryMs ?? this.deps.config.pipeline.stallAfterMs;
       if (oldest !== null && now - oldest > expected)
         checks[`route:${route.name}`] = { ok: false, detail: `delivery is stalled: the oldest message on its way was observed ${Math.round((now - oldest) / 1000)} s ago (expected within ${Math.round(expected / 1000)} s)` };
     }
+    if (storeDown !== null) checks.store = { ok: false, detail: `the ${this.deps.store.kind} store is unavailable: claims and sends are stopped until it is back (${storeDown})` };
     for (const [chain, s] of this.senders) {
       const st = s.state(now);
       const stuckAfter = Math.max(60_000, this.client(chain).config.stuckTxMs * 4);
@@ -299,12 +358,12 @@ export class Relayer {
     const tickMs = this.deps.config.pipeline.tickMs;
     let reconciledAt = Date.now();
     while (this.running) {
-      if (Date.now() - reconciledAt > RECONCILE_EVERY_MS) {
+      if (Date.now() - reconciledAt > RECONCILE_EVERY_MS && this.book.held(this.gasLease) !== undefined) {
         reconciledAt = Date.now();
         // Stored transactions no submit waits for any more: mined, replaced, or sent again (no gap before later nonces).
         await Promise.allSettled([...this.senders.values()].map((s) => s.reconcile()));
       }
-      const started = this.deliver.pump() + this.confirm.pump();
+      const started = (await this.deliver.pump()) + (await this.confirm.pump());
       if (started === 0) await sleep(tickMs);
       else await sleep(1);
     }

@@ -76,7 +76,7 @@ export async function buildStatusReport(
   clients: ReadonlyMap<string, HeadReader>,
   now: () => number = Date.now,
 ): Promise<StatusReport> {
-  const stored = new Map(store.countsByRoute().map((r) => [r.route, r]));
+  const stored = new Map((await store.countsByRoute()).map((r) => [r.route, r]));
   const names = [...config.routes.map((r) => r.name), ...[...stored.keys()].filter((n) => !config.routes.some((r) => r.name === n))];
   const at = now();
   const routes = names.map((name): RouteStatus => {

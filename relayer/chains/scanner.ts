@@ -1,8 +1,10 @@
 // Scans one log stream in adaptive block ranges, remembers recent block hashes, and detects
-// reorgs: on a mismatch it finds the common ancestor and rewinds the checkpoint to it.
+// reorgs: on a mismatch it finds the common ancestor and rewinds the checkpoint to it. With
+// several instances on one database, only the holder of the stream's lease scans, and every
+// commit checks that lease inside its transaction: a scanner that lost it writes nothing.
 import { toQuantity } from 'ethers';
 import { ErrorCode, IsorelayError } from '../errors/base.js';
-import type { Store } from '../store/store.js';
+import { LeaseLostError, type Fence, type Store } from '../store/store.js';
 import type { ChainClient, Log, LogFilter } from './client.js';
 import { RpcResponseError } from './rpc.js';
 
@@ -17,10 +19,12 @@ export interface ScannerOptions {
   filter: LogFilter;
   startBlock: bigint;
   maxRange: bigint;
-  /** Runs inside the store transaction that advances the checkpoint: nothing is lost or repeated. */
-  onLogs: (logs: Log[]) => void;
-  /** Runs inside the store transaction that rewinds the checkpoint to `ancestor`. */
-  onReorg: (ancestor: bigint) => void;
+  /** Runs inside the store transaction (`tx`) that advances the checkpoint: nothing is lost or repeated. */
+  onLogs: (tx: Store, logs: Log[]) => Promise<void>;
+  /** Runs inside the store transaction (`tx`) that rewinds the checkpoint to `ancestor`. */
+  onReorg: (tx: Store, ancestor: bigint) => Promise<void>;
+  /** The lease that fences this stream's writes (several instances on one store); none: this process alone. */
+  lease?: { name: string; fence: () => Fence | undefined };
 }
 
 export class LogScanner {
@@ -34,17 +38,30 @@ export class LogScanner {
     this.range = options.maxRange;
   }
 
-  get checkpoint(): bigint {
-    return this.store.getCheckpoint(this.options.stream) ?? this.options.startBlock - 1n;
+  async checkpoint(store: Store = this.store): Promise<bigint> {
+    return (await store.getCheckpoint(this.options.stream)) ?? this.options.startBlock - 1n;
+  }
+
+  /** One transaction that holds the stream's lease throughout (or writes nothing). */
+  private commit<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    const lease = this.options.lease;
+    return this.store.atomically(async (tx) => {
+      if (lease !== undefined) {
+        const fence = lease.fence();
+        if (fence === undefined) throw new LeaseLostError(lease.name);
+        await tx.assertLease(lease.name, fence);
+      }
+      return fn(tx);
+    });
   }
 
   /** Rewinds the checkpoint (used on a nonce gap: a node may have returned too few logs). */
-  rewindTo(block: bigint): void {
+  async rewindTo(block: bigint): Promise<void> {
     const { stream } = this.options;
-    this.store.atomically(() => {
-      if (block < this.checkpoint) {
-        this.store.setCheckpoint(stream, block);
-        this.store.forgetBlocks(stream, block + 1n);
+    await this.commit(async (tx) => {
+      if (block < (await this.checkpoint(tx))) {
+        await tx.setCheckpoint(stream, block);
+        await tx.forgetBlocks(stream, block + 1n);
       }
     });
   }
@@ -52,9 +69,9 @@ export class LogScanner {
   /** One step: scans the next range up to `head`, or handles a reorg it finds. */
   async poll(head: bigint, finalized: bigint): Promise<ScanResult> {
     const { stream } = this.options;
-    const checkpoint = this.checkpoint;
+    const checkpoint = await this.checkpoint();
     if (checkpoint >= head) {
-      const known = this.store.blockHash(stream, checkpoint);
+      const known = await this.store.blockHash(stream, checkpoint);
       if (known === undefined) return { kind: 'idle' };
       const current = await this.client.block(checkpoint);
       if (current !== null && current.hash === known) return { kind: 'idle' };
@@ -71,19 +88,21 @@ export class LogScanner {
       if (e instanceof RpcResponseError && this.range > 1n) this.range = this.range / 2n;
       throw e;
     }
-    const knownBefore = this.store.blockHash(stream, checkpoint);
+    const knownBefore = await this.store.blockHash(stream, checkpoint);
     if (knownBefore !== undefined && answer.before !== null && answer.before.hash !== knownBefore) {
       return this.handleReorg(checkpoint, finalized);
     }
     const logs = answer.logs.filter((l) => !l.removed);
     const hashes = new Map<bigint, string>([[answer.last.number, answer.last.hash]]);
     for (const l of logs) hashes.set(l.blockNumber, l.blockHash);
-    this.store.atomically(() => {
-      this.store.saveBlockHashes(stream, [...hashes].map(([number, hash]) => ({ number, hash })));
-      this.options.onLogs(logs);
-      this.store.setCheckpoint(stream, to);
+    await this.commit(async (tx) => {
+      // Another instance moved the stream meanwhile (it held the lease before this one): its range stands.
+      if ((await this.checkpoint(tx)) !== checkpoint) throw new LeaseLostError(`${stream} (its checkpoint moved)`);
+      await tx.saveBlockHashes(stream, [...hashes].map(([number, hash]) => ({ number, hash })));
+      await this.options.onLogs(tx, logs);
+      await tx.setCheckpoint(stream, to);
       // Hashes at or below finality never change again; keep a few for the ancestor search.
-      if (finalized > 0n) this.store.pruneBlocks(stream, finalized - 64n);
+      if (finalized > 0n) await tx.pruneBlocks(stream, finalized - 64n);
     });
     if (this.range < this.options.maxRange) this.range = this.range * 2n > this.options.maxRange ? this.options.maxRange : this.range * 2n;
     return { kind: 'logs', from, to, logs };
@@ -91,7 +110,7 @@ export class LogScanner {
 
   private async handleReorg(checkpoint: bigint, finalized: bigint): Promise<ScanResult> {
     const { stream } = this.options;
-    const remembered = this.store.recentBlocks(stream, -1n);
+    const remembered = await this.store.recentBlocks(stream, -1n);
     const current = remembered.length === 0 ? [] : await this.client.rpc.batch<({ hash: string } | null)[]>(
       remembered.map((b) => ({ method: 'eth_getBlockByNumber', params: [toQuantity(b.number), false] })),
     );
@@ -118,10 +137,10 @@ export class LogScanner {
     if (!changed) return { kind: 'idle' };
     if (ancestor === undefined) ancestor = finalized >= this.options.startBlock - 1n ? finalized : this.options.startBlock - 1n;
     const target = ancestor;
-    this.store.atomically(() => {
-      this.store.forgetBlocks(stream, target + 1n);
-      this.store.setCheckpoint(stream, target);
-      this.options.onReorg(target);
+    await this.commit(async (tx) => {
+      await tx.forgetBlocks(stream, target + 1n);
+      await tx.setCheckpoint(stream, target);
+      await this.options.onReorg(tx, target);
     });
     this.range = this.options.maxRange;
     return { kind: 'reorg', ancestor: target, depth: checkpoint - target };

@@ -177,7 +177,29 @@ export const configSchema = z
         attesters: z.array(secretRef).optional(),
       })
       .strict(),
-    store: z.object({ sqlite: z.string().min(1) }).strict(),
+    /** One process on SQLite, or several instances sharing one PostgreSQL database. */
+    store: z.union([
+      z.object({ sqlite: z.string().min(1) }).strict(),
+      z.object({
+        postgres: z
+          .object({
+            /** The connection string; better from the environment (`urlEnv`): it may hold a password. */
+            url: z.string().regex(/^postgres(ql)?:\/\//, { message: 'a postgres:// URL' }).optional(),
+            urlEnv: z.string().min(1).optional(),
+            poolSize: z.number().int().min(1).max(100).default(8),
+          })
+          .strict()
+          .refine((p) => (p.url === undefined) !== (p.urlEnv === undefined), { message: 'give exactly one of url and urlEnv' }),
+      }).strict(),
+    ]),
+    /** This instance among several on one database: its name, and how long its leases last without a heartbeat. */
+    instance: z
+      .object({
+        name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional(),
+        leaseMs: z.number().int().min(500).max(300_000).default(15_000),
+      })
+      .strict()
+      .default({ leaseMs: 15_000 }),
     /** By market name (e.g. ETH-USD): the feeds reconciled before any liquidation. */
     markets: z.record(z.string().regex(/^[A-Z0-9]+-[A-Z0-9]+$/, { message: 'a market name like ETH-USD' }), market).default({}),
     /** The liquidation keeper; off unless enabled. */

@@ -89,7 +89,7 @@ export async function runDemo(m: DevnetManifest, store: Store, o: { timeoutMs?: 
       }
       scanned = head;
     }
-    const delivered = new Set(store.list({ status: 'delivered', limit: 10_000 }).map((r) => r.messageId));
+    const delivered = new Set((await store.list({ status: 'delivered', limit: 10_000 })).map((r) => r.messageId));
     if (results.every((r) => seen.has(r.result.lockId) && delivered.has(r.result.lockId))) {
       // Let a few more blocks pass: a duplicate credit would show up here.
       if (Date.now() > deadline || (await settle(base, head))) break;
@@ -97,9 +97,10 @@ export async function runDemo(m: DevnetManifest, store: Store, o: { timeoutMs?: 
     await new Promise((r) => setTimeout(r, 25));
   }
   results.sort((a, b) => locks.indexOf(a.lock) - locks.indexOf(b.lock));
+  const rows = await store.list({ limit: 10_000 });
   return results.map(({ lock, result }) => {
     const credit = seen.get(result.lockId);
-    const row = store.list({ limit: 10_000 }).find((r) => r.messageId === result.lockId);
+    const row = rows.find((r) => r.messageId === result.lockId);
     return {
       chain: lock.chain,
       via: m.chains[lock.chain]?.transport ?? 'layerzero',

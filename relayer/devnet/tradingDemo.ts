@@ -67,7 +67,7 @@ export async function runTradingDemo(m: DevnetManifest, store: Store, say: (line
       const key = (await engine.getFunction('positionKeyOf')(traderAddress, positionId)) as string;
       return ((await engine.getFunction('positionOf')(key)) as unknown as [{ size: bigint }, bigint])[0].size;
     };
-    const settled = (kind: string, route: string) => store.list({ limit: 10_000 }).filter((r) => r.kind === kind && r.route === route && r.status === 'delivered').length;
+    const settled = async (kind: string, route: string) => (await store.list({ limit: 10_000 })).filter((r) => r.kind === kind && r.route === route && r.status === 'delivered').length;
 
     // Position 1: 2500 USDC from arbitrum, 2 ETH long. Position 3: 1000 USDC from optimism, 3 ETH long.
     await send(base, engine.getFunction('increase').send(1n, m.market.id, LONG, 2n * ETH));
@@ -83,7 +83,7 @@ export async function runTradingDemo(m: DevnetManifest, store: Store, say: (line
     say('ETH-USD moves to 2650 on arbitrum, optimism and base');
     const liquidated = await until(async () => (await sizeOf(3n)) === 0n, timeout);
     record('liquidate', liquidated && (await sizeOf(1n)) === 2n * ETH, 'the keeper liquidated position 3 (liquidation price 2810) and left position 1 (1845) untouched');
-    const seized = await until(() => settled('SEIZE', 'base-optimism') === 1, timeout);
+    const seized = await until(async () => (await settled('SEIZE', 'base-optimism')) === 1, timeout);
     const fundGot = (await balance('optimism', opUsdc, fund)) - fundBefore;
     record('seize', seized && fundGot === 1_000n * 10n ** 6n, `SEIZE relayed to optimism over Wormhole (its oracle agreed): insurance fund +${formatUnits(fundGot, 6)} USDC`);
 
@@ -96,7 +96,7 @@ export async function runTradingDemo(m: DevnetManifest, store: Store, say: (line
     // The trader pays the fees of what the close sends (a RELEASE, and a SEIZE at a loss); the rest is refunded.
     const fee = (await engine.getFunction('quoteSettlement')(BigInt(m.chains.arbitrum?.chainId ?? 0))) as bigint;
     await send(base, engine.getFunction('close').send(1n, { value: 2n * fee }));
-    const released = await until(() => settled('RELEASE', 'base-arbitrum') === 1, timeout);
+    const released = await until(async () => (await settled('RELEASE', 'base-arbitrum')) === 1, timeout);
     const back = (await balance('arbitrum', arbUsdc, traderAddress)) - before;
     const profit = (await balance('base', settlementToken, traderAddress)) - profitBefore;
     // 2 ETH · (3100 − 3000) = 200 USD, less the fees 6 (open) + 6.2 (close).

@@ -61,6 +61,8 @@ export interface KeeperOptions {
   remoteAttesters?: readonly RemoteAttester[];
   prices: PriceService;
   events: EventBus;
+  /** The named lease this keeper's transactions are sent under (one keeper among instances); none alone. */
+  lease?: string;
 }
 
 export interface KeeperTickResult {
@@ -74,6 +76,11 @@ export interface KeeperTickResult {
 }
 
 export class Keeper {
+  /** The lease every transaction of this keeper is signed under, if it shares the work with other instances. */
+  private leases(): { leases?: string[] } {
+    return this.o.lease === undefined ? {} : { leases: [this.o.lease] };
+  }
+
   private readonly engine: string;
   private readonly chain: string;
   private readonly books = new Map<string, MarketBook>();
@@ -258,7 +265,7 @@ export class Keeper {
     const feeOf = new Map(chains.map((c, i) => [c, quoteSettlementFn.decode(quotes[i] as string)[0] as bigint]));
     const value = settlements.reduce((sum, s) => sum + (feeOf.get(s[0] as bigint) ?? 0n), 0n);
     try {
-      const receipt = await this.o.sender.submit({ to: this.engine, data: sendQueuedManyFn.encode([ids, settlements]), value, purpose: 'sendQueued', messages: [] });
+      const receipt = await this.o.sender.submit({ to: this.engine, data: sendQueuedManyFn.encode([ids, settlements]), value, purpose: 'sendQueued', messages: [], ...this.leases() });
       for (const id of ids) this.o.events.emit({ type: 'keeper.settlementSent', id, ok: receipt.status === 1, tx: receipt.transactionHash });
     } catch (e) {
       if (!(e instanceof TxRevertedError)) throw e;
@@ -296,7 +303,7 @@ export class Keeper {
     const a = attested.attestation;
     const data = liquidateManyFn.encode([[...keys], [a.market, a.low, a.high, a.median, a.timestamp, [...a.chains], a.deadline], attested.signatures]);
     try {
-      const receipt = await this.o.sender.submit({ to: this.engine, data, purpose: 'liquidate', messages: [] });
+      const receipt = await this.o.sender.submit({ to: this.engine, data, purpose: 'liquidate', messages: [], ...this.leases() });
       if (receipt.status !== 1) {
         for (const key of keys) this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price: range.median, ok: false, tx: receipt.transactionHash, reason: 'reverted on chain' });
         return none;

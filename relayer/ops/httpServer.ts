@@ -18,7 +18,7 @@ export interface OpsServerOptions {
   /** 0 picks a free port. */
   port: number;
   registry: Registry;
-  health: () => HealthReport;
+  health: () => HealthReport | Promise<HealthReport>;
   status: () => unknown;
   logger: pino.Logger;
 }
@@ -51,12 +51,12 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
 
   const routes: Record<string, Route> = {
     '/healthz': (res) => sendJson(res, 200, { ok: true }),
-    '/readyz': (res) => {
-      const report = health();
+    '/readyz': async (res) => {
+      const report = await health();
       sendJson(res, report.ready ? 200 : 503, report);
     },
     '/metrics': async (res) => send(res, 200, registry.contentType, await registry.metrics()),
-    '/status': (res) => sendJson(res, 200, status()),
+    '/status': async (res) => sendJson(res, 200, await status()),
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {

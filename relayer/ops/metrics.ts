@@ -154,10 +154,16 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     help: 'Messages in the store by route and status',
     labelNames: ['route', 'status'] as const,
     registers,
-    collect() {
+    async collect() {
       if (store === undefined) return;
+      let rows;
+      try {
+        rows = await store.countsByRoute();
+      } catch {
+        return; // the database is away: the last counts stand (readiness says why)
+      }
       this.reset();
-      for (const { route, counts } of store.countsByRoute()) {
+      for (const { route, counts } of rows) {
         // Every status gets a series, so a count that drops to zero reads 0 rather than vanishing.
         for (const status of MESSAGE_STATUSES) this.set({ route, status }, counts[status] ?? 0);
       }

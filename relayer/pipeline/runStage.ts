@@ -1,8 +1,10 @@
-// Runs one stage: claims due messages (never one already in flight), runs the step on each
-// concurrently, persists the closed result as a transition and emits it. Backoff lives here only.
-import { errorSummary, isRetryable } from '../errors/base.js';
+// Runs one stage: claims due messages in leases (never one in flight here or held by another
+// instance), runs the step on each concurrently, persists the closed result as a transition fenced
+// by the claim, emits it, and gives the claim back. Backoff lives here only.
+import { ErrorCode, errorSummary, isIsorelayError, isRetryable } from '../errors/base.js';
 import type { MessageStatus } from '../messages/status.js';
-import type { MessageRow, Store } from '../store/store.js';
+import type { LeaseBook } from '../store/leases.js';
+import type { Fence, MessageRow, Store } from '../store/store.js';
 import type { EventBus } from './events.js';
 import { backoffMs, type RetryPolicy, type StepResult } from './stage.js';
 
@@ -18,6 +20,10 @@ export interface StageOptions {
   /** Only messages of these routes (a halted route is left out). */
   routes: () => readonly string[];
   step: (row: MessageRow) => Promise<StepResult>;
+  /** This instance's leases: claims are registered here, renewed by its heartbeat, checked before sends. */
+  book: LeaseBook;
+  /** False while this instance must not take work (its gas key is not leased, the store is down). */
+  canClaim?: () => boolean;
   now?: () => number;
 }
 
@@ -33,7 +39,7 @@ export class StageRunner {
     this.pumpQueued = true;
     setImmediate(() => {
       this.pumpQueued = false;
-      this.pump();
+      this.pump().catch(() => undefined);
     });
   }
 
@@ -41,75 +47,113 @@ export class StageRunner {
     return this.inFlight.size;
   }
 
-  /** Starts steps for due messages; returns how many were started. Does not wait for them. */
-  pump(): number {
+  private pumping: Promise<number> | undefined;
+
+  /** Claims due messages and starts their steps; returns how many were started. Does not wait for them. */
+  pump(): Promise<number> {
+    // One claim round at a time: two at once would both fill the same room.
+    this.pumping ??= this.claimAndStart().finally(() => (this.pumping = undefined));
+    return this.pumping;
+  }
+
+  private async claimAndStart(): Promise<number> {
+    if (this.o.canClaim?.() === false) return 0;
     const now = (this.o.now ?? Date.now)();
     let started = 0;
-    for (const route of this.o.routes()) {
-      const room = this.o.concurrency - this.inFlight.size;
-      if (room <= 0) break;
-      const due = this.o.statuses.flatMap((status) => this.o.store.due(status, now, room + this.inFlight.size, route));
-      for (const row of due) {
-        if (this.inFlight.size >= this.o.concurrency) break;
-        if (this.inFlight.has(row.id)) continue;
-        const run = this.runOne(row).finally(() => this.inFlight.delete(row.id));
-        this.inFlight.set(row.id, run);
-        started++;
+    try {
+      for (const route of this.o.routes()) {
+        for (const status of this.o.statuses) {
+          const room = this.o.concurrency - this.inFlight.size;
+          if (room <= 0) return started;
+          const requestedAt = this.o.book.now();
+          const claimed = await this.o.store.claim(status, now, room, route, this.o.book.owner, this.o.book.ttlMs);
+          for (const row of claimed) {
+            const fence = row.lease as Fence;
+            if (this.inFlight.has(row.id)) {
+              // Its claim ran out here while its step still runs: that step's writes are fenced now; leave it be.
+              await this.o.store.releaseClaim(row.id, fence);
+              continue;
+            }
+            this.o.book.claimed(row.id, fence, requestedAt);
+            const run = this.runOne(row, fence).finally(() => {
+              this.inFlight.delete(row.id);
+              return this.o.book.release(row.id);
+            });
+            this.inFlight.set(row.id, run);
+            started++;
+          }
+        }
       }
+    } catch (e) {
+      // The store is away (or failed): nothing claimed, nothing to undo; the next pump tries again.
+      this.o.events.emit({ type: 'stage.error', stage: this.o.name, error: errorSummary(e), retryable: isRetryable(e) });
     }
     return started;
   }
 
   /** Waits for every step in flight (used on stop and in tests). */
   async drain(): Promise<void> {
-    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+    while (this.inFlight.size > 0 || this.pumping !== undefined) {
+      await this.pumping;
+      await Promise.allSettled([...this.inFlight.values()]);
+    }
   }
 
-  private async runOne(row: MessageRow): Promise<void> {
+  private async runOne(row: MessageRow, fence: Fence): Promise<void> {
     let result: StepResult;
     try {
       result = await this.o.step(row);
     } catch (e) {
+      // Another instance took the message over (this one was paused past its claim): its outcome is theirs to record.
+      if (isIsorelayError(e, ErrorCode.LEASE_LOST)) {
+        this.o.events.emit({ type: 'stage.error', stage: this.o.name, chain: row.dstChain, error: errorSummary(e), retryable: true });
+        return;
+      }
       const retryable = isRetryable(e);
       this.o.events.emit({ type: 'stage.error', stage: this.o.name, chain: row.dstChain, error: errorSummary(e), retryable });
       result = retryable ? { kind: 'retry', reason: errorSummary(e), infrastructure: true } : { kind: 'drop', to: 'dead', reason: errorSummary(e) };
     }
-    // The step may have moved the message itself (a multi-step delivery): re-read it.
-    const current = this.o.store.get(row.id) ?? row;
-    applyResult(this.o.store, this.o.events, current, result, this.o.retry, (this.o.now ?? Date.now)());
+    try {
+      // The step may have moved the message itself (a multi-step delivery): re-read it.
+      const current = (await this.o.store.get(row.id)) ?? row;
+      await applyResult(this.o.store, this.o.events, current, result, this.o.retry, (this.o.now ?? Date.now)(), fence);
+    } catch (e) {
+      // The store went away: the claim runs out and the message is claimed again (its step is safe to repeat).
+      this.o.events.emit({ type: 'stage.error', stage: this.o.name, chain: row.dstChain, error: errorSummary(e), retryable: isRetryable(e) });
+    }
   }
 }
 
-/** Persists a step result as a transition of `row` from its current status, and emits it. */
-export function applyResult(store: Store, events: EventBus, row: MessageRow, result: StepResult, retry: RetryPolicy, now: number): void {
+/** Persists a step result as a transition of `row` from its current status (fenced by the claim), and emits it. */
+export async function applyResult(store: Store, events: EventBus, row: MessageRow, result: StepResult, retry: RetryPolicy, now: number, fence: Fence | null): Promise<void> {
   const from = row.status;
-  const move = (to: MessageStatus, patch: Parameters<Store['transition']>[3], reason?: string) => {
-    if (store.transition(row.id, from, to, patch, now)) {
+  const move = async (to: MessageStatus, patch: Parameters<Store['transition']>[3], reason?: string) => {
+    if (await store.transition(row.id, from, to, patch, now, fence)) {
       events.emit({ type: 'message.moved', id: row.id, route: row.route, from, to, ...(reason === undefined ? {} : { reason }), ageMs: now - row.observedAt });
     }
   };
   const resume = from === 'failed' ? (row.resumeStatus ?? 'observed') : from;
   switch (result.kind) {
     case 'advance':
-      if (result.to !== from) move(result.to, { ...result.patch, lastError: null }, result.reason);
+      if (result.to !== from) await move(result.to, { ...result.patch, lastError: null }, result.reason);
       return;
     case 'wait':
-      move('failed', { resumeStatus: resume, nextAttemptAt: now + retry.baseMs, lastError: result.reason }, result.reason);
+      await move('failed', { resumeStatus: resume, nextAttemptAt: now + retry.baseMs, lastError: result.reason }, result.reason);
       return;
     case 'retry': {
       const attempts = row.attempts + 1;
       if (attempts >= retry.maxAttempts && result.infrastructure !== true) {
-        move('dead', { attempts, lastError: `gave up after ${attempts} attempts: ${result.reason}` }, result.reason);
+        await move('dead', { attempts, lastError: `gave up after ${attempts} attempts: ${result.reason}` }, result.reason);
         return;
       }
-      move('failed', { resumeStatus: resume, attempts, nextAttemptAt: now + backoffMs(retry, attempts), lastError: result.reason }, result.reason);
+      await move('failed', { resumeStatus: resume, attempts, nextAttemptAt: now + backoffMs(retry, attempts), lastError: result.reason }, result.reason);
       return;
     }
     case 'drop':
-      move(result.to, { lastError: result.reason }, result.reason);
+      await move(result.to, { lastError: result.reason }, result.reason);
       return;
     case 'hold':
-      move('held', { lastError: result.reason, holdCode: result.code }, result.reason);
+      await move('held', { lastError: result.reason, holdCode: result.code }, result.reason);
       return;
   }
 }

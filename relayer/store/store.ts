@@ -1,6 +1,9 @@
 // The storage seam: messages and their state machine, scan checkpoints, recent block hashes,
-// and the transactions we signed. SQLite is the embedded implementation; PostgreSQL comes later.
-import type { HoldCode, MessageStatus } from '../messages/status.js';
+// the transactions we signed, and the leases by which several instances share the work. SQLite is
+// the embedded implementation (one process); PostgreSQL is the shared one (several instances).
+// Every call is asynchronous; `atomically` hands its function a store bound to one transaction.
+import { ErrorCode, IsorelayError } from '../errors/base.js';
+import { MESSAGE_STATUSES, type HoldCode, type MessageStatus } from '../messages/status.js';
 
 export interface MessageRow {
   /** `${transport}:${transportId}` — unique per cross-chain message. */
@@ -36,6 +39,36 @@ export interface MessageRow {
   guardReleased: boolean;
   /** Why the message is (or was last) held; kept after a release so that the next step knows what the operator answered. */
   holdCode: HoldCode | null;
+  /** The lease this row was claimed under (set by `claim`), which fences every write made for it. */
+  lease: Fence | null;
+}
+
+/**
+ * Who may write for a claimed message or a named lease: the owner (one instance's run) and the
+ * epoch it was granted. A claim by another owner bumps the epoch, so a write under an older
+ * fence (an instance paused past its lease) changes nothing.
+ */
+export interface Fence {
+  owner: string;
+  epoch: number;
+}
+
+/** A named lease (a source stream's scanner, the keeper, a gas key) as granted. */
+export interface Lease extends Fence {
+  name: string;
+  /** Milliseconds of validity left when granted, by the store's clock. */
+  ttlMs: number;
+}
+
+/**
+ * A fence no longer holds: another instance took the work over. Thrown inside `atomically` (the
+ * transaction is undone) and before a transaction would be signed (nothing is sent).
+ */
+export class LeaseLostError extends IsorelayError {
+  override readonly name = 'LeaseLostError';
+  constructor(readonly lease: string) {
+    super(ErrorCode.LEASE_LOST, `the lease on ${lease} was lost: another instance holds it now`);
+  }
 }
 
 export interface MessageSequence {
@@ -44,7 +77,7 @@ export interface MessageSequence {
   nonce: bigint;
 }
 
-export type NewMessage = Omit<MessageRow, 'status' | 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'observedAt' | 'updatedAt' | 'deliveredAt' | 'guardReleased' | 'holdCode'>;
+export type NewMessage = Omit<MessageRow, 'lease' | 'status' | 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'observedAt' | 'updatedAt' | 'deliveredAt' | 'guardReleased' | 'holdCode'>;
 
 /** `payload`, `messageId` and `kind` change only when a quorum of independent providers corrected what one provider served. */
 export type MessagePatch = Partial<Pick<MessageRow, 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'deliveredAt' | 'srcBlock' | 'srcBlockHash' | 'guardReleased' | 'payload' | 'messageId' | 'kind' | 'holdCode' | 'srcTx' | 'logIndex' | 'sequence'>>;
@@ -69,39 +102,93 @@ export interface RouteCounts {
 }
 
 export interface Store {
+  /** `sqlite` (one process) or `postgres` (shared by instances). */
+  readonly kind: 'sqlite' | 'postgres';
   /** Inserts new observations; an orphaned message seen again in a new block comes back to life. Returns ids inserted or revived. */
-  observe(rows: NewMessage[], now: number): string[];
-  get(id: string): MessageRow | undefined;
-  /** Messages in `status`, plus `failed` ones due to resume into it, oldest first. */
-  due(status: MessageStatus, now: number, limit: number, route?: string): MessageRow[];
-  /** Moves a message if it is still in `from`; throws on a forbidden transition. False if it moved on meanwhile. */
-  transition(id: string, from: MessageStatus, to: MessageStatus, patch?: MessagePatch, now?: number): boolean;
+  observe(rows: NewMessage[], now: number): Promise<string[]>;
+  get(id: string): Promise<MessageRow | undefined>;
+  /** Messages in `status`, plus `failed` ones due to resume into it, oldest first (a read: nothing is claimed). */
+  due(status: MessageStatus, now: number, limit: number, route?: string): Promise<MessageRow[]>;
+  /**
+   * Claims due messages (as `due`) that no other run holds, for `ttlMs` by the store's clock:
+   * each comes back with its `lease`, a new epoch. Rows another instance holds are skipped,
+   * not waited for (FOR UPDATE SKIP LOCKED on PostgreSQL).
+   */
+  claim(status: MessageStatus, now: number, limit: number, route: string, owner: string, ttlMs: number): Promise<MessageRow[]>;
+  /** Extends the leases still held as claimed; returns the ids whose lease held. */
+  renewClaims(claims: readonly { id: string; fence: Fence }[], ttlMs: number): Promise<Set<string>>;
+  /** Gives a claim back (its step ended): another instance may take the message at once. */
+  releaseClaim(id: string, fence: Fence): Promise<void>;
+  /** Whether every claim still holds for at least `marginMs` more (checked before a transaction is signed). */
+  claimsHeld(claims: readonly { id: string; fence: Fence }[], marginMs: number): Promise<boolean>;
+  /**
+   * Moves a message if it is still in `from`, and, with a fence, only if the fence still holds it;
+   * throws on a forbidden transition. False if it moved on meanwhile or the fence was lost.
+   */
+  transition(id: string, from: MessageStatus, to: MessageStatus, patch?: MessagePatch, now?: number, fence?: Fence | null): Promise<boolean>;
   /** Messages of one chain observed at or above a block (a reorg rewind). */
-  observedFrom(srcChain: string, block: bigint): MessageRow[];
+  observedFrom(srcChain: string, block: bigint): Promise<MessageRow[]>;
   /** The message with the highest nonce of a sequence path that a reorg has not orphaned. */
-  lastInSequence(path: string): MessageRow | undefined;
-  list(filter: { route?: string; status?: MessageStatus; limit?: number }): MessageRow[];
+  lastInSequence(path: string): Promise<MessageRow | undefined>;
+  list(filter: { route?: string; status?: MessageStatus; limit?: number }): Promise<MessageRow[]>;
   /** Messages of a route past their first delivery step (verified, submitted, delivered, or failed on the way) that moved at or after `since` (ms). */
-  sentSince(route: string, since: number): MessageRow[];
-  countsByRoute(): RouteCounts[];
+  sentSince(route: string, since: number): Promise<MessageRow[]>;
+  countsByRoute(): Promise<RouteCounts[]>;
   /** When the oldest message of a route still on its way (not delivered, dead, orphaned or held) was observed (ms), or null. */
-  oldestMoving(route: string): number | null;
+  oldestMoving(route: string): Promise<number | null>;
 
-  getCheckpoint(stream: string): bigint | undefined;
-  setCheckpoint(stream: string, block: bigint): void;
-  saveBlockHashes(chain: string, blocks: { number: bigint; hash: string }[]): void;
-  blockHash(chain: string, number: bigint): string | undefined;
+  getCheckpoint(stream: string): Promise<bigint | undefined>;
+  setCheckpoint(stream: string, block: bigint): Promise<void>;
+  saveBlockHashes(chain: string, blocks: { number: bigint; hash: string }[]): Promise<void>;
+  blockHash(chain: string, number: bigint): Promise<string | undefined>;
   /** Remembered hashes above a block, newest first. */
-  recentBlocks(chain: string, above: bigint): { number: bigint; hash: string }[];
-  /** Forgets hashes at or above a block, and below `keepFrom` (pruning). */
-  forgetBlocks(chain: string, fromBlock: bigint): void;
-  pruneBlocks(chain: string, below: bigint): void;
+  recentBlocks(chain: string, above: bigint): Promise<{ number: bigint; hash: string }[]>;
+  /** Forgets hashes at or above a block. */
+  forgetBlocks(chain: string, fromBlock: bigint): Promise<void>;
+  /** Forgets hashes below a block (pruning). */
+  pruneBlocks(chain: string, below: bigint): Promise<void>;
 
-  recordTx(tx: TxRecord): void;
-  setTxStatus(hash: string, status: TxRecord['status']): void;
-  pendingTxs(chain: string, sender: string): TxRecord[];
+  /**
+   * A route's credit window, shared by every instance: under a lock on the route, `id` is counted
+   * if it is already in the ledger (passed: true), or if `amount` fits under `max` with what passed
+   * since `since` for this token (then it is written in); otherwise nothing is written.
+   */
+  passCredit(p: { route: string; id: string; token: string; amount: bigint; since: number; max: bigint | null; at: number }): Promise<{ passed: boolean; used: bigint }>;
 
-  /** Runs `fn` in one transaction. */
-  atomically<T>(fn: () => T): T;
-  close(): void;
+  recordTx(tx: TxRecord): Promise<void>;
+  setTxStatus(hash: string, status: TxRecord['status']): Promise<void>;
+  pendingTxs(chain: string, sender: string): Promise<TxRecord[]>;
+
+  /**
+   * Takes the named lease for `owner`, or extends it if `owner` holds it; null while another
+   * owner's lease is unexpired. The epoch changes only when the owner does.
+   */
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<Lease | null>;
+  /** Inside `atomically`: throws LeaseLostError unless `fence` still holds the named lease (and keeps it until commit). */
+  assertLease(name: string, fence: Fence): Promise<void>;
+  /** Gives a named lease up (a clean stop), if `owner` still holds it. */
+  releaseLease(name: string, owner: string): Promise<void>;
+  /** Every named lease, for status. */
+  leases(): Promise<(Lease & { expiresAt: number })[]>;
+
+  /** Runs `fn` in one transaction, with a store bound to it; a throw undoes everything. */
+  atomically<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Source order: the order messages were emitted on their chain. */
+export function bySourceOrder(a: MessageRow, b: MessageRow): number {
+  return a.srcBlock < b.srcBlock ? -1 : a.srcBlock > b.srcBlock ? 1 : a.logIndex - b.logIndex;
+}
+
+/** Per-(route, status) counts folded into one entry per route. */
+export function foldCounts(rows: readonly { route: string; status: MessageStatus; n: number | string; oldest: number | string | null }[]): RouteCounts[] {
+  const byRoute = new Map<string, RouteCounts>();
+  for (const r of rows) {
+    const entry = byRoute.get(r.route) ?? { route: r.route, counts: {}, oldestPendingAt: null };
+    if (MESSAGE_STATUSES.includes(r.status)) entry.counts[r.status] = Number(r.n);
+    if (r.oldest !== null) entry.oldestPendingAt = Math.min(entry.oldestPendingAt ?? Number(r.oldest), Number(r.oldest));
+    byRoute.set(r.route, entry);
+  }
+  return [...byRoute.values()];
 }

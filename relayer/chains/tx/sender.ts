@@ -23,6 +23,8 @@ export interface TxRequest {
   presimulated?: boolean;
   purpose: string;
   messages: string[];
+  /** Named leases (e.g. `keeper`) this transaction is sent under, beside its messages' claims. */
+  leases?: string[];
 }
 
 /** The node refused to execute the call (estimation or eth_call reverted): nothing was sent. */
@@ -57,6 +59,11 @@ export interface TxSenderOptions {
   rebroadcastMs?: number;
   /** Something an operator must see (a transaction at the fee cap); the sender keeps working. */
   onAlert?: (alert: SenderAlert) => void;
+  /**
+   * Runs just before a new transaction is signed; throws (LeaseLostError) when this instance no
+   * longer holds the work the transaction is for, and nothing is signed or sent.
+   */
+  guard?: (req: TxRequest) => Promise<void>;
 }
 
 export interface SenderAlert {
@@ -114,12 +121,12 @@ export class TxSender {
    * is still open are broadcast again, and the nonce resumes after both the chain and the store.
    */
   async recover(): Promise<void> {
-    const pending = this.store.pendingTxs(this.client.name, this.address);
+    const pending = await this.store.pendingTxs(this.client.name, this.address);
     const receipts = await this.client.receipts(pending.map((p) => p.hash));
     const chainNonce = await this.chainNonce('latest');
     for (const [i, p] of pending.entries()) {
-      if (receipts[i] !== null) this.store.setTxStatus(p.hash, 'mined');
-      else if (p.nonce < chainNonce) this.store.setTxStatus(p.hash, 'replaced');
+      if (receipts[i] !== null) await this.store.setTxStatus(p.hash, 'mined');
+      else if (p.nonce < chainNonce) await this.store.setTxStatus(p.hash, 'replaced');
       else await this.broadcast(p.raw).catch(() => undefined);
     }
     this.nextNonce = Math.max(await this.chainNonce('pending'), ...pending.map((p) => p.nonce + 1));
@@ -133,13 +140,13 @@ export class TxSender {
    */
   async reconcile(): Promise<number> {
     const waiting = new Set([...this.flights.values()].flatMap((f) => f.hashes));
-    const orphans = this.store.pendingTxs(this.client.name, this.address).filter((p) => !waiting.has(p.hash));
+    const orphans = (await this.store.pendingTxs(this.client.name, this.address)).filter((p) => !waiting.has(p.hash));
     if (orphans.length === 0) return 0;
     const [receipts, chainNonce] = await Promise.all([this.client.receipts(orphans.map((p) => p.hash)), this.chainNonce('latest')]);
     let resent = 0;
     for (const [i, p] of orphans.entries()) {
-      if (receipts[i] !== null) this.store.setTxStatus(p.hash, 'mined');
-      else if (p.nonce < chainNonce) this.store.setTxStatus(p.hash, 'replaced');
+      if (receipts[i] !== null) await this.store.setTxStatus(p.hash, 'mined');
+      else if (p.nonce < chainNonce) await this.store.setTxStatus(p.hash, 'replaced');
       else {
         await this.broadcast(p.raw).catch(() => undefined);
         resent++;
@@ -198,8 +205,16 @@ export class TxSender {
   /** Takes the next nonce, signs, and stores the signed transaction: the intent is durable before any broadcast. */
   private async assign(req: TxRequest, tx: Flight['tx'], fees: Fees): Promise<Flight> {
     if (this.nextNonce < 0) await this.recover();
+    // Inside the nonce queue, so nothing this instance no longer holds takes a nonce.
+    await this.options.guard?.(req);
     const flight: Flight = { nonce: this.nextNonce++, fees, firstFees: fees, tx, hashes: [], sentAt: Date.now(), createdAt: Date.now() };
-    flight.hashes.push(await this.signAndRecord(flight, req));
+    try {
+      flight.hashes.push(await this.signAndRecord(flight, req));
+    } catch (e) {
+      // Not stored (the database is away), so never broadcast: the nonce is given back, or it would be a gap.
+      this.nextNonce = flight.nonce;
+      throw e;
+    }
     return flight;
   }
 
@@ -238,7 +253,7 @@ export class TxSender {
     );
     // A signed typed transaction's hash is the keccak of its bytes (no need to parse it back).
     const hash = keccak256(raw);
-    this.store.recordTx({
+    await this.store.recordTx({
       chain: this.client.name, sender: this.address, nonce: flight.nonce, hash, raw, purpose,
       messages: req.messages.join(','), status: 'pending', createdAt: Date.now(),
     });
@@ -265,7 +280,7 @@ export class TxSender {
       // taken. Treat it as sent: if it never arrived, waitFor finds it stuck and replace()
       // broadcasts it again, so later nonces are not held behind a gap.
       if (!(e instanceof RpcResponseError)) return 'sent';
-      this.store.setTxStatus(hash, 'dropped');
+      await this.store.setTxStatus(hash, 'dropped');
       this.raws.delete(hash);
       if (/nonce too low|nonce has already been used/i.test(e.message)) {
         await this.enqueue(async () => {
@@ -304,10 +319,10 @@ export class TxSender {
         const receipts = await this.client.receipts(flight.hashes);
         const mined = receipts.findIndex((r) => r !== null);
         if (mined >= 0) {
-          flight.hashes.forEach((h, i) => {
-            this.store.setTxStatus(h, i === mined ? 'mined' : 'replaced');
+          for (const [i, h] of flight.hashes.entries()) {
+            await this.store.setTxStatus(h, i === mined ? 'mined' : 'replaced');
             this.raws.delete(h);
-          });
+          }
           return receipts[mined] as Receipt;
         }
         if (Date.now() - lookedAt >= lookEvery) {
@@ -339,7 +354,7 @@ export class TxSender {
       // An older version may be the one mined (its replacement was dropped): then the receipt poll finds it.
       if (known.some((k) => k !== null)) return;
       for (const h of flight.hashes) {
-        this.store.setTxStatus(h, 'replaced');
+        await this.store.setTxStatus(h, 'replaced');
         this.raws.delete(h);
       }
       throw new NonceLost(`nonce ${flight.nonce} was used by another transaction`);
@@ -370,7 +385,7 @@ export class TxSender {
       flight.hashes.push(hash);
     } catch {
       // Refused (underpriced, or the old one was just mined): keep waiting on what is out there.
-      this.store.setTxStatus(hash, 'dropped');
+      await this.store.setTxStatus(hash, 'dropped');
       this.raws.delete(hash);
     }
     flight.sentAt = Date.now();

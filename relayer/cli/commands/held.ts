@@ -10,8 +10,8 @@ import { loadConfig } from '../../config/load.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { HoldCode } from '../../messages/status.js';
 import { toJson } from '../../ops/httpServer.js';
-import { SqliteStore } from '../../store/sqlite/sqliteStore.js';
-import type { MessageRow } from '../../store/store.js';
+import { openStore as openConfigured } from '../../store/open.js';
+import type { MessageRow, Store } from '../../store/store.js';
 
 export interface HeldOptions {
   config: string;
@@ -19,11 +19,12 @@ export interface HeldOptions {
   reason?: string;
 }
 
-function openStore(configFile: string, mode: 'readonly' | 'operator'): SqliteStore {
-  const file = loadConfig(configFile).store.sqlite;
-  if (file === ':memory:' || !existsSync(file))
-    throw new IsorelayError(ErrorCode.USAGE, `no store at ${file === ':memory:' ? file : resolve(file)}: has the relayer run?`);
-  return SqliteStore.open(file, { [mode]: true });
+/** A SQLite file beside a running daemon (read-only, or an operator's one-off write), or the shared PostgreSQL database. */
+async function openStore(configFile: string, mode: 'readonly' | 'operator'): Promise<Store> {
+  const cfg = loadConfig(configFile).store;
+  if ('sqlite' in cfg && (cfg.sqlite === ':memory:' || !existsSync(cfg.sqlite)))
+    throw new IsorelayError(ErrorCode.USAGE, `no store at ${cfg.sqlite === ':memory:' ? cfg.sqlite : resolve(cfg.sqlite)}: has the relayer run?`);
+  return openConfigured(cfg, { sqlite: { [mode]: true }, migrate: false });
 }
 
 export function formatHeld(rows: readonly MessageRow[]): string {
@@ -33,20 +34,20 @@ export function formatHeld(rows: readonly MessageRow[]): string {
     .join('\n');
 }
 
-export function heldListCommand(opts: HeldOptions): void {
-  const store = openStore(opts.config, 'readonly');
+export async function heldListCommand(opts: HeldOptions): Promise<void> {
+  const store = await openStore(opts.config, 'readonly');
   try {
-    const rows = store.list({ status: 'held' });
+    const rows = await store.list({ status: 'held' });
     process.stdout.write(`${opts.json === true ? toJson(rows.map(({ payload: _p, ...r }) => r)) : formatHeld(rows)}\n`);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-function decide(id: string, opts: HeldOptions, to: 'finalized' | 'dead'): void {
-  const store = openStore(opts.config, 'operator');
+async function decide(id: string, opts: HeldOptions, to: 'finalized' | 'dead'): Promise<void> {
+  const store = await openStore(opts.config, 'operator');
   try {
-    const row = store.get(id);
+    const row = await store.get(id);
     if (row === undefined) throw new IsorelayError(ErrorCode.USAGE, `no message ${id} (see \`isorelay held list\`)`);
     if (row.status !== 'held') throw new IsorelayError(ErrorCode.USAGE, `message ${id} is ${row.status}, not held`);
     const note = opts.reason === undefined ? '' : `: ${opts.reason}`;
@@ -57,17 +58,17 @@ function decide(id: string, opts: HeldOptions, to: 'finalized' | 'dead'): void {
     const patch = to === 'finalized'
       ? { guardReleased, lastError: `released by the operator${note}${guardReleased ? '' : ': its source is read again from every provider'}` }
       : { lastError: `rejected by the operator${note}` };
-    if (!store.transition(id, 'held', to, patch)) throw new IsorelayError(ErrorCode.USAGE, `message ${id} moved meanwhile; look again`);
+    if (!(await store.transition(id, 'held', to, patch))) throw new IsorelayError(ErrorCode.USAGE, `message ${id} moved meanwhile; look again`);
     process.stdout.write(to === 'finalized' ? `released ${id}: it will be delivered\n` : `rejected ${id}: it is dead and will not be delivered\n`);
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-export function heldReleaseCommand(id: string, opts: HeldOptions): void {
-  decide(id, opts, 'finalized');
+export function heldReleaseCommand(id: string, opts: HeldOptions): Promise<void> {
+  return decide(id, opts, 'finalized');
 }
 
-export function heldRejectCommand(id: string, opts: HeldOptions): void {
-  decide(id, opts, 'dead');
+export function heldRejectCommand(id: string, opts: HeldOptions): Promise<void> {
+  return decide(id, opts, 'dead');
 }

@@ -26,6 +26,6 @@ export class ExecutionDecider {
   async decide(row: MessageRow): Promise<Decision> {
     const disputed = await this.deps.seize.check(row);
     if (disputed !== null) return { kind: 'hold', code: HoldCode.seizePrice, reason: disputed };
-    return this.deps.limits.check(row) ?? { kind: 'execute' };
+    return (await this.deps.limits.check(row)) ?? { kind: 'execute' };
   }
 }

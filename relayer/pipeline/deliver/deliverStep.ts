@@ -130,9 +130,9 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
         const { payload, messageId, kind, srcTx, srcBlock, srcBlockHash, logIndex, sequence } = v.message;
         const reason = 'a quorum of providers corrected the stored observation after the operator\'s release';
         const patch = { payload, messageId, kind, srcTx, srcBlock, srcBlockHash, logIndex, sequence, holdCode: null, lastError: reason };
-        if (!deps.store.transition(row.id, row.status, row.status, patch, now()))
+        if (!(await deps.store.transition(row.id, row.status, row.status, patch, now(), row.lease)))
           return { ok: false, result: { kind: 'wait', reason: 'the message moved meanwhile' } };
-        return { ok: true, row: deps.store.get(row.id) ?? row };
+        return { ok: true, row: (await deps.store.get(row.id)) ?? row };
       }
     }
   }
@@ -171,9 +171,9 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
       if (done === undefined || done.then === 'submitted') return { kind: 'advance', to: 'submitted', patch: { dstTx: sent.receipt.transactionHash } };
       if (done.then !== row.status) {
         const from = row.status;
-        if (deps.store.transition(row.id, from, done.then, { lastError: null }, now()))
+        if (await deps.store.transition(row.id, from, done.then, { lastError: null }, now(), row.lease))
           deps.events.emit({ type: 'message.moved', id: row.id, route: row.route, from, to: done.then, ageMs: now() - row.observedAt });
-        row = deps.store.get(row.id) ?? row;
+        row = (await deps.store.get(row.id)) ?? row;
       }
       after = done.step;
     }

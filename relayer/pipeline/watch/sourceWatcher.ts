@@ -6,6 +6,7 @@ import type { ChainClient } from '../../chains/client.js';
 import { LogScanner } from '../../chains/scanner.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import type { RouteConfig } from '../../config/schema.js';
+import type { LeaseBook } from '../../store/leases.js';
 import type { NewMessage, Store } from '../../store/store.js';
 import type { SourceWatch } from '../../transports/transport.js';
 import type { EventBus, RelayerEvent } from '../events.js';
@@ -18,6 +19,8 @@ export interface SourceWatcherOptions {
   watch: SourceWatch;
   /** How many ranges one poll may scan before it lets the other stages run. */
   maxRangesPerPoll?: number;
+  /** This instance's leases: with one, the route is scanned only while this instance holds `scan:<route>`. */
+  book?: LeaseBook;
   now?: () => number;
 }
 
@@ -51,9 +54,21 @@ export class SourceWatcher {
       filter: o.watch.filter,
       startBlock: BigInt(cfg.startBlock),
       maxRange: BigInt(cfg.maxBlockRange),
-      onLogs: (logs) => this.observe(logs),
-      onReorg: (ancestor) => this.orphanAbove(ancestor),
+      onLogs: (tx, logs) => this.observe(tx, logs),
+      onReorg: (tx, ancestor) => this.orphanAbove(tx, ancestor),
+      ...(o.book === undefined ? {} : { lease: { name: this.leaseName, fence: () => o.book?.held(this.leaseName) } }),
     });
+    o.book?.want(this.leaseName);
+  }
+
+  /** The lease by which one instance at a time scans this route's source stream. */
+  get leaseName(): string {
+    return `scan:${this.o.route.name}`;
+  }
+
+  /** Whether this instance scans the route now (always, without a lease book). */
+  get scanning(): boolean {
+    return this.o.book === undefined || this.o.book.held(this.leaseName) !== undefined;
   }
 
   /** One round: scan towards the head, then finalize what became final. Returns true if it did work. */
@@ -63,6 +78,8 @@ export class SourceWatcher {
     const head = await this.o.client.blockNumber();
     const finalized = await this.o.client.finalizedBlockNumber(head);
     this.o.events.emit({ type: 'chain.head', chain: this.o.client.name, head, finalized });
+    // Another instance holds this stream: it scans and finalizes; this one watches the head only.
+    if (!this.scanning) return false;
     let worked = false;
     for (let i = 0; i < (this.o.maxRangesPerPoll ?? 10); i++) {
       const started = Date.now();
@@ -71,7 +88,7 @@ export class SourceWatcher {
         r = await this.scanner.poll(head, finalized);
       } catch (e) {
         if (!(e instanceof NonceGap)) throw e;
-        this.scanner.rewindTo(e.lastBlock);
+        await this.scanner.rewindTo(e.lastBlock);
         // The node that answered no logs below its own head is asked last for a while.
         this.o.client.rpc.demoteCurrent();
         this.o.events.emit({ type: 'scan.gap', stream: this.o.route.name, path: e.path, expected: e.expected, got: e.got, rewoundTo: e.lastBlock });
@@ -85,7 +102,7 @@ export class SourceWatcher {
         if (r.to >= head) break;
       }
     }
-    if (this.scanner.checkpoint >= head && (await this.checkTails())) return true;
+    if ((await this.scanner.checkpoint()) >= head && (await this.checkTails())) return true;
     return (await this.finalize(finalized)) || worked;
   }
 
@@ -102,7 +119,7 @@ export class SourceWatcher {
     if (this.o.watch.pathHeads === undefined || now - this.lastTailCheck < TAIL_CHECK_MS) return false;
     this.lastTailCheck = now;
     for (const { path, nonce } of await this.o.watch.pathHeads(this.o.client)) {
-      const last = this.o.store.lastInSequence(path);
+      const last = await this.o.store.lastInSequence(path);
       // Nothing stored on this path: scanning may have begun after its earlier messages.
       if (last?.sequence === null || last === undefined || nonce <= last.sequence.nonce) {
         this.behind.delete(path);
@@ -114,7 +131,7 @@ export class SourceWatcher {
       this.behind.delete(path);
       // From the block before the last stored message: the missing one may share its block.
       const from = last.srcBlock > 0n ? last.srcBlock - 1n : 0n;
-      this.scanner.rewindTo(from);
+      await this.scanner.rewindTo(from);
       this.o.client.rpc.demoteCurrent();
       this.o.events.emit({ type: 'scan.gap', stream: this.o.route.name, path, expected: last.sequence.nonce + 1n, got: nonce, rewoundTo: from });
       return true;
@@ -122,10 +139,10 @@ export class SourceWatcher {
     return false;
   }
 
-  private observe(logs: Parameters<SourceWatcherOptions['watch']['parse']>[0][]): void {
+  private async observe(tx: Store, logs: Parameters<SourceWatcherOptions['watch']['parse']>[0][]): Promise<void> {
     const rows = logs.map((l) => this.o.watch.parse(l)).filter((r) => r !== null);
-    this.checkSequences(rows);
-    const changed = this.o.store.observe(rows, this.now());
+    await this.checkSequences(tx, rows);
+    const changed = await tx.observe(rows, this.now());
     for (const id of changed) {
       const row = rows.find((r) => r.id === id);
       this.o.events.emit({ type: 'message.observed', id, route: this.o.route.name, messageId: row?.messageId ?? null });
@@ -137,14 +154,14 @@ export class SourceWatcher {
    * nonce means a node returned too few logs (RELIABILITY 2, 8); throwing undoes the range, and
    * poll() rewinds to the last message of the path to read it again.
    */
-  private checkSequences(rows: NewMessage[]): void {
+  private async checkSequences(tx: Store, rows: NewMessage[]): Promise<void> {
     const next = new Map<string, bigint>();
     for (const r of [...rows].sort((a, b) => (a.sequence?.nonce ?? 0n) < (b.sequence?.nonce ?? 0n) ? -1 : 1)) {
       if (r.sequence === null) continue;
       const { path, nonce } = r.sequence;
       let expected = next.get(path);
       if (expected === undefined) {
-        const last = this.o.store.lastInSequence(path);
+        const last = await tx.lastInSequence(path);
         // Never seen on this path (or scanning began mid-way): nothing to compare with yet.
         if (last === undefined || last.sequence === null) {
           next.set(path, nonce + 1n);
@@ -154,15 +171,15 @@ export class SourceWatcher {
         expected = last.sequence.nonce + 1n;
         if (nonce > expected) throw new NonceGap(path, expected, nonce, last.srcBlock);
       } else if (nonce > expected) {
-        throw new NonceGap(path, expected, nonce, this.scanner.checkpoint);
+        throw new NonceGap(path, expected, nonce, await this.scanner.checkpoint(tx));
       }
       next.set(path, nonce + 1n);
     }
   }
 
   /** Inside the rewind transaction: what the reorg removed was never final, or this is an incident. */
-  private orphanAbove(ancestor: bigint): void {
-    const above = this.o.store.observedFrom(this.o.route.source, ancestor + 1n).filter((m) => m.route === this.o.route.name);
+  private async orphanAbove(tx: Store, ancestor: bigint): Promise<void> {
+    const above = (await tx.observedFrom(this.o.route.source, ancestor + 1n)).filter((m) => m.route === this.o.route.name);
     const beyond = above.filter((m) => m.status !== 'observed' && m.status !== 'orphaned' && !(m.status === 'failed' && m.resumeStatus === 'observed'));
     if (beyond.length > 0) {
       throw new IsorelayError(ErrorCode.REORG_BEYOND_FINALITY, `${this.o.route.source}: a reorg removed block ${ancestor + 1n}+ holding ${beyond.length} message(s) already past finality`, {
@@ -173,7 +190,7 @@ export class SourceWatcher {
     let orphaned = 0;
     for (const m of above) {
       if (m.status === 'orphaned') continue;
-      if (this.o.store.transition(m.id, m.status, 'orphaned', { lastError: `block ${m.srcBlock} was reorged out` }, this.now())) {
+      if (await tx.transition(m.id, m.status, 'orphaned', { lastError: `block ${m.srcBlock} was reorged out` }, this.now())) {
         orphaned++;
         this.o.events.emit({ type: 'message.moved', id: m.id, route: m.route, from: m.status, to: 'orphaned', reason: 'reorged out before finality', ageMs: this.now() - m.observedAt });
       }
@@ -188,7 +205,7 @@ export class SourceWatcher {
    * the message stays observed and is looked at again (a lagging node must not orphan a message).
    */
   private async finalize(finalized: bigint): Promise<boolean> {
-    const due = this.o.store.due('observed', this.now(), 200, this.o.route.name).filter((m) => m.srcBlock <= finalized);
+    const due = (await this.o.store.due('observed', this.now(), 200, this.o.route.name)).filter((m) => m.srcBlock <= finalized);
     if (due.length === 0) return false;
     const receipts = await this.o.client.receipts(due.map((m) => m.srcTx));
     const missing = [...new Set(due.filter((_m, i) => receipts[i] === null || receipts[i] === undefined).map((m) => m.srcBlock))];
@@ -199,26 +216,31 @@ export class SourceWatcher {
     }
     const moved: RelayerEvent[] = [];
     // One store transaction (one fsync) for the whole round, not one per message.
-    this.o.store.atomically(() => {
-      due.forEach((m, i) => {
+    const lease = this.o.book === undefined ? undefined : { name: this.leaseName, fence: this.o.book.held(this.leaseName) };
+    await this.o.store.atomically(async (tx) => {
+      if (lease !== undefined) {
+        if (lease.fence === undefined) return;
+        await tx.assertLease(lease.name, lease.fence);
+      }
+      for (const [i, m] of due.entries()) {
         const r = receipts[i] ?? null;
         const now = this.now();
         if (r === null) {
           const hash = headers.get(m.srcBlock);
           // Not known yet, or the same block without the receipt: this node cannot tell; look again later.
-          if (hash === null || hash === undefined || hash.toLowerCase() === m.srcBlockHash.toLowerCase()) return;
+          if (hash === null || hash === undefined || hash.toLowerCase() === m.srcBlockHash.toLowerCase()) continue;
         }
         const ok = r !== null && r.status === 1 && r.blockHash === m.srcBlockHash;
         const to = ok ? 'finalized' : r !== null && r.status === 1 && r.blockNumber <= finalized ? 'observed' : 'orphaned';
         if (to === 'observed' && r !== null) {
           // Re-mined in another final block: keep it, with its new block.
-          this.o.store.transition(m.id, m.status, 'observed', { srcBlock: r.blockNumber, srcBlockHash: r.blockHash }, now);
-          return;
+          await tx.transition(m.id, m.status, 'observed', { srcBlock: r.blockNumber, srcBlockHash: r.blockHash }, now);
+          continue;
         }
         const reason = ok ? undefined : r === null ? 'the transaction is gone from the final chain' : 'the transaction failed or moved';
-        if (this.o.store.transition(m.id, m.status, to, reason === undefined ? {} : { lastError: reason }, now))
+        if (await tx.transition(m.id, m.status, to, reason === undefined ? {} : { lastError: reason }, now))
           moved.push({ type: 'message.moved', id: m.id, route: m.route, from: m.status, to, ...(reason === undefined ? {} : { reason }), ageMs: now - m.observedAt });
-      });
+      }
     });
     for (const e of moved) this.o.events.emit(e);
     return true;

@@ -51,4 +51,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   `ALTER TABLE messages ADD COLUMN guard_released INTEGER NOT NULL DEFAULT 0;`,
   // Why a message is (or was last) held, as a code of HoldCode.
   `ALTER TABLE messages ADD COLUMN hold_code TEXT;`,
+  // Leases: a claimed message's owner, epoch (bumped by every claim) and expiry (ms); named leases.
+  `ALTER TABLE messages ADD COLUMN lease_owner TEXT;
+   ALTER TABLE messages ADD COLUMN lease_epoch INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE messages ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+   CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, epoch INTEGER NOT NULL, expires_at INTEGER NOT NULL);`,
+  // The credit routes' windows: each CREDIT let through, by route and source token (amount as decimal text).
+  `CREATE TABLE credit_window (route TEXT NOT NULL, id TEXT NOT NULL, token TEXT NOT NULL, amount TEXT NOT NULL, passed_at INTEGER NOT NULL, PRIMARY KEY (route, id));
+   CREATE INDEX credit_window_token ON credit_window(route, token, passed_at);`,
 ];

@@ -1,11 +1,13 @@
 // The embedded store: better-sqlite3 in WAL mode with synchronous=FULL, one process per file
-// (a pid lock file beside the database), schema migrations on open.
+// (a pid lock file beside the database), schema migrations on open. better-sqlite3 is
+// synchronous; the Store seam is not: `atomically` holds a gate that every other call waits at, so
+// nothing else runs inside an open transaction (and nothing is rolled back with it by accident).
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
-import { canTransition, MESSAGE_STATUSES, type HoldCode, type MessageStatus } from '../../messages/status.js';
-import type { MessagePatch, MessageRow, NewMessage, RouteCounts, Store, TxRecord } from '../store.js';
+import { canTransition, type HoldCode, type MessageStatus } from '../../messages/status.js';
+import { bySourceOrder, foldCounts, LeaseLostError, type Fence, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 interface SqlMessage {
@@ -14,7 +16,7 @@ interface SqlMessage {
   log_index: number; payload: string; status: string; resume_status: string | null; attempts: number;
   next_attempt_at: number; last_error: string | null; dst_tx: string | null; observed_at: number;
   updated_at: number; delivered_at: number | null; seq_path: string | null; seq_nonce: number | null;
-  guard_released: number; hold_code: string | null;
+  guard_released: number; hold_code: string | null; lease_owner: string | null; lease_epoch: number;
 }
 
 function toRow(r: SqlMessage): MessageRow {
@@ -27,6 +29,7 @@ function toRow(r: SqlMessage): MessageRow {
     sequence: r.seq_path === null || r.seq_nonce === null ? null : { path: r.seq_path, nonce: BigInt(r.seq_nonce) },
     guardReleased: r.guard_released === 1,
     holdCode: r.hold_code as HoldCode | null,
+    lease: r.lease_owner === null ? null : { owner: r.lease_owner, epoch: r.lease_epoch },
   };
 }
 
@@ -77,15 +80,12 @@ export interface SqliteStoreOptions {
   operator?: boolean;
 }
 
-export class SqliteStore implements Store {
-  private readonly db: Database.Database;
-  private readonly releaseLock: () => void;
+/** The synchronous work, one statement cache; the async views below are what callers get. */
+class SqliteCore {
+  readonly db: Database.Database;
+  readonly releaseLock: () => void;
 
-  static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
-    return new SqliteStore(file, options);
-  }
-
-  private constructor(file: string, options: SqliteStoreOptions) {
+  constructor(file: string, options: SqliteStoreOptions) {
     if (options.readonly === true || options.operator === true) {
       this.releaseLock = () => undefined;
       this.db = new Database(file, { readonly: options.readonly === true, fileMustExist: true });
@@ -119,17 +119,13 @@ export class SqliteStore implements Store {
   /** Statements by SQL text, prepared once (preparing costs more than running most of them). */
   private readonly statements = new Map<string, Database.Statement>();
 
-  private sql(text: string): Database.Statement {
+  sql(text: string): Database.Statement {
     let s = this.statements.get(text);
     if (s === undefined) {
       s = this.db.prepare(text);
       this.statements.set(text, s);
     }
     return s;
-  }
-
-  atomically<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
   }
 
   /**
@@ -147,20 +143,18 @@ export class SqliteStore implements Store {
          payload = excluded.payload, message_id = excluded.message_id, kind = excluded.kind,
          seq_path = excluded.seq_path, seq_nonce = excluded.seq_nonce,
          resume_status = NULL, attempts = 0, next_attempt_at = 0, dst_tx = NULL, guard_released = 0, hold_code = NULL,
-         last_error = NULL, updated_at = excluded.updated_at
+         last_error = NULL, updated_at = excluded.updated_at, lease_epoch = messages.lease_epoch + 1, lease_until = 0
        WHERE messages.status = 'orphaned' OR (messages.status = 'observed' AND messages.src_block_hash <> excluded.src_block_hash)`,
     );
     const changed: string[] = [];
-    this.atomically(() => {
-      for (const r of rows) {
-        const { sequence, ...row } = r;
-        const res = insert.run({
-          ...row, srcBlock: r.srcBlock.toString(), srcBlockNum: Number(r.srcBlock), now,
-          seqPath: sequence?.path ?? null, seqNonce: sequence === null ? null : Number(sequence.nonce),
-        });
-        if (res.changes > 0) changed.push(r.id);
-      }
-    });
+    for (const r of rows) {
+      const { sequence, ...row } = r;
+      const res = insert.run({
+        ...row, srcBlock: r.srcBlock.toString(), srcBlockNum: Number(r.srcBlock), now,
+        seqPath: sequence?.path ?? null, seqNonce: sequence === null ? null : Number(sequence.nonce),
+      });
+      if (res.changes > 0) changed.push(r.id);
+    }
     return changed;
   }
 
@@ -179,7 +173,38 @@ export class SqliteStore implements Store {
     return rows.map(toRow);
   }
 
-  transition(id: string, from: MessageStatus, to: MessageStatus, patch: MessagePatch = {}, now = Date.now()): boolean {
+  claim(status: MessageStatus, now: number, limit: number, route: string, owner: string, ttlMs: number): MessageRow[] {
+    const clock = Date.now();
+    const rows = this.sql(
+      `UPDATE messages SET lease_owner = @owner, lease_epoch = lease_epoch + 1, lease_until = @until
+       WHERE id IN (SELECT id FROM messages
+         WHERE (status = @status OR (status = 'failed' AND resume_status = @status AND next_attempt_at <= @now))
+           AND route = @route AND lease_until <= @clock
+         ORDER BY src_block_num, log_index LIMIT @limit)
+       RETURNING *`,
+    ).all({ owner, until: clock + ttlMs, status, now, route, clock, limit }) as SqlMessage[];
+    return rows.map(toRow).sort(bySourceOrder);
+  }
+
+  renewClaims(claims: readonly { id: string; fence: Fence }[], ttlMs: number): Set<string> {
+    const stmt = this.sql('UPDATE messages SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_epoch = ?');
+    const until = Date.now() + ttlMs;
+    const held = new Set<string>();
+    for (const c of claims) if (stmt.run(until, c.id, c.fence.owner, c.fence.epoch).changes === 1) held.add(c.id);
+    return held;
+  }
+
+  releaseClaim(id: string, fence: Fence): void {
+    this.sql('UPDATE messages SET lease_until = 0 WHERE id = ? AND lease_owner = ? AND lease_epoch = ?').run(id, fence.owner, fence.epoch);
+  }
+
+  claimsHeld(claims: readonly { id: string; fence: Fence }[], marginMs: number): boolean {
+    const stmt = this.sql('SELECT 1 FROM messages WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND lease_until > ?');
+    const after = Date.now() + marginMs;
+    return claims.every((c) => stmt.get(c.id, c.fence.owner, c.fence.epoch, after) !== undefined);
+  }
+
+  transition(id: string, from: MessageStatus, to: MessageStatus, patch: MessagePatch, now: number, fence: Fence | null): boolean {
     if (!canTransition(from, to))
       throw new IsorelayError(ErrorCode.STORE_BAD_TRANSITION, `message ${id}: ${from} → ${to} is not an allowed transition`);
     const sets = ['status = @to', 'updated_at = @now'];
@@ -200,7 +225,13 @@ export class SqliteStore implements Store {
         params.srcBlockNum = Number(value);
       }
     }
-    const res = this.sql(`UPDATE messages SET ${sets.join(', ')} WHERE id = @id AND status = @from`).run(params);
+    let where = 'id = @id AND status = @from';
+    if (fence !== null) {
+      where += ' AND lease_owner = @leaseOwner AND lease_epoch = @leaseEpoch';
+      params.leaseOwner = fence.owner;
+      params.leaseEpoch = fence.epoch;
+    }
+    const res = this.sql(`UPDATE messages SET ${sets.join(', ')} WHERE ${where}`).run(params);
     return res.changes === 1;
   }
 
@@ -237,14 +268,7 @@ export class SqliteStore implements Store {
     const rows = this.sql(`SELECT route, status, COUNT(*) AS n, MIN(CASE WHEN status NOT IN ('delivered','dead','orphaned') THEN observed_at END) AS oldest
                 FROM messages GROUP BY route, status ORDER BY route`)
       .all() as { route: string; status: MessageStatus; n: number; oldest: number | null }[];
-    const byRoute = new Map<string, RouteCounts>();
-    for (const r of rows) {
-      const entry = byRoute.get(r.route) ?? { route: r.route, counts: {}, oldestPendingAt: null };
-      if (MESSAGE_STATUSES.includes(r.status)) entry.counts[r.status] = r.n;
-      if (r.oldest !== null) entry.oldestPendingAt = Math.min(entry.oldestPendingAt ?? r.oldest, r.oldest);
-      byRoute.set(r.route, entry);
-    }
-    return [...byRoute.values()];
+    return foldCounts(rows);
   }
 
   oldestMoving(route: string): number | null {
@@ -264,9 +288,7 @@ export class SqliteStore implements Store {
 
   saveBlockHashes(chain: string, blocks: { number: bigint; hash: string }[]): void {
     const stmt = this.sql('INSERT OR REPLACE INTO block_hashes (chain, number, hash) VALUES (?, ?, ?)');
-    this.atomically(() => {
-      for (const b of blocks) stmt.run(chain, Number(b.number), b.hash);
-    });
+    for (const b of blocks) stmt.run(chain, Number(b.number), b.hash);
   }
 
   blockHash(chain: string, number: bigint): string | undefined {
@@ -290,6 +312,16 @@ export class SqliteStore implements Store {
     this.sql('DELETE FROM block_hashes WHERE chain = ? AND number < ?').run(chain, Number(below));
   }
 
+  passCredit(p: { route: string; id: string; token: string; amount: bigint; since: number; max: bigint | null; at: number }): { passed: boolean; used: bigint } {
+    if (this.sql('SELECT 1 FROM credit_window WHERE route = ? AND id = ?').get(p.route, p.id) !== undefined) return { passed: true, used: 0n };
+    this.sql('DELETE FROM credit_window WHERE route = ? AND token = ? AND passed_at < ?').run(p.route, p.token, p.since);
+    const rows = this.sql('SELECT amount FROM credit_window WHERE route = ? AND token = ?').all(p.route, p.token) as { amount: string }[];
+    const used = rows.reduce((sum, r) => sum + BigInt(r.amount), 0n);
+    if (p.max !== null && used + p.amount > p.max) return { passed: false, used };
+    this.sql('INSERT INTO credit_window (route, id, token, amount, passed_at) VALUES (?, ?, ?, ?, ?)').run(p.route, p.id, p.token, p.amount.toString(), p.at);
+    return { passed: true, used: used + p.amount };
+  }
+
   recordTx(tx: TxRecord): void {
     this.sql(
         `INSERT OR REPLACE INTO transactions (hash, chain, sender, nonce, raw, purpose, messages, status, created_at)
@@ -308,9 +340,175 @@ export class SqliteStore implements Store {
     return rows.map(({ created_at, ...rest }) => ({ ...rest, createdAt: created_at }));
   }
 
+  acquireLease(name: string, owner: string, ttlMs: number): Lease | null {
+    const clock = Date.now();
+    const r = this.sql(
+      `INSERT INTO leases (name, owner, epoch, expires_at) VALUES (@name, @owner, 1, @until)
+       ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+         epoch = leases.epoch + (CASE WHEN leases.owner = excluded.owner THEN 0 ELSE 1 END)
+       WHERE leases.owner = excluded.owner OR leases.expires_at <= @clock
+       RETURNING epoch`,
+    ).get({ name, owner, until: clock + ttlMs, clock }) as { epoch: number } | undefined;
+    return r === undefined ? null : { name, owner, epoch: r.epoch, ttlMs };
+  }
+
+  assertLease(name: string, fence: Fence): void {
+    if (this.sql('SELECT 1 FROM leases WHERE name = ? AND owner = ? AND epoch = ?').get(name, fence.owner, fence.epoch) === undefined)
+      throw new LeaseLostError(name);
+  }
+
+  releaseLease(name: string, owner: string): void {
+    this.sql('UPDATE leases SET expires_at = 0 WHERE name = ? AND owner = ?').run(name, owner);
+  }
+
+  leases(): (Lease & { expiresAt: number })[] {
+    const clock = Date.now();
+    return (this.sql('SELECT * FROM leases ORDER BY name').all() as { name: string; owner: string; epoch: number; expires_at: number }[])
+      .map((r) => ({ name: r.name, owner: r.owner, epoch: r.epoch, expiresAt: r.expires_at, ttlMs: Math.max(0, r.expires_at - clock) }));
+  }
+
   close(): void {
     this.statements.clear();
     if (this.db.open) this.db.close();
     this.releaseLock();
+  }
+}
+
+/**
+ * The async view of the core. The store itself waits at the gate while a transaction is open;
+ * the view handed to `atomically`'s function runs straight through (it is the transaction).
+ */
+class SqliteView implements Store {
+  readonly kind = 'sqlite' as const;
+
+  constructor(
+    protected readonly core: SqliteCore,
+    /** The store's gate (null inside a transaction): `open` is set while a transaction runs. */
+    protected readonly gate: { open: Promise<void> | null } | null,
+  ) {}
+
+  /** Runs `fn` once no transaction is open; the check and the call are one synchronous step. */
+  private async run<T>(fn: () => T): Promise<T> {
+    while (this.gate?.open != null) await this.gate.open;
+    return fn();
+  }
+
+  observe(rows: NewMessage[], now: number): Promise<string[]> {
+    return this.atomically(() => Promise.resolve(this.core.observe(rows, now)));
+  }
+  get(id: string): Promise<MessageRow | undefined> {
+    return this.run(() => this.core.get(id));
+  }
+  due(status: MessageStatus, now: number, limit: number, route?: string): Promise<MessageRow[]> {
+    return this.run(() => this.core.due(status, now, limit, route));
+  }
+  claim(status: MessageStatus, now: number, limit: number, route: string, owner: string, ttlMs: number): Promise<MessageRow[]> {
+    return this.run(() => this.core.claim(status, now, limit, route, owner, ttlMs));
+  }
+  renewClaims(claims: readonly { id: string; fence: Fence }[], ttlMs: number): Promise<Set<string>> {
+    return this.run(() => this.core.renewClaims(claims, ttlMs));
+  }
+  releaseClaim(id: string, fence: Fence): Promise<void> {
+    return this.run(() => this.core.releaseClaim(id, fence));
+  }
+  claimsHeld(claims: readonly { id: string; fence: Fence }[], marginMs: number): Promise<boolean> {
+    return this.run(() => this.core.claimsHeld(claims, marginMs));
+  }
+  transition(id: string, from: MessageStatus, to: MessageStatus, patch: MessagePatch = {}, now = Date.now(), fence: Fence | null = null): Promise<boolean> {
+    return this.run(() => this.core.transition(id, from, to, patch, now, fence));
+  }
+  observedFrom(srcChain: string, block: bigint): Promise<MessageRow[]> {
+    return this.run(() => this.core.observedFrom(srcChain, block));
+  }
+  lastInSequence(path: string): Promise<MessageRow | undefined> {
+    return this.run(() => this.core.lastInSequence(path));
+  }
+  list(filter: { route?: string; status?: MessageStatus; limit?: number }): Promise<MessageRow[]> {
+    return this.run(() => this.core.list(filter));
+  }
+  sentSince(route: string, since: number): Promise<MessageRow[]> {
+    return this.run(() => this.core.sentSince(route, since));
+  }
+  countsByRoute(): Promise<RouteCounts[]> {
+    return this.run(() => this.core.countsByRoute());
+  }
+  oldestMoving(route: string): Promise<number | null> {
+    return this.run(() => this.core.oldestMoving(route));
+  }
+  getCheckpoint(stream: string): Promise<bigint | undefined> {
+    return this.run(() => this.core.getCheckpoint(stream));
+  }
+  setCheckpoint(stream: string, block: bigint): Promise<void> {
+    return this.run(() => this.core.setCheckpoint(stream, block));
+  }
+  saveBlockHashes(chain: string, blocks: { number: bigint; hash: string }[]): Promise<void> {
+    return this.atomically(() => Promise.resolve(this.core.saveBlockHashes(chain, blocks)));
+  }
+  blockHash(chain: string, number: bigint): Promise<string | undefined> {
+    return this.run(() => this.core.blockHash(chain, number));
+  }
+  recentBlocks(chain: string, above: bigint): Promise<{ number: bigint; hash: string }[]> {
+    return this.run(() => this.core.recentBlocks(chain, above));
+  }
+  forgetBlocks(chain: string, fromBlock: bigint): Promise<void> {
+    return this.run(() => this.core.forgetBlocks(chain, fromBlock));
+  }
+  pruneBlocks(chain: string, below: bigint): Promise<void> {
+    return this.run(() => this.core.pruneBlocks(chain, below));
+  }
+  passCredit(p: { route: string; id: string; token: string; amount: bigint; since: number; max: bigint | null; at: number }): Promise<{ passed: boolean; used: bigint }> {
+    return this.atomically(() => Promise.resolve(this.core.passCredit(p)));
+  }
+  recordTx(tx: TxRecord): Promise<void> {
+    return this.run(() => this.core.recordTx(tx));
+  }
+  setTxStatus(hash: string, status: TxRecord['status']): Promise<void> {
+    return this.run(() => this.core.setTxStatus(hash, status));
+  }
+  pendingTxs(chain: string, sender: string): Promise<TxRecord[]> {
+    return this.run(() => this.core.pendingTxs(chain, sender));
+  }
+  acquireLease(name: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    return this.run(() => this.core.acquireLease(name, owner, ttlMs));
+  }
+  assertLease(name: string, fence: Fence): Promise<void> {
+    return this.run(() => this.core.assertLease(name, fence));
+  }
+  releaseLease(name: string, owner: string): Promise<void> {
+    return this.run(() => this.core.releaseLease(name, owner));
+  }
+  leases(): Promise<(Lease & { expiresAt: number })[]> {
+    return this.run(() => this.core.leases());
+  }
+  async atomically<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
+    const gate = this.gate;
+    if (gate === null) return fn(this);
+    while (gate.open !== null) await gate.open;
+    let done = () => undefined as void;
+    gate.open = new Promise<void>((resolve) => (done = resolve));
+    try {
+      this.core.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await fn(new SqliteView(this.core, null));
+        this.core.db.exec('COMMIT');
+        return result;
+      } catch (e) {
+        if (this.core.db.inTransaction) this.core.db.exec('ROLLBACK');
+        throw e;
+      }
+    } finally {
+      gate.open = null;
+      done();
+    }
+  }
+  close(): Promise<void> {
+    this.core.close();
+    return Promise.resolve();
+  }
+}
+
+export class SqliteStore extends SqliteView {
+  static open(file: string, options: SqliteStoreOptions = {}): SqliteStore {
+    return new SqliteStore(new SqliteCore(file, options), { open: null });
   }
 }

@@ -1,6 +1,7 @@
 // Credit route limits (RELIABILITY 9): a CREDIT above the per-message cap is held, the value let
 // through per window stays within its cap (later CREDITs wait), each message counts once, an
-// operator's release passes and counts, and a restart rebuilds the window from the store.
+// operator's release passes and counts, and the window lives in the store: it survives a restart
+// and instances sharing the store share it (three instances never pass three windows' worth).
 import assert from 'node:assert/strict';
 import { id, ZeroHash } from 'ethers';
 import { parseConfig } from '../../relayer/config/load.js';
@@ -8,7 +9,8 @@ import type { RawConfig } from '../../relayer/config/schema.js';
 import { encodeMessage, MESSAGE_VERSION, MessageKind } from '../../relayer/messages/codec.js';
 import { CreditLimits } from '../../relayer/pipeline/decide/creditLimits.js';
 import { EventBus, type RelayerEvent } from '../../relayer/pipeline/events.js';
-import type { MessageRow } from '../../relayer/store/store.js';
+import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
+import type { MessageRow, Store } from '../../relayer/store/store.js';
 import type { Transport } from '../../relayer/transports/transport.js';
 
 const USDC = '0x00000000000000000000000000000000000000A1';
@@ -45,86 +47,98 @@ function row(amount: bigint, o: { token?: string; kind?: 'CREDIT' | 'SEIZE'; rou
   return {
     id: o.id ?? `layerzero:${nonce}`, route: o.route ?? 'arbitrum-base', transport: 'layerzero', transportId: `0x${nonce}`, srcChain: 'arbitrum', dstChain: 'base',
     messageId: null, kind, srcTx: '0x', srcBlock: nonce, srcBlockHash: '0x', logIndex: 0, payload, status: 'finalized', resumeStatus: null, attempts: 0,
-    nextAttemptAt: 0, lastError: null, dstTx: null, observedAt: 0, updatedAt: o.updatedAt ?? 0, deliveredAt: null, sequence: null, guardReleased: o.guardReleased ?? false, holdCode: null,
+    nextAttemptAt: 0, lastError: null, dstTx: null, observedAt: 0, updatedAt: o.updatedAt ?? 0, deliveredAt: null, sequence: null, guardReleased: o.guardReleased ?? false, holdCode: null, lease: null,
   };
 }
 
 const transport = { appMessage: (r: MessageRow) => r.payload } as unknown as Transport;
 
-function limiter(limits: Parameters<typeof config>[0], sent: MessageRow[] = []) {
+function limiter(limits: Parameters<typeof config>[0], store: Store = SqliteStore.open(':memory:')) {
   let now = 1_000_000;
   const events: RelayerEvent[] = [];
   const bus = new EventBus();
   bus.on((e) => events.push(e));
-  const limits_ = new CreditLimits({ config: config(limits), store: { sentSince: (_r, since) => sent.filter((s) => s.updatedAt >= since) }, transport: () => transport, events: bus, now: () => now });
-  return { limits: limits_, events, advance: (ms: number) => { now += ms; }, now: () => now };
+  const limits_ = new CreditLimits({ config: config(limits), store, transport: () => transport, events: bus, now: () => now });
+  return { limits: limits_, events, advance: (ms: number) => { now += ms; }, now: () => now, store };
 }
 
 describe('credit route limits', () => {
-  it('holds a CREDIT above the per-message cap, with the reason and an event; a released one passes', () => {
+  it('holds a CREDIT above the per-message cap, with the reason and an event; a released one passes', async () => {
     const { limits, events } = limiter([{ token: USDC, maxPerMessage: '5000' }]);
-    assert.equal(limits.check(row(5_000n)), null, 'at the cap');
+    assert.equal(await limits.check(row(5_000n)), null, 'at the cap');
     const over = row(5_001n);
-    const v = limits.check(over);
+    const v = await limits.check(over);
     assert.equal(v?.kind, 'hold');
     assert.match(v?.reason ?? '', /CREDIT of 5001 .* above route arbitrum-base's per-message cap of 5000/);
     assert.deepEqual(events.map((e) => e.type === 'route.limited' && [e.route, e.amount, e.held]), [['arbitrum-base', 5_001n, true]]);
-    assert.equal(limits.check({ ...over, guardReleased: true }), null, 'the operator released it');
+    assert.equal(await limits.check({ ...over, guardReleased: true }), null, 'the operator released it');
   });
 
-  it('lets at most maxPerWindow through per window: later CREDITs wait, and go once the window has room', () => {
+  it('lets at most maxPerWindow through per window: later CREDITs wait, and go once the window has room', async () => {
     const l = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }]);
     const [a, b, c] = [row(40n), row(40n), row(40n)];
-    assert.equal(l.limits.check(a), null);
+    assert.equal(await l.limits.check(a), null);
     l.advance(10_000);
-    assert.equal(l.limits.check(b), null);
-    const waits = l.limits.check(c);
+    assert.equal(await l.limits.check(b), null);
+    const waits = await l.limits.check(c);
     assert.equal(waits?.kind, 'wait');
     assert.match(waits?.reason ?? '', /credited 80 of its 100 .* in the last 60 s: this CREDIT of 40 waits/);
-    assert.equal(l.limits.check(row(20n)), null, 'what fits still goes');
+    assert.equal(await l.limits.check(row(20n)), null, 'what fits still goes');
     l.advance(50_001); // a left the window (more than 60 s since it passed); b has not
-    assert.equal(l.limits.check(c), null);
-    assert.equal(l.limits.check(row(1n))?.kind, 'wait', 'b (40) + 20 + c (40) = 100: full');
+    assert.equal(await l.limits.check(c), null);
+    assert.equal((await l.limits.check(row(1n)))?.kind, 'wait', 'b (40) + 20 + c (40) = 100: full');
     assert.equal(l.events.filter((e) => e.type === 'route.limited' && !e.held).length, 2);
   });
 
-  it('counts a message once however often it is checked (a retry)', () => {
+  it('counts a message once however often it is checked (a retry)', async () => {
     const { limits } = limiter([{ token: USDC, maxPerWindow: '100' }]);
     const a = row(60n);
-    assert.equal(limits.check(a), null);
-    assert.equal(limits.check(a), null, 'the same message again');
-    assert.equal(limits.check(row(40n)), null, '60 + 40 = 100, not 160');
+    assert.equal(await limits.check(a), null);
+    assert.equal(await limits.check(a), null, 'the same message again');
+    assert.equal(await limits.check(row(40n)), null, '60 + 40 = 100, not 160');
   });
 
-  it('keeps each token\'s window: a short one does not forget what a longer one counts', () => {
+  it('keeps each token\'s window: a short one does not forget what a longer one counts', async () => {
     const l = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }, { token: WETH, maxPerWindow: '100', windowSeconds: 3_600 }]);
-    assert.equal(l.limits.check(row(90n, { token: WETH })), null);
+    assert.equal(await l.limits.check(row(90n, { token: WETH })), null);
     l.advance(120_000);
-    assert.equal(l.limits.check(row(90n)), null, 'USDC has its own room');
-    assert.equal(l.limits.check(row(20n, { token: WETH }))?.kind, 'wait', 'the WETH credited 2 minutes ago still counts');
+    assert.equal(await l.limits.check(row(90n)), null, 'USDC has its own room');
+    assert.equal((await l.limits.check(row(20n, { token: WETH })))?.kind, 'wait', 'the WETH credited 2 minutes ago still counts');
   });
 
-  it('holds a CREDIT larger than the whole window: waiting would never end', () => {
+  it('holds a CREDIT larger than the whole window: waiting would never end', async () => {
     const { limits } = limiter([{ token: USDC, maxPerWindow: '100' }]);
-    assert.equal(limits.check(row(101n))?.kind, 'hold');
+    assert.equal((await limits.check(row(101n)))?.kind, 'hold');
   });
 
-  it('leaves other tokens, other kinds and settle routes alone', () => {
+  it('leaves other tokens, other kinds and settle routes alone', async () => {
     const { limits } = limiter([{ token: USDC, maxPerMessage: '1' }]);
-    assert.equal(limits.check(row(10n ** 30n, { token: WETH })), null, 'no limit for WETH');
-    assert.equal(limits.check(row(10n ** 30n, { kind: 'SEIZE' })), null);
-    assert.equal(limits.check(row(10n ** 30n, { route: 'base-arbitrum' })), null);
+    assert.equal(await limits.check(row(10n ** 30n, { token: WETH })), null, 'no limit for WETH');
+    assert.equal(await limits.check(row(10n ** 30n, { kind: 'SEIZE' })), null);
+    assert.equal(await limits.check(row(10n ** 30n, { route: 'base-arbitrum' })), null);
   });
 
-  it('after a restart, counts what the store says went out within the window', () => {
-    const now = 1_000_000;
-    const sent = [row(70n, { updatedAt: now - 30_000 }), row(500n, { updatedAt: now - 120_000 })];
-    const { limits } = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }], sent);
-    assert.equal(limits.check(row(31n))?.kind, 'wait', '70 sent 30 s ago; the 500 is out of the window');
-    assert.equal(limits.check(row(30n)), null);
+  it('after a restart, counts what passed before it: the window is in the store', async () => {
+    const store = SqliteStore.open(':memory:');
+    const before = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }], store);
+    assert.equal(await before.limits.check(row(70n)), null);
+    // A new process (a new CreditLimits) on the same store, 30 s later.
+    const after = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }], store);
+    after.advance(30_000);
+    assert.equal((await after.limits.check(row(31n)))?.kind, 'wait', '70 passed 30 s ago');
+    assert.equal(await after.limits.check(row(30n)), null);
   });
 
-  it('refuses bad limits in the config, naming the path', () => {
+  it('instances sharing a store share one window: two limiters never pass more than the cap together', async () => {
+    const store = SqliteStore.open(':memory:');
+    const one = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }], store);
+    const two = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }], store);
+    assert.equal(await one.limits.check(row(60n)), null);
+    assert.equal((await two.limits.check(row(60n)))?.kind, 'wait', 'the other instance\'s 60 counts here');
+    assert.equal(await two.limits.check(row(40n)), null);
+  });
+
+  it('refuses bad limits in the config, naming the path', async () => {
     assert.throws(() => config([{ token: USDC }]), /routes\.0\.limits\.0.*maxPerMessage, maxPerWindow or both/s);
     assert.throws(() => config([{ token: USDC, maxPerMessage: 5000 as unknown as string }]), /routes\.0\.limits\.0\.maxPerMessage/);
     assert.throws(() => config([{ token: USDC, maxPerMessage: '1.5' }]), /positive integer amount in the token's base units/);

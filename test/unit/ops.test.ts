@@ -207,7 +207,7 @@ describe('ops/metrics', function () {
 
   it('reads message counts from the store at each scrape, zero for absent statuses', async function () {
     let counts: RouteCounts[] = [{ route: 'base→arb', counts: { observed: 3, delivered: 7 }, oldestPendingAt: null }];
-    metrics.observeStore({ countsByRoute: () => counts });
+    metrics.observeStore({ countsByRoute: () => Promise.resolve(counts) });
     let text = await metrics.registry.metrics();
     assert.equal(sample(text, 'isorelay_messages{route="base→arb",status="observed"}'), 3);
     assert.equal(sample(text, 'isorelay_messages{route="base→arb",status="delivered"}'), 7);

@@ -1,10 +1,14 @@
 // How a step's result is persisted: backoff on retries, dead after the attempts run out — except
-// for infrastructure failures (an RPC or an API down), which must never make a message dead.
+// for infrastructure failures (an RPC or an API down), which must never make a message dead. And
+// how a stage shares work: it claims messages in leases, and an instance that lost its claim
+// (paused past it) neither records an outcome nor keeps the message from the new holder.
 import assert from 'node:assert/strict';
-import { applyResult } from '../../relayer/pipeline/runStage.js';
+import { applyResult, StageRunner } from '../../relayer/pipeline/runStage.js';
 import { EventBus } from '../../relayer/pipeline/events.js';
+import type { StepResult } from '../../relayer/pipeline/stage.js';
+import { LeaseBook } from '../../relayer/store/leases.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
-import type { NewMessage } from '../../relayer/store/store.js';
+import type { MessageRow, NewMessage, Store } from '../../relayer/store/store.js';
 
 const retry = { baseMs: 100, maxMs: 1_000, maxAttempts: 3 };
 const newMessage: NewMessage = {
@@ -12,39 +16,110 @@ const newMessage: NewMessage = {
   kind: 'CREDIT', srcTx: '0xaa', srcBlock: 1n, srcBlockHash: '0xbb', logIndex: 0, payload: '{}', sequence: null,
 };
 
-describe('applyResult', () => {
-  function fresh() {
-    const store = SqliteStore.open(':memory:');
-    store.observe([newMessage], 0);
-    store.transition(newMessage.id, 'observed', 'finalized', {}, 0);
-    return store;
-  }
+async function fresh(): Promise<Store> {
+  const store = SqliteStore.open(':memory:');
+  await store.observe([newMessage], 0);
+  await store.transition(newMessage.id, 'observed', 'finalized', {}, 0);
+  return store;
+}
 
-  it('makes a message dead when counted retries run out, with the last reason', () => {
-    const store = fresh();
-    for (let i = 0; i < 3; i++) applyResult(store, new EventBus(), store.get(newMessage.id)!, { kind: 'retry', reason: 'reverted' }, retry, 1_000 * i);
-    const row = store.get(newMessage.id);
+const current = async (store: Store): Promise<MessageRow> => (await store.get(newMessage.id)) as MessageRow;
+
+describe('applyResult', () => {
+  it('makes a message dead when counted retries run out, with the last reason', async () => {
+    const store = await fresh();
+    for (let i = 0; i < 3; i++) await applyResult(store, new EventBus(), await current(store), { kind: 'retry', reason: 'reverted' }, retry, 1_000 * i, null);
+    const row = await store.get(newMessage.id);
     assert.equal(row?.status, 'dead');
     assert.match(row?.lastError ?? '', /gave up after 3 attempts: reverted/);
   });
 
-  it('never makes a message dead for infrastructure failures, however long they last', () => {
-    const store = fresh();
+  it('never makes a message dead for infrastructure failures, however long they last', async () => {
+    const store = await fresh();
     for (let i = 0; i < 50; i++)
-      applyResult(store, new EventBus(), store.get(newMessage.id)!, { kind: 'retry', reason: 'RPC_UNREACHABLE', infrastructure: true }, retry, 1_000 * i);
-    const row = store.get(newMessage.id);
+      await applyResult(store, new EventBus(), await current(store), { kind: 'retry', reason: 'RPC_UNREACHABLE', infrastructure: true }, retry, 1_000 * i, null);
+    const row = await store.get(newMessage.id);
     assert.equal(row?.status, 'failed');
     assert.equal(row?.resumeStatus, 'finalized');
     assert.equal(row?.attempts, 50);
     assert.ok((row?.nextAttemptAt ?? 0) > 49_000 + 700, 'backs off up to maxMs');
   });
 
-  it('waits without counting an attempt, and resumes to the status it waited in', () => {
-    const store = fresh();
-    applyResult(store, new EventBus(), store.get(newMessage.id)!, { kind: 'wait', reason: 'VAA not signed yet' }, retry, 5);
-    const row = store.get(newMessage.id);
+  it('waits without counting an attempt, and resumes to the status it waited in', async () => {
+    const store = await fresh();
+    await applyResult(store, new EventBus(), await current(store), { kind: 'wait', reason: 'VAA not signed yet' }, retry, 5, null);
+    const row = await store.get(newMessage.id);
     assert.deepEqual([row?.status, row?.resumeStatus, row?.attempts, row?.nextAttemptAt], ['failed', 'finalized', 0, 105]);
-    assert.deepEqual(store.due('finalized', 104, 10).length, 0);
-    assert.deepEqual(store.due('finalized', 105, 10).map((r) => r.id), [newMessage.id]);
+    assert.deepEqual((await store.due('finalized', 104, 10)).length, 0);
+    assert.deepEqual((await store.due('finalized', 105, 10)).map((r) => r.id), [newMessage.id]);
+  });
+});
+
+describe('StageRunner with leases', () => {
+  /** A monotonic clock the test moves: a "pause" is a jump. */
+  function clock() {
+    let t = 1_000;
+    return { now: () => t, jump: (ms: number) => (t += ms) };
+  }
+
+  function runner(store: Store, book: LeaseBook, step: (row: MessageRow) => Promise<StepResult>) {
+    return new StageRunner({ name: 'deliver', statuses: ['finalized'], store, events: new EventBus(), retry, concurrency: 10, routes: () => ['r'], step, book, now: () => 5_000 });
+  }
+
+  it('claims a message once: a second pump while its step runs does not start it again', async () => {
+    const store = await fresh();
+    const book = new LeaseBook(store, { owner: 'A', ttlMs: 60_000 });
+    let runs = 0;
+    let finish = () => undefined as void;
+    const r = runner(store, book, async () => {
+      runs++;
+      await new Promise<void>((resolve) => (finish = resolve));
+      return { kind: 'advance', to: 'submitted', patch: { dstTx: '0x1' } };
+    });
+    assert.equal(await r.pump(), 1);
+    assert.equal(await r.pump(), 0);
+    finish();
+    await r.drain();
+    assert.equal(runs, 1);
+    assert.equal((await store.get(newMessage.id))?.status, 'submitted');
+  });
+
+  it('an instance paused past its claim records nothing, and the new holder\'s outcome stands', async () => {
+    const store = await fresh();
+    const ca = clock();
+    const a = new LeaseBook(store, { owner: 'A', ttlMs: 100, clock: ca.now });
+    let release = () => undefined as void;
+    const stuck = runner(store, a, async () => {
+      await new Promise<void>((resolve) => (release = resolve));
+      return { kind: 'drop', to: 'dead', reason: 'stale verdict' };
+    });
+    assert.equal(await stuck.pump(), 1);
+    // A is paused; its lease runs out in the store, and B takes the message over.
+    await new Promise((r) => setTimeout(r, 150));
+    ca.jump(10_000);
+    const b = new LeaseBook(store, { owner: 'B', ttlMs: 60_000 });
+    const taker = runner(store, b, () => Promise.resolve({ kind: 'advance', to: 'submitted', patch: { dstTx: '0xb' } }));
+    assert.equal(await taker.pump(), 1);
+    await taker.drain();
+    // A resumes: its verdict is fenced off.
+    release();
+    await stuck.drain();
+    const row = await store.get(newMessage.id);
+    assert.equal(row?.status, 'submitted');
+    assert.equal(row?.dstTx, '0xb');
+    // And A could not have signed for it either.
+    await assert.rejects(a.assertSendable([newMessage.id], []), /lease/);
+    assert.equal(a.state().fencedSends, 1);
+  });
+
+  it('does not claim while it may not (its gas key is leased elsewhere)', async () => {
+    const store = await fresh();
+    const book = new LeaseBook(store, { owner: 'A', ttlMs: 60_000 });
+    const r = new StageRunner({
+      name: 'deliver', statuses: ['finalized'], store, events: new EventBus(), retry, concurrency: 10, routes: () => ['r'],
+      step: () => Promise.resolve({ kind: 'wait', reason: 'x' }), book, canClaim: () => false,
+    });
+    assert.equal(await r.pump(), 0);
+    assert.equal((await store.get(newMessage.id))?.lease, null);
   });
 });

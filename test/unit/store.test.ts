@@ -56,7 +56,7 @@ describe('SqliteStore', function () {
     it('runs its connection with synchronous = FULL', function () {
       // synchronous is per connection and cannot be seen from another one: this reads the
       // store's own connection (a private field, looked at only here).
-      const db = (store as unknown as { db: Database.Database }).db;
+      const db = (store as unknown as { core: { db: Database.Database } }).core.db;
       assert.equal(db.pragma('synchronous', { simple: true }), 2);
     });
 

@@ -92,6 +92,7 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
   const metrics = createMetrics(events);
   metrics.observeStore(store);
   const relayer = Relayer.create({ config, store, relayerKey, ...(dvnSigner === undefined ? {} : { dvnSigner }), dvnSigners, events });
+  metrics.observeInstance(() => relayer.book.state());
   if (keeperOn) relayer.book.want(KEEPER_LEASE);
   const keeper = keeperOn && config.keeper !== undefined
     ? new KeeperLoop(new Keeper({

@@ -23,7 +23,7 @@ import { SourceVerifier } from '../pipeline/verify/sourceVerifier.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { LeaseBook } from '../store/leases.js';
-import type { Store } from '../store/store.js';
+import { LeaseLostError, type Store } from '../store/store.js';
 import { createTransports } from '../transports/registry.js';
 import type { Transport } from '../transports/transport.js';
 
@@ -182,7 +182,10 @@ export class Relayer {
     if (c.config.batcher === undefined) return undefined;
     let b = this.batches.get(chain);
     if (b === undefined) {
-      b = new BatchSubmitter(c, this.sender(chain), c.config.batcher, c.config.maxBatchCalls ?? 120);
+      b = new BatchSubmitter(c, this.sender(chain), c.config.batcher, c.config.maxBatchCalls ?? 120, (ids) => {
+        const lost = this.book.lost(ids);
+        return lost.length === 0 ? null : new LeaseLostError(lost.join(','));
+      });
       this.batches.set(chain, b);
     }
     return b;

@@ -3,6 +3,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { MESSAGE_STATUSES } from '../messages/status.js';
 import type { EventBus, RelayerEvent } from '../pipeline/events.js';
+import type { LeaseBookState } from '../store/leases.js';
 import type { Store } from '../store/store.js';
 
 /** All the metrics need of a store: its message counts, read at scrape time. */
@@ -12,6 +13,8 @@ export interface Metrics {
   registry: Registry;
   /** Fills `isorelay_messages` from `store.countsByRoute()` at every scrape. */
   observeStore(store: StoreCounts): void;
+  /** Fills the instance's lease gauges and the fenced-send count from its lease book at every scrape. */
+  observeInstance(state: () => LeaseBookState): void;
   /** Unsubscribes from the bus and removes this module's metrics from the registry. */
   dispose(): void;
 }
@@ -36,6 +39,10 @@ export const METRIC = {
   stageErrors: 'isorelay_stage_errors_total',
   incidents: 'isorelay_incidents_total',
   messages: 'isorelay_messages',
+  leaseHeld: 'isorelay_lease_held',
+  claims: 'isorelay_claims_in_flight',
+  fencedSends: 'isorelay_fenced_sends_total',
+  storeUp: 'isorelay_store_up',
 } as const;
 
 /** Seconds from observation to delivery: cross-chain finality puts most of it in minutes. */
@@ -44,6 +51,7 @@ const DELIVERY_AGE_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 72
 export function createMetrics(bus: EventBus, registry: Registry = new Registry()): Metrics {
   const registers = [registry];
   let store: StoreCounts | undefined;
+  let instance: (() => LeaseBookState) | undefined;
 
   const transitions = new Counter({
     name: METRIC.transitions,
@@ -170,6 +178,45 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     },
   });
 
+  // The instance's leases, read from its lease book at scrape time.
+  new Gauge({
+    name: METRIC.leaseHeld,
+    help: 'Named leases this instance wants: 1 while it holds one (gas key, a route\'s scan, the keeper), 0 while another instance does',
+    labelNames: ['lease'] as const,
+    registers,
+    collect() {
+      if (instance === undefined) return;
+      const st = instance();
+      this.reset();
+      for (const l of st.held) this.set({ lease: l }, 1);
+      for (const l of st.waiting) this.set({ lease: l }, 0);
+    },
+  });
+  new Gauge({
+    name: METRIC.claims,
+    help: 'Messages this instance has claimed and is working on',
+    registers,
+    collect() {
+      if (instance !== undefined) this.set(instance().claims);
+    },
+  });
+  new Gauge({
+    name: METRIC.fencedSends,
+    help: 'Transactions this instance did not sign because it no longer held their lease (it was fenced); counts since start',
+    registers,
+    collect() {
+      if (instance !== undefined) this.set(instance().fencedSends);
+    },
+  });
+  new Gauge({
+    name: METRIC.storeUp,
+    help: '1 while the store answered the last lease heartbeat, 0 while it is unavailable',
+    registers,
+    collect() {
+      if (instance !== undefined) this.set(instance().storeError === null ? 1 : 0);
+    },
+  });
+
   const onEvent = (e: RelayerEvent): void => {
     switch (e.type) {
       case 'chain.head':
@@ -229,9 +276,13 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     observeStore(s: StoreCounts): void {
       store = s;
     },
+    observeInstance(state: () => LeaseBookState): void {
+      instance = state;
+    },
     dispose(): void {
       unsubscribe();
       store = undefined;
+      instance = undefined;
       for (const name of [...Object.values(METRIC), ...defaults]) registry.removeSingleMetric(name);
     },
   };

@@ -74,6 +74,8 @@ export class BatchSubmitter {
     private readonly sender: TxSender,
     private readonly batcher: string,
     private readonly maxCalls: number,
+    /** The entries' messages this instance no longer holds (another instance took them over): left out of the batch. */
+    private readonly lost: (messages: readonly string[]) => Error | null = () => null,
   ) {}
 
   /** Resolves with the receipt of the batch that ran all of the entry's calls; rejects if one failed. */
@@ -130,7 +132,15 @@ export class BatchSubmitter {
     return { data, value, gas: 0n, owners };
   }
 
-  private async send(entries: Entry[]): Promise<void> {
+  private async send(all: Entry[]): Promise<void> {
+    // 0. Entries whose messages another instance took over are not this batch's to send.
+    const entries: Entry[] = [];
+    for (const e of all) {
+      const gone = this.lost(e.messages);
+      if (gone === null) entries.push(e);
+      else e.reject(gone);
+    }
+    if (entries.length === 0) return;
     // 1. Simulate: leave out (and reject) every entry with a call that would fail.
     let batch = this.encode(entries);
     const simulated = await this.simulate(batch);

@@ -37,7 +37,12 @@ let shared: Promise<TestPostgres> | undefined;
 let cleanup: (() => Promise<void>) | undefined;
 let counter = 0;
 
-async function launch(): Promise<TestPostgres> {
+/** A server of its own (a test that stops and restarts it must not take the shared one down). */
+export function startPostgres(): Promise<TestPostgres & { dispose: () => Promise<void> }> {
+  return launch();
+}
+
+async function launch(): Promise<TestPostgres & { dispose: () => Promise<void> }> {
   const root = mkdtempSync(path.join(tmpdir(), 'isorelay-pg-'));
   // The server's own user must reach its data directory.
   chmodSync(root, 0o755);
@@ -54,12 +59,13 @@ async function launch(): Promise<TestPostgres> {
   await server.start();
   let running = true;
   const url = (database: string) => `postgres://postgres:${PASSWORD}@127.0.0.1:${port}/${database}`;
-  cleanup = async () => {
+  const dispose = async () => {
     if (running) await server.stop().catch(() => undefined);
     running = false;
     rmSync(root, { recursive: true, force: true });
   };
   return {
+    dispose,
     port,
     url,
     async freshDatabase(prefix = 'test') {
@@ -86,7 +92,10 @@ async function launch(): Promise<TestPostgres> {
 
 /** The run's PostgreSQL server, started on first use. */
 export function sharedPostgres(): Promise<TestPostgres> {
-  shared ??= launch();
+  shared ??= launch().then((p) => {
+    cleanup = p.dispose;
+    return p;
+  });
   return shared;
 }
 

@@ -1,0 +1,189 @@
+// Several instances on one PostgreSQL database (issue 11): the real daemon in three processes, each
+// with its own gas key, sharing the work through leases. One of them is SIGKILLed (and restarted)
+// or SIGSTOPped (and resumed, often after its leases ran out) every few seconds while 300 locks
+// go through both transports: every lock is credited exactly once on chain, no relay step is sent
+// again after it took effect, and what a fenced instance refused to sign is counted. Then the
+// database itself is stopped under load and started again: the instances stop claiming and
+// sending, /readyz says why, nothing is lost or sent twice, the work resumes by itself, and the
+// connection string's password is never logged. INSTANCES_SEED replays a chaos run.
+import assert from 'node:assert/strict';
+import { Interface } from 'ethers';
+import type { LockResult } from '../../relayer/app/trader.js';
+import { errorDecoder } from '../../relayer/chains/abiFunction.js';
+import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
+import { layerZeroAbi } from '../../relayer/transports/layerzero/artifacts.js';
+import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
+import { approveVault, creditCount, lock, provider } from '../setup/devnet.js';
+import { startFleet, readyz, type Fleet } from '../setup/instances.js';
+import { prng } from '../setup/prng.js';
+import { startPostgres, type TestPostgres } from '../setup/postgres.js';
+
+const batcherIface = new Interface(ourArtifact('RelayBatcher').abi);
+const decodeRevert = errorDecoder([new Interface(ourArtifact('IsolatedMarginEngine').abi), new Interface(layerZeroAbi('EndpointV2')), new Interface(layerZeroAbi('ReceiveUln302'))]);
+/** Reverts that mean a step was sent although it had already taken effect: a duplicated transaction. */
+const DUPLICATE = new Set(['AlreadyProcessed', 'VaaAlreadyConsumed', 'LZ_PayloadHashNotFound', 'LZ_InvalidPayloadHash']);
+const SEED = Number(process.env.INSTANCES_SEED ?? 11);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Calls that failed inside mined relay batches on base since `fromBlock`, by decoded reason. */
+async function failedCalls(m: DevnetManifest, fromBlock: number): Promise<{ reasons: Record<string, number>; duplicated: number }> {
+  const logs = await provider(m, 'base').getLogs({ address: m.chains.base?.contracts.batcher as string, topics: [batcherIface.getEvent('CallFailed')?.topicHash as string], fromBlock });
+  const reasons: Record<string, number> = {};
+  for (const l of logs) {
+    const data = batcherIface.parseLog(l)?.args.getValue('revertData') as string;
+    const name = decodeRevert(data)?.name ?? data.slice(0, 10);
+    reasons[name] = (reasons[name] ?? 0) + 1;
+  }
+  return { reasons, duplicated: Object.entries(reasons).filter(([n]) => DUPLICATE.has(n)).reduce((a, [, v]) => a + v, 0) };
+}
+
+/** Transactions of the instances' gas keys on base that reverted (a whole transaction wasted). */
+async function revertedTxs(m: DevnetManifest, fromBlock: number): Promise<number> {
+  const base = provider(m, 'base');
+  const keys = new Set([m.accounts.relayer, ...(m.accounts.moreRelayers ?? [])].map((a) => a.address.toLowerCase()));
+  const head = await base.getBlockNumber();
+  let reverted = 0;
+  for (let n = fromBlock; n <= head; n++) {
+    const block = await base.getBlock(n, true);
+    for (const tx of block?.prefetchedTransactions ?? []) {
+      if (!keys.has(tx.from.toLowerCase())) continue;
+      const r = await base.getTransactionReceipt(tx.hash);
+      if (r?.status === 0) reverted++;
+    }
+  }
+  return reverted;
+}
+
+async function waitCredited(m: DevnetManifest, locks: readonly LockResult[], boundMs: number): Promise<number[]> {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    const counts = await Promise.all(locks.map((l) => creditCount(m, l.lockId)));
+    if (counts.every((c) => c >= 1) || Date.now() > deadline) return counts;
+    await sleep(500);
+  }
+}
+
+const fencedRefusals = (f: Fleet) => f.instances.reduce((n, i) => n + i.lines.filter((l) => l.includes('LEASE_LOST')).length, 0);
+
+describe('several instances on one PostgreSQL database', function () {
+  this.timeout(420_000);
+  let pg: TestPostgres & { dispose: () => Promise<void> };
+  let fleet: Fleet | undefined;
+
+  before(async function () {
+    pg = await startPostgres();
+  });
+  after(async function () {
+    await pg.dispose();
+  });
+  afterEach(async function () {
+    await fleet?.dispose();
+    fleet = undefined;
+  });
+
+  it('three instances, one SIGKILLed or SIGSTOPped every few seconds: 300 locks credited exactly once, nothing sent again', async function () {
+    const LOCKS = 300;
+    const url = await pg.freshDatabase('chaos');
+    fleet = await startFleet({ count: 3, url, leaseMs: 2_000 });
+    const f = fleet;
+    const m = f.manifest;
+    for (const chain of ['arbitrum', 'optimism']) for (const t of [0, 1]) await approveVault(m, chain, t);
+    const fromBlock = await provider(m, 'base').getBlockNumber();
+    for (const i of [1, 2, 3]) await f.start(i);
+    const random = prng(SEED);
+    const actions: string[] = [];
+    let chaos = true;
+    // The supervisor from hell: every 2–4 s one running instance is killed (restarted 1 s later) or paused for 1–6 s.
+    const disturbing = (async () => {
+      while (chaos) {
+        await sleep(2_000 + random() * 2_000);
+        if (!chaos) break;
+        const running = f.instances.filter((x) => x.state === 'running');
+        const target = running[Math.floor(random() * running.length)];
+        if (target === undefined) continue;
+        if (random() < 0.5) {
+          f.kill(target.index);
+          actions.push(`kill ${target.index}`);
+          await sleep(1_000);
+          await f.start(target.index);
+        } else {
+          const pauseMs = 1_000 + Math.floor(random() * 5_000);
+          f.pause(target.index);
+          actions.push(`pause ${target.index} ${pauseMs} ms`);
+          await sleep(pauseMs);
+          f.resume(target.index);
+        }
+      }
+    })();
+    const locks: LockResult[] = [];
+    const started = Date.now();
+    try {
+      for (let i = 0; i < LOCKS; i++) locks.push(await lock(m, i % 2 === 0 ? 'arbitrum' : 'optimism', { amount: 1_000_000n + BigInt(i), positionId: 1_000n + BigInt(i), trader: i % 4 < 2 ? 0 : 1 }));
+      const lockedMs = Date.now() - started;
+      // Keep disturbing for a while after the last lock, then let them drain.
+      await sleep(10_000);
+      chaos = false;
+      await disturbing;
+      for (const inst of f.instances) if (inst.state === 'stopped') f.resume(inst.index);
+      for (const inst of f.instances) if (inst.state === 'killed' || inst.state === 'exited') await f.start(inst.index);
+      const chaosEnded = Date.now();
+      const counts = await waitCredited(m, locks, 90_000);
+      const drainedMs = Date.now() - chaosEnded;
+      assert.deepEqual(counts.map((c, i) => [i, c]).filter(([, c]) => c !== 1), [], 'every lock credited exactly once');
+      const { reasons, duplicated } = await failedCalls(m, fromBlock);
+      const reverted = await revertedTxs(m, fromBlock);
+      const refused = fencedRefusals(f);
+      process.stdout.write(`      instances seed ${SEED}: ${LOCKS} locks in ${(lockedMs / 1000).toFixed(1)} s, drained ${(drainedMs / 1000).toFixed(1)} s after the chaos; ${actions.length} disturbances (${actions.filter((a) => a.startsWith('kill')).length} kills, ${actions.filter((a) => a.startsWith('pause')).length} pauses); sent by a fenced instance: ${duplicated} duplicated steps, ${reverted} reverted transactions; refused by the fence (LEASE_LOST): ${refused}; calls failed in batches: ${JSON.stringify(reasons)}\n`);
+      assert.equal(duplicated, 0, `steps sent again after they took effect: ${JSON.stringify(reasons)}`);
+      assert.equal(reverted, 0, 'no transaction of an instance reverted');
+      assert.ok(actions.length >= 8, `the chaos really happened: ${actions.join(', ')}`);
+    } finally {
+      chaos = false;
+      await disturbing;
+      await f.stopAll();
+    }
+  });
+
+  it('the database stopped under load and started again: no claims or sends while it is down, /readyz says why, everything credited once after', async function () {
+    const url = await pg.freshDatabase('outage');
+    fleet = await startFleet({ count: 2, url, leaseMs: 3_000 });
+    const f = fleet;
+    const m = f.manifest;
+    for (const chain of ['arbitrum', 'optimism']) await approveVault(m, chain, 0);
+    for (const i of [1, 2]) await f.start(i);
+    const locks: LockResult[] = [];
+    for (let i = 0; i < 20; i++) locks.push(await lock(m, i % 2 === 0 ? 'arbitrum' : 'optimism', { amount: 2_000_000n + BigInt(i), positionId: 5_000n + BigInt(i) }));
+    // The database goes away while those are in flight; more locks arrive meanwhile.
+    await pg.stop();
+    const downAt = Date.now();
+    for (let i = 20; i < 40; i++) locks.push(await lock(m, i % 2 === 0 ? 'arbitrum' : 'optimism', { amount: 2_000_000n + BigInt(i), positionId: 5_000n + BigInt(i) }));
+    let notReady: { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> } | null = null;
+    while (Date.now() - downAt < 8_000) {
+      const r = await readyz(f.instances[0] as (typeof f.instances)[number]);
+      if (r !== null && !r.ready && r.checks.store !== undefined) notReady = r;
+      await sleep(250);
+    }
+    const creditedWhileDown = (await Promise.all(locks.slice(20).map((l) => creditCount(m, l.lockId)))).filter((c) => c > 0).length;
+    await pg.start();
+    try {
+      const counts = await waitCredited(m, locks, 60_000);
+      assert.deepEqual(counts.map((c, i) => [i, c]).filter(([, c]) => c !== 1), [], 'every lock credited exactly once');
+      assert.ok(notReady !== null, '/readyz failed with a store check while the database was down');
+      assert.match(notReady.checks.store?.detail ?? '', /store is unavailable/);
+      assert.equal(creditedWhileDown, 0, 'nothing locked while the database was down was credited: nothing is claimed or sent without it');
+      const back = Date.now() + 20_000;
+      for (;;) {
+        const r = await readyz(f.instances[0] as (typeof f.instances)[number]);
+        if (r?.ready === true) break;
+        if (Date.now() > back) throw new Error(`not ready after the database came back: ${JSON.stringify(r)}`);
+        await sleep(250);
+      }
+      const logs = f.instances.flatMap((i) => i.lines).join('\n');
+      assert.ok(logs.includes('STORE_UNAVAILABLE') || logs.includes('unavailable'), 'the outage was logged');
+      assert.ok(!logs.includes('isorelay-test-password'), 'the database password never reaches a log');
+      assert.ok(!logs.includes(url), 'nor the connection string');
+    } finally {
+      await f.stopAll();
+    }
+  });
+});

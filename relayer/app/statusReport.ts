@@ -41,6 +41,16 @@ export interface StatusReport {
   routes: RouteStatus[];
   chains: ChainStatus[];
   engines?: EngineStatus[];
+  /** Named leases (a shared PostgreSQL store): who scans each route, runs the keeper, holds each gas key. */
+  leases?: LeaseStatus[];
+}
+
+export interface LeaseStatus {
+  name: string;
+  owner: string;
+  epoch: number;
+  /** Milliseconds left; 0: expired (free to take). */
+  ttlMs: number;
 }
 
 const statusEngineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
@@ -72,7 +82,7 @@ const zeroCounts = (): Record<MessageStatus, number> =>
 
 export async function buildStatusReport(
   config: Config,
-  store: Pick<Store, 'countsByRoute'>,
+  store: Pick<Store, 'countsByRoute' | 'leases'>,
   clients: ReadonlyMap<string, HeadReader>,
   now: () => number = Date.now,
 ): Promise<StatusReport> {
@@ -109,7 +119,8 @@ export async function buildStatusReport(
       }
     }),
   );
-  return { generatedAt: at, routes, chains };
+  const leases = (await store.leases()).map(({ name, owner, epoch, ttlMs }) => ({ name, owner, epoch, ttlMs }));
+  return { generatedAt: at, routes, chains, ...(leases.length === 0 ? {} : { leases }) };
 }
 
 /** `1h 02m`, `3m 05s`, `12s`: the age of the oldest pending message. */
@@ -155,6 +166,7 @@ export function formatStatusReport(r: StatusReport): string {
     'chains',
     formatTable(['chain', 'chain id', 'head', 'finalized', 'rpc'], chainRows),
     ...(engineRows.length === 0 ? [] : ['', 'engines', formatTable(['engine on', 'paused', 'bad debt (uncovered)'], engineRows)]),
+    ...(r.leases === undefined ? [] : ['', 'leases', formatTable(['lease', 'held by', 'epoch', 'expires in'], r.leases.map((l) => [l.name, l.owner, String(l.epoch), l.ttlMs > 0 ? formatAge(l.ttlMs) : 'expired']))]),
   ].join('\n');
 }
 

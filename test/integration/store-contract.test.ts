@@ -31,11 +31,11 @@ interface Kind {
 const KINDS: Kind[] = [
   {
     name: 'sqlite',
-    async open() {
+    open() {
       const dir = mkdtempSync(path.join(tmpdir(), 'isorelay-store-'));
       const store = SqliteStore.open(path.join(dir, 'relayer.sqlite'));
       // One process per SQLite file: a "second instance" is the same handle.
-      return { store, second: () => Promise.resolve(store), dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+      return Promise.resolve({ store, second: () => Promise.resolve(store), dispose: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } });
     },
   },
   {

@@ -138,7 +138,7 @@ describe('credit route limits', () => {
     assert.equal(await two.limits.check(row(40n)), null);
   });
 
-  it('refuses bad limits in the config, naming the path', async () => {
+  it('refuses bad limits in the config, naming the path', () => {
     assert.throws(() => config([{ token: USDC }]), /routes\.0\.limits\.0.*maxPerMessage, maxPerWindow or both/s);
     assert.throws(() => config([{ token: USDC, maxPerMessage: 5000 as unknown as string }]), /routes\.0\.limits\.0\.maxPerMessage/);
     assert.throws(() => config([{ token: USDC, maxPerMessage: '1.5' }]), /positive integer amount in the token's base units/);

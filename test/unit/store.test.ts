@@ -115,6 +115,17 @@ describe('SqliteStore', function () {
       assert.equal(await store.getCheckpoint('arbitrum:layerzero'), 42n);
     });
 
+    it('frees the leases a dead process left: a restart takes its gas key and claims at once', async function () {
+      assert.ok(await store.acquireLease('gas:0xabc', 'old#1', 60_000));
+      await store.observe([message('lz:1')], 1000);
+      await store.transition('lz:1', 'observed', 'finalized');
+      assert.equal((await store.claim('finalized', 2000, 1, 'arbitrum-base', 'old#1', 60_000)).length, 1);
+      await store.close();
+      store = SqliteStore.open(file);
+      assert.ok(await store.acquireLease('gas:0xabc', 'new#2', 60_000));
+      assert.equal((await store.claim('finalized', 2000, 1, 'arbitrum-base', 'new#2', 60_000)).length, 1);
+    });
+
     it('lets nothing else run inside an open transaction, and nothing of it survives a rollback', async function () {
       let inside = false;
       const outside: Promise<void>[] = [];

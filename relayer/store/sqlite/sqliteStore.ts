@@ -100,6 +100,8 @@ class SqliteCore {
       this.db.pragma('synchronous = FULL');
       this.db.pragma('foreign_keys = ON');
       this.migrate();
+      // This process holds the file's lock: every lease in it was left by a process that is gone.
+      this.db.exec('UPDATE leases SET expires_at = 0; UPDATE messages SET lease_until = 0 WHERE lease_until > 0;');
     } catch (e) {
       this.releaseLock();
       throw e;

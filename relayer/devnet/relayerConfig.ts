@@ -114,15 +114,16 @@ export interface DevnetInstanceOptions {
 
 /**
  * The config of one of several relayer instances on one devnet (e.g. containers sharing a
- * database): its own gas key, no keeper (one per devnet would need attester keys and a leader).
+ * database): its own gas key and name, no keeper (one per devnet would need attester keys).
  */
-export function devnetInstanceConfig(m: DevnetManifest, o: DevnetInstanceOptions): Record<string, unknown> {
+export function devnetInstanceConfig(m: DevnetManifest, o: DevnetInstanceOptions): RawConfig {
   const base = devnetRelayerConfig(m, { sqlite: o.sqlite, keeper: false, ...(o.opsPort === undefined ? {} : { opsPort: o.opsPort }), ...(o.logLevel === undefined ? {} : { logLevel: o.logLevel }) });
   const { attesters: _attesters, ...keys } = base.keys;
   return {
     ...base,
     keys: { ...keys, relayer: { env: instanceRelayerKeyEnv(o.instance) } },
     store: o.storeUrlEnv === undefined ? { sqlite: o.sqlite } : { postgres: { urlEnv: o.storeUrlEnv } },
+    instance: { name: `relayer-${o.instance}` },
     ops: { ...base.ops, host: o.opsHost ?? '127.0.0.1' },
   };
 }

@@ -61,28 +61,25 @@ export class StageRunner {
     const now = (this.o.now ?? Date.now)();
     let started = 0;
     try {
-      for (const route of this.o.routes()) {
-        for (const status of this.o.statuses) {
-          const room = this.o.concurrency - this.inFlight.size;
-          if (room <= 0) return started;
-          const requestedAt = this.o.book.now();
-          const claimed = await this.o.store.claim(status, now, room, route, this.o.book.owner, this.o.book.ttlMs);
-          for (const row of claimed) {
-            const fence = row.lease as Fence;
-            if (this.inFlight.has(row.id)) {
-              // Its claim ran out here while its step still runs: that step's writes are fenced now; leave it be.
-              await this.o.store.releaseClaim(row.id, fence);
-              continue;
-            }
-            this.o.book.claimed(row.id, fence, requestedAt);
-            const run = this.runOne(row, fence).finally(() => {
-              this.inFlight.delete(row.id);
-              return this.o.book.release(row.id);
-            });
-            this.inFlight.set(row.id, run);
-            started++;
-          }
+      const room = this.o.concurrency - this.inFlight.size;
+      if (room <= 0) return 0;
+      const requestedAt = this.o.book.now();
+      // One claim for every route and status of the stage: a round trip per pump, not per route.
+      const claimed = await this.o.store.claim({ statuses: this.o.statuses, routes: this.o.routes(), now, limit: room, owner: this.o.book.owner, ttlMs: this.o.book.ttlMs });
+      for (const row of claimed) {
+        const fence = row.lease as Fence;
+        if (this.inFlight.has(row.id)) {
+          // Its claim ran out here while its step still runs: that step's writes are fenced now; leave it be.
+          await this.o.store.releaseClaim(row.id, fence);
+          continue;
         }
+        this.o.book.claimed(row.id, fence, requestedAt);
+        const run = this.runOne(row, fence).finally(() => {
+          this.inFlight.delete(row.id);
+          return this.o.book.release(row.id);
+        });
+        this.inFlight.set(row.id, run);
+        started++;
       }
     } catch (e) {
       // The store is away (or failed): nothing claimed, nothing to undo; the next pump tries again.

@@ -101,6 +101,16 @@ export interface RouteCounts {
   oldestPendingAt: number | null;
 }
 
+export interface ClaimQuery {
+  statuses: readonly MessageStatus[];
+  routes: readonly string[];
+  /** For `failed` rows: due from their next attempt on (ms). */
+  now: number;
+  limit: number;
+  owner: string;
+  ttlMs: number;
+}
+
 export interface Store {
   /** `sqlite` (one process) or `postgres` (shared by instances). */
   readonly kind: 'sqlite' | 'postgres';
@@ -110,11 +120,12 @@ export interface Store {
   /** Messages in `status`, plus `failed` ones due to resume into it, oldest first (a read: nothing is claimed). */
   due(status: MessageStatus, now: number, limit: number, route?: string): Promise<MessageRow[]>;
   /**
-   * Claims due messages (as `due`) that no other run holds, for `ttlMs` by the store's clock:
-   * each comes back with its `lease`, a new epoch. Rows another instance holds are skipped,
-   * not waited for (FOR UPDATE SKIP LOCKED on PostgreSQL).
+   * Claims due messages of `routes` in any of `statuses` (as `due`, with `failed` ones due to
+   * resume into them) that no other run holds, for `ttlMs` by the store's clock: each comes back
+   * with its `lease`, a new epoch. Oldest observation first (fair across routes), then source
+   * order. Rows another instance holds are skipped, not waited for (FOR UPDATE SKIP LOCKED).
    */
-  claim(status: MessageStatus, now: number, limit: number, route: string, owner: string, ttlMs: number): Promise<MessageRow[]>;
+  claim(q: ClaimQuery): Promise<MessageRow[]>;
   /** Extends the leases still held as claimed; returns the ids whose lease held. */
   renewClaims(claims: readonly { id: string; fence: Fence }[], ttlMs: number): Promise<Set<string>>;
   /** Gives a claim back (its step ended): another instance may take the message at once. */
@@ -176,8 +187,9 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Source order: the order messages were emitted on their chain. */
-export function bySourceOrder(a: MessageRow, b: MessageRow): number {
+/** The order claimed messages are started in: oldest observation first, then the order they were emitted on their chain. */
+export function byClaimOrder(a: MessageRow, b: MessageRow): number {
+  if (a.observedAt !== b.observedAt) return a.observedAt - b.observedAt;
   return a.srcBlock < b.srcBlock ? -1 : a.srcBlock > b.srcBlock ? 1 : a.logIndex - b.logIndex;
 }
 

@@ -218,15 +218,15 @@ for (const kind of KINDS) {
       it('claims due messages in source order with a lease; another owner skips them until the lease runs out', async function () {
         await store.observe([message('lz:1', { srcBlock: 101n }), message('lz:2', { srcBlock: 100n }), message('lz:3', { srcBlock: 102n })], 1000);
         for (const id of ['lz:1', 'lz:2', 'lz:3']) await store.transition(id, 'observed', 'finalized');
-        const a = await store.claim('finalized', 2000, 2, 'arbitrum-base', 'A', 300);
+        const a = await store.claim({ statuses: ['finalized'], now: 2000, limit: 2, routes: ['arbitrum-base'], owner: 'A', ttlMs: 300 });
         assert.deepEqual(a.map((r) => r.id), ['lz:2', 'lz:1']);
         assert.ok(a.every((r) => r.lease?.owner === 'A' && r.lease.epoch >= 1));
         const other = await second();
-        const b = await other.claim('finalized', 2000, 10, 'arbitrum-base', 'B', 300);
+        const b = await other.claim({ statuses: ['finalized'], now: 2000, limit: 10, routes: ['arbitrum-base'], owner: 'B', ttlMs: 300 });
         assert.deepEqual(b.map((r) => r.id), ['lz:3'], 'what A holds is skipped');
-        assert.deepEqual((await other.claim('finalized', 2000, 10, 'arbitrum-base', 'B', 300)).map((r) => r.id), [], 'and what B holds too');
+        assert.deepEqual((await other.claim({ statuses: ['finalized'], now: 2000, limit: 10, routes: ['arbitrum-base'], owner: 'B', ttlMs: 300 })).map((r) => r.id), [], 'and what B holds too');
         await sleep(350);
-        const taken = await other.claim('finalized', 2000, 10, 'arbitrum-base', 'B', 300);
+        const taken = await other.claim({ statuses: ['finalized'], now: 2000, limit: 10, routes: ['arbitrum-base'], owner: 'B', ttlMs: 300 });
         assert.deepEqual(taken.map((r) => r.id).sort(), ['lz:1', 'lz:2', 'lz:3']);
         const before = a.find((r) => r.id === 'lz:1')?.lease?.epoch ?? 0;
         assert.ok((taken.find((r) => r.id === 'lz:1')?.lease?.epoch ?? 0) > before, 'a takeover is a new epoch');
@@ -235,11 +235,11 @@ for (const kind of KINDS) {
       it('fences writes: a transition under a lost claim changes nothing, the new holder\'s goes through', async function () {
         await store.observe([message('lz:1')], 1000);
         await store.transition('lz:1', 'observed', 'finalized');
-        const [mine] = await store.claim('finalized', 2000, 1, 'arbitrum-base', 'A', 50);
+        const [mine] = await store.claim({ statuses: ['finalized'], now: 2000, limit: 1, routes: ['arbitrum-base'], owner: 'A', ttlMs: 50 });
         assert.ok(mine?.lease);
         await sleep(80);
         const other = await second();
-        const [theirs] = await other.claim('finalized', 2000, 1, 'arbitrum-base', 'B', 10_000);
+        const [theirs] = await other.claim({ statuses: ['finalized'], now: 2000, limit: 1, routes: ['arbitrum-base'], owner: 'B', ttlMs: 10_000 });
         assert.ok(theirs?.lease);
         // A wakes up (it was paused past its lease) and tries to record its outcome.
         assert.equal(await store.transition('lz:1', 'finalized', 'dead', { lastError: 'stale' }, 3000, mine.lease), false);
@@ -254,7 +254,7 @@ for (const kind of KINDS) {
       it('renews and releases claims; a released claim is claimable at once', async function () {
         await store.observe([message('lz:1')], 1000);
         await store.transition('lz:1', 'observed', 'finalized');
-        const [row] = await store.claim('finalized', 2000, 1, 'arbitrum-base', 'A', 200);
+        const [row] = await store.claim({ statuses: ['finalized'], now: 2000, limit: 1, routes: ['arbitrum-base'], owner: 'A', ttlMs: 200 });
         assert.ok(row?.lease);
         await sleep(120);
         assert.deepEqual([...(await store.renewClaims([{ id: 'lz:1', fence: row.lease }], 200))], ['lz:1']);
@@ -263,7 +263,7 @@ for (const kind of KINDS) {
         assert.equal(await store.claimsHeld([{ id: 'lz:1', fence: row.lease }], 5_000), false, 'but not for 5 s more');
         await store.releaseClaim('lz:1', row.lease);
         const other = await second();
-        assert.deepEqual((await other.claim('finalized', 2000, 1, 'arbitrum-base', 'B', 200)).map((r) => r.id), ['lz:1']);
+        assert.deepEqual((await other.claim({ statuses: ['finalized'], now: 2000, limit: 1, routes: ['arbitrum-base'], owner: 'B', ttlMs: 200 })).map((r) => r.id), ['lz:1']);
       });
 
       it('named leases: one owner at a time, extended by its owner, a new epoch only when the owner changes', async function () {

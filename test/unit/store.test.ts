@@ -119,11 +119,11 @@ describe('SqliteStore', function () {
       assert.ok(await store.acquireLease('gas:0xabc', 'old#1', 60_000));
       await store.observe([message('lz:1')], 1000);
       await store.transition('lz:1', 'observed', 'finalized');
-      assert.equal((await store.claim('finalized', 2000, 1, 'arbitrum-base', 'old#1', 60_000)).length, 1);
+      assert.equal((await store.claim({ statuses: ['finalized'], now: 2000, limit: 1, routes: ['arbitrum-base'], owner: 'old#1', ttlMs: 60_000 })).length, 1);
       await store.close();
       store = SqliteStore.open(file);
       assert.ok(await store.acquireLease('gas:0xabc', 'new#2', 60_000));
-      assert.equal((await store.claim('finalized', 2000, 1, 'arbitrum-base', 'new#2', 60_000)).length, 1);
+      assert.equal((await store.claim({ statuses: ['finalized'], now: 2000, limit: 1, routes: ['arbitrum-base'], owner: 'new#2', ttlMs: 60_000 })).length, 1);
     });
 
     it('lets nothing else run inside an open transaction, and nothing of it survives a rollback', async function () {

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { canTransition, type HoldCode, type MessageStatus } from '../../messages/status.js';
-import { bySourceOrder, foldCounts, LeaseLostError, type Fence, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
+import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type Fence, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
 import { PG_MIGRATIONS } from './schema.js';
 
 /** The database's clock in milliseconds, for every lease time. */
@@ -141,20 +141,21 @@ class PgView implements Store {
     return res.rows.map(toRow);
   }
 
-  async claim(status: MessageStatus, now: number, limit: number, route: string, owner: string, ttlMs: number): Promise<MessageRow[]> {
+  async claim(q: ClaimQuery): Promise<MessageRow[]> {
+    if (q.routes.length === 0 || q.statuses.length === 0 || q.limit <= 0) return [];
     const res = await this.q<PgMessage>(
       `WITH picked AS (
          SELECT id FROM messages
-         WHERE (status = $1 OR (status = 'failed' AND resume_status = $1 AND next_attempt_at <= $2))
-           AND route = $3 AND lease_until <= ${CLOCK}
-         ORDER BY src_block_num, log_index LIMIT $4
+         WHERE (status = ANY($1::text[]) OR (status = 'failed' AND resume_status = ANY($1::text[]) AND next_attempt_at <= $2))
+           AND route = ANY($3::text[]) AND lease_until <= ${CLOCK}
+         ORDER BY observed_at, src_block_num, log_index LIMIT $4
          FOR UPDATE SKIP LOCKED)
        UPDATE messages m SET lease_owner = $5, lease_epoch = m.lease_epoch + 1, lease_until = ${CLOCK} + $6
        FROM picked WHERE m.id = picked.id
        RETURNING m.*`,
-      [status, now, route, limit, owner, ttlMs],
+      [q.statuses, q.now, q.routes, q.limit, q.owner, q.ttlMs],
     );
-    return res.rows.map(toRow).sort(bySourceOrder);
+    return res.rows.map(toRow).sort(byClaimOrder);
   }
 
   async renewClaims(claims: readonly { id: string; fence: Fence }[], ttlMs: number): Promise<Set<string>> {

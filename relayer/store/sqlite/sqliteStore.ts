@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { canTransition, type HoldCode, type MessageStatus } from '../../messages/status.js';
-import { bySourceOrder, foldCounts, LeaseLostError, type Fence, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
+import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type Fence, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 interface SqlMessage {
@@ -175,17 +175,19 @@ class SqliteCore {
     return rows.map(toRow);
   }
 
-  claim(status: MessageStatus, now: number, limit: number, route: string, owner: string, ttlMs: number): MessageRow[] {
+  claim(q: ClaimQuery): MessageRow[] {
+    if (q.routes.length === 0 || q.statuses.length === 0 || q.limit <= 0) return [];
     const clock = Date.now();
     const rows = this.sql(
       `UPDATE messages SET lease_owner = @owner, lease_epoch = lease_epoch + 1, lease_until = @until
        WHERE id IN (SELECT id FROM messages
-         WHERE (status = @status OR (status = 'failed' AND resume_status = @status AND next_attempt_at <= @now))
-           AND route = @route AND lease_until <= @clock
-         ORDER BY src_block_num, log_index LIMIT @limit)
+         WHERE (status IN (SELECT value FROM json_each(@statuses))
+                OR (status = 'failed' AND resume_status IN (SELECT value FROM json_each(@statuses)) AND next_attempt_at <= @now))
+           AND route IN (SELECT value FROM json_each(@routes)) AND lease_until <= @clock
+         ORDER BY observed_at, src_block_num, log_index LIMIT @limit)
        RETURNING *`,
-    ).all({ owner, until: clock + ttlMs, status, now, route, clock, limit }) as SqlMessage[];
-    return rows.map(toRow).sort(bySourceOrder);
+    ).all({ owner: q.owner, until: clock + q.ttlMs, statuses: JSON.stringify(q.statuses), now: q.now, routes: JSON.stringify(q.routes), clock, limit: q.limit }) as SqlMessage[];
+    return rows.map(toRow).sort(byClaimOrder);
   }
 
   renewClaims(claims: readonly { id: string; fence: Fence }[], ttlMs: number): Set<string> {
@@ -404,8 +406,8 @@ class SqliteView implements Store {
   due(status: MessageStatus, now: number, limit: number, route?: string): Promise<MessageRow[]> {
     return this.run(() => this.core.due(status, now, limit, route));
   }
-  claim(status: MessageStatus, now: number, limit: number, route: string, owner: string, ttlMs: number): Promise<MessageRow[]> {
-    return this.run(() => this.core.claim(status, now, limit, route, owner, ttlMs));
+  claim(q: ClaimQuery): Promise<MessageRow[]> {
+    return this.run(() => this.core.claim(q));
   }
   renewClaims(claims: readonly { id: string; fence: Fence }[], ttlMs: number): Promise<Set<string>> {
     return this.run(() => this.core.renewClaims(claims, ttlMs));

@@ -171,6 +171,7 @@ export class Relayer {
         onAlert: (a) => this.events.emit({ type: 'incident', chain: a.chain, code: a.code, message: a.message }),
         // Signed only while this instance holds the key and every message (or named lease) the transaction is for.
         guard: (req) => this.book.assertSendable(req.messages, [this.gasLease, ...(req.leases ?? [])]),
+        stillHeld: (req) => this.book.holdsLocally(req.messages, [this.gasLease, ...(req.leases ?? [])]),
       });
       this.senders.set(chain, s);
     }

@@ -125,6 +125,29 @@ export class LeaseBook {
     if (fences.some((f) => (this.claims.get(f.id)?.validUntil ?? 0) - this.clock() <= this.marginMs / 2)) return this.refuse(messages.join(','));
   }
 
+  /**
+   * Whether every claim and named lease is still held by this process's clock, with half the
+   * margin to spare: checked synchronously just before a signed transaction goes out.
+   */
+  holdsLocally(messages: readonly string[], names: readonly string[]): boolean {
+    const now = this.clock();
+    const half = this.marginMs / 2;
+    for (const id of messages) {
+      const h = this.claims.get(id);
+      if (h === undefined || h.validUntil - now <= half) return this.refused(false);
+    }
+    for (const name of names) {
+      const h = this.named.get(name);
+      if (h === undefined || h === null || h.validUntil - now <= half) return this.refused(false);
+    }
+    return true;
+  }
+
+  private refused(v: false): false {
+    this.fenced++;
+    return v;
+  }
+
   /** The messages of `ids` no longer held here with time to spare. */
   lost(ids: readonly string[]): string[] {
     const now = this.clock();

@@ -84,7 +84,7 @@ describe('several instances on one PostgreSQL database', function () {
   it('three instances, one SIGKILLed or SIGSTOPped every few seconds: 300 locks credited exactly once, nothing sent again', async function () {
     const LOCKS = 300;
     const url = await pg.freshDatabase('chaos');
-    fleet = await startFleet({ count: 3, url, leaseMs: 2_000 });
+    fleet = await startFleet({ count: 3, url, leaseMs: 3_000 });
     const f = fleet;
     const m = f.manifest;
     for (const chain of ['arbitrum', 'optimism']) for (const t of [0, 1]) await approveVault(m, chain, t);
@@ -94,7 +94,7 @@ describe('several instances on one PostgreSQL database', function () {
     const actions: string[] = [];
     let chaos = true;
     // The supervisor from hell: every 2–4 s one running instance (never the last one) is killed
-    // (restarted 1 s later) or paused for 1–6 s (its leases last 2 s: mostly taken over meanwhile).
+    // (restarted 1 s later) or paused for 1–8 s (its leases last 3 s: mostly taken over meanwhile).
     const pending: Promise<void>[] = [];
     const disturbing = (async () => {
       while (chaos) {
@@ -109,7 +109,7 @@ describe('several instances on one PostgreSQL database', function () {
           actions.push(`kill ${target.index}`);
           pending.push(sleep(1_000).then(() => f.start(target.index)));
         } else {
-          const pauseMs = 1_000 + Math.floor(random() * 5_000);
+          const pauseMs = 1_000 + Math.floor(random() * 7_000);
           f.pause(target.index);
           actions.push(`pause ${target.index} ${pauseMs} ms`);
           pending.push(sleep(pauseMs).then(() => f.resume(target.index)));

@@ -6,7 +6,7 @@
 // cap raises an alert and is kept working.
 import { keccak256, Transaction, type Wallet } from 'ethers';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
-import type { Store } from '../../store/store.js';
+import { LeaseLostError, type Store, type TxRecord } from '../../store/store.js';
 import type { ChainClient, Receipt } from '../client.js';
 import { isExecutionFailure, RpcResponseError } from '../rpc.js';
 import { estimateFees, bumpFees, type Fees } from './fees.js';
@@ -41,6 +41,8 @@ export class TxRevertedError extends IsorelayError {
 
 interface Flight {
   nonce: number;
+  /** Its nonce is being taken by a self-transfer (from this index of `hashes` on): the work is no longer this instance's. */
+  cancelFrom?: number;
   fees: Fees;
   firstFees: Fees;
   tx: { to: string; data: string; value: bigint; gasLimit: bigint };
@@ -64,6 +66,14 @@ export interface TxSenderOptions {
    * longer holds the work the transaction is for, and nothing is signed or sent.
    */
   guard?: (req: TxRequest) => Promise<void>;
+  /**
+   * Checked (synchronously, by this process's own clock) just before any version of a transaction
+   * goes out: false when this instance no longer holds the work it is for (it was paused or cut
+   * off past its lease). Its nonce is then cancelled (a self-transfer takes it) instead, and the
+   * submit ends with LeaseLostError: another instance may be doing that work now. With a guard,
+   * transactions found pending after a restart (nothing holds their work any more) are cancelled too.
+   */
+  stillHeld?: (req: TxRequest) => boolean;
 }
 
 export interface SenderAlert {
@@ -124,12 +134,63 @@ export class TxSender {
     const pending = await this.store.pendingTxs(this.client.name, this.address);
     const receipts = await this.client.receipts(pending.map((p) => p.hash));
     const chainNonce = await this.chainNonce('latest');
+    const open: TxRecord[] = [];
     for (const [i, p] of pending.entries()) {
       if (receipts[i] !== null) await this.store.setTxStatus(p.hash, 'mined');
       else if (p.nonce < chainNonce) await this.store.setTxStatus(p.hash, 'replaced');
-      else await this.broadcast(p.raw).catch(() => undefined);
+      else open.push(p);
     }
+    await this.settleOpen(open);
     this.nextNonce = Math.max(await this.chainNonce('pending'), ...pending.map((p) => p.nonce + 1));
+  }
+
+  /**
+   * Stored transactions whose nonce is still open and that no submit waits for: without a guard
+   * (one process owns everything) they are sent again; with one, nothing holds their work any
+   * more (another instance may be doing it): each nonce is taken by a self-transfer instead,
+   * so it leaves no gap and the work is never done twice. Returns how many it sent.
+   */
+  private async settleOpen(open: readonly TxRecord[]): Promise<number> {
+    if (this.options.guard === undefined) {
+      for (const p of open) await this.broadcast(p.raw).catch(() => undefined);
+      return open.length;
+    }
+    const byNonce = new Map<number, TxRecord[]>();
+    for (const p of open) byNonce.set(p.nonce, [...(byNonce.get(p.nonce) ?? []), p]);
+    for (const [nonce, versions] of byNonce) {
+      const last = Transaction.from(versions[versions.length - 1]?.raw as string);
+      const fees = { maxFeePerGas: last.maxFeePerGas ?? 0n, maxPriorityFeePerGas: last.maxPriorityFeePerGas ?? 0n };
+      await this.sendCancel(nonce, fees, versions.map((v) => v.messages).join(',')).catch(() => undefined);
+    }
+    return byNonce.size;
+  }
+
+  /** Takes `nonce` with a zero-value self-transfer priced above `fees` (a replacement needs +10 %). */
+  private async sendCancel(nonce: number, fees: Fees, messages: string): Promise<{ hash: string; fees: Fees }> {
+    const market = await estimateFees(this.client);
+    const bump = (x: bigint) => x + (x + 7n) / 8n;
+    const max = (a: bigint, b: bigint) => (a > b ? a : b);
+    const tip = max(bump(fees.maxPriorityFeePerGas), market.maxPriorityFeePerGas);
+    const next = { maxFeePerGas: max(max(bump(fees.maxFeePerGas), market.maxFeePerGas), tip), maxPriorityFeePerGas: tip };
+    const cancel: Flight = { nonce, fees: next, firstFees: next, tx: { to: this.address, data: '0x', value: 0n, gasLimit: 21_000n }, hashes: [], sentAt: Date.now(), createdAt: Date.now() };
+    const hash = await this.signAndRecord(cancel, { to: this.address, data: '0x', purpose: 'cancel', messages: messages === '' ? [] : messages.split(',') }, 'cancel');
+    await this.broadcast(this.raws.get(hash) as string).catch(() => undefined);
+    return { hash, fees: next };
+  }
+
+  /** Whether the flight's work is still this instance's to send (always, without a check). */
+  private held(req: TxRequest): boolean {
+    return this.options.stillHeld === undefined || this.options.stillHeld(req);
+  }
+
+  /** The work is no longer ours: the flight's nonce is taken by a self-transfer, whose receipt ends the wait. */
+  private async cancelFlight(flight: Flight, req: TxRequest): Promise<void> {
+    if (flight.cancelFrom !== undefined) return;
+    const { hash, fees } = await this.sendCancel(flight.nonce, flight.fees, req.messages.join(','));
+    flight.cancelFrom = flight.hashes.length;
+    flight.hashes.push(hash);
+    flight.fees = fees;
+    flight.sentAt = Date.now();
   }
 
   /**
@@ -143,16 +204,13 @@ export class TxSender {
     const orphans = (await this.store.pendingTxs(this.client.name, this.address)).filter((p) => !waiting.has(p.hash));
     if (orphans.length === 0) return 0;
     const [receipts, chainNonce] = await Promise.all([this.client.receipts(orphans.map((p) => p.hash)), this.chainNonce('latest')]);
-    let resent = 0;
+    const open: TxRecord[] = [];
     for (const [i, p] of orphans.entries()) {
       if (receipts[i] !== null) await this.store.setTxStatus(p.hash, 'mined');
       else if (p.nonce < chainNonce) await this.store.setTxStatus(p.hash, 'replaced');
-      else {
-        await this.broadcast(p.raw).catch(() => undefined);
-        resent++;
-      }
+      else open.push(p);
     }
-    return resent;
+    return this.settleOpen(open);
   }
 
   /** Sends and waits for the receipt; a call that would revert throws TxRevertedError, unsent. */
@@ -165,6 +223,13 @@ export class TxSender {
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new SenderClosedError(ErrorCode.RPC_UNREACHABLE, `${this.client.name}: the sender is shutting down`);
       const flight = await this.enqueue(() => this.assign(req, tx, fees));
+      // Paused between the guard and here (SIGSTOP, a long GC): the work may be another instance's
+      // now. The signed call never goes out; a self-transfer takes its nonce (no gap).
+      if (!this.held(req)) {
+        await this.store.setTxStatus(flight.hashes[0] as string, 'dropped').catch(() => undefined);
+        await this.sendCancel(flight.nonce, flight.fees, req.messages.join(',')).catch(() => undefined);
+        throw new LeaseLostError(req.messages.join(',') || req.purpose);
+      }
       const outcome = await this.broadcastFlight(flight, req);
       if (outcome === 'sent') {
         this.flights.set(flight.nonce, flight);
@@ -323,7 +388,13 @@ export class TxSender {
             await this.store.setTxStatus(h, i === mined ? 'mined' : 'replaced');
             this.raws.delete(h);
           }
+          // The self-transfer took the nonce: the work was left to whoever holds it now.
+          if (flight.cancelFrom !== undefined && mined >= flight.cancelFrom) throw new LeaseLostError(req.messages.join(',') || req.purpose);
           return receipts[mined] as Receipt;
+        }
+        if (flight.cancelFrom === undefined && !this.held(req)) {
+          await this.cancelFlight(flight, req);
+          continue;
         }
         if (Date.now() - lookedAt >= lookEvery) {
           lookedAt = Date.now();
@@ -331,7 +402,7 @@ export class TxSender {
         }
         if (Date.now() - flight.sentAt > this.options.stuckAfterMs) await this.enqueue(() => this.replace(flight, req));
       } catch (e) {
-        if (e instanceof NonceLost) throw e;
+        if (e instanceof NonceLost || e instanceof LeaseLostError) throw e;
         // A node down or answering garbage: the transaction is stored; look again next poll.
       }
       // A chain that mines at once (a sequencer, anvil) has the receipt within milliseconds:
@@ -365,6 +436,14 @@ export class TxSender {
 
   /** Same nonce, higher fees (+12.5 %, never more than the cap times the first estimate). */
   private async replace(flight: Flight, req: TxRequest): Promise<void> {
+    // A cancelled flight is priced up as its self-transfer, never as the call it gave up.
+    if (flight.cancelFrom !== undefined) {
+      const { hash, fees } = await this.sendCancel(flight.nonce, flight.fees, req.messages.join(','));
+      flight.hashes.push(hash);
+      flight.fees = fees;
+      flight.sentAt = Date.now();
+      return;
+    }
     const next = bumpFees(flight.fees, await estimateFees(this.client), flight.firstFees, this.options.maxFeeMultiplier);
     if (next === null) {
       // At the cap: an alert (once per flight), and the transaction keeps being worked (looked up, sent again).

@@ -200,12 +200,14 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
       if (instance !== undefined) this.set(instance().claims);
     },
   });
-  new Gauge({
+  new Counter({
     name: METRIC.fencedSends,
-    help: 'Transactions this instance did not sign because it no longer held their lease (it was fenced); counts since start',
+    help: 'Transactions this instance did not sign or send because it no longer held their lease (it was fenced)',
     registers,
     collect() {
-      if (instance !== undefined) this.set(instance().fencedSends);
+      if (instance === undefined) return;
+      this.reset();
+      this.inc(instance().fencedSends);
     },
   });
   new Gauge({

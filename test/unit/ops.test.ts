@@ -205,6 +205,22 @@ describe('ops/metrics', function () {
     assert.equal(sample(await metrics.registry.metrics(), 'isorelay_bad_debt_usd{market="ETH-USD"}'), 0);
   });
 
+  it('reads the instance\'s leases, claims, fenced sends and store health from its lease book at each scrape', async function () {
+    let state = { owner: 'i1#ab', held: ['gas:0xkey', 'scan:arbitrum-base'], waiting: ['keeper'], claims: 4, storeError: null as string | null, fencedSends: 0 };
+    metrics.observeInstance(() => state);
+    let text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'isorelay_lease_held{lease="scan:arbitrum-base"}'), 1);
+    assert.equal(sample(text, 'isorelay_lease_held{lease="keeper"}'), 0);
+    assert.equal(sample(text, 'isorelay_claims_in_flight'), 4);
+    assert.equal(sample(text, 'isorelay_fenced_sends_total'), 0);
+    assert.equal(sample(text, 'isorelay_store_up'), 1);
+    state = { ...state, held: ['gas:0xkey'], waiting: ['keeper', 'scan:arbitrum-base'], fencedSends: 3, storeError: 'STORE_UNAVAILABLE: down' };
+    text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'isorelay_lease_held{lease="scan:arbitrum-base"}'), 0);
+    assert.equal(sample(text, 'isorelay_fenced_sends_total'), 3);
+    assert.equal(sample(text, 'isorelay_store_up'), 0);
+  });
+
   it('reads message counts from the store at each scrape, zero for absent statuses', async function () {
     let counts: RouteCounts[] = [{ route: 'base→arb', counts: { observed: 3, delivered: 7 }, oldestPendingAt: null }];
     metrics.observeStore({ countsByRoute: () => Promise.resolve(counts) });

@@ -14,7 +14,8 @@ import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import { layerZeroAbi } from '../../relayer/transports/layerzero/artifacts.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { approveVault, creditCount, lock, provider } from '../setup/devnet.js';
-import { startFleet, readyz, type Fleet } from '../setup/instances.js';
+import { attesterKeyEnv } from '../../relayer/devnet/relayerConfig.js';
+import { startFleet, readyz, type Fleet, type InstanceProcess } from '../setup/instances.js';
 import { prng } from '../setup/prng.js';
 import { startPostgres, type TestPostgres } from '../setup/postgres.js';
 
@@ -144,6 +145,48 @@ describe('several instances on one PostgreSQL database', function () {
       await disturbing;
       await f.stopAll();
     }
+  });
+
+  it('the keeper and each route\'s scan run in one instance at a time, and move to another when it dies', async function () {
+    const url = await pg.freshDatabase('leaders');
+    fleet = await startFleet({
+      count: 2, url, leaseMs: 2_000,
+      patch: (raw) => {
+        raw.keeper = { ...(raw.keeper as object), enabled: true };
+        raw.keys = { ...(raw.keys as object), attesters: [0, 1].map((i) => ({ env: attesterKeyEnv(i) })) };
+      },
+      env: (m) => Object.fromEntries(m.accounts.attesters.slice(0, 2).map((a, i) => [attesterKeyEnv(i), a.privateKey])),
+    });
+    const f = fleet;
+    for (const i of [1, 2]) await f.start(i);
+    type Lease = { name: string; owner: string; ttlMs: number };
+    const leases = async (inst: InstanceProcess): Promise<Lease[]> => ((await (await fetch(`${inst.opsUrl ?? ''}/status`)).json()) as { leases: Lease[] }).leases;
+    const holders = async (inst: InstanceProcess) => {
+      const now = await leases(inst);
+      const live = now.filter((l) => l.ttlMs > 0);
+      return { keeper: live.filter((l) => l.name === 'keeper').map((l) => l.owner), scans: live.filter((l) => l.name.startsWith('scan:')), gas: live.filter((l) => l.name.startsWith('gas:')) };
+    };
+    await sleep(3_000);
+    const [one, two] = f.instances as [InstanceProcess, InstanceProcess];
+    const before = await holders(one);
+    assert.equal(before.keeper.length, 1, 'one keeper');
+    assert.equal(before.gas.length, 2, 'each instance holds its own gas key');
+    assert.equal(new Set(before.scans.map((l) => l.name)).size, before.scans.length, 'one scanner per route');
+    assert.equal(before.scans.length, 4, 'every route is scanned');
+    // Kill the keeper's instance: the other takes the keeper and every scan over once the leases run out.
+    const keeperOwner = before.keeper[0] ?? '';
+    const victim = keeperOwner.startsWith('i1#') ? one : two;
+    const survivor = victim === one ? two : one;
+    f.kill(victim.index);
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const after = await holders(survivor);
+      const owners = new Set([...after.keeper, ...after.scans.map((l) => l.owner)]);
+      if (after.keeper.length === 1 && after.scans.length === 4 && owners.size === 1 && !owners.has(keeperOwner) && [...owners][0]?.startsWith(`i${survivor.index}#`) === true) break;
+      if (Date.now() > deadline) throw new Error(`not taken over: ${JSON.stringify(after)}`);
+      await sleep(250);
+    }
+    await f.stopAll();
   });
 
   it('the database stopped under load and started again: no claims or sends while it is down, /readyz says why, everything credited once after', async function () {

@@ -41,7 +41,7 @@ export interface Fleet {
 }
 
 /** A devnet with `count` gas keys, and `count` instance configs on the database at `url`. */
-export async function startFleet(o: { count: number; url: string; leaseMs: number; patch?: (raw: Record<string, unknown>, i: number) => void }): Promise<Fleet> {
+export async function startFleet(o: { count: number; url: string; leaseMs: number; patch?: (raw: Record<string, unknown>, i: number) => void; env?: (m: DevnetManifest) => Record<string, string> }): Promise<Fleet> {
   const dir = mkdtempSync(join(tmpdir(), 'isorelay-fleet-'));
   const devnet = await startDevnet({ dir, instances: { count: o.count, storeUrlEnv: DATABASE_URL_ENV }, config: { logLevel: 'info' } });
   const m = devnet.manifest;
@@ -61,6 +61,7 @@ export async function startFleet(o: { count: number; url: string; leaseMs: numbe
     [instanceRelayerKeyEnv(i)]: keys[i - 1]?.privateKey ?? '',
     [DVN_SIGNER_KEY_ENV]: m.accounts.dvnSigner.privateKey,
     [SECOND_DVN_SIGNER_KEY_ENV]: m.accounts.secondDvnSigner.privateKey,
+    ...(o.env?.(m) ?? {}),
   });
 
   const start = async (i: number): Promise<void> => {

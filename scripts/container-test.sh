@@ -63,7 +63,8 @@ podman build --pull=never --format docker -q -t localhost/isorelay-test-promethe
 # own (no systemd here): start in stages and run the healthchecks ourselves.
 # podman-compose 1.0 leaves the project's network behind: remove it too.
 down() { say 'down'; "${compose[@]}" down -v -t 5 >/dev/null 2>&1 || true; podman network rm -f "${project}_default" >/dev/null 2>&1 || true; }
-trap down EXIT
+# ISORELAY_CONTAINER_KEEP=1 leaves the stack up after a failure, to look at it (then: down yourself).
+trap 'status=$?; if [ "$status" -ne 0 ] && [ "${ISORELAY_CONTAINER_KEEP:-}" = 1 ]; then say "kept up: ${compose[*]} down -v"; else down; fi' EXIT
 container() { podman ps -a -q --filter "label=com.docker.compose.project=$project" --filter "label=com.docker.compose.service=$1" | head -n 1; }
 running() { [ "$(podman inspect -f '{{.State.Running}}' "$(container "$1")" 2>/dev/null)" = true ]; }
 logs() { podman logs --tail 30 "$(container "$1")" 2>&1 | sed "s/^/  $1| /"; }
@@ -104,17 +105,31 @@ trader=$(field 'm.accounts.traders[0].address')
 trader_key=$(field 'm.accounts.traders[0].privateKey')
 r1=$(container relayer-1)
 locks=('arbitrum usdc 100 9101' 'arbitrum weth 0.5 9102' 'optimism usdc 50 9103' 'optimism weth 0.25 9104')
+# The devnet keeps no old states (it may run for days: relayer/devnet/network.ts, longRunning), so
+# a read that a new block overtakes can fail. A lock is tried again only when it failed before
+# sending (a read or the chain id check), never after: that would lock twice.
+lock() {
+  local chain=$1 asset=$2 amount=$3 position=$4 out attempt
+  for attempt in 1 2 3 4 5; do
+    if out=$(podman exec -e ISORELAY_TRADER_KEY="$trader_key" "$r1" "${cli[@]}" lock -c /shared/relayer-1.yaml \
+      --chain "$chain" --token "$(field "m.chains.$chain.contracts.$asset")" --amount "$amount" --position "$position" 2>&1); then return 0; fi
+    grep -qE 'action="(call|estimateGas)"|RPC_TIMEOUT|BlockOutOfRange' <<<"$out" && ! grep -q '(tx 0x' <<<"$out" || break
+    say "lock $chain $asset failed before sending (attempt $attempt), again: $(head -c 120 <<<"$out")"
+    sleep 1
+  done
+  echo "$out"
+  return 1
+}
 for l in "${locks[@]}"; do
-  read -r chain asset amount position <<<"$l"
-  podman exec -e ISORELAY_TRADER_KEY="$trader_key" "$r1" "${cli[@]}" lock -c /shared/relayer-1.yaml \
-    --chain "$chain" --token "$(field "m.chains.$chain.contracts.$asset")" --amount "$amount" --position "$position" >/dev/null \
-    || fail "lock $l"
+  # shellcheck disable=SC2086 # four words: chain asset amount position
+  lock $l || fail "lock $l"
 done
 say "locked ${#locks[@]} times (arbitrum → base over LayerZero, optimism → base over Wormhole)"
 t=$(now)
 deadline=$(( $(date +%s) + 90 ))
 while :; do
-  positions=$(podman exec "$r1" "${cli[@]}" positions -c /shared/relayer-1.yaml --trader "$trader" --json)
+  # A read may fail as a lock may (see above): then it is read again at the next tick.
+  positions=$(podman exec "$r1" "${cli[@]}" positions -c /shared/relayer-1.yaml --trader "$trader" --json 2>/dev/null) || positions='{"positions":[]}'
   # Every lock's position credited exactly once, with the amount locked.
   if node -e '
     const p = JSON.parse(process.argv[1]).positions;
@@ -129,7 +144,13 @@ say "every lock credited exactly once on base ($(since "$t") s)"
 delivered() {
   podman exec "$(container "$1")" node -e 'fetch("http://127.0.0.1:9464/metrics").then((r) => r.text()).then((t) => console.log(t.split("\n").filter((l) => l.startsWith("isorelay_message_transitions_total") && l.includes("to=\"delivered\"")).reduce((s, l) => s + Number(l.split(" ").pop()), 0)))'
 }
-d1=$(delivered relayer-1); d2=$(delivered relayer-2)
+# The credits show on chain before the relayers count them delivered (after confirmations): wait.
+deadline=$(( $(date +%s) + 30 ))
+while :; do
+  d1=$(delivered relayer-1) && d2=$(delivered relayer-2) || fail "cannot read the relayers' /metrics"
+  [ $((d1 + d2)) -lt ${#locks[@]} ] && [ "$(date +%s)" -lt "$deadline" ] || break
+  sleep 1
+done
 say "delivered by relayer-1: $d1, by relayer-2: $d2"
 [ $((d1 + d2)) -eq ${#locks[@]} ] || fail "the instances delivered $((d1 + d2)) messages for ${#locks[@]} locks"
 deadline=$(( $(date +%s) + 30 ))

@@ -8,7 +8,9 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# The machine's podman tools: beside the repository (../shared/container), or at /work/shared/container.
 tools=${ISORELAY_CONTAINER_TOOLS:-$root/../shared/container}
+[ -d "$tools" ] || tools=/work/shared/container
 image=isorelay:test
 project=isorelay-test
 export ISORELAY_IMAGE=$image PROMETHEUS_PORT=${PROMETHEUS_PORT:-19090}

@@ -99,7 +99,7 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
         config, client: (c) => relayer.client(c), sender: relayer.senderFor(config.keeper.chain), attesters,
         remoteAttesters: config.keeper.remoteAttesters.map((r) => ({ url: r.url, ...(r.tokenEnv === undefined ? {} : { token: (o.env ?? process.env)[r.tokenEnv] ?? '' }) })),
         prices: new PriceService(config, (c) => relayer.client(c)), events, lease: KEEPER_LEASE,
-      }), config.keeper.tickMs, () => relayer.book.held(KEEPER_LEASE) !== undefined, (e) => logger.warn({ err: e }, `keeper tick failed: ${errorSummary(e)}`))
+      }), config.keeper.tickMs, () => relayer.holdsKey() && relayer.book.held(KEEPER_LEASE) !== undefined, (e) => logger.warn({ err: e }, `keeper tick failed: ${errorSummary(e)}`))
     : undefined;
   let ops: OpsServer | undefined;
   try {

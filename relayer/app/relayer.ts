@@ -110,7 +110,7 @@ export class Relayer {
     const activeRoutes = () => config.routes.map((r) => r.name).filter((r) => !this.halted.has(r));
     const common = {
       store, events: this.events, retry, concurrency: config.pipeline.batchSize, routes: activeRoutes, now,
-      book: this.book, canClaim: () => this.book.held(this.gasLease) !== undefined,
+      book: this.book, canClaim: () => this.recovered && this.holdsKey(),
     };
     this.deliver = new StageRunner({
       ...common,
@@ -172,6 +172,7 @@ export class Relayer {
         // Signed only while this instance holds the key and every message (or named lease) the transaction is for.
         guard: (req) => this.book.assertSendable(req.messages, [this.gasLease, ...(req.leases ?? [])]),
         stillHeld: (req) => this.book.holdsLocally(req.messages, [this.gasLease, ...(req.leases ?? [])]),
+        keyHeld: () => this.holdsKey(),
       });
       this.senders.set(chain, s);
     }
@@ -202,13 +203,20 @@ export class Relayer {
     for (const s of this.senders.values()) s.reopen();
     await this.book.heartbeat();
     // With the key leased, what this key left in flight is found now; otherwise when the lease comes.
-    if (this.book.held(this.gasLease) !== undefined) await this.recoverSenders();
+    if (this.holdsKey()) await this.recoverSenders();
     this.running = true;
     this.started = true;
     this.loops = [this.heartbeatLoop(), ...this.watchers.map((w) => this.watchLoop(w)), this.stageLoop()];
   }
 
+  /** Whether this instance holds its gas key now: without it, it claims nothing and sends nothing. */
+  holdsKey(): boolean {
+    return this.book.held(this.gasLease) !== undefined;
+  }
+
+  /** Set once the senders found what the key left in flight: no claims before. */
   private recovered = false;
+  private recovering: Promise<void> | undefined;
 
   private async recoverSenders(): Promise<void> {
     const destinations = new Set(this.deps.config.routes.map((r) => r.destination));
@@ -216,13 +224,19 @@ export class Relayer {
     this.recovered = true;
   }
 
-  /** Extends this instance's leases several times per lease; a lease it loses stops its work at once. */
+  /**
+   * Extends this instance's leases several times per lease; a lease it loses stops its work at
+   * once. Recovery of the key's transactions (when the key's lease comes late) runs beside it:
+   * an RPC that is down must not stop the heartbeat.
+   */
   private async heartbeatLoop(): Promise<void> {
     while (this.running) {
       await sleep(this.book.heartbeatMs);
       if (!this.running) break;
       await this.book.heartbeat();
-      if (!this.recovered && this.book.held(this.gasLease) !== undefined) await this.recoverSenders().catch(() => undefined);
+      if (!this.recovered && this.recovering === undefined && this.holdsKey()) {
+        this.recovering = this.recoverSenders().catch(() => undefined).finally(() => (this.recovering = undefined));
+      }
     }
   }
 
@@ -257,6 +271,7 @@ export class Relayer {
       clearTimeout(timer);
     };
     await within(Promise.allSettled(this.loops));
+    await within(this.recovering ?? Promise.resolve());
     for (const s of this.senders.values()) s.close();
     await within(Promise.allSettled([this.deliver.drain(), this.confirm.drain()]));
     this.loops = [];
@@ -268,6 +283,7 @@ export class Relayer {
   /** One pass of every stage, waiting for the work it starts (tests and `--once`). */
   async tick(): Promise<void> {
     await this.book.heartbeat();
+    if (!this.recovered && this.holdsKey()) await this.recoverSenders();
     for (const w of this.watchers) if (!this.halted.has(w.route)) await this.pollWatcher(w);
     await this.deliver.pump();
     await this.deliver.drain();
@@ -292,7 +308,7 @@ export class Relayer {
   async health(): Promise<{ ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> }> {
     const checks: Record<string, { ok: boolean; detail?: string }> = { started: { ok: this.started } };
     const leases = this.book.state();
-    if (this.started && this.book.held(this.gasLease) === undefined)
+    if (this.started && !this.holdsKey())
       checks.gasKey = { ok: false, detail: `the gas key ${this.deps.relayerKey.address} is leased by another instance (or not yet): this instance takes no work until it holds it; give every instance its own key` };
     const now = (this.deps.now ?? Date.now)();
     for (const v of this.views.values()) {
@@ -362,7 +378,7 @@ export class Relayer {
     const tickMs = this.deps.config.pipeline.tickMs;
     let reconciledAt = Date.now();
     while (this.running) {
-      if (Date.now() - reconciledAt > RECONCILE_EVERY_MS && this.book.held(this.gasLease) !== undefined) {
+      if (Date.now() - reconciledAt > RECONCILE_EVERY_MS && this.holdsKey()) {
         reconciledAt = Date.now();
         // Stored transactions no submit waits for any more: mined, replaced, or sent again (no gap before later nonces).
         await Promise.allSettled([...this.senders.values()].map((s) => s.reconcile()));

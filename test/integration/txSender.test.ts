@@ -97,7 +97,7 @@ describe('TxSender', function () {
   afterEach(async function () {
     proxy.beforeForward = undefined;
     await proxy.close();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
     await rpc('evm_setAutomine', [true]);
     await rpc('evm_revert', [snap]);
@@ -117,7 +117,7 @@ describe('TxSender', function () {
     const rows = txRows();
     assert.equal(rows.length, amounts.length);
     assert.ok(rows.every((r) => r.status === 'mined'));
-    assert.deepEqual(store.pendingTxs('devnet', SENDER.address), []);
+    assert.deepEqual(await store.pendingTxs('devnet', SENDER.address), []);
   });
 
   it('stores the signed transaction, as pending, before the node receives it', async function () {
@@ -167,7 +167,7 @@ describe('TxSender', function () {
     // The others were replaced, or refused by the node (a bump that arrived after the block) and dropped.
     const others = final.filter((r) => r.hash !== receipt.transactionHash);
     assert.ok(others.length >= 1 && others.every((r) => r.status === 'replaced' || r.status === 'dropped'), JSON.stringify(others.map((r) => r.status)));
-    assert.deepEqual(store.pendingTxs('devnet', SENDER.address), []);
+    assert.deepEqual(await store.pendingTxs('devnet', SENDER.address), []);
   });
 
   // A race seen on real chains: the original is mined while its replacement is on the way.
@@ -280,7 +280,7 @@ describe('TxSender', function () {
       Transaction.from({ type: 2, chainId: 31337, nonce: n0, to: tokenAddress, data: mintReq(11n).data, gasLimit: 200_000n, maxFeePerGas: 10n ** 10n, maxPriorityFeePerGas: 10n ** 9n }),
     );
     const hash = Transaction.from(raw).hash ?? '';
-    store.recordTx({ chain: 'devnet', sender: SENDER.address, nonce: n0, hash, raw, purpose: 'mint', messages: 'm:11', status: 'pending', createdAt: Date.now() });
+    await store.recordTx({ chain: 'devnet', sender: SENDER.address, nonce: n0, hash, raw, purpose: 'mint', messages: 'm:11', status: 'pending', createdAt: Date.now() });
     const s = sender();
     await s.recover();
     assert.ok(proxy.methods.includes('eth_sendRawTransaction'));
@@ -304,7 +304,7 @@ describe('TxSender', function () {
     );
     const hash = Transaction.from(raw).hash ?? '';
     // A transaction stored for this nonce whose submit gave up before the node ever got it: a gap.
-    store.recordTx({ chain: 'devnet', sender: SENDER.address, nonce: n0, hash, raw, purpose: 'mint', messages: 'm:13', status: 'pending', createdAt: Date.now() });
+    await store.recordTx({ chain: 'devnet', sender: SENDER.address, nonce: n0, hash, raw, purpose: 'mint', messages: 'm:13', status: 'pending', createdAt: Date.now() - 60_000 });
     assert.equal(await s.reconcile(), 1, 'sent again');
     await until('it is mined', async () => ((await provider.getTransactionReceipt(hash)) !== null ? true : undefined));
     assert.equal(await balance(), before + 13n);
@@ -319,7 +319,7 @@ describe('TxSender', function () {
       wallet.signTransaction(Transaction.from({ type: 2, chainId: 31337, nonce: n0, to: tokenAddress, data: mintReq(amount).data, gasLimit: 200_000n, maxFeePerGas: fee, maxPriorityFeePerGas: 10n ** 9n }));
     const lost = await sign(13n, 10n ** 10n);
     const lostHash = Transaction.from(lost).hash ?? '';
-    store.recordTx({ chain: 'devnet', sender: SENDER.address, nonce: n0, hash: lostHash, raw: lost, purpose: 'mint', messages: 'm:13', status: 'pending', createdAt: Date.now() });
+    await store.recordTx({ chain: 'devnet', sender: SENDER.address, nonce: n0, hash: lostHash, raw: lost, purpose: 'mint', messages: 'm:13', status: 'pending', createdAt: Date.now() });
     await rpc('eth_sendRawTransaction', [await sign(14n, 2n * 10n ** 10n)]); // the replacement that won
     const before = await balance();
     await sender().recover();

@@ -74,6 +74,11 @@ export interface TxSenderOptions {
    * transactions found pending after a restart (nothing holds their work any more) are cancelled too.
    */
   stillHeld?: (req: TxRequest) => boolean;
+  /**
+   * Whether this instance holds its gas key now (by its own clock). Without it nothing at all goes
+   * out (no call, no cancel, no fee bump, no rebroadcast): another instance may be using the key's nonces.
+   */
+  keyHeld?: () => boolean;
 }
 
 export interface SenderAlert {
@@ -127,10 +132,15 @@ export class TxSender {
   }
 
   /**
-   * Finds what was in flight before a restart: mined ones are marked, unmined ones whose nonce
-   * is still open are broadcast again, and the nonce resumes after both the chain and the store.
+   * Finds what was in flight before a restart: mined ones are marked, and each nonce still open is
+   * settled (see settleOpen); the nonce resumes after both the chain and the store.
    */
-  async recover(): Promise<void> {
+  recover(): Promise<void> {
+    return this.enqueue(() => this.recoverInQueue());
+  }
+
+  private async recoverInQueue(): Promise<void> {
+    this.assertKey('recovering transactions in flight');
     const pending = await this.store.pendingTxs(this.client.name, this.address);
     const receipts = await this.client.receipts(pending.map((p) => p.hash));
     const chainNonce = await this.chainNonce('latest');
@@ -145,10 +155,11 @@ export class TxSender {
   }
 
   /**
-   * Stored transactions whose nonce is still open and that no submit waits for: without a guard
-   * (one process owns everything) they are sent again; with one, nothing holds their work any
-   * more (another instance may be doing it): each nonce is taken by a self-transfer instead,
-   * so it leaves no gap and the work is never done twice. Returns how many it sent.
+   * Stored transactions whose nonce is still open and that no submit waits for (in the nonce
+   * queue). Without a guard (one process owns everything) they are sent again. With one, nothing
+   * holds their work any more (another instance may be doing it): each nonce is taken by a
+   * self-transfer instead, priced like any replacement (+12.5 %, capped, TX_FEE_CAP at the cap),
+   * and a self-transfer already out is sent again rather than outbid. Returns how many it sent.
    */
   private async settleOpen(open: readonly TxRecord[]): Promise<number> {
     if (this.options.guard === undefined) {
@@ -156,23 +167,38 @@ export class TxSender {
       return open.length;
     }
     const byNonce = new Map<number, TxRecord[]>();
-    for (const p of open) byNonce.set(p.nonce, [...(byNonce.get(p.nonce) ?? []), p]);
+    for (const p of [...open].sort((x, y) => x.createdAt - y.createdAt)) byNonce.set(p.nonce, [...(byNonce.get(p.nonce) ?? []), p]);
     for (const [nonce, versions] of byNonce) {
-      const last = Transaction.from(versions[versions.length - 1]?.raw as string);
-      const fees = { maxFeePerGas: last.maxFeePerGas ?? 0n, maxPriorityFeePerGas: last.maxPriorityFeePerGas ?? 0n };
-      await this.sendCancel(nonce, fees, versions.map((v) => v.messages).join(',')).catch(() => undefined);
+      const first = feesOf(versions[0] as TxRecord);
+      const latest = versions[versions.length - 1] as TxRecord;
+      const ours = latest.purpose === 'cancel' || latest.purpose === 'fill-nonce-gap';
+      if (ours && Date.now() - latest.createdAt < this.options.stuckAfterMs) {
+        await this.broadcast(latest.raw).catch(() => undefined);
+        continue;
+      }
+      const sent = await this.sendCancel(nonce, feesOf(latest), first, latest.messages).catch(() => null);
+      if (sent === null) await this.broadcast(latest.raw).catch(() => undefined);
     }
     return byNonce.size;
   }
 
-  /** Takes `nonce` with a zero-value self-transfer priced above `fees` (a replacement needs +10 %). */
-  private async sendCancel(nonce: number, fees: Fees, messages: string): Promise<{ hash: string; fees: Fees }> {
-    const market = await estimateFees(this.client);
-    const bump = (x: bigint) => x + (x + 7n) / 8n;
-    const max = (a: bigint, b: bigint) => (a > b ? a : b);
-    const tip = max(bump(fees.maxPriorityFeePerGas), market.maxPriorityFeePerGas);
-    const next = { maxFeePerGas: max(max(bump(fees.maxFeePerGas), market.maxFeePerGas), tip), maxPriorityFeePerGas: tip };
-    const cancel: Flight = { nonce, fees: next, firstFees: next, tx: { to: this.address, data: '0x', value: 0n, gasLimit: 21_000n }, hashes: [], sentAt: Date.now(), createdAt: Date.now() };
+  /**
+   * Takes `nonce` with a zero-value self-transfer priced as a replacement of `last` (within the
+   * cap over `first`); null at the cap (an alert is raised, and what is out there stays).
+   */
+  private async sendCancel(nonce: number, last: Fees, first: Fees, messages: string): Promise<{ hash: string; fees: Fees } | null> {
+    const next = bumpFees(last, await estimateFees(this.client), first, this.options.maxFeeMultiplier);
+    if (next === null) {
+      if (!this.atCap.has(nonce)) {
+        this.atCap.add(nonce);
+        this.options.onAlert?.({
+          code: ErrorCode.TX_FEE_CAP, chain: this.client.name,
+          message: `${this.client.name}: cancelling nonce ${nonce} is stuck at the fee cap; raise chains.${this.client.name}.maxFeeMultiplier or check the node's mempool`,
+        });
+      }
+      return null;
+    }
+    const cancel: Flight = { nonce, fees: next, firstFees: first, tx: { to: this.address, data: '0x', value: 0n, gasLimit: 21_000n }, hashes: [], sentAt: Date.now(), createdAt: Date.now() };
     const hash = await this.signAndRecord(cancel, { to: this.address, data: '0x', purpose: 'cancel', messages: messages === '' ? [] : messages.split(',') }, 'cancel');
     await this.broadcast(this.raws.get(hash) as string).catch(() => undefined);
     return { hash, fees: next };
@@ -183,34 +209,68 @@ export class TxSender {
     return this.options.stillHeld === undefined || this.options.stillHeld(req);
   }
 
-  /** The work is no longer ours: the flight's nonce is taken by a self-transfer, whose receipt ends the wait. */
+  /** Throws LeaseLostError unless this instance holds its gas key (always, without a check). */
+  private assertKey(what: string): void {
+    if (this.options.keyHeld !== undefined && !this.options.keyHeld()) throw new LeaseLostError(`the gas key ${this.address} (${what})`);
+  }
+
+  /**
+   * The work is no longer ours: the flight's nonce is taken by a self-transfer, whose receipt ends
+   * the wait (in the nonce queue). At the fee cap nothing changes: the call that is out there stays.
+   */
   private async cancelFlight(flight: Flight, req: TxRequest): Promise<void> {
     if (flight.cancelFrom !== undefined) return;
-    const { hash, fees } = await this.sendCancel(flight.nonce, flight.fees, req.messages.join(','));
+    this.assertKey('cancelling');
+    const sent = await this.sendCancel(flight.nonce, flight.fees, flight.firstFees, req.messages.join(','));
+    if (sent === null) return;
     flight.cancelFrom = flight.hashes.length;
-    flight.hashes.push(hash);
-    flight.fees = fees;
+    flight.hashes.push(sent.hash);
+    flight.fees = sent.fees;
     flight.sentAt = Date.now();
   }
 
   /**
-   * Without a restart: stored transactions that no submit is waiting for any more (its step ended
-   * on an error, or the process lost track) are reconciled with the chain — mined ones marked, ones
-   * whose nonce another transaction used marked replaced, and ones the node does not know sent again
-   * so that they do not leave a gap before later nonces. Returns how many were sent again.
+   * Without a restart, in the nonce queue: stored transactions that no submit is waiting for any
+   * more (its step ended on an error, or the process lost track) are reconciled with the chain —
+   * mined ones marked, ones whose nonce another transaction used marked replaced, open ones settled
+   * (settleOpen) — and a nonce below the next one that nothing stored holds (a send that failed
+   * before it was recorded) is filled with a self-transfer, so later nonces are never stuck behind
+   * a gap. Returns how many it sent. Nothing without the gas key.
    */
-  async reconcile(): Promise<number> {
+  reconcile(): Promise<number> {
+    if (this.options.keyHeld !== undefined && !this.options.keyHeld()) return Promise.resolve(0);
+    return this.enqueue(() => this.reconcileInQueue());
+  }
+
+  private async reconcileInQueue(): Promise<number> {
+    if (this.nextNonce < 0) return 0;
     const waiting = new Set([...this.flights.values()].flatMap((f) => f.hashes));
-    const orphans = (await this.store.pendingTxs(this.client.name, this.address)).filter((p) => !waiting.has(p.hash));
-    if (orphans.length === 0) return 0;
-    const [receipts, chainNonce] = await Promise.all([this.client.receipts(orphans.map((p) => p.hash)), this.chainNonce('latest')]);
-    const open: TxRecord[] = [];
-    for (const [i, p] of orphans.entries()) {
-      if (receipts[i] !== null) await this.store.setTxStatus(p.hash, 'mined');
-      else if (p.nonce < chainNonce) await this.store.setTxStatus(p.hash, 'replaced');
-      else open.push(p);
+    const pending = await this.store.pendingTxs(this.client.name, this.address);
+    // Recorded a moment ago by a submit whose flight is about to be registered: not an orphan.
+    const settleAfter = Date.now() - (this.options.rebroadcastMs ?? Math.max(500, this.options.pollMs * 10));
+    const orphans = pending.filter((p) => !waiting.has(p.hash) && p.createdAt < settleAfter);
+    const chainNonce = await this.chainNonce('latest');
+    let sent = 0;
+    if (orphans.length > 0) {
+      const receipts = await this.client.receipts(orphans.map((p) => p.hash));
+      const open: TxRecord[] = [];
+      for (const [i, p] of orphans.entries()) {
+        if (receipts[i] !== null) await this.store.setTxStatus(p.hash, 'mined');
+        else if (p.nonce < chainNonce) await this.store.setTxStatus(p.hash, 'replaced');
+        else open.push(p);
+      }
+      sent += await this.settleOpen(open);
     }
-    return this.settleOpen(open);
+    const taken = new Set([...pending.map((p) => p.nonce), ...this.flights.keys()]);
+    for (let nonce = chainNonce; nonce < this.nextNonce; nonce++) {
+      if (taken.has(nonce)) continue;
+      const fees = await this.currentFees();
+      const filler: Flight = { nonce, fees, firstFees: fees, tx: { to: this.address, data: '0x', value: 0n, gasLimit: 21_000n }, hashes: [], sentAt: Date.now(), createdAt: Date.now() };
+      const hash = await this.signAndRecord(filler, { to: this.address, data: '0x', purpose: 'fill-nonce-gap', messages: [] }, 'fill-nonce-gap');
+      await this.broadcast(this.raws.get(hash) as string).catch(() => undefined);
+      sent++;
+    }
+    return sent;
   }
 
   /** Sends and waits for the receipt; a call that would revert throws TxRevertedError, unsent. */
@@ -222,25 +282,23 @@ export class TxSender {
     const tx = { to: req.to, data: req.data, value, gasLimit };
     for (let attempt = 0; ; attempt++) {
       if (this.closed) throw new SenderClosedError(ErrorCode.RPC_UNREACHABLE, `${this.client.name}: the sender is shutting down`);
+      // Recorded and registered as a flight in the nonce queue: reconcile never takes it for an orphan.
       const flight = await this.enqueue(() => this.assign(req, tx, fees));
-      // Paused between the guard and here (SIGSTOP, a long GC): the work may be another instance's
-      // now. The signed call never goes out; a self-transfer takes its nonce (no gap).
-      if (!this.held(req)) {
-        await this.store.setTxStatus(flight.hashes[0] as string, 'dropped').catch(() => undefined);
-        await this.sendCancel(flight.nonce, flight.fees, req.messages.join(',')).catch(() => undefined);
-        throw new LeaseLostError(req.messages.join(',') || req.purpose);
-      }
-      const outcome = await this.broadcastFlight(flight, req);
-      if (outcome === 'sent') {
-        this.flights.set(flight.nonce, flight);
-        try {
-          return await this.waitFor(flight, req);
-        } catch (e) {
-          if (!(e instanceof NonceLost)) throw e;
-        } finally {
-          this.flights.delete(flight.nonce);
-          this.atCap.delete(flight.nonce);
-        }
+      try {
+        // Paused between the guard and here (SIGSTOP, a long GC): the work may be another
+        // instance's now. The signed call never goes out; a self-transfer takes its nonce.
+        this.assertKey(req.purpose);
+        const outcome = this.held(req) ? await this.broadcastFlight(flight, req) : await this.enqueue(async () => {
+          await this.cancelFlight(flight, req);
+          if (flight.cancelFrom === undefined) throw new LeaseLostError(req.messages.join(',') || req.purpose);
+          return 'sent' as const;
+        });
+        if (outcome === 'sent') return await this.waitFor(flight, req);
+      } catch (e) {
+        if (!(e instanceof NonceLost)) throw e;
+      } finally {
+        this.flights.delete(flight.nonce);
+        this.atCap.delete(flight.nonce);
       }
       if (attempt >= 2) throw new IsorelayError(ErrorCode.TX_REJECTED, `${this.client.name}: ${req.purpose} kept losing its nonce to other transactions of ${this.address}`);
     }
@@ -269,9 +327,9 @@ export class TxSender {
 
   /** Takes the next nonce, signs, and stores the signed transaction: the intent is durable before any broadcast. */
   private async assign(req: TxRequest, tx: Flight['tx'], fees: Fees): Promise<Flight> {
-    if (this.nextNonce < 0) await this.recover();
-    // Inside the nonce queue, so nothing this instance no longer holds takes a nonce.
+    // Inside the nonce queue, so nothing this instance no longer holds takes a nonce (nor recovers the key's).
     await this.options.guard?.(req);
+    if (this.nextNonce < 0) await this.recoverInQueue();
     const flight: Flight = { nonce: this.nextNonce++, fees, firstFees: fees, tx, hashes: [], sentAt: Date.now(), createdAt: Date.now() };
     try {
       flight.hashes.push(await this.signAndRecord(flight, req));
@@ -280,6 +338,7 @@ export class TxSender {
       this.nextNonce = flight.nonce;
       throw e;
     }
+    this.flights.set(flight.nonce, flight);
     return flight;
   }
 
@@ -354,8 +413,10 @@ export class TxSender {
         return 'lost';
       }
       const filler: Flight = { ...flight, tx: { to: this.address, data: '0x', value: 0n, gasLimit: 21_000n }, hashes: [] };
-      const fillHash = await this.signAndRecord(filler, { ...req, purpose: 'fill-nonce-gap' }, 'fill-nonce-gap');
-      await this.broadcast(this.raws.get(fillHash) as string).catch(() => undefined);
+      await this.enqueue(async () => {
+        const fillHash = await this.signAndRecord(filler, { ...req, purpose: 'fill-nonce-gap' }, 'fill-nonce-gap');
+        await this.broadcast(this.raws.get(fillHash) as string).catch(() => undefined);
+      });
       throw new IsorelayError(ErrorCode.TX_REJECTED, `${this.client.name}: the node rejected ${req.purpose}: ${e.message}`, { cause: e });
     }
   }
@@ -381,6 +442,8 @@ export class TxSender {
     for (let poll = 0; ; poll++) {
       if (this.closed) throw new SenderClosedError(ErrorCode.RPC_UNREACHABLE, `${this.client.name}: the sender is shutting down; ${req.purpose} (nonce ${flight.nonce}) stays stored for the next start`);
       try {
+        // Without the gas key nothing more goes out: the transaction stays stored for the key's holder.
+        this.assertKey(`${req.purpose}, nonce ${flight.nonce}`);
         const receipts = await this.client.receipts(flight.hashes);
         const mined = receipts.findIndex((r) => r !== null);
         if (mined >= 0) {
@@ -393,7 +456,7 @@ export class TxSender {
           return receipts[mined] as Receipt;
         }
         if (flight.cancelFrom === undefined && !this.held(req)) {
-          await this.cancelFlight(flight, req);
+          await this.enqueue(() => this.cancelFlight(flight, req));
           continue;
         }
         if (Date.now() - lookedAt >= lookEvery) {
@@ -431,16 +494,22 @@ export class TxSender {
       throw new NonceLost(`nonce ${flight.nonce} was used by another transaction`);
     }
     const raw = this.raws.get(hash);
-    if (raw !== undefined) await this.broadcast(raw);
+    if (raw !== undefined) {
+      this.assertKey('sending again');
+      await this.broadcast(raw);
+    }
   }
 
   /** Same nonce, higher fees (+12.5 %, never more than the cap times the first estimate). */
   private async replace(flight: Flight, req: TxRequest): Promise<void> {
     // A cancelled flight is priced up as its self-transfer, never as the call it gave up.
+    this.assertKey('replacing');
     if (flight.cancelFrom !== undefined) {
-      const { hash, fees } = await this.sendCancel(flight.nonce, flight.fees, req.messages.join(','));
-      flight.hashes.push(hash);
-      flight.fees = fees;
+      const sent = await this.sendCancel(flight.nonce, flight.fees, flight.firstFees, req.messages.join(','));
+      if (sent !== null) {
+        flight.hashes.push(sent.hash);
+        flight.fees = sent.fees;
+      }
       flight.sentAt = Date.now();
       return;
     }
@@ -473,6 +542,12 @@ export class TxSender {
 
 /** The revert bytes a node attaches to an execution error, if any. */
 /** A node's failure to run a simulation, as a retryable RPC error (its text may name the node's trouble). */
+/** The fees a stored signed transaction was priced at. */
+function feesOf(tx: TxRecord): Fees {
+  const t = Transaction.from(tx.raw);
+  return { maxFeePerGas: t.maxFeePerGas ?? 0n, maxPriorityFeePerGas: t.maxPriorityFeePerGas ?? 0n };
+}
+
 export function nodeCouldNotRun(e: RpcResponseError): IsorelayError {
   return new IsorelayError(ErrorCode.RPC_BAD_RESPONSE, `the node could not run ${e.method}, retrying: ${e.message.slice(0, 200)}`, { details: { rpcCode: e.rpcCode } });
 }

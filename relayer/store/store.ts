@@ -101,6 +101,16 @@ export interface RouteCounts {
   oldestPendingAt: number | null;
 }
 
+export interface CreditPass {
+  route: string;
+  id: string;
+  token: string;
+  amount: bigint;
+  windowMs: number;
+  /** Null: passes whatever the window holds (an operator's release), and still counts. */
+  max: bigint | null;
+}
+
 export interface ClaimQuery {
   statuses: readonly MessageStatus[];
   routes: readonly string[];
@@ -160,11 +170,13 @@ export interface Store {
   pruneBlocks(chain: string, below: bigint): Promise<void>;
 
   /**
-   * A route's credit window, shared by every instance: under a lock on the route, `id` is counted
-   * if it is already in the ledger (passed: true), or if `amount` fits under `max` with what passed
-   * since `since` for this token (then it is written in); otherwise nothing is written.
+   * A route's credit window, shared by every instance, timed by the store's clock (instances whose
+   * clocks disagree still share one window). Under a lock on the route: `id` passes at once if the
+   * ledger already counts it for this token at least at `amount`; otherwise it passes if `amount`
+   * fits under `max` with what else passed for this token in the last `windowMs` (then the ledger
+   * counts it at `amount`, replacing what it counted for `id` before); otherwise nothing is written.
    */
-  passCredit(p: { route: string; id: string; token: string; amount: bigint; since: number; max: bigint | null; at: number }): Promise<{ passed: boolean; used: bigint }>;
+  passCredit(p: CreditPass): Promise<{ passed: boolean; used: bigint }>;
 
   recordTx(tx: TxRecord): Promise<void>;
   setTxStatus(hash: string, status: TxRecord['status']): Promise<void>;

@@ -297,19 +297,29 @@ for (const kind of KINDS) {
       });
 
       it('passCredit() keeps one window per route and token, counts an id once, and refuses what would overflow', async function () {
-        const p = { route: 'r', token: '0xt', since: 0, at: 1000 };
+        const p = { route: 'r', token: '0xt', windowMs: 60_000 };
         assert.deepEqual(await store.passCredit({ ...p, id: 'a', amount: 60n, max: 100n }), { passed: true, used: 60n });
         assert.deepEqual(await store.passCredit({ ...p, id: 'a', amount: 60n, max: 100n }), { passed: true, used: 0n }, 'already counted');
         assert.deepEqual(await store.passCredit({ ...p, id: 'b', amount: 50n, max: 100n }), { passed: false, used: 60n });
         assert.deepEqual(await store.passCredit({ ...p, id: 'c', amount: 50n, token: '0xu', max: 100n }), { passed: true, used: 50n }, 'another token');
         assert.deepEqual(await store.passCredit({ ...p, id: 'b', amount: 50n, max: null }), { passed: true, used: 110n }, 'released: passes and counts');
-        assert.deepEqual(await store.passCredit({ ...p, id: 'd', amount: 90n, max: 100n, since: 1001, at: 2000 }), { passed: true, used: 90n }, 'older ones left the window');
+        await sleep(120);
+        assert.deepEqual(await store.passCredit({ ...p, id: 'd', amount: 90n, max: 100n, windowMs: 100 }), { passed: true, used: 90n }, 'older ones left the window');
+      });
+
+      it('passCredit() counts an id again when its amount grows (a corrected or re-observed CREDIT cannot ride on a smaller one)', async function () {
+        const p = { route: 'r', token: '0xt', windowMs: 60_000, max: 100n };
+        assert.deepEqual(await store.passCredit({ ...p, id: 'a', amount: 1n }), { passed: true, used: 1n });
+        assert.deepEqual(await store.passCredit({ ...p, id: 'a', amount: 100n }), { passed: true, used: 100n }, 'counted at its new amount');
+        assert.deepEqual(await store.passCredit({ ...p, id: 'b', amount: 99n }), { passed: false, used: 100n }, 'so the window is full');
+        assert.deepEqual(await store.passCredit({ ...p, id: 'a', amount: 50n, token: '0xu' }), { passed: true, used: 50n }, 'another token: counted there instead');
+        assert.deepEqual(await store.passCredit({ ...p, id: 'b', amount: 99n }), { passed: true, used: 99n }, 'and no longer here');
       });
 
       it('passCredit() from several instances at once never lets more than the window through', async function () {
         const handles = [store, await second(), await second()];
         const results = await Promise.all(Array.from({ length: 30 }, (_, i) =>
-          (handles[i % handles.length] as Store).passCredit({ route: 'r', id: `m${i}`, token: '0xt', amount: 10n, since: 0, max: 95n, at: 1000 })));
+          (handles[i % handles.length] as Store).passCredit({ route: 'r', id: `m${i}`, token: '0xt', amount: 10n, windowMs: 60_000, max: 95n })));
         assert.equal(results.filter((r) => r.passed).length, 9);
       });
     });

@@ -53,13 +53,16 @@ function row(amount: bigint, o: { token?: string; kind?: 'CREDIT' | 'SEIZE'; rou
 
 const transport = { appMessage: (r: MessageRow) => r.payload } as unknown as Transport;
 
-function limiter(limits: Parameters<typeof config>[0], store: Store = SqliteStore.open(':memory:')) {
-  let now = 1_000_000;
+/** A limiter on a store whose clock the test moves (the window is timed by the store's clock). */
+function limiter(limits: Parameters<typeof config>[0], shared?: { store: Store; clock: { now: number } }) {
+  const clock = shared?.clock ?? { now: 1_000_000 };
+  const store = shared?.store ?? SqliteStore.open(':memory:', { clock: () => clock.now });
+  const now = () => clock.now;
   const events: RelayerEvent[] = [];
   const bus = new EventBus();
   bus.on((e) => events.push(e));
-  const limits_ = new CreditLimits({ config: config(limits), store, transport: () => transport, events: bus, now: () => now });
-  return { limits: limits_, events, advance: (ms: number) => { now += ms; }, now: () => now, store };
+  const limits_ = new CreditLimits({ config: config(limits), store, transport: () => transport, events: bus, now });
+  return { limits: limits_, events, advance: (ms: number) => { clock.now += ms; }, now, store, shared: { store, clock } };
 }
 
 describe('credit route limits', () => {
@@ -119,20 +122,18 @@ describe('credit route limits', () => {
   });
 
   it('after a restart, counts what passed before it: the window is in the store', async () => {
-    const store = SqliteStore.open(':memory:');
-    const before = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }], store);
+    const before = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }]);
     assert.equal(await before.limits.check(row(70n)), null);
     // A new process (a new CreditLimits) on the same store, 30 s later.
-    const after = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }], store);
+    const after = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }], before.shared);
     after.advance(30_000);
     assert.equal((await after.limits.check(row(31n)))?.kind, 'wait', '70 passed 30 s ago');
     assert.equal(await after.limits.check(row(30n)), null);
   });
 
   it('instances sharing a store share one window: two limiters never pass more than the cap together', async () => {
-    const store = SqliteStore.open(':memory:');
-    const one = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }], store);
-    const two = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }], store);
+    const one = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }]);
+    const two = limiter([{ token: USDC, maxPerWindow: '100', windowSeconds: 60 }], one.shared);
     assert.equal(await one.limits.check(row(60n)), null);
     assert.equal((await two.limits.check(row(60n)))?.kind, 'wait', 'the other instance\'s 60 counts here');
     assert.equal(await two.limits.check(row(40n)), null);

@@ -63,7 +63,8 @@ export class CreditLimits {
     if (verdict === null) {
       // A released message passes whatever the window holds, and still counts in it.
       const max = row.guardReleased || limit.maxPerWindow === undefined ? null : limit.maxPerWindow;
-      const r = await this.deps.store.passCredit({ route: route.name, id: row.id, token, amount, since: now - limit.windowSeconds * 1000, max, at: now });
+      // The window is timed by the store's clock: instances whose clocks disagree share it all the same.
+      const r = await this.deps.store.passCredit({ route: route.name, id: row.id, token, amount, windowMs: limit.windowSeconds * 1000, max });
       if (r.passed) return null;
       verdict = { kind: 'wait', reason: `route ${route.name} credited ${r.used} of its ${limit.maxPerWindow} (token ${token}) in the last ${limit.windowSeconds} s: this CREDIT of ${amount} waits for room` };
     }

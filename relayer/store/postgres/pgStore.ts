@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { canTransition, type HoldCode, type MessageStatus } from '../../messages/status.js';
-import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type Fence, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
+import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type CreditPass, type Fence, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
 import { PG_MIGRATIONS } from './schema.js';
 
 /** The database's clock in milliseconds, for every lease time. */
@@ -287,17 +287,22 @@ class PgView implements Store {
     await this.q('DELETE FROM block_hashes WHERE chain = $1 AND number < $2', [chain, below.toString()]);
   }
 
-  passCredit(p: { route: string; id: string; token: string; amount: bigint; since: number; max: bigint | null; at: number }): Promise<{ passed: boolean; used: bigint }> {
+  passCredit(p: CreditPass): Promise<{ passed: boolean; used: bigint }> {
     return this.atomically(async (t) => {
       const tx = t as PgView;
       // Instances checking the same route queue here: the count and the insert are one step.
       await tx.q(`SELECT pg_advisory_xact_lock(hashtext('isorelay.credit_window:' || $1))`, [p.route]);
-      if ((await tx.q('SELECT 1 FROM credit_window WHERE route = $1 AND id = $2', [p.route, p.id])).rowCount === 1) return { passed: true, used: 0n };
-      await tx.q('DELETE FROM credit_window WHERE route = $1 AND token = $2 AND passed_at < $3', [p.route, p.token, p.since]);
-      const sum = (await tx.q<{ used: string | null }>('SELECT SUM(amount)::text AS used FROM credit_window WHERE route = $1 AND token = $2', [p.route, p.token])).rows[0]?.used;
+      const seen = (await tx.q<{ token: string; amount: string }>('SELECT token, amount::text AS amount FROM credit_window WHERE route = $1 AND id = $2', [p.route, p.id])).rows[0];
+      if (seen !== undefined && seen.token === p.token && BigInt(seen.amount) >= p.amount) return { passed: true, used: 0n };
+      await tx.q(`DELETE FROM credit_window WHERE route = $1 AND token = $2 AND passed_at < ${CLOCK} - $3`, [p.route, p.token, p.windowMs]);
+      const sum = (await tx.q<{ used: string | null }>('SELECT SUM(amount)::text AS used FROM credit_window WHERE route = $1 AND token = $2 AND id <> $3', [p.route, p.token, p.id])).rows[0]?.used;
       const used = BigInt(sum ?? '0');
       if (p.max !== null && used + p.amount > p.max) return { passed: false, used };
-      await tx.q('INSERT INTO credit_window (route, id, token, amount, passed_at) VALUES ($1, $2, $3, $4, $5)', [p.route, p.id, p.token, p.amount.toString(), p.at]);
+      await tx.q(
+        `INSERT INTO credit_window (route, id, token, amount, passed_at) VALUES ($1, $2, $3, $4, ${CLOCK})
+         ON CONFLICT (route, id) DO UPDATE SET token = excluded.token, amount = excluded.amount, passed_at = excluded.passed_at`,
+        [p.route, p.id, p.token, p.amount.toString()],
+      );
       return { passed: true, used: used + p.amount };
     });
   }

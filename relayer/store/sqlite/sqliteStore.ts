@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { canTransition, type HoldCode, type MessageStatus } from '../../messages/status.js';
-import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type Fence, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
+import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type CreditPass, type Fence, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 interface SqlMessage {
@@ -78,14 +78,18 @@ export interface SqliteStoreOptions {
    * the expected status, which the daemon itself never moves out of (`held`).
    */
   operator?: boolean;
+  /** The store's clock for leases and credit windows (ms); tests move it. Default Date.now. */
+  clock?: () => number;
 }
 
 /** The synchronous work, one statement cache; the async views below are what callers get. */
 class SqliteCore {
   readonly db: Database.Database;
   readonly releaseLock: () => void;
+  readonly clock: () => number;
 
   constructor(file: string, options: SqliteStoreOptions) {
+    this.clock = options.clock ?? Date.now;
     if (options.readonly === true || options.operator === true) {
       this.releaseLock = () => undefined;
       this.db = new Database(file, { readonly: options.readonly === true, fileMustExist: true });
@@ -177,7 +181,7 @@ class SqliteCore {
 
   claim(q: ClaimQuery): MessageRow[] {
     if (q.routes.length === 0 || q.statuses.length === 0 || q.limit <= 0) return [];
-    const clock = Date.now();
+    const clock = this.clock();
     const rows = this.sql(
       `UPDATE messages SET lease_owner = @owner, lease_epoch = lease_epoch + 1, lease_until = @until
        WHERE id IN (SELECT id FROM messages
@@ -192,7 +196,7 @@ class SqliteCore {
 
   renewClaims(claims: readonly { id: string; fence: Fence }[], ttlMs: number): Set<string> {
     const stmt = this.sql('UPDATE messages SET lease_until = ? WHERE id = ? AND lease_owner = ? AND lease_epoch = ?');
-    const until = Date.now() + ttlMs;
+    const until = this.clock() + ttlMs;
     const held = new Set<string>();
     for (const c of claims) if (stmt.run(until, c.id, c.fence.owner, c.fence.epoch).changes === 1) held.add(c.id);
     return held;
@@ -204,7 +208,7 @@ class SqliteCore {
 
   claimsHeld(claims: readonly { id: string; fence: Fence }[], marginMs: number): boolean {
     const stmt = this.sql('SELECT 1 FROM messages WHERE id = ? AND lease_owner = ? AND lease_epoch = ? AND lease_until > ?');
-    const after = Date.now() + marginMs;
+    const after = this.clock() + marginMs;
     return claims.every((c) => stmt.get(c.id, c.fence.owner, c.fence.epoch, after) !== undefined);
   }
 
@@ -316,13 +320,17 @@ class SqliteCore {
     this.sql('DELETE FROM block_hashes WHERE chain = ? AND number < ?').run(chain, Number(below));
   }
 
-  passCredit(p: { route: string; id: string; token: string; amount: bigint; since: number; max: bigint | null; at: number }): { passed: boolean; used: bigint } {
-    if (this.sql('SELECT 1 FROM credit_window WHERE route = ? AND id = ?').get(p.route, p.id) !== undefined) return { passed: true, used: 0n };
-    this.sql('DELETE FROM credit_window WHERE route = ? AND token = ? AND passed_at < ?').run(p.route, p.token, p.since);
-    const rows = this.sql('SELECT amount FROM credit_window WHERE route = ? AND token = ?').all(p.route, p.token) as { amount: string }[];
+  passCredit(p: CreditPass): { passed: boolean; used: bigint } {
+    const now = this.clock();
+    const seen = this.sql('SELECT token, amount FROM credit_window WHERE route = ? AND id = ?').get(p.route, p.id) as { token: string; amount: string } | undefined;
+    if (seen !== undefined && seen.token === p.token && BigInt(seen.amount) >= p.amount) return { passed: true, used: 0n };
+    this.sql('DELETE FROM credit_window WHERE route = ? AND token = ? AND passed_at < ?').run(p.route, p.token, now - p.windowMs);
+    const rows = this.sql('SELECT amount FROM credit_window WHERE route = ? AND token = ? AND id <> ?').all(p.route, p.token, p.id) as { amount: string }[];
     const used = rows.reduce((sum, r) => sum + BigInt(r.amount), 0n);
     if (p.max !== null && used + p.amount > p.max) return { passed: false, used };
-    this.sql('INSERT INTO credit_window (route, id, token, amount, passed_at) VALUES (?, ?, ?, ?, ?)').run(p.route, p.id, p.token, p.amount.toString(), p.at);
+    this.sql(`INSERT INTO credit_window (route, id, token, amount, passed_at) VALUES (?, ?, ?, ?, ?)
+              ON CONFLICT(route, id) DO UPDATE SET token = excluded.token, amount = excluded.amount, passed_at = excluded.passed_at`)
+      .run(p.route, p.id, p.token, p.amount.toString(), now);
     return { passed: true, used: used + p.amount };
   }
 
@@ -345,7 +353,7 @@ class SqliteCore {
   }
 
   acquireLease(name: string, owner: string, ttlMs: number): Lease | null {
-    const clock = Date.now();
+    const clock = this.clock();
     const r = this.sql(
       `INSERT INTO leases (name, owner, epoch, expires_at) VALUES (@name, @owner, 1, @until)
        ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
@@ -366,7 +374,7 @@ class SqliteCore {
   }
 
   leases(): (Lease & { expiresAt: number })[] {
-    const clock = Date.now();
+    const clock = this.clock();
     return (this.sql('SELECT * FROM leases ORDER BY name').all() as { name: string; owner: string; epoch: number; expires_at: number }[])
       .map((r) => ({ name: r.name, owner: r.owner, epoch: r.epoch, expiresAt: r.expires_at, ttlMs: Math.max(0, r.expires_at - clock) }));
   }
@@ -460,7 +468,7 @@ class SqliteView implements Store {
   pruneBlocks(chain: string, below: bigint): Promise<void> {
     return this.run(() => this.core.pruneBlocks(chain, below));
   }
-  passCredit(p: { route: string; id: string; token: string; amount: bigint; since: number; max: bigint | null; at: number }): Promise<{ passed: boolean; used: bigint }> {
+  passCredit(p: CreditPass): Promise<{ passed: boolean; used: bigint }> {
     return this.atomically(() => Promise.resolve(this.core.passCredit(p)));
   }
   recordTx(tx: TxRecord): Promise<void> {

@@ -127,7 +127,7 @@ export class Relayer {
         revertConfirmer: new RevertConfirmer(config.chains),
         decider: new ExecutionDecider({
           seize: { check: seizeGuard({ config, client: (c) => this.client(c), appMessage: (row) => this.transport(row.transport).appMessage(row) }) },
-          limits: new CreditLimits({ config, store, events: this.events, transport: (n) => this.transport(n), now }),
+          limits: new CreditLimits({ config, store, events: this.events, transport: (n) => this.transport(n) }),
         }),
       }),
     });

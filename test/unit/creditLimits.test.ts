@@ -61,7 +61,7 @@ function limiter(limits: Parameters<typeof config>[0], shared?: { store: Store; 
   const events: RelayerEvent[] = [];
   const bus = new EventBus();
   bus.on((e) => events.push(e));
-  const limits_ = new CreditLimits({ config: config(limits), store, transport: () => transport, events: bus, now });
+  const limits_ = new CreditLimits({ config: config(limits), store, transport: () => transport, events: bus });
   return { limits: limits_, events, advance: (ms: number) => { clock.now += ms; }, now, store, shared: { store, clock } };
 }
 

@@ -17,7 +17,6 @@ export interface CreditLimitsDeps {
   store: Pick<Store, 'passCredit'>;
   transport: (name: string) => Transport;
   events: EventBus;
-  now?: () => number;
 }
 
 /** What a CREDIT row carries: its source token (lower case) and amount, or null when it is not a CREDIT of ours. */
@@ -32,11 +31,7 @@ function creditOf(row: MessageRow, transport: Transport): { token: string; amoun
 }
 
 export class CreditLimits {
-  private readonly now: () => number;
-
-  constructor(private readonly deps: CreditLimitsDeps) {
-    this.now = deps.now ?? Date.now;
-  }
+  constructor(private readonly deps: CreditLimitsDeps) {}
 
   /**
    * Whether `row` may go now; a CREDIT that may is counted in its route's window from now on.
@@ -52,7 +47,6 @@ export class CreditLimits {
     if (limit === undefined) return null;
     const { amount, token } = credit;
     const held = (reason: string): GuardVerdict => ({ kind: 'hold', code: HoldCode.creditCap, reason });
-    const now = this.now();
     let verdict: GuardVerdict = null;
     if (!row.guardReleased) {
       if (limit.maxPerMessage !== undefined && amount > limit.maxPerMessage)

@@ -11,7 +11,7 @@ import { createLogger, logEvents } from '../ops/logger.js';
 import { createMetrics } from '../ops/metrics.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
-import { errorSummary } from '../errors/base.js';
+import { ErrorCode, errorSummary, isIsorelayError } from '../errors/base.js';
 import { Keeper } from '../liquidation/keeper.js';
 import { PriceService } from '../oracle/priceService.js';
 import { Relayer } from './relayer.js';
@@ -86,7 +86,7 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
     ...Object.entries(dvnSigners).map(([name, w]) => ({ role: `DVN signer "${name}"`, address: w.address })),
     ...attesters.map((a, i) => ({ role: `attester ${i + 1}`, address: a.address })),
   ]);
-  const store = await openStore(config.store, { env: o.env ?? process.env });
+  const store = await openWhenReachable(config, o.env ?? process.env, logger);
   const events = new EventBus();
   const unlog = logEvents(events, logger);
   const metrics = createMetrics(events);
@@ -144,6 +144,22 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
         logger.info('isorelay stopped');
       })()),
   };
+}
+
+/**
+ * Opens the store; a PostgreSQL database that cannot be reached yet (it starts after this
+ * process, or is failing over) is waited for, with backoff up to 10 s, each failure logged.
+ */
+async function openWhenReachable(config: Config, env: NodeJS.ProcessEnv, logger: pino.Logger): Promise<Store> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await openStore(config.store, { env });
+    } catch (e) {
+      if (!isIsorelayError(e, ErrorCode.STORE_UNAVAILABLE)) throw e;
+      logger.warn(`${errorSummary(e)}; trying again (attempt ${attempt})`);
+      await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt)));
+    }
+  }
 }
 
 /** Resolves when the process is asked to stop (SIGINT or SIGTERM). */

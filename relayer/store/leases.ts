@@ -4,7 +4,7 @@
 // extend is lost at once. Nothing is signed for work this book does not hold with time to spare:
 // an instance paused past its leases (SIGSTOP, a long GC, a frozen VM) wakes up fenced.
 import { performance } from 'node:perf_hooks';
-import { errorSummary } from '../errors/base.js';
+import { ErrorCode, errorSummary, isIsorelayError } from '../errors/base.js';
 import { LeaseLostError, type Fence, type Store } from './store.js';
 
 interface Held {
@@ -82,29 +82,34 @@ export class LeaseBook {
     return this.clock();
   }
 
-  /** Extends every named lease wanted and every claim; what cannot be extended is dropped. */
+  /**
+   * Extends every claim and every named lease wanted, all at once (one slow renewal, such as a
+   * lease row a scan commit holds, does not hold up the others); what the store refuses is dropped,
+   * and what it cannot answer stays as it was until its own time runs out.
+   */
   async heartbeat(): Promise<void> {
     const started = this.clock();
-    try {
-      for (const name of this.named.keys()) {
-        const lease = await this.store.acquireLease(name, this.owner, this.ttlMs);
-        this.named.set(name, lease === null ? null : { fence: lease, validUntil: started + this.ttlMs });
+    const errors: string[] = [];
+    const claims = [...this.claims].map(([id, h]) => ({ id, fence: h.fence }));
+    const renewClaims = async () => {
+      if (claims.length === 0) return;
+      const kept = await this.store.renewClaims(claims, this.ttlMs);
+      for (const c of claims) {
+        const h = this.claims.get(c.id);
+        if (h === undefined || h.fence.epoch !== c.fence.epoch) continue;
+        if (kept.has(c.id)) h.validUntil = started + this.ttlMs;
+        else this.claims.delete(c.id);
       }
-      const claims = [...this.claims].map(([id, h]) => ({ id, fence: h.fence }));
-      if (claims.length > 0) {
-        const kept = await this.store.renewClaims(claims, this.ttlMs);
-        for (const c of claims) {
-          const h = this.claims.get(c.id);
-          if (h === undefined || h.fence.epoch !== c.fence.epoch) continue;
-          if (kept.has(c.id)) h.validUntil = started + this.ttlMs;
-          else this.claims.delete(c.id);
-        }
-      }
-      this.storeError = null;
-    } catch (e) {
-      // What was held stays held until its own time runs out: a short database blip fences nothing.
-      this.storeError = errorSummary(e);
-    }
+    };
+    const renewNamed = async (name: string) => {
+      const lease = await this.store.acquireLease(name, this.owner, this.ttlMs);
+      this.named.set(name, lease === null ? null : { fence: lease, validUntil: started + this.ttlMs });
+    };
+    const results = await Promise.allSettled([renewClaims(), ...[...this.named.keys()].map(renewNamed)]);
+    // The store away is what readiness reports; a renewal that waited too long for a row lock is not.
+    for (const r of results) if (r.status === 'rejected' && isIsorelayError(r.reason, ErrorCode.STORE_UNAVAILABLE)) errors.push(errorSummary(r.reason));
+    // What was held stays held until its own time runs out: a short database blip fences nothing.
+    this.storeError = errors[0] ?? null;
   }
 
   /**

@@ -20,7 +20,21 @@ export function postgresUrl(cfg: Extract<StoreConfig, { postgres: unknown }>, en
   return fromEnv;
 }
 
+/**
+ * A connection string whose password is not percent-encoded (an `@`, `#`, `/` or `?` in it) is
+ * parsed wrongly, and a piece of the password would end up named as the host in errors: refused
+ * here, without repeating any of it.
+ */
+export function checkPostgresUrl(url: string): void {
+  const rest = url.replace(/^postgres(ql)?:\/\//, '');
+  const authority = rest.slice(0, Math.max(rest.lastIndexOf('@'), 0));
+  if ((rest.match(/@/g) ?? []).length > 1 || /[#?/]/.test(authority))
+    throw new IsorelayError(ErrorCode.CONFIG_INVALID, 'the database URL cannot be read: percent-encode the user name and password (e.g. @ as %40, # as %23, / as %2F)');
+}
+
 export async function openStore(cfg: StoreConfig, o: { env?: NodeJS.ProcessEnv; sqlite?: SqliteStoreOptions; migrate?: boolean } = {}): Promise<Store> {
   if ('sqlite' in cfg) return SqliteStore.open(cfg.sqlite, o.sqlite ?? {});
-  return PgStore.open({ url: postgresUrl(cfg, o.env), poolSize: cfg.postgres.poolSize, ...(o.migrate === undefined ? {} : { migrate: o.migrate }) });
+  const url = postgresUrl(cfg, o.env);
+  checkPostgresUrl(url);
+  return PgStore.open({ url, poolSize: cfg.postgres.poolSize, ...(o.migrate === undefined ? {} : { migrate: o.migrate }) });
 }

@@ -111,7 +111,7 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
   }
 
   /** The source check, before anything is signed: agreed → go on; otherwise the step's result. */
-  async function verifySource(row: MessageRow, stage: 'finalized' | 'verified'): Promise<{ ok: true; row: MessageRow; witnesses?: readonly string[] } | { ok: false; result: StepResult }> {
+  async function verifySource(row: MessageRow, stage: 'finalized' | 'verified', fence: MessageRow['lease']): Promise<{ ok: true; row: MessageRow; witnesses?: readonly string[] } | { ok: false; result: StepResult }> {
     const v = await deps.verifier.verify(row);
     switch (v.kind) {
       case 'agreed':
@@ -130,7 +130,7 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
         const { payload, messageId, kind, srcTx, srcBlock, srcBlockHash, logIndex, sequence } = v.message;
         const reason = 'a quorum of providers corrected the stored observation after the operator\'s release';
         const patch = { payload, messageId, kind, srcTx, srcBlock, srcBlockHash, logIndex, sequence, holdCode: null, lastError: reason };
-        if (!(await deps.store.transition(row.id, row.status, row.status, patch, now(), row.lease)))
+        if (!(await deps.store.transition(row.id, row.status, row.status, patch, now(), fence)))
           return { ok: false, result: { kind: 'wait', reason: 'the message moved meanwhile' } };
         return { ok: true, row: (await deps.store.get(row.id)) ?? row };
       }
@@ -140,12 +140,14 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
   return async (initial: MessageRow): Promise<StepResult> => {
     if (deps.isPaused(initial.route)) return { kind: 'wait', reason: `route ${initial.route} is paused` };
     const stage = initial.status === 'failed' ? initial.resumeStatus : initial.status;
+    // Every write of this step is fenced by the claim it started under (a re-read row may carry another owner's).
+    const fence = initial.lease;
     let row = initial;
     let witnesses: readonly string[] | undefined;
     // Verify: nothing is signed for a message its source's providers do not agree on (re-read, or
     // remembered, before every pass that may still sign: a verifier signs what its providers served).
     if (stage === 'finalized' || stage === 'verified') {
-      const checked = await verifySource(row, stage);
+      const checked = await verifySource(row, stage, fence);
       if (!checked.ok) return checked.result;
       row = checked.row;
       witnesses = checked.witnesses;
@@ -171,7 +173,7 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
       if (done === undefined || done.then === 'submitted') return { kind: 'advance', to: 'submitted', patch: { dstTx: sent.receipt.transactionHash } };
       if (done.then !== row.status) {
         const from = row.status;
-        if (await deps.store.transition(row.id, from, done.then, { lastError: null }, now(), row.lease))
+        if (await deps.store.transition(row.id, from, done.then, { lastError: null }, now(), fence))
           deps.events.emit({ type: 'message.moved', id: row.id, route: row.route, from, to: done.then, ageMs: now() - row.observedAt });
         row = (await deps.store.get(row.id)) ?? row;
       }

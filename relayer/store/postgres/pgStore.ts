@@ -44,7 +44,7 @@ const PATCH_COLUMNS: Record<Exclude<keyof MessagePatch, 'sequence'>, string> = {
 
 /** Connection-level failures (refused, reset, terminated, shutting down, failover): the database is not there now. */
 const UNAVAILABLE_SQLSTATE = /^(08|57P0[1-3]|53300|25006)/;
-const UNAVAILABLE_TEXT = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|Connection terminated|connection timeout|Client has encountered a connection error|Client was closed|the database system is (starting up|shutting down|in recovery mode)|terminating connection|read-only transaction|timeout exceeded when trying to connect/i;
+const UNAVAILABLE_TEXT = /Query read timeout|query_timeout|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|Connection terminated|connection timeout|Client has encountered a connection error|Client was closed|the database system is (starting up|shutting down|in recovery mode)|terminating connection|read-only transaction|timeout exceeded when trying to connect/i;
 
 /** Whether a failure is the database being away (retry later) rather than a statement's fault. */
 export function isUnavailable(e: unknown): boolean {
@@ -103,27 +103,33 @@ class PgView implements Store {
 
   async observe(rows: NewMessage[], now: number): Promise<string[]> {
     if (rows.length === 0) return [];
-    return this.atomically(async (tx) => {
-      const changed: string[] = [];
-      for (const r of rows) {
-        const res = await (tx as PgView).q(
-          `INSERT INTO messages (id, route, transport, transport_id, src_chain, dst_chain, message_id, kind, src_tx, src_block,
-             src_block_num, src_block_hash, log_index, payload, status, observed_at, updated_at, seq_path, seq_nonce)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'observed', $15, $15, $16, $17)
-           ON CONFLICT (id) DO UPDATE SET status = 'observed', src_tx = excluded.src_tx, src_block = excluded.src_block,
-             src_block_num = excluded.src_block_num, src_block_hash = excluded.src_block_hash, log_index = excluded.log_index,
-             payload = excluded.payload, message_id = excluded.message_id, kind = excluded.kind,
-             seq_path = excluded.seq_path, seq_nonce = excluded.seq_nonce,
-             resume_status = NULL, attempts = 0, next_attempt_at = 0, dst_tx = NULL, guard_released = FALSE, hold_code = NULL,
-             last_error = NULL, updated_at = excluded.updated_at, lease_epoch = messages.lease_epoch + 1, lease_until = 0
-           WHERE messages.status = 'orphaned' OR (messages.status = 'observed' AND messages.src_block_hash <> excluded.src_block_hash)`,
-          [r.id, r.route, r.transport, r.transportId, r.srcChain, r.dstChain, r.messageId, r.kind, r.srcTx, r.srcBlock.toString(),
-            r.srcBlock.toString(), r.srcBlockHash, r.logIndex, r.payload, now, r.sequence?.path ?? null, r.sequence?.nonce.toString() ?? null],
-        );
-        if ((res.rowCount ?? 0) > 0) changed.push(r.id);
-      }
-      return changed;
-    });
+    // One statement for the whole range: a scan commit holds its stream's lease row, and a long
+    // one would keep the heartbeat waiting.
+    const col = <T>(f: (r: NewMessage) => T) => rows.map(f);
+    const res = await this.q<{ id: string }>(
+      `INSERT INTO messages (id, route, transport, transport_id, src_chain, dst_chain, message_id, kind, src_tx, src_block,
+         src_block_num, src_block_hash, log_index, payload, status, observed_at, updated_at, seq_path, seq_nonce)
+       SELECT id, route, transport, transport_id, src_chain, dst_chain, message_id, kind, src_tx, src_block,
+         src_block::bigint, src_block_hash, log_index, payload, 'observed', $15, $15, seq_path, seq_nonce::bigint
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                   $10::text[], $11::text[], $12::int[], $13::text[], $14::text[], $16::text[])
+         AS r(id, route, transport, transport_id, src_chain, dst_chain, message_id, kind, src_tx, src_block, src_block_hash,
+              log_index, payload, seq_path, seq_nonce)
+       ON CONFLICT (id) DO UPDATE SET status = 'observed', src_tx = excluded.src_tx, src_block = excluded.src_block,
+         src_block_num = excluded.src_block_num, src_block_hash = excluded.src_block_hash, log_index = excluded.log_index,
+         payload = excluded.payload, message_id = excluded.message_id, kind = excluded.kind,
+         seq_path = excluded.seq_path, seq_nonce = excluded.seq_nonce,
+         resume_status = NULL, attempts = 0, next_attempt_at = 0, dst_tx = NULL, guard_released = FALSE, hold_code = NULL,
+         last_error = NULL, updated_at = excluded.updated_at, lease_epoch = messages.lease_epoch + 1, lease_until = 0
+       WHERE messages.status = 'orphaned' OR (messages.status = 'observed' AND messages.src_block_hash <> excluded.src_block_hash)
+       RETURNING id`,
+      [col((r) => r.id), col((r) => r.route), col((r) => r.transport), col((r) => r.transportId), col((r) => r.srcChain), col((r) => r.dstChain),
+        col((r) => r.messageId), col((r) => r.kind), col((r) => r.srcTx), col((r) => r.srcBlock.toString()), col((r) => r.srcBlockHash),
+        col((r) => r.logIndex), col((r) => r.payload), col((r) => r.sequence?.path ?? null), now, col((r) => r.sequence?.nonce.toString() ?? null)],
+    );
+    const changed = new Set(res.rows.map((r) => r.id));
+    // In the order given (what SQLite returns too).
+    return rows.map((r) => r.id).filter((id) => changed.has(id));
   }
 
   async get(id: string): Promise<MessageRow | undefined> {
@@ -327,6 +333,13 @@ class PgView implements Store {
   }
 
   async acquireLease(name: string, owner: string, ttlMs: number): Promise<Lease | null> {
+    // A scan commit holds its lease row (FOR SHARE) until it ends: wait a moment, not for it.
+    if (this.pool !== null) return this.atomically((tx) => (tx as PgView).acquireLeaseNow(name, owner, ttlMs, true));
+    return this.acquireLeaseNow(name, owner, ttlMs, false);
+  }
+
+  private async acquireLeaseNow(name: string, owner: string, ttlMs: number, bounded: boolean): Promise<Lease | null> {
+    if (bounded) await this.q(`SET LOCAL lock_timeout = '1000ms'`);
     const r = (await this.q<{ epoch: string }>(
       `INSERT INTO leases (name, owner, epoch, expires_at) VALUES ($1, $2, 1, ${CLOCK} + $3)
        ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
@@ -388,7 +401,7 @@ export class PgStore extends PgView {
     super(poolRef, where, poolRef);
   }
 
-  /** Connects (retrying while the database starts) and migrates. */
+  /** Connects and migrates; a database that cannot be reached is a STORE_UNAVAILABLE (the daemon waits and tries again). */
   static async open(o: PgStoreOptions): Promise<PgStore> {
     const where = describeUrl(o.url);
     const pool = new pg.Pool({
@@ -396,8 +409,8 @@ export class PgStore extends PgView {
       max: o.poolSize ?? 8,
       connectionTimeoutMillis: o.connectTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
-      // A statement that hangs (a database failing over) must not hold a step forever.
-      query_timeout: 30_000,
+      // A statement that hangs (a database failing over, packets dropped) must not hold a step for long.
+      query_timeout: 15_000,
     });
     // An idle connection dropped by the server emits here; without a listener it would kill the process.
     pool.on('error', () => undefined);

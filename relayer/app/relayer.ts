@@ -202,6 +202,7 @@ export class Relayer {
     await Promise.all([...this.chains.values()].map((c) => this.untilDone(`${c.name}: chain id`, () => c.checkChainId())));
     for (const s of this.senders.values()) s.reopen();
     await this.book.heartbeat();
+    await this.syncHalts();
     // With the key leased, what this key left in flight is found now; otherwise when the lease comes.
     if (this.holdsKey()) await this.recoverSenders();
     this.running = true;
@@ -234,6 +235,7 @@ export class Relayer {
       await sleep(this.book.heartbeatMs);
       if (!this.running) break;
       await this.book.heartbeat();
+      await this.syncHalts();
       if (!this.recovered && this.recovering === undefined && this.holdsKey()) {
         this.recovering = this.recoverSenders().catch(() => undefined).finally(() => (this.recovering = undefined));
       }
@@ -283,6 +285,7 @@ export class Relayer {
   /** One pass of every stage, waiting for the work it starts (tests and `--once`). */
   async tick(): Promise<void> {
     await this.book.heartbeat();
+    await this.syncHalts();
     if (!this.recovered && this.holdsKey()) await this.recoverSenders();
     for (const w of this.watchers) if (!this.halted.has(w.route)) await this.pollWatcher(w);
     await this.deliver.pump();
@@ -358,6 +361,9 @@ export class Relayer {
       if (view !== undefined) view.lastError = errorSummary(e);
       if (isIsorelayError(e, ErrorCode.REORG_BEYOND_FINALITY)) {
         this.halted.set(w.route, e.message);
+        // Halted for every instance on the store, and across restarts, until an operator resumes it.
+        this.unpersistedHalts.add(w.route);
+        await this.syncHalts();
         this.events.emit({ type: 'incident', chain: w.chain, code: e.code, message: e.message });
       } else {
         this.events.emit({ type: 'stage.error', stage: 'watch', chain: w.chain, error: errorSummary(e), retryable: isRetryable(e) });
@@ -368,9 +374,31 @@ export class Relayer {
 
   private async watchLoop(w: { route: string; chain: string; watcher: SourceWatcher }): Promise<void> {
     const pollMs = this.client(w.chain).config.pollMs;
-    while (this.running && !this.halted.has(w.route)) {
-      const worked = await this.pollWatcher(w);
+    while (this.running) {
+      // A halted route is not scanned; it is again once an operator resumes it.
+      const worked = this.halted.has(w.route) ? false : await this.pollWatcher(w);
       if (!worked) await sleep(pollMs);
+    }
+  }
+
+  /** Halts this instance found that the store does not know yet (it was away when they happened). */
+  private readonly unpersistedHalts = new Set<string>();
+
+  /**
+   * The halted routes are the store's (another instance's incident halts this one too) plus any
+   * this instance could not record yet; a halt an operator lifted (`isorelay route resume`) ends here too.
+   */
+  private async syncHalts(): Promise<void> {
+    try {
+      for (const route of [...this.unpersistedHalts]) {
+        await this.deps.store.haltRoute(route, this.halted.get(route) ?? 'halted');
+        this.unpersistedHalts.delete(route);
+      }
+      const stored = new Map((await this.deps.store.haltedRoutes()).map((h) => [h.route, h.reason]));
+      for (const route of [...this.halted.keys()]) if (!stored.has(route) && !this.unpersistedHalts.has(route)) this.halted.delete(route);
+      for (const [route, reason] of stored) this.halted.set(route, reason);
+    } catch {
+      // The store is away: the halts known here stand; the next heartbeat tries again.
     }
   }
 

@@ -6,6 +6,7 @@ import { redactText } from '../errors/redact.js';
 import { devnetCommand } from './commands/devnet.js';
 import { doctorCommand } from './commands/doctor.js';
 import { heldListCommand, heldRejectCommand, heldReleaseCommand } from './commands/held.js';
+import { routeHaltedCommand, routeResumeCommand } from './commands/route.js';
 import { lockCommand } from './commands/lock.js';
 import { positionsCommand } from './commands/positions.js';
 import { pricesCommand } from './commands/prices.js';
@@ -103,6 +104,19 @@ held
   .requiredOption('-c, --config <file>', 'relayer config (YAML)')
   .option('--reason <text>', 'why (kept with the message)')
   .action(heldRejectCommand);
+
+const route = program.command('route').description('routes an incident halted (a reorg beyond finality) for every instance: list them, or resume one after investigating');
+route
+  .command('halted')
+  .description('halted routes, since when and why')
+  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .option('--json', 'print JSON')
+  .action(routeHaltedCommand);
+route
+  .command('resume <route>')
+  .description('lift a halt: running relayers scan and deliver the route again')
+  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .action(routeResumeCommand);
 
 program
   .command('doctor')

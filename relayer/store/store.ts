@@ -194,6 +194,15 @@ export interface Store {
   /** Every named lease, for status. */
   leases(): Promise<(Lease & { expiresAt: number })[]>;
 
+  /**
+   * Routes halted by an incident (a reorg beyond finality), for every instance: halted here, the
+   * route is halted everywhere within a heartbeat, and stays so across restarts until an operator resumes it.
+   */
+  haltRoute(route: string, reason: string): Promise<void>;
+  haltedRoutes(): Promise<{ route: string; reason: string; at: number }[]>;
+  /** Lifts a halt (the operator's decision); false if the route was not halted. */
+  resumeRoute(route: string): Promise<boolean>;
+
   /** Runs `fn` in one transaction, with a store bound to it; a throw undoes everything. */
   atomically<T>(fn: (tx: Store) => Promise<T>): Promise<T>;
   close(): Promise<void>;

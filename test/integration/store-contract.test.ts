@@ -316,6 +316,16 @@ for (const kind of KINDS) {
         assert.deepEqual(await store.passCredit({ ...p, id: 'b', amount: 99n }), { passed: true, used: 99n }, 'and no longer here');
       });
 
+      it('keeps route halts for every instance until one is resumed', async function () {
+        await store.haltRoute('arbitrum-base', 'reorg beyond finality');
+        await store.haltRoute('arbitrum-base', 'again');
+        const other = await second();
+        assert.deepEqual((await other.haltedRoutes()).map((h) => [h.route, h.reason]), [['arbitrum-base', 'reorg beyond finality']], 'the first reason stands');
+        assert.equal(await other.resumeRoute('arbitrum-base'), true);
+        assert.equal(await store.resumeRoute('arbitrum-base'), false);
+        assert.deepEqual(await store.haltedRoutes(), []);
+      });
+
       it('passCredit() from several instances at once never lets more than the window through', async function () {
         const handles = [store, await second(), await second()];
         const results = await Promise.all(Array.from({ length: 30 }, (_, i) =>

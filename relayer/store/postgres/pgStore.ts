@@ -366,6 +366,19 @@ class PgView implements Store {
     return res.rows.map((r) => ({ name: r.name, owner: r.owner, epoch: Number(r.epoch), expiresAt: Number(r.expires_at), ttlMs: Math.max(0, Number(r.expires_at) - Number(r.now)) }));
   }
 
+  async haltRoute(route: string, reason: string): Promise<void> {
+    await this.q(`INSERT INTO halts (route, reason, at) VALUES ($1, $2, ${CLOCK}) ON CONFLICT (route) DO NOTHING`, [route, reason]);
+  }
+
+  async haltedRoutes(): Promise<{ route: string; reason: string; at: number }[]> {
+    const res = await this.q<{ route: string; reason: string; at: string }>('SELECT route, reason, at FROM halts ORDER BY route');
+    return res.rows.map((r) => ({ route: r.route, reason: r.reason, at: Number(r.at) }));
+  }
+
+  async resumeRoute(route: string): Promise<boolean> {
+    return (await this.q('DELETE FROM halts WHERE route = $1', [route])).rowCount === 1;
+  }
+
   async atomically<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     if (this.pool === null) return fn(this);
     let client: pg.PoolClient;

@@ -54,5 +54,6 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX transactions_pending ON transactions(chain, sender, status);
    CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, epoch BIGINT NOT NULL, expires_at BIGINT NOT NULL);
    CREATE TABLE credit_window (route TEXT NOT NULL, id TEXT NOT NULL, token TEXT NOT NULL, amount NUMERIC(78, 0) NOT NULL, passed_at BIGINT NOT NULL, PRIMARY KEY (route, id));
-   CREATE INDEX credit_window_token ON credit_window(route, token, passed_at);`,
+   CREATE INDEX credit_window_token ON credit_window(route, token, passed_at);
+   CREATE TABLE halts (route TEXT PRIMARY KEY, reason TEXT NOT NULL, at BIGINT NOT NULL);`,
 ];

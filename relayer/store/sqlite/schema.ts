@@ -59,4 +59,6 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   // The credit routes' windows: each CREDIT let through, by route and source token (amount as decimal text).
   `CREATE TABLE credit_window (route TEXT NOT NULL, id TEXT NOT NULL, token TEXT NOT NULL, amount TEXT NOT NULL, passed_at INTEGER NOT NULL, PRIMARY KEY (route, id));
    CREATE INDEX credit_window_token ON credit_window(route, token, passed_at);`,
+  // Routes halted by an incident, until an operator resumes them.
+  `CREATE TABLE halts (route TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL);`,
 ];

@@ -379,6 +379,18 @@ class SqliteCore {
       .map((r) => ({ name: r.name, owner: r.owner, epoch: r.epoch, expiresAt: r.expires_at, ttlMs: Math.max(0, r.expires_at - clock) }));
   }
 
+  haltRoute(route: string, reason: string): void {
+    this.sql('INSERT INTO halts (route, reason, at) VALUES (?, ?, ?) ON CONFLICT(route) DO NOTHING').run(route, reason, this.clock());
+  }
+
+  haltedRoutes(): { route: string; reason: string; at: number }[] {
+    return this.sql('SELECT route, reason, at FROM halts ORDER BY route').all() as { route: string; reason: string; at: number }[];
+  }
+
+  resumeRoute(route: string): boolean {
+    return this.sql('DELETE FROM halts WHERE route = ?').run(route).changes === 1;
+  }
+
   close(): void {
     this.statements.clear();
     if (this.db.open) this.db.close();
@@ -491,6 +503,15 @@ class SqliteView implements Store {
   }
   leases(): Promise<(Lease & { expiresAt: number })[]> {
     return this.run(() => this.core.leases());
+  }
+  haltRoute(route: string, reason: string): Promise<void> {
+    return this.run(() => this.core.haltRoute(route, reason));
+  }
+  haltedRoutes(): Promise<{ route: string; reason: string; at: number }[]> {
+    return this.run(() => this.core.haltedRoutes());
+  }
+  resumeRoute(route: string): Promise<boolean> {
+    return this.run(() => this.core.resumeRoute(route));
   }
   async atomically<T>(fn: (tx: Store) => Promise<T>): Promise<T> {
     const gate = this.gate;

@@ -143,7 +143,7 @@ async function main(): Promise<void> {
       const store = SqliteStore.open(join(dir, `relayer-${runs++}.sqlite`));
       const r = Relayer.create({ config: cfg, store, relayerKey, dvnSigner, dvnSigners });
       await r.start();
-      return { stop: async () => { await r.stop(); store.close(); } };
+      return { stop: async () => { await r.stop(); await store.close(); } };
     },
   });
   const relayer = relayerRunner('relayer', config);

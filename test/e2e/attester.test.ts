@@ -98,7 +98,7 @@ describe('attesters in their own processes', function () {
       prices: new PriceService(config, (c) => relayer.client(c)), events: relayer.events,
     });
     await lock(m, 'arbitrum', { amount: 350_000_000n, positionId: 21n });
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
     const e = engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base')));
     await minedOn(m, 'base', e.getFunction('increase').send(21n, m.market.id, ENGINE_SIDE.long, ETH));
     await keeper.tick();

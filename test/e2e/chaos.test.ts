@@ -74,7 +74,7 @@ describe('chaos: every RPC fault at once, for a minute', function () {
       for (const p of byChain.base ?? []) p.setMode('down');
       const outageEnds = Date.now() + 15_000;
       while (Date.now() < outageEnds) {
-        if (!relayer.health().ready) notReadyInOutage = true;
+        if (!(await relayer.health()).ready) notReadyInOutage = true;
         await sleep(250);
       }
       for (const [i, p] of (byChain.base ?? []).entries()) p.setMode('chaos', { seed: SEED * 100 + i });
@@ -83,20 +83,20 @@ describe('chaos: every RPC fault at once, for a minute', function () {
       for (const p of proxies) p.setMode('ok');
       const faultsEnded = Date.now();
 
-      while (store.list({ status: 'delivered' }).filter((r) => r.kind === 'CREDIT').length < LOCKS) {
+      while ((await store.list({ status: 'delivered' })).filter((r) => r.kind === 'CREDIT').length < LOCKS) {
         if (Date.now() - faultsEnded > DRAIN_BOUND_MS) {
-          const notDelivered = store.list({}).filter((r) => r.status !== 'delivered');
+          const notDelivered = (await store.list({})).filter((r) => r.status !== 'delivered');
           const first = [...notDelivered].sort((a, b) => Number((a.sequence?.nonce ?? 0n) - (b.sequence?.nonce ?? 0n))).slice(0, 3);
           const stuck = [...first, ...notDelivered.slice(0, 3)].map((r) => `${r.id} #${r.sequence?.nonce ?? '?'} ${r.status}/${r.resumeStatus ?? ''}: ${r.lastError ?? ''}`);
-          stuck.push(`sequence nonces stored on arbitrum-base: ${store.list({ route: 'arbitrum-base' }).map((r) => r.sequence?.nonce).sort((a, b) => Number((a ?? 0n) - (b ?? 0n))).slice(0, 8).join(',')}`);
-          throw new Error(`not drained within ${DRAIN_BOUND_MS} ms: ${store.list({ status: 'delivered' }).length}/${LOCKS}; e.g.\n${stuck.join('\n')}`);
+          stuck.push(`sequence nonces stored on arbitrum-base: ${(await store.list({ route: 'arbitrum-base' })).map((r) => r.sequence?.nonce).sort((a, b) => Number((a ?? 0n) - (b ?? 0n))).slice(0, 8).join(',')}`);
+          throw new Error(`not drained within ${DRAIN_BOUND_MS} ms: ${(await store.list({ status: 'delivered' })).length}/${LOCKS}; e.g.\n${stuck.join('\n')}`);
         }
         await sleep(250);
       }
       const drainedMs = Date.now() - faultsEnded;
       const readyBy = Date.now() + 20_000;
-      while (!relayer.health().ready) {
-        if (Date.now() > readyBy) throw new Error(`not ready after the drain: ${JSON.stringify(relayer.health().checks)}`);
+      while (!(await relayer.health()).ready) {
+        if (Date.now() > readyBy) throw new Error(`not ready after the drain: ${JSON.stringify((await relayer.health()).checks)}`);
         await sleep(250);
       }
 

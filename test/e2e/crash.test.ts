@@ -68,8 +68,8 @@ describe('crash recovery (SIGKILL between stages)', function () {
       // each DVN's verify, commit, lzReceive: each exactly once (or one batch), whatever the crash point.
       assert.equal(await nonceOf(m, 'base', m.accounts.relayer.address), nonceBefore + txs);
       const store = SqliteStore.open(join(dir, 'relayer.sqlite'), { readonly: true });
-      const rows = store.list({});
-      store.close();
+      const rows = await store.list({});
+      await store.close();
       assert.equal(rows.length, 1);
       assert.equal(rows[0]?.status, 'delivered');
       assert.equal(rows[0]?.messageId, l.lockId);

@@ -22,11 +22,11 @@ describe('credit path (arbitrum over LayerZero v2, optimism over Wormhole)', fun
         await lock(m, 'optimism', { amount: 10n ** 18n, positionId: 2n, asset: 'weth' }),
         await lock(m, 'arbitrum', { amount: 7n, positionId: 1n }),
       ];
-      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === locks.length);
+      await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === locks.length);
       // Tick more: nothing is delivered twice, nothing else appears.
       for (let i = 0; i < 5; i++) await relayer.tick();
 
-      const rows = store.list({});
+      const rows = await store.list({});
       assert.equal(rows.length, 3);
       assert.deepEqual(rows.map((r) => r.status), ['delivered', 'delivered', 'delivered']);
       for (const l of locks) {
@@ -40,7 +40,7 @@ describe('credit path (arbitrum over LayerZero v2, optimism over Wormhole)', fun
       if (batching) assert.ok(sent >= 1 && sent <= 3, `one batch per tick at most, got ${sent} transactions`);
       // LayerZero (arbitrum): a verify per required DVN (two), commit, lzReceive; Wormhole (optimism): receiveWormholeMessage.
       else assert.equal(sent, 2 * 4 + 1, 'one transaction per step, none repeated');
-      store.close();
+      await store.close();
     });
   }
 
@@ -48,11 +48,11 @@ describe('credit path (arbitrum over LayerZero v2, optimism over Wormhole)', fun
     const m = devnet().manifest;
     const first = makeRelayer(m);
     const l = await lock(m, 'arbitrum');
-    await tickUntil(first.relayer, () => first.store.list({ status: 'delivered' }).length === 1);
+    await tickUntil(first.relayer, async () => (await first.store.list({ status: 'delivered' })).length === 1);
     const nonce = await nonceOf(m, 'base', m.accounts.relayer.address);
 
     const second = makeRelayer(m, { store: SqliteStore.open(':memory:') });
-    await tickUntil(second.relayer, () => second.store.list({ status: 'delivered' }).length === 1);
+    await tickUntil(second.relayer, async () => (await second.store.list({ status: 'delivered' })).length === 1);
     assert.equal(await nonceOf(m, 'base', m.accounts.relayer.address), nonce, 'no transaction sent');
     assert.equal(await creditCount(m, l.lockId), 1);
   });
@@ -89,8 +89,8 @@ describe('credit path (arbitrum over LayerZero v2, optimism over Wormhole)', fun
       // It even claims to come from the real vault: the origin check never gets that far.
       const lockId = await sendCredit(rogue, 1n, m.chains.arbitrum?.contracts.vault);
       const { relayer, store } = makeRelayer(m);
-      await tickUntil(relayer, () => store.list({}).some((r) => r.status === 'dead'));
-      const [row] = store.list({});
+      await tickUntil(relayer, async () => (await store.list({})).some((r) => r.status === 'dead'));
+      const [row] = await store.list({});
       assert.equal(row?.status, 'dead');
       assert.match(row?.lastError ?? '', /not the registered peer/);
       assert.match(row?.lastError ?? '', /LZ_PathNotInitializable/);
@@ -105,8 +105,8 @@ describe('credit path (arbitrum over LayerZero v2, optimism over Wormhole)', fun
       const lockId = await sendCredit(rogue, 1n);
       await sendCredit(rogue, 1n); // the same lockId again, in a new packet
       const { relayer, store } = makeRelayer(m);
-      await tickUntil(relayer, () => store.list({}).filter((r) => r.status === 'delivered' || r.status === 'dead').length === 2);
-      const rows = store.list({});
+      await tickUntil(relayer, async () => (await store.list({})).filter((r) => r.status === 'delivered' || r.status === 'dead').length === 2);
+      const rows = await store.list({});
       assert.deepEqual(rows.map((r) => r.status).sort(), ['dead', 'delivered']);
       const dead = rows.find((r) => r.status === 'dead');
       assert.match(dead?.lastError ?? '', /already credited: replayed message/);

@@ -41,25 +41,25 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     metrics = createMetrics(relayer.events);
   });
 
-  afterEach(() => {
+  afterEach(async () => {
     metrics.dispose();
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
   /** A 1 ETH long on 1000 USDC from `source` (arbitrum unless said), closed at `closeAt` on base: RELEASE + SEIZE. */
   async function closeAtALoss(m: DevnetManifest, closeAt: bigint, priceChains: string[], source = 'arbitrum', positionId = 11n): Promise<{ seizeId: string; seized: bigint }> {
     await lock(m, source, { amount: 1_000_000_000n, positionId });
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).some((r) => r.kind === 'CREDIT' && r.srcChain === source));
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).some((r) => r.kind === 'CREDIT' && r.srcChain === source));
     const e = engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base')));
     await minedOn(m, 'base', e.getFunction('increase').send(positionId, m.market.id, LONG, 10n ** 18n));
     await setEthUsd(m, priceChains, closeAt);
     const fee = (await e.getFunction('quoteSettlement')(BigInt(m.chains[source]?.chainId ?? 0))) as bigint;
     await minedOn(m, 'base', e.getFunction('close').send(positionId, { value: 2n * fee }));
     const mine = (r: { kind: string | null; dstChain: string }) => r.dstChain === source;
-    await tickUntil(relayer, () => store.list({}).some((r) => mine(r) && r.kind === 'SEIZE' && (r.status === 'held' || r.status === 'delivered')));
-    await tickUntil(relayer, () => store.list({}).some((r) => mine(r) && r.kind === 'RELEASE' && r.status === 'delivered'));
-    const seize = store.list({}).find((r) => mine(r) && r.kind === 'SEIZE');
+    await tickUntil(relayer, async () => (await store.list({})).some((r) => mine(r) && r.kind === 'SEIZE' && (r.status === 'held' || r.status === 'delivered')));
+    await tickUntil(relayer, async () => (await store.list({})).some((r) => mine(r) && r.kind === 'RELEASE' && r.status === 'delivered'));
+    const seize = (await store.list({})).find((r) => mine(r) && r.kind === 'SEIZE');
     const sent = await engine(m).queryFilter('SettlementSent', 0, 'latest');
     const seizedLog = sent.map((l) => engine(m).interface.parseLog(l)).find((p) => p?.args[2] === 3n && p.args[1] === BigInt(m.chains[source]?.chainId ?? 0));
     return { seizeId: seize?.id as string, seized: seizedLog?.args[6] as bigint };
@@ -71,7 +71,7 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     const fund = m.accounts.insuranceFund.address;
     const before = await tokenBalance(m, 'arbitrum', usdc, fund);
     const { seizeId, seized } = await closeAtALoss(m, 2_500n, ['arbitrum', 'optimism', 'base']);
-    await tickUntil(relayer, () => store.get(seizeId)?.status === 'delivered');
+    await tickUntil(relayer, async () => (await store.get(seizeId))?.status === 'delivered');
     // 1 ETH long from 3000 to 2500: −500 USD, fees 3 + 2.5 USD → 505.5 USDC seized.
     assert.equal(seized, 505_500_000n);
     assert.equal(await tokenBalance(m, 'arbitrum', usdc, fund), before + seized, 'the insurance fund got exactly the loss');
@@ -85,7 +85,7 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     // Only base moves: arbitrum still says 3000, the engine seized at 2500.
     const { seizeId, seized } = await closeAtALoss(m, 2_500n, ['base']);
     for (let i = 0; i < 5; i++) await relayer.tick();
-    const held = store.get(seizeId);
+    const held = await store.get(seizeId);
     assert.equal(held?.status, 'held');
     assert.match(held?.lastError ?? '', /arbitrum's ETH-USD oracle says 3000\.0, the SEIZE was decided at 2500\.0: 2000 bps apart \(at most 200\)/);
     assert.equal(await tokenBalance(m, 'arbitrum', usdc, fund), before, 'nothing seized while held');
@@ -99,11 +99,11 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     const release = await cli(['held', 'release', seizeId, '-c', configFile, '--reason', 'arbitrum feed lagging, checked by hand'], {});
     assert.equal(release.code, 0, release.stderr);
     // The vault makes the same check on chain: delivered, it is parked while arbitrum's oracle disagrees.
-    await tickUntil(relayer, () => /parked by the vault: the vault's oracle price is too far/.test(store.get(seizeId)?.lastError ?? ''));
+    await tickUntil(relayer, async () => /parked by the vault: the vault's oracle price is too far/.test((await store.get(seizeId))?.lastError ?? ''));
     assert.equal(await tokenBalance(m, 'arbitrum', usdc, fund), before, 'nothing seized while the vault\'s oracle disputes it');
     // arbitrum's feed catches up: the relayer's re-check executes it on the vault (retrySeize), once.
     await setEthUsd(m, ['arbitrum'], 2_500n);
-    await tickUntil(relayer, () => store.get(seizeId)?.status === 'delivered');
+    await tickUntil(relayer, async () => (await store.get(seizeId))?.status === 'delivered');
     assert.equal(await tokenBalance(m, 'arbitrum', usdc, fund), before + seized);
     const again = await cli(['held', 'release', seizeId, '-c', configFile], {});
     assert.equal(again.code, 2);
@@ -117,7 +117,7 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     const fund = m.accounts.insuranceFund.address;
     const before = await tokenBalance(m, 'optimism', usdc, fund);
     const { seizeId, seized } = await closeAtALoss(m, 2_500n, ['base'], 'optimism', 21n);
-    const row = store.get(seizeId);
+    const row = await store.get(seizeId);
     assert.equal(row?.status, 'held');
     // Anyone can fetch the signed VAA and deliver it to the vault.
     const { chainId, emitter, sequence, payload } = JSON.parse(row?.payload ?? '{}') as { chainId: number; emitter: string; sequence: string; payload: string };
@@ -140,7 +140,7 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     assert.equal(await vault.getFunction('executed')(id), true);
     // The operator releases the relayer's hold: it sees the SEIZE executed and records it delivered.
     assert.equal((await cli(['held', 'release', seizeId, '-c', configFile], {})).code, 0);
-    await tickUntil(relayer, () => store.get(seizeId)?.status === 'delivered');
+    await tickUntil(relayer, async () => (await store.get(seizeId))?.status === 'delivered');
     assert.equal(await tokenBalance(m, 'optimism', usdc, fund), before + seized);
   });
 
@@ -150,7 +150,7 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     const fund = m.accounts.insuranceFund.address;
     const t = m.accounts.traders[0]?.address as string;
     const { seizeId, seized } = await closeAtALoss(m, 2_500n, ['base'], 'optimism', 23n);
-    const { chainId, emitter, sequence, payload } = JSON.parse(store.get(seizeId)?.payload ?? '{}') as { chainId: number; emitter: string; sequence: string; payload: string };
+    const { chainId, emitter, sequence, payload } = JSON.parse((await store.get(seizeId))?.payload ?? '{}') as { chainId: number; emitter: string; sequence: string; payload: string };
     const answer = (await (await fetch(`${devnet().guardian.url}/v1/signed_vaa/${chainId}/${emitter}/${sequence}`)).json()) as { vaaBytes: string };
     const vault = new Contract(m.chains.optimism?.contracts.vault as string, ourArtifact('CollateralVault').abi, new Wallet(trader(m, 'optimism', 1).privateKey, provider(m, 'optimism')));
     await minedOn(m, 'optimism', vault.getFunction('receiveWormholeMessage').send('0x' + Buffer.from(answer.vaaBytes, 'base64').toString('hex')));
@@ -166,16 +166,16 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
   it('never lets a held SEIZE block its path: a RELEASE sent after it is delivered while it is held', async () => {
     const m = devnet().manifest;
     const { seizeId } = await closeAtALoss(m, 2_500n, ['base']);
-    assert.equal(store.get(seizeId)?.status, 'held');
-    const seizeNonce = store.get(seizeId)?.sequence?.nonce ?? 0n;
+    assert.equal((await store.get(seizeId))?.status, 'held');
+    const seizeNonce = (await store.get(seizeId))?.sequence?.nonce ?? 0n;
     // A second position, margined from arbitrum too, closed flat: its RELEASE follows the held SEIZE on base → arbitrum.
     await setEthUsd(m, ['base'], 3_000n);
     await lock(m, 'arbitrum', { amount: 500_000_000n, positionId: 12n, trader: 1 });
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).filter((r) => r.kind === 'CREDIT').length === 2);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).filter((r) => r.kind === 'CREDIT').length === 2);
     const e = engine(m, new Wallet(trader(m, 'base', 1).privateKey, provider(m, 'base')));
     await minedOn(m, 'base', e.getFunction('close').send(12n, FEES));
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).some((r) => r.kind === 'RELEASE' && (r.sequence?.nonce ?? 0n) > seizeNonce));
-    assert.equal(store.get(seizeId)?.status, 'held', 'the SEIZE stays held: only its verification went ahead');
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).some((r) => r.kind === 'RELEASE' && (r.sequence?.nonce ?? 0n) > seizeNonce));
+    assert.equal((await store.get(seizeId))?.status, 'held', 'the SEIZE stays held: only its verification went ahead');
   });
 
   it('guards two SEIZEs with the same outbound nonce to two chains each by its own price', async () => {
@@ -183,18 +183,18 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     const e = engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base')));
     await lock(m, 'arbitrum', { amount: 1_000_000_000n, positionId: 31n });
     await lock(m, 'optimism', { amount: 1_000_000_000n, positionId: 32n });
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 2);
     await minedOn(m, 'base', e.getFunction('increase').send(31n, m.market.id, LONG, 10n ** 18n));
     await minedOn(m, 'base', e.getFunction('increase').send(32n, m.market.id, LONG, 10n ** 18n));
     await setEthUsd(m, ['base', 'arbitrum'], 2_500n);
     await minedOn(m, 'base', e.getFunction('close').send(31n, FEES));
     await setEthUsd(m, ['base'], 2_600n);
     await minedOn(m, 'base', e.getFunction('close').send(32n, FEES));
-    const seizeTo = (chain: string) => store.list({}).find((r) => r.kind === 'SEIZE' && r.dstChain === chain);
-    await tickUntil(relayer, () => seizeTo('arbitrum')?.status === 'delivered' && seizeTo('optimism')?.status === 'held');
+    const seizeTo = async (chain: string) => (await store.list({})).find((r) => r.kind === 'SEIZE' && r.dstChain === chain);
+    await tickUntil(relayer, async () => (await seizeTo('arbitrum'))?.status === 'delivered' && (await seizeTo('optimism'))?.status === 'held');
     // The engine numbers its messages per destination: both SEIZEs have the same origin and nonce, so the same message id.
-    assert.equal(seizeTo('arbitrum')?.messageId, seizeTo('optimism')?.messageId);
-    assert.match(seizeTo('optimism')?.lastError ?? '', /optimism's ETH-USD oracle says 3000\.0, the SEIZE was decided at 2600\.0/);
+    assert.equal((await seizeTo('arbitrum'))?.messageId, (await seizeTo('optimism'))?.messageId);
+    assert.match((await seizeTo('optimism'))?.lastError ?? '', /optimism's ETH-USD oracle says 3000\.0, the SEIZE was decided at 2600\.0/);
   });
 
   it('reject makes a held SEIZE dead: never delivered', async () => {
@@ -203,11 +203,11 @@ describe('held SEIZE: the source chain\'s oracle must agree', function () {
     const fund = m.accounts.insuranceFund.address;
     const before = await tokenBalance(m, 'arbitrum', usdc, fund);
     const { seizeId } = await closeAtALoss(m, 2_500n, ['base']);
-    assert.equal(store.get(seizeId)?.status, 'held');
+    assert.equal((await store.get(seizeId))?.status, 'held');
     const reject = await cli(['held', 'reject', seizeId, '-c', configFile, '--reason', 'base feed manipulated'], {});
     assert.equal(reject.code, 0, reject.stderr);
     for (let i = 0; i < 5; i++) await relayer.tick();
-    const row = store.get(seizeId);
+    const row = await store.get(seizeId);
     assert.equal(row?.status, 'dead');
     assert.equal(row?.lastError, 'rejected by the operator: base feed manipulated');
     assert.equal(await tokenBalance(m, 'arbitrum', usdc, fund), before);

@@ -25,18 +25,18 @@ describe('credit route limits on the devnet', function () {
     const metrics = createMetrics(relayer.events);
     try {
       const fits = [await lock(m, 'arbitrum', { amount: 1_000_000n, positionId: 31n }), await lock(m, 'arbitrum', { amount: 1_000_000n, positionId: 32n })];
-      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
+      await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 2);
       const aboveCap = await lock(m, 'arbitrum', { amount: 6_000_000n, positionId: 33n });
       const beyondWindow = await lock(m, 'arbitrum', { amount: 1_000_000n, positionId: 34n });
-      await tickUntil(relayer, () => store.list({ status: 'held' }).length === 1 && store.list({ status: 'failed' }).length === 1);
+      await tickUntil(relayer, async () => (await store.list({ status: 'held' })).length === 1 && (await store.list({ status: 'failed' })).length === 1);
       // A few more ticks: neither moves on by itself.
       for (let i = 0; i < 5; i++) await relayer.tick();
 
       for (const l of fits) assert.equal(await creditCount(m, l.lockId), 1);
-      const [held] = store.list({ status: 'held' });
+      const [held] = await store.list({ status: 'held' });
       assert.equal(held?.messageId, aboveCap.lockId);
       assert.match(held?.lastError ?? '', /CREDIT of 6000000 .* above route arbitrum-base's per-message cap of 5000000/);
-      const [waiting] = store.list({ status: 'failed' });
+      const [waiting] = await store.list({ status: 'failed' });
       assert.equal(waiting?.messageId, beyondWindow.lockId);
       assert.equal(waiting?.resumeStatus, 'verified', 'it is verified on chain (so later nonces can go) and waits to execute');
       assert.equal(waiting?.attempts, 0, 'waiting is not a failed attempt: it never goes dead');
@@ -48,12 +48,12 @@ describe('credit route limits on the devnet', function () {
       assert.match(text, /isorelay_credits_limited_total\{route="arbitrum-base",held="false"\} [1-9]/);
 
       // The operator releases the held CREDIT (as `isorelay held release` does): delivered once.
-      assert.ok(store.transition(held?.id, 'held', 'finalized', { guardReleased: true, lastError: 'released by the operator' }));
-      await tickUntil(relayer, () => store.get(held?.id)?.status === 'delivered');
+      assert.ok(await store.transition(held?.id, 'held', 'finalized', { guardReleased: true, lastError: 'released by the operator' }));
+      await tickUntil(relayer, async () => (await store.get(held?.id))?.status === 'delivered');
       assert.equal(await creditCount(m, aboveCap.lockId), 1);
       // The released CREDIT counts: the window is fuller still, and the waiting one keeps waiting.
-      await tickUntil(relayer, () => /credited 8000000 of its 2500000/.test(store.get(waiting?.id)?.lastError ?? ''));
-      assert.equal(store.get(waiting?.id)?.status, 'failed');
+      await tickUntil(relayer, async () => /credited 8000000 of its 2500000/.test((await store.get(waiting?.id))?.lastError ?? ''));
+      assert.equal((await store.get(waiting?.id))?.status, 'failed');
       assert.equal(await creditCount(m, beyondWindow.lockId), 0);
     } finally {
       metrics.dispose();
@@ -72,9 +72,9 @@ describe('credit route limits on the devnet', function () {
     const oversize = await lock(m, 'arbitrum', { amount: 6_000_000n, positionId: 41n, trader: 0 });
     const later = [];
     for (let i = 0; i < 10; i++) later.push(await lock(m, 'arbitrum', { amount: 1_000_000n, positionId: 50n + BigInt(i), trader: 1 }));
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 10 && store.list({ status: 'held' }).length === 1, 60_000);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 10 && (await store.list({ status: 'held' })).length === 1, 60_000);
     for (const l of later) assert.equal(await creditCount(m, l.lockId), 1, 'a later nonce of the path executed past the held one');
-    const [held] = store.list({ status: 'held' });
+    const [held] = await store.list({ status: 'held' });
     assert.equal(held?.messageId, oversize.lockId);
     assert.equal(held?.holdCode, 'credit_cap');
     assert.equal(await creditCount(m, oversize.lockId), 0, 'the held CREDIT is verified on chain but not executed');
@@ -89,8 +89,8 @@ describe('credit route limits on the devnet', function () {
     assert.equal(await creditCount(m, oversize.lockId), 0);
 
     // Released, it executes after the later ones (LayerZero keeps its verified payload): once.
-    assert.ok(store.transition(held?.id, 'held', 'finalized', { guardReleased: true, lastError: 'released by the operator' }));
-    await tickUntil(relayer, () => store.get(held?.id)?.status === 'delivered');
+    assert.ok(await store.transition(held?.id, 'held', 'finalized', { guardReleased: true, lastError: 'released by the operator' }));
+    await tickUntil(relayer, async () => (await store.get(held?.id))?.status === 'delivered');
     assert.equal(await creditCount(m, oversize.lockId), 1);
   });
 });

@@ -43,7 +43,7 @@ describe('keeper: guarded liquidation', function () {
   async function twoPositions(m: DevnetManifest, s: Setup): Promise<void> {
     await lock(m, 'arbitrum', { amount: 350_000_000n, positionId: 21n });
     await lock(m, 'optimism', { amount: 1_000_000_000n, positionId: 22n });
-    await tickUntil(s.relayer, () => s.store.list({ status: 'delivered' }).length === 2);
+    await tickUntil(s.relayer, async () => (await s.store.list({ status: 'delivered' })).length === 2);
     const e = engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base')));
     await minedOn(m, 'base', e.getFunction('increase').send(21n, m.market.id, LONG, ETH));
     await minedOn(m, 'base', e.getFunction('increase').send(22n, m.market.id, LONG, ETH / 2n));
@@ -73,7 +73,7 @@ describe('keeper: guarded liquidation', function () {
     // The SEIZE goes back to arbitrum: its oracle agrees (2600), so it is delivered, not held. Underwater at 2600 (350 − 400 − 3), the position is closed whole: no penalty is left to take, the deficit is covered on base.
     const usdc = m.chains.arbitrum?.contracts.usdc as string;
     const before = await tokenBalance(m, 'arbitrum', usdc, m.accounts.insuranceFund.address);
-    await tickUntil(s.relayer, () => s.store.list({}).some((x) => x.kind === 'SEIZE' && x.status === 'delivered'));
+    await tickUntil(s.relayer, async () => (await s.store.list({})).some((x) => x.kind === 'SEIZE' && x.status === 'delivered'));
     assert.equal(await tokenBalance(m, 'arbitrum', usdc, m.accounts.insuranceFund.address), before + 350_000_000n);
     // A second tick does not try again.
     [r] = await s.keeper.tick();

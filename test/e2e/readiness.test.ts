@@ -27,26 +27,26 @@ describe('readiness', function () {
     const { relayer, store } = makeRelayer(m, { config });
     await relayer.start();
     try {
-      await tickUntil(relayer, () => relayer.health().ready, 10_000);
+      await tickUntil(relayer, async () => (await relayer.health()).ready, 10_000);
       proxy.setMode('down');
       const l = await lock(m, 'arbitrum');
       const deadline = Date.now() + 20_000;
-      let report = relayer.health();
+      let report = await relayer.health();
       while (report.ready || report.checks['route:arbitrum-base']?.ok !== false || report.checks['rpc:base']?.ok !== false) {
         if (Date.now() > deadline) throw new Error(`readiness never failed: ${JSON.stringify(report)}`);
         await new Promise((r) => setTimeout(r, 100));
-        report = relayer.health();
+        report = await relayer.health();
       }
       assert.match(report.checks['route:arbitrum-base']?.detail ?? '', /delivery is stalled: the oldest message on its way was observed \d+ s ago \(expected within 2 s\)/);
       assert.match(report.checks['rpc:base']?.detail ?? '', /no RPC endpoint of base answers/);
 
       proxy.setMode('ok');
       const back = Date.now() + 20_000;
-      while (!relayer.health().ready) {
+      while (!(await relayer.health()).ready) {
         if (Date.now() > back) throw new Error(`readiness never came back: ${JSON.stringify(relayer.health())}`);
         await new Promise((r) => setTimeout(r, 100));
       }
-      assert.equal(store.list({ status: 'delivered' }).length, 1);
+      assert.equal((await store.list({ status: 'delivered' })).length, 1);
       assert.equal(await creditCount(m, l.lockId), 1);
     } finally {
       await relayer.stop(2_000);

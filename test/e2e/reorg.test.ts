@@ -35,16 +35,16 @@ describe('reorgs on the source chain', function () {
     const nonce = await nonceOf(m, 'base', m.accounts.relayer.address);
     const { relayer, store } = makeRelayer(m, { config: slowFinality(chain) });
     const l = await lockAfterSnapshot(chain);
-    await tickUntil(relayer, () => store.list({ status: 'observed' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'observed' })).length === 1);
 
     await arb.send('evm_revert', [l.revertTo]);
     await arb.send('anvil_mine', ['0x20']);
-    await tickUntil(relayer, () => store.list({ status: 'orphaned' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'orphaned' })).length === 1);
     // Far past the old block's finality: still orphaned, never delivered.
     await arb.send('anvil_mine', [pastFinality]);
     for (let i = 0; i < 5; i++) await relayer.tick();
 
-    const rows = store.list({});
+    const rows = await store.list({});
     assert.equal(rows.length, 1);
     assert.equal(rows[0]?.status, 'orphaned');
     assert.match(rows[0]?.lastError ?? '', /reorged out/);
@@ -59,15 +59,15 @@ describe('reorgs on the source chain', function () {
     const nonce = await nonceOf(m, 'base', m.accounts.relayer.address);
     const { relayer, store } = makeRelayer(m, { config: slowFinality() });
     const l = await lockAfterSnapshot();
-    await tickUntil(relayer, () => store.list({ status: 'observed' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'observed' })).length === 1);
     await arb.send('evm_revert', [l.revertTo]);
     await arb.send('anvil_mine', ['0x20']);
-    await tickUntil(relayer, () => store.list({ status: 'orphaned' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'orphaned' })).length === 1);
 
     await arb.send('eth_sendRawTransaction', [l.raw]);
     await arb.send('anvil_mine', [pastFinality]);
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
-    assert.equal(store.list({}).length, 1, 'the same message, revived, not a second one');
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
+    assert.equal((await store.list({})).length, 1, 'the same message, revived, not a second one');
     assert.equal(await creditCount(m, l.lockId), 1);
     assert.equal(await nonceOf(m, 'base', m.accounts.relayer.address), nonce + 1, 'one relay batch');
   });
@@ -77,18 +77,18 @@ describe('reorgs on the source chain', function () {
     const arb = provider(m, 'arbitrum');
     const { relayer, store } = makeRelayer(m, { config: slowFinality() });
     const first = await lockAfterSnapshot();
-    await tickUntil(relayer, () => store.list({ status: 'observed' }).length === 1);
-    const [seen] = store.list({});
+    await tickUntil(relayer, async () => (await store.list({ status: 'observed' })).length === 1);
+    const [seen] = await store.list({});
     await arb.send('evm_revert', [first.revertTo]);
     await arb.send('anvil_mine', ['0x20']);
-    await tickUntil(relayer, () => store.list({ status: 'orphaned' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'orphaned' })).length === 1);
 
     // Another lock (another amount and position) gets vault nonce 1 and LayerZero nonce 1 again.
     const second = await lock(m, 'arbitrum', { amount: 4_242n, positionId: 77n });
     await arb.send('anvil_mine', [pastFinality]);
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
 
-    const rows = store.list({});
+    const rows = await store.list({});
     assert.equal(rows.length, 1);
     assert.equal(rows[0]?.id, seen?.id, 'the same guid, revived');
     assert.equal(rows[0]?.messageId, second.lockId);
@@ -108,20 +108,20 @@ describe('reorgs on the source chain', function () {
       if (e.type === 'incident') incidents.push(e.code);
     });
     const l = await lockAfterSnapshot();
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
 
     await arb.send('evm_revert', [l.revertTo]);
     await arb.send('anvil_mine', ['0x30']);
     await tickUntil(relayer, () => relayer.haltedRoutes.has('arbitrum-base'));
 
     assert.deepEqual(incidents, ['REORG_BEYOND_FINALITY']);
-    assert.equal(relayer.health().ready, false);
-    assert.match(relayer.health().checks['route:arbitrum-base']?.detail ?? '', /halted/);
-    assert.equal(store.list({})[0]?.status, 'delivered');
+    assert.equal((await relayer.health()).ready, false);
+    assert.match((await relayer.health()).checks['route:arbitrum-base']?.detail ?? '', /halted/);
+    assert.equal((await store.list({}))[0]?.status, 'delivered');
     assert.equal(await creditCount(m, l.lockId), 1);
     // The other route keeps working.
     const o = await lock(m, 'optimism');
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 2);
     assert.equal(await creditCount(m, o.lockId), 1);
   });
 });

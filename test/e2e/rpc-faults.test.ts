@@ -34,15 +34,15 @@ describe('RPC faults on the way', function () {
     const { relayer, store, events } = await behindProxy(m);
 
     const first = await lock(m, 'arbitrum', { positionId: 1n });
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
     proxy.setMode('emptyLogs');
     const last = await lock(m, 'arbitrum', { positionId: 2n });
     // The scan passes the lock's block with no logs: it is caught up, and nothing later comes.
     await tickUntil(relayer, () => events.some((e) => e.type === 'scan.range' && e.stream === 'arbitrum-base' && e.to >= last.blockNumber));
-    assert.equal(store.list({}).length, 1, 'the lagging node hid the last lock');
+    assert.equal((await store.list({})).length, 1, 'the lagging node hid the last lock');
     proxy.setMode('ok');
     // The path's nonce on chain is ahead of the store: the scan goes back and finds it.
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2, 30_000);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 2, 30_000);
     const gap = events.find((e): e is Extract<RelayerEvent, { type: 'scan.gap' }> => e.type === 'scan.gap');
     assert.ok(gap !== undefined, 'reported as a gap');
     assert.deepEqual([gap.expected, gap.got], [2n, 2n]);
@@ -54,16 +54,16 @@ describe('RPC faults on the way', function () {
     const { relayer, store, events } = await behindProxy(m);
 
     const first = await lock(m, 'arbitrum', { positionId: 1n });
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
 
     proxy.setMode('emptyLogs');
     const missed = await lock(m, 'arbitrum', { positionId: 2n });
     for (let i = 0; i < 5; i++) await relayer.tick();
-    assert.equal(store.list({}).length, 1, 'the lagging node hid the second lock');
+    assert.equal((await store.list({})).length, 1, 'the lagging node hid the second lock');
 
     proxy.setMode('ok');
     const third = await lock(m, 'arbitrum', { positionId: 3n });
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 3);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 3);
 
     const gaps = events.filter((e) => e.type === 'scan.gap');
     assert.ok(gaps.length >= 1, 'a gap was reported');
@@ -83,7 +83,7 @@ describe('RPC faults on the way', function () {
     });
     const { relayer, store } = makeRelayer(m, { config });
     const l = await lock(m, 'optimism');
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
     assert.equal(await creditCount(m, l.lockId), 1);
     assert.ok(proxy.requests > 0, 'the dead URL was tried first');
   });
@@ -113,10 +113,10 @@ describe('RPC faults on the way', function () {
     relayer.events.on((e) => events.push(e));
     const l = await lock(m, 'arbitrum', { positionId: 5n });
     await tickUntil(relayer, () => events.some((e) => e.type === 'incident' && e.code === 'REVERT_DISPUTED'));
-    const row = store.list({}).find((r) => r.messageId === l.lockId);
+    const row = (await store.list({})).find((r) => r.messageId === l.lockId);
     assert.notEqual(row?.status, 'dead', 'one provider\'s word does not end a message');
     lying = false;
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).some((r) => r.messageId === l.lockId));
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).some((r) => r.messageId === l.lockId));
     assert.equal(await creditCount(m, l.lockId), 1);
   });
 });

@@ -31,21 +31,21 @@ describe('settlement back to the source vault', function () {
       const t = trader(m, chain, 0);
       const before = (await erc20(m, chain, usdc).getFunction('balanceOf')(t.address)) as bigint;
       await lock(m, chain, { amount: 5_000_000n, positionId: 3n });
-      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+      await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
       assert.equal((await erc20(m, chain, usdc).getFunction('balanceOf')(t.address)) as bigint, before - 5_000_000n);
 
       await send(m, engine(m, new Wallet(t.privateKey, provider(m, 'base'))), 'close', [3n, FEES]);
-      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
+      await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 2);
       for (let i = 0; i < 5; i++) await relayer.tick();
 
-      const back = store.list({}).find((r) => r.route === `base-${chain}`);
+      const back = (await store.list({})).find((r) => r.route === `base-${chain}`);
       assert.equal(back?.kind, 'RELEASE');
       assert.equal(back?.status, 'delivered');
       assert.equal((await erc20(m, chain, usdc).getFunction('balanceOf')(t.address)) as bigint, before, 'all collateral back');
       assert.equal((await vaultOf(m, chain).getFunction('outstanding')(usdc)) as bigint, 0n);
       const executed = await vaultOf(m, chain).queryFilter('SettlementExecuted', 0, 'latest');
       assert.equal(executed.length, 1, 'executed once');
-      store.close();
+      await store.close();
     });
   }
 
@@ -58,23 +58,23 @@ describe('settlement back to the source vault', function () {
       const t = trader(m, chain, 0);
       const before = (await erc20(m, chain, weth).getFunction('balanceOf')(t.address)) as bigint;
       const l = await lock(m, chain, { amount: 10n ** 18n, positionId: 4n, asset: 'weth' });
-      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+      await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
       // Nobody pays a fee inside a credit: the refund is queued, and the trader (or anyone) sends it.
-      assert.equal(store.list({}).length, 1, 'nothing sent back yet');
+      assert.equal((await store.list({})).length, 1, 'nothing sent back yet');
       const sent = await sendQueuedSettlements(m, engine(m, new Wallet(trader(m, 'base', 0).privateKey, provider(m, 'base'))));
       assert.equal(sent.length, 1);
-      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
+      await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 2);
 
       const refunded = await engine(m).queryFilter('CreditRefunded', 0, 'latest');
       assert.equal(refunded.length, 1);
       assert.equal((refunded[0] as unknown as { args: unknown[] }).args[0], l.lockId);
-      const [credit, refund] = [store.list({}).find((r) => r.kind === 'CREDIT'), store.list({}).find((r) => r.kind === 'RELEASE')];
+      const [credit, refund] = [(await store.list({})).find((r) => r.kind === 'CREDIT'), (await store.list({})).find((r) => r.kind === 'RELEASE')];
       assert.equal(credit?.status, 'delivered', 'the engine took the CREDIT (and refunded it) instead of refusing it for good');
       assert.equal(refund?.status, 'delivered');
       assert.equal((await erc20(m, chain, weth).getFunction('balanceOf')(t.address)) as bigint, before, 'the trader has the tokens back');
       assert.equal((await vaultOf(m, chain).getFunction('outstanding')(weth)) as bigint, 0n);
       assert.equal(await engine(m).getFunction('processed')(l.lockId), true, 'the lock cannot be credited again');
-      store.close();
+      await store.close();
     });
   }
 

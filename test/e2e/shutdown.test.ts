@@ -38,15 +38,15 @@ describe('shutdown', function () {
       await relayer.stop(2_000);
       const took = Date.now() - started;
       assert.ok(took < 3_500, `stop took ${took} ms with a grace of 2000 ms`);
-      const row = store.list({})[0];
+      const row = (await store.list({}))[0];
       assert.ok(row !== undefined && row.status !== 'delivered' && row.status !== 'dead', `resumable: ${row?.status}`);
-      store.close();
+      await store.close();
 
       const again = SqliteStore.open(file);
       const second = makeRelayer(m, { store: again });
-      await tickUntil(second.relayer, () => again.list({ status: 'delivered' }).length === 1);
+      await tickUntil(second.relayer, async () => (await again.list({ status: 'delivered' })).length === 1);
       assert.equal(await creditCount(m, l.lockId), 1);
-      again.close();
+      await again.close();
     } finally {
       await proxy.close();
       rmSync(dir, { recursive: true, force: true });

@@ -70,10 +70,10 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     const sentBefore = await nonceOf(m, 'base', relayerAddress);
 
     const l = await lock(m, 'arbitrum', { amount: ONE_USDC, positionId: 71n });
-    await tickUntil(relayer, () => store.list({ status: 'held' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'held' })).length === 1);
     for (let i = 0; i < 5; i++) await relayer.tick();
 
-    const [held] = store.list({ status: 'held' });
+    const [held] = await store.list({ status: 'held' });
     assert.equal(held?.messageId, l.lockId);
     assert.equal(held?.holdCode, 'source_disagreement');
     assert.match(held?.lastError ?? '', /providers of arbitrum disagree .* node: the stored message; forwarder: other content .*nothing was signed/);
@@ -86,8 +86,8 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
 
     // The operator removes the liar and releases: the providers now agree on the real content, which replaces the forged one.
     proxy.rewriteResult = undefined;
-    assert.ok(store.transition(held?.id, 'held', 'finalized', { lastError: 'released by the operator' }));
-    await tickUntil(relayer, () => store.get(held?.id)?.status === 'delivered');
+    assert.ok(await store.transition(held?.id, 'held', 'finalized', { lastError: 'released by the operator' }));
+    await tickUntil(relayer, async () => (await store.get(held?.id))?.status === 'delivered');
     assert.equal(await creditCount(m, l.lockId), 1);
     const credited = await engine(m).queryFilter(engine(m).filters.PositionCredited?.(l.lockId) ?? 'PositionCredited', 0, 'latest');
     const parsed = engine(m).interface.parseLog(credited[0] as never);
@@ -101,20 +101,20 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     await start(m, { scans: false });
     proxy.rewriteResult = forgeAmount(['eth_getTransactionReceipt']);
     const l = await lock(m, 'arbitrum', { amount: ONE_USDC, positionId: 72n });
-    await tickUntil(relayer, () => store.list({ status: 'held' }).length === 1);
-    const [held] = store.list({ status: 'held' });
+    await tickUntil(relayer, async () => (await store.list({ status: 'held' })).length === 1);
+    const [held] = await store.list({ status: 'held' });
     assert.equal(held?.holdCode, 'source_disagreement');
     assert.match(held?.lastError ?? '', /node: other content/);
     assert.equal(await creditCount(m, l.lockId), 0);
 
     // A release is not a way around the providers: read again, still disputed, held again.
-    assert.ok(store.transition(held?.id, 'held', 'finalized', { lastError: 'released by the operator' }));
-    await tickUntil(relayer, () => store.get(held?.id)?.status === 'held');
+    assert.ok(await store.transition(held?.id, 'held', 'finalized', { lastError: 'released by the operator' }));
+    await tickUntil(relayer, async () => (await store.get(held?.id))?.status === 'held');
     assert.equal(await creditCount(m, l.lockId), 0);
 
     proxy.rewriteResult = undefined;
-    assert.ok(store.transition(held?.id, 'held', 'finalized', { lastError: 'released by the operator' }));
-    await tickUntil(relayer, () => store.get(held?.id)?.status === 'delivered');
+    assert.ok(await store.transition(held?.id, 'held', 'finalized', { lastError: 'released by the operator' }));
+    await tickUntil(relayer, async () => (await store.get(held?.id))?.status === 'delivered');
     assert.equal(await creditCount(m, l.lockId), 1);
   });
 
@@ -123,9 +123,9 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     await start(m, { scans: false });
     proxy.setMode('staleHead', { staleBlock: BigInt(await headOf(m)) });
     const l = await lock(m, 'arbitrum', { amount: ONE_USDC, positionId: 73n });
-    await tickUntil(relayer, () => store.list({}).some((r) => r.status === 'failed' && r.resumeStatus === 'finalized'));
+    await tickUntil(relayer, async () => (await store.list({})).some((r) => r.status === 'failed' && r.resumeStatus === 'finalized'));
     for (let i = 0; i < 5; i++) await relayer.tick();
-    const [waiting] = store.list({});
+    const [waiting] = await store.list({});
     assert.equal(waiting?.status, 'failed');
     assert.equal(waiting?.attempts, 0, 'waiting for a provider is not a failed attempt');
     assert.match(waiting?.lastError ?? '', /1 of the 2 providers needed served .* \(node has no receipt/);
@@ -133,7 +133,7 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     assert.equal(events.filter((e) => e.type === 'verify.disagreement').length, 0, 'behind is unknown, not a vote against');
 
     proxy.setMode('ok');
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
     assert.equal(await creditCount(m, l.lockId), 1);
   });
 
@@ -150,11 +150,11 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     metrics = createMetrics(relayer.events);
     proxy.setMode('staleHead', { staleBlock: BigInt(await headOf(m)) });
     const l = await lock(m, 'arbitrum', { amount: ONE_USDC, positionId: 75n });
-    await tickUntil(relayer, () => /signs only what its providers \(forwarder\) served/.test(store.list({})[0]?.lastError ?? ''));
+    await tickUntil(relayer, async () => /signs only what its providers \(forwarder\) served/.test((await store.list({}))[0]?.lastError ?? ''));
     for (let i = 0; i < 5; i++) await relayer.tick();
     assert.equal(await creditCount(m, l.lockId), 0, 'one DVN alone cannot get it executed');
     proxy.setMode('ok');
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
     assert.equal(await creditCount(m, l.lockId), 1);
   });
 
@@ -171,7 +171,7 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     events = [];
     relayer.events.on((e) => events.push(e));
     const first = await lock(m, 'arbitrum', { positionId: 76n });
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
 
     // The liar renames the next lock's transaction, and answers receipts for the made-up hash.
     const FAKE = '0x' + 'fe'.repeat(32);
@@ -188,8 +188,8 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     };
     const second = await lock(m, 'arbitrum', { positionId: 77n });
     real = second.txHash;
-    await tickUntil(relayer, () => store.list({}).some((r) => r.messageId === second.lockId && r.status === 'orphaned'));
-    const orphan = store.list({}).find((r) => r.messageId === second.lockId);
+    await tickUntil(relayer, async () => (await store.list({})).some((r) => r.messageId === second.lockId && r.status === 'orphaned'));
+    const orphan = (await store.list({})).find((r) => r.messageId === second.lockId);
     assert.equal(orphan?.srcTx, FAKE);
     assert.match(orphan?.lastError ?? '', /2 providers of arbitrum \(node, forwarder\) call block \d+ final and have no transaction 0xfefe/);
     assert.ok(events.some((e) => e.type === 'verify.disagreement'), 'an alert');
@@ -199,9 +199,9 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     proxy.rewriteParams = undefined;
     proxy.rewriteResult = undefined;
     const third = await lock(m, 'arbitrum', { positionId: 78n });
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 3);
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 3);
     for (const l of [first, second, third]) assert.equal(await creditCount(m, l.lockId), 1);
-    assert.equal(store.list({}).find((r) => r.messageId === second.lockId)?.srcTx, second.txHash);
+    assert.equal((await store.list({})).find((r) => r.messageId === second.lockId)?.srcTx, second.txHash);
   });
 
   it('delivers over Wormhole only what both providers of optimism serve alike', async () => {
@@ -216,8 +216,8 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     metrics = createMetrics(relayer.events);
     proxy.rewriteResult = forgeAmount(['eth_getTransactionReceipt']);
     const l = await lock(m, 'optimism', { amount: ONE_USDC, positionId: 74n });
-    await tickUntil(relayer, () => store.list({ status: 'held' }).length === 1);
-    assert.equal(store.list({ status: 'held' })[0]?.holdCode, 'source_disagreement');
+    await tickUntil(relayer, async () => (await store.list({ status: 'held' })).length === 1);
+    assert.equal((await store.list({ status: 'held' }))[0]?.holdCode, 'source_disagreement');
     assert.equal(await creditCount(m, l.lockId), 0);
   });
 });

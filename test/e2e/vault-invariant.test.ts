@@ -45,7 +45,7 @@ describe('vault invariant: balance ≥ outstanding under random locks, closes an
         await setEthUsd(m, Object.keys(m.chains), usd);
         price = usd;
       };
-      const settleAll = () => tickUntil(relayer, () => store.list({}).every((r) => r.status === 'delivered'), 60_000);
+      const settleAll = () => tickUntil(relayer, async () => (await store.list({})).every((r) => r.status === 'delivered'), 60_000);
       const checkInvariant = async (when: string) => {
         for (const chain of SOURCES) {
           const token = m.chains[chain]?.contracts.usdc as string;
@@ -135,7 +135,7 @@ describe('vault invariant: balance ≥ outstanding under random locks, closes an
         const outstanding = (await vault(chain).getFunction('outstanding')(m.chains[chain]?.contracts.usdc)) as bigint;
         assert.equal(moved + outstanding, locked[chain], `${chain}: locked = moved back + outstanding`);
       }
-      store.close();
+      await store.close();
     });
   }
 });

@@ -124,10 +124,10 @@ describe('Wormhole path (real core, devnet guardian)', function () {
       devnet().guardian.pause();
       const locks = [await lock(m, 'optimism', { positionId: 1n }), await lock(m, 'optimism', { positionId: 2n })];
       for (let i = 0; i < 8; i++) await relayer.tick();
-      assert.equal(store.list({ status: 'delivered' }).length, 0);
-      assert.equal(store.list({ status: 'dead' }).length, 0, 'an outage never kills a message');
+      assert.equal((await store.list({ status: 'delivered' })).length, 0);
+      assert.equal((await store.list({ status: 'dead' })).length, 0, 'an outage never kills a message');
       devnet().guardian.resume();
-      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 2);
+      await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 2);
       for (const l of locks) assert.equal(await creditCount(m, l.lockId), 1);
     });
 
@@ -137,9 +137,9 @@ describe('Wormhole path (real core, devnet guardian)', function () {
       devnet().guardian.setDelayMs(2_500); // past the devnet config's 2 s timeout
       const l = await lock(m, 'optimism');
       for (let i = 0; i < 3; i++) await relayer.tick();
-      assert.equal(store.list({ status: 'delivered' }).length, 0);
+      assert.equal((await store.list({ status: 'delivered' })).length, 0);
       devnet().guardian.setDelayMs(0);
-      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+      await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
       assert.equal(await creditCount(m, l.lockId), 1);
     });
 
@@ -165,8 +165,8 @@ describe('Wormhole path (real core, devnet guardian)', function () {
       await new Promise<void>((r) => fake?.listen(0, '127.0.0.1', r));
       const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
       const { relayer, store } = makeRelayer(m, { config: testConfig(m, (raw) => { raw.wormhole = { apiUrls: [url], timeoutMs: 2_000 }; }) });
-      await tickUntil(relayer, () => store.list({ status: 'dead' }).length === 1);
-      assert.match(store.list({})[0]?.lastError ?? '', /the core rejected the VAA .*VM signature invalid/);
+      await tickUntil(relayer, async () => (await store.list({ status: 'dead' })).length === 1);
+      assert.match((await store.list({}))[0]?.lastError ?? '', /the core rejected the VAA .*VM signature invalid/);
       assert.equal(await creditCount(m, l.lockId), 0);
     });
 
@@ -195,7 +195,7 @@ describe('Wormhole path (real core, devnet guardian)', function () {
       const url = `http://127.0.0.1:${(fake.address() as AddressInfo).port}`;
       const { relayer, store } = makeRelayer(m, { config: testConfig(m, (raw) => { raw.wormhole = { apiUrls: [url, devnet().guardian.url], timeoutMs: 2_000 }; }) });
       const l = await lock(m, 'optimism');
-      await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 1);
+      await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 1);
       assert.ok(streams >= 1, 'the endless API was asked first');
       assert.ok(written < 16 * 1024 * 1024, `the relayer stopped reading early (${written} bytes written)`);
       assert.equal(await creditCount(m, l.lockId), 1);

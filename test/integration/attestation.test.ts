@@ -71,8 +71,8 @@ describe('liquidation with EIP-712 price attestations (engine on base)', functio
     undoSetup = await snapshot(m);
     const { relayer, store } = makeRelayer(m);
     for (const [t, positionId] of [[0, 1n], [0, 2n], [1, 1n], [1, 2n]] as const) await lock(m, 'arbitrum', { amount: usdc(1_000n), positionId, trader: t });
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 4);
-    store.close();
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 4);
+    await store.close();
     const e0 = engine(m, trader(m, 'base', 0));
     const e1 = engine(m, trader(m, 'base', 1));
     await mined(m, e0, 'increase', 1n, MARKET, LONG, 3n * WAD);

@@ -196,6 +196,7 @@ describe('isorelay CLI against a devnet', function () {
 
       // Deliver with an in-process relayer writing the config's store file, as the daemon would.
       const config = parseConfig(devnetRelayerConfig(m, { sqlite: join(dir, 'relayer.sqlite'), logLevel: 'silent' }));
+      if (!('sqlite' in config.store)) throw new Error('a SQLite store is expected');
       const store = SqliteStore.open(config.store.sqlite);
       const relayer = Relayer.create({
         config, store, relayerKey: new Wallet(m.accounts.relayer.privateKey), dvnSigner: new Wallet(m.accounts.dvnSigner.privateKey),
@@ -210,8 +211,8 @@ describe('isorelay CLI against a devnet', function () {
         const processed = async () =>
           engine.decodeFunctionResult('processed', await base.call(baseCfg.engine as string, engine.encodeFunctionData('processed', [lockId])))[0] as boolean;
         const deadline = Date.now() + 60_000;
-        while (!(await processed()) || store.list({ status: 'delivered' }).length === 0) {
-          if (Date.now() > deadline) throw new Error(`not delivered in time: ${JSON.stringify(store.countsByRoute())}`);
+        while (!(await processed()) || (await store.list({ status: 'delivered' })).length === 0) {
+          if (Date.now() > deadline) throw new Error(`not delivered in time: ${JSON.stringify(await store.countsByRoute())}`);
           await relayer.tick();
           await sleep(200);
         }
@@ -246,7 +247,7 @@ describe('isorelay CLI against a devnet', function () {
         assert.ok(report.chains.every((c) => c.reachable && /^\d+$/.test(c.head)));
       } finally {
         await relayer.stop();
-        store.close();
+        await store.close();
       }
     });
 

@@ -87,8 +87,8 @@ describe('trading on the engine (base), margined by collateral credited from the
     await lock(m, 'arbitrum', { amount: usdc(1_000n), positionId: 2n });
     await lock(m, 'arbitrum', { amount: WAD, positionId: 3n, asset: 'weth' });
     await lock(m, 'optimism', { amount: usdc(100n), positionId: 4n });
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).length === 4);
-    store.close();
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 4);
+    await store.close();
   });
 
   after(async () => {
@@ -390,8 +390,8 @@ describe('trading on the engine (base), margined by collateral credited from the
       await lock(m, 'optimism', { amount: 2n * WAD, positionId: 4n, asset: 'weth' }), // position 4 holds optimism USDC
     ];
     const ids = new Set(locks.map((l) => l.lockId));
-    await tickUntil(relayer, () => store.list({ status: 'delivered' }).filter((r) => r.messageId !== null && ids.has(r.messageId)).length === 2);
-    store.close();
+    await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).filter((r) => r.messageId !== null && ids.has(r.messageId)).length === 2);
+    await store.close();
 
     const credited = await e.queryFilter('PositionCredited', from + 1, 'latest');
     assert.deepEqual(credited.map((l) => (l as { args: unknown[] }).args[0]).sort(), [...ids].sort(), 'both credits were accepted');
@@ -513,14 +513,14 @@ describe('trading on the engine (base), margined by collateral credited from the
       await mined(m, c, 'withdraw', 1n, usdc(1n), await paying(c, ARBITRUM, 1n)); // exits go on
       const { relayer, store } = makeRelayer(m);
       const l = await lock(m, 'arbitrum', { amount: usdc(7n), positionId: 1n });
-      const row = () => store.list({}).find((r) => r.messageId === l.lockId);
-      await tickUntil(relayer, () => (row()?.lastError ?? '').includes('paused'));
-      assert.notEqual(row()?.status, 'dead', 'waiting, not given up');
+      const row = async () => (await store.list({})).find((r) => r.messageId === l.lockId);
+      await tickUntil(relayer, async () => ((await row())?.lastError ?? '').includes('paused'));
+      assert.notEqual((await row())?.status, 'dead', 'waiting, not given up');
       assert.equal(await engine(m).getFunction('processed')(l.lockId), false);
       await mined(m, pauser, 'setPaused', false);
-      await tickUntil(relayer, () => row()?.status === 'delivered');
+      await tickUntil(relayer, async () => (await row())?.status === 'delivered');
       assert.equal(await engine(m).getFunction('processed')(l.lockId), true);
-      store.close();
+      await store.close();
     });
 
     it('admin actions go through the timelock: not by the deployer directly, and not before the delay', async () => {

@@ -70,8 +70,14 @@ describe('LogScanner', function () {
       filter: { address: tokenAddress, topics: [TRANSFER] },
       startBlock,
       maxRange,
-      onLogs: (logs) => seen.push(...logs),
-      onReorg: (ancestor) => reorgs.push(ancestor),
+      onLogs: (_tx, logs) => {
+        seen.push(...logs);
+        return Promise.resolve();
+      },
+      onReorg: (_tx, ancestor) => {
+        reorgs.push(ancestor);
+        return Promise.resolve();
+      },
     });
   }
 
@@ -96,7 +102,7 @@ describe('LogScanner', function () {
     proxy = await startFaultyRpc(node.url);
   });
   afterEach(async function () {
-    store.close();
+    await store.close();
     await proxy.close();
   });
 
@@ -110,8 +116,8 @@ describe('LogScanner', function () {
     const seen: Log[] = [];
     const s = scanner(direct, seen);
     const results = await scanToHead(s, direct);
-    assert.equal(s.checkpoint, head);
-    assert.equal(store.getCheckpoint(STREAM), head);
+    assert.equal(await s.checkpoint(), head);
+    assert.equal(await store.getCheckpoint(STREAM), head);
     const ranges = results.filter((r) => r.kind === 'logs');
     assert.ok(ranges.length >= Number((head - startBlock + 1n + 4n) / 5n), 'several ranges');
     let next = startBlock;
@@ -138,7 +144,7 @@ describe('LogScanner', function () {
     const head = await direct.blockNumber();
     const before = proxy.methods.filter((m) => m === 'eth_getLogs').length;
     const results = await scanToHead(s, limited);
-    assert.equal(s.checkpoint, head);
+    assert.equal(await s.checkpoint(), head);
     for (const r of results) if (r.kind === 'logs') assert.ok(r.to - r.from + 1n <= 2n, `range ${r.from}-${r.to} was answered by a node that refuses > 2`);
     const refused = proxy.methods.filter((m) => m === 'eth_getLogs').length - before - results.length;
     assert.ok(refused > 0, 'the node refused some ranges');
@@ -151,7 +157,7 @@ describe('LogScanner', function () {
     const seen: Log[] = [];
     const s = scanner(direct, seen);
     await scanToHead(s, direct);
-    const checkpoint = s.checkpoint;
+    const checkpoint = await s.checkpoint();
     await mint(77n);
     await mine(1);
     const head = await direct.blockNumber();
@@ -159,11 +165,11 @@ describe('LogScanner', function () {
     const lagging = new ChainClient('devnet', chainConfig(proxy.url));
     const lagScanner = scanner(lagging, seen);
     await assert.rejects(lagScanner.poll(head, 0n), (e: unknown) => e instanceof IsorelayError && e.code === ErrorCode.RPC_BAD_RESPONSE);
-    assert.equal(s.checkpoint, checkpoint, 'the checkpoint did not move');
+    assert.equal(await s.checkpoint(), checkpoint, 'the checkpoint did not move');
     assert.ok(!seen.some((l) => amountOf(l) === 77n));
     // Once a node that has the blocks answers, the log is found.
     await scanToHead(s, direct);
-    assert.equal(s.checkpoint, head);
+    assert.equal(await s.checkpoint(), head);
     assert.equal(seen.filter((l) => amountOf(l) === 77n).length, 1);
   });
 
@@ -174,7 +180,7 @@ describe('LogScanner', function () {
     await mint(5n);
     await mine(25);
     await scanToHead(s, direct);
-    const checkpoint = s.checkpoint;
+    const checkpoint = await s.checkpoint();
     proxy.setMode('staleHead', { staleBlock: checkpoint - 20n });
     const lagging = new ChainClient('devnet', chainConfig(proxy.url));
     const onLagging = scanner(lagging, seen, reorgs);
@@ -182,7 +188,7 @@ describe('LogScanner', function () {
     const r = await onLagging.poll(checkpoint - 20n, checkpoint - 22n);
     assert.deepEqual(r, { kind: 'idle' });
     assert.deepEqual(reorgs, [], 'no reorg');
-    assert.equal(onLagging.checkpoint, checkpoint, 'nothing rewound');
+    assert.equal(await onLagging.checkpoint(), checkpoint, 'nothing rewound');
   });
 
   for (const shape of ['longer', 'shorter'] as const) {
@@ -191,13 +197,13 @@ describe('LogScanner', function () {
       const reorgs: bigint[] = [];
       const s = scanner(direct, seen, reorgs);
       await scanToHead(s, direct);
-      const ancestor = s.checkpoint;
+      const ancestor = await s.checkpoint();
       const snap = (await provider.send('evm_snapshot', [])) as string;
       await mint(1000n);
       await mine(1);
       await mint(2000n);
       await scanToHead(s, direct);
-      const oldTip = s.checkpoint;
+      const oldTip = await s.checkpoint();
       assert.ok(seen.some((l) => amountOf(l) === 1000n) && seen.some((l) => amountOf(l) === 2000n));
       const orphanedKeys = new Set(seen.filter((l) => amountOf(l) >= 1000n).map(key));
 
@@ -211,16 +217,16 @@ describe('LogScanner', function () {
       const first = await s.poll(head, 0n);
       assert.deepEqual(first, { kind: 'reorg', ancestor, depth: oldTip - ancestor });
       assert.deepEqual(reorgs, [ancestor]);
-      assert.equal(s.checkpoint, ancestor);
-      assert.equal(store.blockHash(STREAM, oldTip), undefined, 'hashes of the dropped chain are forgotten');
+      assert.equal(await s.checkpoint(), ancestor);
+      assert.equal(await store.blockHash(STREAM, oldTip), undefined, 'hashes of the dropped chain are forgotten');
 
       await scanToHead(s, direct);
-      assert.equal(s.checkpoint, head);
+      assert.equal(await s.checkpoint(), head);
       const rescanned = seen.slice(seenBefore);
       assert.deepEqual(rescanned.map(amountOf), [3000n], 'only the new chain\'s log');
       assert.ok(!rescanned.some((l) => orphanedKeys.has(key(l))));
       const block = await direct.block(head);
-      assert.equal(store.blockHash(STREAM, head), block?.hash);
+      assert.equal(await store.blockHash(STREAM, head), block?.hash);
       assert.deepEqual(reorgs, [ancestor], 'one reorg, handled once');
     });
   }
@@ -233,14 +239,14 @@ describe('LogScanner', function () {
     await mint(5n);
     await mine(2);
     await scanToHead(s, direct);
-    const tip = s.checkpoint;
+    const tip = await s.checkpoint();
     await provider.send('evm_revert', [snap]);
     await mint(6n);
     await mine(4);
     const head = await direct.blockNumber();
     // The policy had called everything up to the old tip final.
     await assert.rejects(s.poll(head, tip), (e: unknown) => e instanceof IsorelayError && e.code === ErrorCode.REORG_BEYOND_FINALITY);
-    assert.equal(s.checkpoint, tip, 'nothing was rewound');
+    assert.equal(await s.checkpoint(), tip, 'nothing was rewound');
     assert.deepEqual(reorgs, []);
   });
 });

@@ -55,6 +55,15 @@ export interface ChainView {
   lastError: string | null;
 }
 
+/** How long readiness waits for the store before it calls it unavailable. */
+const HEALTH_STORE_TIMEOUT_MS = 1_500;
+
+/** `p`, or a rejection with `why` after `ms`. */
+function withTimeout<T>(p: Promise<T>, ms: number, why: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<T>((_, reject) => (timer = setTimeout(() => reject(new Error(why)), ms)))]).finally(() => clearTimeout(timer));
+}
+
 /** How often stored transactions that nothing waits for are reconciled with the chain. */
 const RECONCILE_EVERY_MS = 10_000;
 
@@ -312,7 +321,12 @@ export class Relayer {
     const checks: Record<string, { ok: boolean; detail?: string }> = { started: { ok: this.started } };
     const leases = this.book.state();
     if (this.started && !this.holdsKey())
-      checks.gasKey = { ok: false, detail: `the gas key ${this.deps.relayerKey.address} is leased by another instance (or not yet): this instance takes no work until it holds it; give every instance its own key` };
+      checks.gasKey = {
+        ok: false,
+        detail: leases.storeError !== null
+          ? `the gas key ${this.deps.relayerKey.address}'s lease could not be renewed (the store is unavailable): no work until it is back`
+          : `the gas key ${this.deps.relayerKey.address} is leased by another instance (or not yet): this instance takes no work until it holds it; give every instance its own key`,
+      };
     const now = (this.deps.now ?? Date.now)();
     for (const v of this.views.values()) {
       const limit = Math.max(30_000, this.client(v.chain).config.pollMs * 20);
@@ -333,7 +347,8 @@ export class Relayer {
       if (this.halted.has(route.name) || storeDown !== null) continue;
       let oldest: number | null;
       try {
-        oldest = await this.deps.store.oldestMoving(route.name);
+        // Readiness answers quickly even when the store does not: a query that hangs is an answer too.
+        oldest = await withTimeout(this.deps.store.oldestMoving(route.name), HEALTH_STORE_TIMEOUT_MS, `no answer within ${HEALTH_STORE_TIMEOUT_MS} ms`);
       } catch (e) {
         storeDown = errorSummary(e);
         continue;

@@ -203,9 +203,10 @@ describe('several instances on one PostgreSQL database', function () {
     const downAt = Date.now();
     for (let i = 20; i < 40; i++) locks.push(await lock(m, i % 2 === 0 ? 'arbitrum' : 'optimism', { amount: 2_000_000n + BigInt(i), positionId: 5_000n + BigInt(i) }));
     let notReady: { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> } | null = null;
-    while (Date.now() - downAt < 8_000) {
+    while (Date.now() - downAt < 10_000) {
       const r = await readyz(f.instances[0] as (typeof f.instances)[number]);
       if (r !== null && !r.ready && r.checks.store !== undefined) notReady = r;
+      if (process.env.DEBUG_READYZ !== undefined) process.stdout.write(`readyz ${Date.now() - downAt}: ${JSON.stringify(r)}\n`);
       await sleep(250);
     }
     const creditedWhileDown = (await Promise.all(locks.slice(20).map((l) => creditCount(m, l.lockId)))).filter((c) => c > 0).length;

@@ -133,7 +133,7 @@ export async function startFleet(o: { count: number; url: string; leaseMs: numbe
 export async function readyz(inst: InstanceProcess): Promise<{ ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> } | null> {
   if (inst.opsUrl === undefined) return null;
   try {
-    const res = await fetch(`${inst.opsUrl}/readyz`, { signal: AbortSignal.timeout(2_000) });
+    const res = await fetch(`${inst.opsUrl}/readyz`, { signal: AbortSignal.timeout(5_000) });
     return (await res.json()) as { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
   } catch {
     return null;

@@ -214,6 +214,8 @@ describe('several instances on one PostgreSQL database', function () {
     try {
       const counts = await waitCredited(m, locks, 60_000);
       assert.deepEqual(counts.map((c, i) => [i, c]).filter(([, c]) => c !== 1), [], 'every lock credited exactly once');
+      const alive = f.instances.map((i) => `${i.index}: ${i.state}, exit ${String(i.child?.exitCode)} ${String(i.child?.signalCode)}; last: ${i.lines.slice(-3).join(' | ').slice(0, 600)}`);
+      assert.ok(f.instances.every((i) => i.child?.exitCode === null), `no instance died of the outage:\n${alive.join('\n')}`);
       assert.ok(notReady !== null, '/readyz failed with a store check while the database was down');
       assert.match(notReady.checks.store?.detail ?? '', /store is unavailable/);
       assert.equal(creditedWhileDown, 0, 'nothing locked while the database was down was credited: nothing is claimed or sent without it');

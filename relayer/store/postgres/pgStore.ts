@@ -389,6 +389,12 @@ class PgView implements Store {
     }
     const tx = new PgView(client, this.where, null);
     let broken = false;
+    // A connection the server ends while it is checked out (a restart, a failover) emits 'error'
+    // between statements; unheard, that would kill the process. The next statement fails instead.
+    const heard = () => {
+      broken = true;
+    };
+    client.on('error', heard);
     try {
       await tx.q('BEGIN');
       const result = await fn(tx);
@@ -399,6 +405,7 @@ class PgView implements Store {
       if (!broken) await client.query('ROLLBACK').catch(() => (broken = true));
       throw e;
     } finally {
+      client.off('error', heard);
       // A connection that failed mid-transaction is not given back for reuse.
       client.release(broken);
     }

@@ -133,7 +133,9 @@ export interface Store {
    * Claims due messages of `routes` in any of `statuses` (as `due`, with `failed` ones due to
    * resume into them) that no other run holds, for `ttlMs` by the store's clock: each comes back
    * with its `lease`, a new epoch. Oldest observation first (fair across routes), then source
-   * order. Rows another instance holds are skipped, not waited for (FOR UPDATE SKIP LOCKED).
+   * order. Rows another instance holds are skipped, not waited for (FOR UPDATE SKIP LOCKED), and
+   * so is every message of a sequence path another owner holds a claim on (path affinity: a
+   * LayerZero path executes in nonce order, and split between instances its messages wait on each other).
    */
   claim(q: ClaimQuery): Promise<MessageRow[]>;
   /** Extends the leases still held as claimed; returns the ids whose lease held. */

@@ -232,6 +232,17 @@ for (const kind of KINDS) {
         assert.ok((taken.find((r) => r.id === 'lz:1')?.lease?.epoch ?? 0) > before, 'a takeover is a new epoch');
       });
 
+      it('keeps a sequence path with the owner working on it (its nonces execute in order)', async function () {
+        const seq = (n: bigint) => ({ path: 'lz:arb-base', nonce: n });
+        await store.observe([message('lz:1', { srcBlock: 100n, sequence: seq(1n) }), message('lz:2', { srcBlock: 101n, sequence: seq(2n) }), message('wh:1', { srcBlock: 102n })], 1000);
+        for (const id of ['lz:1', 'lz:2', 'wh:1']) await store.transition(id, 'observed', 'finalized');
+        const q = { statuses: ['finalized'] as const, now: 2000, routes: ['arbitrum-base'], ttlMs: 10_000 };
+        assert.deepEqual((await store.claim({ ...q, limit: 1, owner: 'A' })).map((r) => r.id), ['lz:1']);
+        const other = await second();
+        assert.deepEqual((await other.claim({ ...q, limit: 10, owner: 'B' })).map((r) => r.id), ['wh:1'], 'lz:2 stays for A, whose path it is');
+        assert.deepEqual((await store.claim({ ...q, limit: 10, owner: 'A' })).map((r) => r.id), ['lz:2'], 'A takes the rest of its path');
+      });
+
       it('fences writes: a transition under a lost claim changes nothing, the new holder\'s goes through', async function () {
         await store.observe([message('lz:1')], 1000);
         await store.transition('lz:1', 'observed', 'finalized');

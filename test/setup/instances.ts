@@ -37,6 +37,8 @@ export interface Fleet {
   resume(i: number): void;
   /** SIGTERM to all, waiting for each to exit. */
   stopAll(): Promise<void>;
+  /** Writes the instances' configs again (stopped instances only), on another database and with `patch` applied. */
+  reconfigure(patch?: (raw: Record<string, unknown>, i: number) => void, url?: string): void;
   dispose(): Promise<void>;
 }
 
@@ -46,18 +48,23 @@ export async function startFleet(o: { count: number; url: string; leaseMs: numbe
   const devnet = await startDevnet({ dir, instances: { count: o.count, storeUrlEnv: DATABASE_URL_ENV }, config: { logLevel: 'info' } });
   const m = devnet.manifest;
   const keys = [m.accounts.relayer, ...(m.accounts.moreRelayers ?? [])];
-  for (let i = 1; i <= o.count; i++) {
-    const file = join(dir, `relayer-${i}.yaml`);
-    const raw = parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    raw.instance = { name: `i${i}`, leaseMs: o.leaseMs };
-    raw.ops = { ...(raw.ops as object), port: 0, logLevel: 'info' };
-    o.patch?.(raw, i);
-    writeFileSync(file, stringify(raw));
-  }
+  const originals = Array.from({ length: o.count }, (_, k) => readFileSync(join(dir, `relayer-${k + 1}.yaml`), 'utf8'));
+  let url = o.url;
+  const writeConfigs = (patch: Fleet['reconfigure'] extends (p: infer P) => unknown ? P : never) => {
+    for (let i = 1; i <= o.count; i++) {
+      const raw = parse(originals[i - 1] as string) as Record<string, unknown>;
+      raw.instance = { name: `i${i}`, leaseMs: o.leaseMs };
+      raw.ops = { ...(raw.ops as object), port: 0, logLevel: 'info' };
+      o.patch?.(raw, i);
+      patch?.(raw, i);
+      writeFileSync(join(dir, `relayer-${i}.yaml`), stringify(raw));
+    }
+  };
+  writeConfigs(undefined);
   const instances: InstanceProcess[] = Array.from({ length: o.count }, (_, k) => ({ index: k + 1, child: undefined, lines: [], opsUrl: undefined, state: 'exited', starts: 0 }));
   const env = (i: number): NodeJS.ProcessEnv => ({
     ...process.env,
-    [DATABASE_URL_ENV]: o.url,
+    [DATABASE_URL_ENV]: url,
     [instanceRelayerKeyEnv(i)]: keys[i - 1]?.privateKey ?? '',
     [DVN_SIGNER_KEY_ENV]: m.accounts.dvnSigner.privateKey,
     [SECOND_DVN_SIGNER_KEY_ENV]: m.accounts.secondDvnSigner.privateKey,
@@ -121,6 +128,11 @@ export async function startFleet(o: { count: number; url: string; leaseMs: numbe
     pause: (i) => signal(i, 'SIGSTOP', 'stopped'),
     resume: (i) => signal(i, 'SIGCONT', 'running'),
     stopAll,
+    reconfigure(patch, newUrl) {
+      if (instances.some((x) => x.state === 'running' || x.state === 'stopped')) throw new Error('stop the instances first');
+      if (newUrl !== undefined) url = newUrl;
+      writeConfigs(patch);
+    },
     async dispose() {
       for (const inst of instances) inst.child?.kill('SIGKILL');
       await devnet.stop();

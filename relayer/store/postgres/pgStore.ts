@@ -154,6 +154,10 @@ class PgView implements Store {
          SELECT id FROM messages
          WHERE (status = ANY($1::text[]) OR (status = 'failed' AND resume_status = ANY($1::text[]) AND next_attempt_at <= $2))
            AND route = ANY($3::text[]) AND lease_until <= ${CLOCK}
+           -- A path whose messages another instance is working on stays with it: its nonces
+           -- execute in order, and split between instances they would wait on each other.
+           AND (seq_path IS NULL OR NOT EXISTS (
+             SELECT 1 FROM messages o WHERE o.seq_path = messages.seq_path AND o.lease_owner <> $5 AND o.lease_until > ${CLOCK}))
          ORDER BY observed_at, src_block_num, log_index LIMIT $4
          FOR UPDATE SKIP LOCKED)
        UPDATE messages m SET lease_owner = $5, lease_epoch = m.lease_epoch + 1, lease_until = ${CLOCK} + $6

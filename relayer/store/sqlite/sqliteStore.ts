@@ -188,6 +188,8 @@ class SqliteCore {
          WHERE (status IN (SELECT value FROM json_each(@statuses))
                 OR (status = 'failed' AND resume_status IN (SELECT value FROM json_each(@statuses)) AND next_attempt_at <= @now))
            AND route IN (SELECT value FROM json_each(@routes)) AND lease_until <= @clock
+           AND (seq_path IS NULL OR NOT EXISTS (
+             SELECT 1 FROM messages o WHERE o.seq_path = messages.seq_path AND o.lease_owner <> @owner AND o.lease_until > @clock))
          ORDER BY observed_at, src_block_num, log_index LIMIT @limit)
        RETURNING *`,
     ).all({ owner: q.owner, until: clock + q.ttlMs, statuses: JSON.stringify(q.statuses), now: q.now, routes: JSON.stringify(q.routes), clock, limit: q.limit }) as SqlMessage[];

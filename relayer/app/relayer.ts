@@ -55,6 +55,12 @@ export interface ChainView {
   lastError: string | null;
 }
 
+/** The longest an idle stage loop waits before it asks the store for due messages again. */
+const IDLE_PUMP_MAX_MS = 200;
+
+/** How long an instance that does not scan a route waits between reads of its source's head. */
+const FOLLOWER_POLL_MS = 1_000;
+
 /** How long readiness waits for the store before it calls it unavailable. */
 const HEALTH_STORE_TIMEOUT_MS = 1_500;
 
@@ -392,7 +398,8 @@ export class Relayer {
     while (this.running) {
       // A halted route is not scanned; it is again once an operator resumes it.
       const worked = this.halted.has(w.route) ? false : await this.pollWatcher(w);
-      if (!worked) await sleep(pollMs);
+      // Another instance scans this route: only its head is read, less often.
+      if (!worked) await sleep(w.watcher.scanning ? pollMs : Math.max(pollMs, FOLLOWER_POLL_MS));
     }
   }
 
@@ -420,6 +427,7 @@ export class Relayer {
   private async stageLoop(): Promise<void> {
     const tickMs = this.deps.config.pipeline.tickMs;
     let reconciledAt = Date.now();
+    let idleMs = 0;
     while (this.running) {
       if (Date.now() - reconciledAt > RECONCILE_EVERY_MS && this.holdsKey()) {
         reconciledAt = Date.now();
@@ -427,8 +435,11 @@ export class Relayer {
         await Promise.allSettled([...this.senders.values()].map((s) => s.reconcile()));
       }
       const started = (await this.deliver.pump()) + (await this.confirm.pump());
-      if (started === 0) await sleep(tickMs);
-      else await sleep(1);
+      // Idle, the store is asked less and less often (up to IDLE_PUMP_MAX_MS): with several
+      // instances, idle polling is most of the database's load. Work found here, and every move
+      // this instance makes (requestPump), bring the pace back at once.
+      idleMs = started === 0 ? Math.min(idleMs === 0 ? tickMs : idleMs * 2, Math.max(tickMs, IDLE_PUMP_MAX_MS)) : 0;
+      await sleep(started === 0 ? idleMs : 1);
     }
   }
 }

@@ -3,7 +3,8 @@
 // daemon in its own process with its own gas key, on one devnet. For each measurement the
 // instances start on a fresh store (scanning from the current heads), are paused (SIGSTOP), N
 // locks are made over both transports, the instances are resumed, and the clock runs until every
-// lock is credited on chain. Configurations alternate over ROUNDS rounds; the median is reported
+// lock is credited on chain. Both stores are durable: SQLite with synchronous=FULL, PostgreSQL
+// with fsync and synchronous commit on. Configurations alternate over ROUNDS rounds; the median is reported
 // (one run varies a lot: LayerZero's per-path nonce order makes deliveries wait on each other).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,7 +62,8 @@ async function measure(fleet: Fleet, pg: TestPostgres, dir: string, c: Config): 
 
 async function main(): Promise<void> {
   process.stdout.write(`isorelay bench: instances, ${N} locks (both transports) credited from a standing start, median of ${ROUNDS} rounds\n`);
-  const pg = await startPostgres();
+  // Durable, as in production (fsync and synchronous commit on), like SQLite's synchronous=FULL.
+  const pg = await startPostgres({ durable: true });
   const dir = mkdtempSync(join(tmpdir(), 'isorelay-bench-instances-'));
   const fleet = await startFleet({ count: 3, url: 'postgres://unused', leaseMs: 15_000 });
   try {

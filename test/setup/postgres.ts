@@ -37,12 +37,15 @@ let shared: Promise<TestPostgres> | undefined;
 let cleanup: (() => Promise<void>) | undefined;
 let counter = 0;
 
-/** A server of its own (a test that stops and restarts it must not take the shared one down). */
-export function startPostgres(): Promise<TestPostgres & { dispose: () => Promise<void> }> {
-  return launch();
+/**
+ * A server of its own (a test that stops and restarts it must not take the shared one down).
+ * `durable`: fsync and synchronous commit on, as in production (the benchmark); tests run without.
+ */
+export function startPostgres(o: { durable?: boolean } = {}): Promise<TestPostgres & { dispose: () => Promise<void> }> {
+  return launch(o.durable === true);
 }
 
-async function launch(): Promise<TestPostgres & { dispose: () => Promise<void> }> {
+async function launch(durable = false): Promise<TestPostgres & { dispose: () => Promise<void> }> {
   const root = mkdtempSync(path.join(tmpdir(), 'isorelay-pg-'));
   // The server's own user must reach its data directory.
   chmodSync(root, 0o755);
@@ -51,7 +54,7 @@ async function launch(): Promise<TestPostgres & { dispose: () => Promise<void> }
   const server = new EmbeddedPostgres({
     databaseDir: dataDir, port, user: 'postgres', password: PASSWORD, persistent: true,
     createPostgresUser: userInfo().uid === 0,
-    postgresFlags: ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200'],
+    postgresFlags: [...(durable ? [] : ['-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off']), '-c', 'max_connections=200'],
     onLog: () => undefined,
     onError: () => undefined,
   });

@@ -5,18 +5,10 @@
 // lock is credited exactly once within the drain bound, readiness was false while delivery
 // stalled and is true after. CHAOS_SEED replays a run.
 import assert from 'node:assert/strict';
-import { Interface } from 'ethers';
 import type { LockResult } from '../../relayer/app/trader.js';
-import { errorDecoder } from '../../relayer/chains/abiFunction.js';
-import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { layerZeroAbi } from '../../relayer/transports/layerzero/artifacts.js';
+import { batchFailures } from '../setup/batchFailures.js';
 import { startFaultyRpc, type FaultyRpc } from '../setup/faultyRpc.js';
 import { approveVault, creditCount, lock, makeRelayer, provider, testConfig, useSharedDevnet } from '../setup/devnet.js';
-
-const batcherIface = new Interface(ourArtifact('RelayBatcher').abi);
-const decodeRevert = errorDecoder([new Interface(ourArtifact('IsolatedMarginEngine').abi), new Interface(layerZeroAbi('EndpointV2')), new Interface(layerZeroAbi('ReceiveUln302'))]);
-/** Reverts that mean a step was sent although it had already taken effect: a duplicated transaction. */
-const DUPLICATE = new Set(['AlreadyProcessed', 'VaaAlreadyConsumed', 'LZ_PayloadHashNotFound', 'LZ_InvalidPayloadHash']);
 
 const SEED = Number(process.env.CHAOS_SEED ?? 9);
 const LOCKS = 150;
@@ -105,14 +97,7 @@ describe('chaos: every RPC fault at once, for a minute', function () {
       assert.equal(counts.length, LOCKS);
       assert.deepEqual(counts.filter((c) => c !== 1), [], 'every lock credited exactly once');
       // Relay calls that failed inside a mined batch, by reason: none may be a step sent again after it took effect.
-      const failed = await provider(m, 'base').getLogs({ address: m.chains.base?.contracts.batcher as string, topics: [batcherIface.getEvent('CallFailed')?.topicHash as string], fromBlock });
-      const reasons: Record<string, number> = {};
-      for (const l of failed) {
-        const data = batcherIface.parseLog(l)?.args.getValue('revertData') as string;
-        const name = decodeRevert(data)?.name ?? data.slice(0, 10);
-        reasons[name] = (reasons[name] ?? 0) + 1;
-      }
-      const duplicated = Object.entries(reasons).filter(([n]) => DUPLICATE.has(n)).reduce((a, [, v]) => a + v, 0);
+      const { reasons, duplicated } = await batchFailures(m, fromBlock);
       assert.equal(duplicated, 0, `duplicated transactions: ${JSON.stringify(reasons)}`);
       const faults: Record<string, number> = {};
       for (const p of proxies) for (const [k, v] of Object.entries(p.faults)) faults[k] = (faults[k] ?? 0) + v;

@@ -7,36 +7,17 @@
 // sending, /readyz says why, nothing is lost or sent twice, the work resumes by itself, and the
 // connection string's password is never logged. INSTANCES_SEED replays a chaos run.
 import assert from 'node:assert/strict';
-import { Interface } from 'ethers';
 import type { LockResult } from '../../relayer/app/trader.js';
-import { errorDecoder } from '../../relayer/chains/abiFunction.js';
-import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
-import { layerZeroAbi } from '../../relayer/transports/layerzero/artifacts.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
+import { batchFailures } from '../setup/batchFailures.js';
 import { approveVault, creditCount, lock, provider } from '../setup/devnet.js';
 import { attesterKeyEnv } from '../../relayer/devnet/relayerConfig.js';
 import { startFleet, readyz, type Fleet, type InstanceProcess } from '../setup/instances.js';
 import { prng } from '../setup/prng.js';
 import { startPostgres, type TestPostgres } from '../setup/postgres.js';
 
-const batcherIface = new Interface(ourArtifact('RelayBatcher').abi);
-const decodeRevert = errorDecoder([new Interface(ourArtifact('IsolatedMarginEngine').abi), new Interface(layerZeroAbi('EndpointV2')), new Interface(layerZeroAbi('ReceiveUln302'))]);
-/** Reverts that mean a step was sent although it had already taken effect: a duplicated transaction. */
-const DUPLICATE = new Set(['AlreadyProcessed', 'VaaAlreadyConsumed', 'LZ_PayloadHashNotFound', 'LZ_InvalidPayloadHash']);
 const SEED = Number(process.env.INSTANCES_SEED ?? 11);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Calls that failed inside mined relay batches on base since `fromBlock`, by decoded reason. */
-async function failedCalls(m: DevnetManifest, fromBlock: number): Promise<{ reasons: Record<string, number>; duplicated: number }> {
-  const logs = await provider(m, 'base').getLogs({ address: m.chains.base?.contracts.batcher as string, topics: [batcherIface.getEvent('CallFailed')?.topicHash as string], fromBlock });
-  const reasons: Record<string, number> = {};
-  for (const l of logs) {
-    const data = batcherIface.parseLog(l)?.args.getValue('revertData') as string;
-    const name = decodeRevert(data)?.name ?? data.slice(0, 10);
-    reasons[name] = (reasons[name] ?? 0) + 1;
-  }
-  return { reasons, duplicated: Object.entries(reasons).filter(([n]) => DUPLICATE.has(n)).reduce((a, [, v]) => a + v, 0) };
-}
 
 /** Transactions of the instances' gas keys on base that reverted (a whole transaction wasted). */
 async function revertedTxs(m: DevnetManifest, fromBlock: number): Promise<number> {
@@ -133,7 +114,7 @@ describe('several instances on one PostgreSQL database', function () {
       const counts = await waitCredited(m, locks, 90_000);
       const drainedMs = Date.now() - chaosEnded;
       assert.deepEqual(counts.map((c, i) => [i, c]).filter(([, c]) => c !== 1), [], 'every lock credited exactly once');
-      const { reasons, duplicated } = await failedCalls(m, fromBlock);
+      const { reasons, duplicated } = await batchFailures(m, fromBlock);
       const reverted = await revertedTxs(m, fromBlock);
       const refused = fencedRefusals(f);
       process.stdout.write(`      instances seed ${SEED}: ${LOCKS} locks in ${(lockedMs / 1000).toFixed(1)} s, drained ${(drainedMs / 1000).toFixed(1)} s after the chaos; ${actions.length} disturbances (${actions.filter((a) => a.startsWith('kill')).length} kills, ${actions.filter((a) => a.startsWith('pause')).length} pauses); sent by a fenced instance: ${duplicated} duplicated steps, ${reverted} reverted transactions; refused by the fence (LEASE_LOST): ${refused}; calls failed in batches: ${JSON.stringify(reasons)}\n`);
@@ -206,7 +187,6 @@ describe('several instances on one PostgreSQL database', function () {
     while (Date.now() - downAt < 10_000) {
       const r = await readyz(f.instances[0] as (typeof f.instances)[number]);
       if (r !== null && !r.ready && r.checks.store !== undefined) notReady = r;
-      if (process.env.DEBUG_READYZ !== undefined) process.stdout.write(`readyz ${Date.now() - downAt}: ${JSON.stringify(r)}\n`);
       await sleep(250);
     }
     const creditedWhileDown = (await Promise.all(locks.slice(20).map((l) => creditCount(m, l.lockId)))).filter((c) => c > 0).length;

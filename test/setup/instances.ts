@@ -147,8 +147,7 @@ export async function readyz(inst: InstanceProcess): Promise<{ ready: boolean; c
   try {
     const res = await fetch(`${inst.opsUrl}/readyz`, { signal: AbortSignal.timeout(5_000) });
     return (await res.json()) as { ready: boolean; checks: Record<string, { ok: boolean; detail?: string }> };
-  } catch (e) {
-    if (process.env.DEBUG_READYZ !== undefined) process.stdout.write(`readyz ${inst.opsUrl}: ${String(e)} ${String((e as { cause?: unknown }).cause)}\n`);
+  } catch {
     return null;
   }
 }

@@ -4,27 +4,16 @@
 // disagreed (nothing was signed for it). Release delivers it without asking the guard
 // again (a released CREDIT still counts in its route's window); reject makes it dead, with the
 // operator's reason.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { loadConfig } from '../../config/load.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { HoldCode } from '../../messages/status.js';
 import { toJson } from '../../ops/httpServer.js';
-import { openStore as openConfigured } from '../../store/open.js';
-import type { MessageRow, Store } from '../../store/store.js';
+import type { MessageRow } from '../../store/store.js';
+import { openStoreOf } from './storeOf.js';
 
 export interface HeldOptions {
   config: string;
   json?: boolean;
   reason?: string;
-}
-
-/** A SQLite file beside a running daemon (read-only, or an operator's one-off write), or the shared PostgreSQL database. */
-async function openStore(configFile: string, mode: 'readonly' | 'operator'): Promise<Store> {
-  const cfg = loadConfig(configFile).store;
-  if ('sqlite' in cfg && (cfg.sqlite === ':memory:' || !existsSync(cfg.sqlite)))
-    throw new IsorelayError(ErrorCode.USAGE, `no store at ${cfg.sqlite === ':memory:' ? cfg.sqlite : resolve(cfg.sqlite)}: has the relayer run?`);
-  return openConfigured(cfg, { sqlite: { [mode]: true }, migrate: false });
 }
 
 export function formatHeld(rows: readonly MessageRow[]): string {
@@ -35,7 +24,7 @@ export function formatHeld(rows: readonly MessageRow[]): string {
 }
 
 export async function heldListCommand(opts: HeldOptions): Promise<void> {
-  const store = await openStore(opts.config, 'readonly');
+  const store = await openStoreOf(opts.config, 'readonly');
   try {
     const rows = await store.list({ status: 'held' });
     process.stdout.write(`${opts.json === true ? toJson(rows.map(({ payload: _p, ...r }) => r)) : formatHeld(rows)}\n`);
@@ -45,7 +34,7 @@ export async function heldListCommand(opts: HeldOptions): Promise<void> {
 }
 
 async function decide(id: string, opts: HeldOptions, to: 'finalized' | 'dead'): Promise<void> {
-  const store = await openStore(opts.config, 'operator');
+  const store = await openStoreOf(opts.config, 'operator');
   try {
     const row = await store.get(id);
     if (row === undefined) throw new IsorelayError(ErrorCode.USAGE, `no message ${id} (see \`isorelay held list\`)`);

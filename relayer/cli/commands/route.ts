@@ -1,29 +1,18 @@
 // `isorelay route halted|resume`: the routes an incident halted (a reorg beyond finality), for every
 // instance on the store and across restarts, and the operator's decision to resume one after
 // investigating. A running relayer picks the change up within a heartbeat.
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { formatTable } from '../../app/statusReport.js';
-import { loadConfig } from '../../config/load.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { toJson } from '../../ops/httpServer.js';
-import { openStore } from '../../store/open.js';
-import type { Store } from '../../store/store.js';
+import { openStoreOf } from './storeOf.js';
 
 export interface RouteOptions {
   config: string;
   json?: boolean;
 }
 
-async function open(configFile: string, mode: 'readonly' | 'operator'): Promise<Store> {
-  const cfg = loadConfig(configFile).store;
-  if ('sqlite' in cfg && (cfg.sqlite === ':memory:' || !existsSync(cfg.sqlite)))
-    throw new IsorelayError(ErrorCode.USAGE, `no store at ${cfg.sqlite === ':memory:' ? cfg.sqlite : resolve(cfg.sqlite)}: has the relayer run?`);
-  return openStore(cfg, { sqlite: { [mode]: true }, migrate: false });
-}
-
 export async function routeHaltedCommand(opts: RouteOptions): Promise<void> {
-  const store = await open(opts.config, 'readonly');
+  const store = await openStoreOf(opts.config, 'readonly');
   try {
     const halts = await store.haltedRoutes();
     if (opts.json === true) process.stdout.write(`${toJson(halts)}\n`);
@@ -35,7 +24,7 @@ export async function routeHaltedCommand(opts: RouteOptions): Promise<void> {
 }
 
 export async function routeResumeCommand(route: string, opts: RouteOptions): Promise<void> {
-  const store = await open(opts.config, 'operator');
+  const store = await openStoreOf(opts.config, 'operator');
   try {
     if (!(await store.resumeRoute(route))) throw new IsorelayError(ErrorCode.USAGE, `route ${route} is not halted (see \`isorelay route halted\`)`);
     process.stdout.write(`resumed ${route}: running relayers scan and deliver it again within a few seconds\n`);

@@ -55,6 +55,9 @@ export interface ChainView {
   lastError: string | null;
 }
 
+/** How often the gas key's balances are read. */
+const BALANCE_EVERY_MS = 30_000;
+
 /** The longest an idle stage loop waits before it asks the store for due messages again. */
 const IDLE_PUMP_MAX_MS = 200;
 
@@ -246,7 +249,13 @@ export class Relayer {
    * an RPC that is down must not stop the heartbeat.
    */
   private async heartbeatLoop(): Promise<void> {
+    let balancesAt = 0;
     while (this.running) {
+      if (Date.now() - balancesAt > BALANCE_EVERY_MS) {
+        balancesAt = Date.now();
+        // Beside the heartbeat, never in its way: a slow node must not delay the leases.
+        void this.readBalances();
+      }
       await sleep(this.book.heartbeatMs);
       if (!this.running) break;
       await this.book.heartbeat();
@@ -401,6 +410,16 @@ export class Relayer {
       // Another instance scans this route: only its head is read, less often.
       if (!worked) await sleep(w.watcher.scanning ? pollMs : Math.max(pollMs, FOLLOWER_POLL_MS));
     }
+  }
+
+  /** The gas key's balance on every destination chain (for isorelay_wallet_balance_eth and its alert). */
+  private async readBalances(): Promise<void> {
+    const address = this.deps.relayerKey.address;
+    const destinations = new Set(this.deps.config.routes.map((r) => r.destination));
+    await Promise.allSettled([...destinations].map(async (chain) => {
+      const wei = BigInt(await this.client(chain).rpc.call<string>('eth_getBalance', [address, 'latest']));
+      this.events.emit({ type: 'wallet.balance', chain, address, wei });
+    }));
   }
 
   /** Halts this instance found that the store does not know yet (it was away when they happened). */

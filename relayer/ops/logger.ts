@@ -83,6 +83,9 @@ interface EventLine {
   msg: string;
 }
 
+/** Blocks behind the head above which a scan is reported as catching up (at info). */
+const CATCHING_UP_BLOCKS = 100n;
+
 /** How one event reads in the log: its level, the ids to bind, its fields (bigints as strings). */
 export function describeEvent(e: RelayerEvent): EventLine {
   switch (e.type) {
@@ -99,6 +102,23 @@ export function describeEvent(e: RelayerEvent): EventLine {
         bindings: { stream: e.stream },
         fields: { from: e.from.toString(), to: e.to.toString(), logs: e.logs, durationMs: e.durationMs },
         msg: 'scanned block range',
+      };
+    case 'scan.progress': {
+      const remaining = e.head > e.scanned ? e.head - e.scanned : 0n;
+      // Catching up (far behind the head) is news; keeping up is not.
+      return {
+        level: remaining > CATCHING_UP_BLOCKS ? 'info' : 'debug',
+        bindings: { stream: e.stream, chain: e.chain },
+        fields: { scanned: e.scanned.toString(), head: e.head.toString(), remaining: remaining.toString() },
+        msg: remaining > CATCHING_UP_BLOCKS ? `catching up: scanned to block ${e.scanned} of ${e.head}, ${remaining} to go` : 'scan at the head',
+      };
+    }
+    case 'wallet.balance':
+      return {
+        level: 'debug',
+        bindings: { chain: e.chain },
+        fields: { address: e.address, wei: e.wei.toString() },
+        msg: 'gas key balance',
       };
     case 'scan.reorg':
       return {

@@ -43,10 +43,13 @@ export const METRIC = {
   claims: 'isorelay_claims_in_flight',
   fencedSends: 'isorelay_fenced_sends_total',
   storeUp: 'isorelay_store_up',
+  oldestPending: 'isorelay_oldest_pending_age_seconds',
+  scanLag: 'isorelay_scan_lag_blocks',
+  walletBalance: 'isorelay_wallet_balance_eth',
 } as const;
 
-/** Seconds from observation to delivery: cross-chain finality puts most of it in minutes. */
-const DELIVERY_AGE_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600];
+/** Seconds from observation to delivery: sub-second on fast chains, minutes where finality is slow. */
+const DELIVERY_AGE_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 21600];
 
 export function createMetrics(bus: EventBus, registry: Registry = new Registry()): Metrics {
   const registers = [registry];
@@ -178,6 +181,37 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     },
   });
 
+  new Gauge({
+    name: METRIC.oldestPending,
+    help: 'Age of the oldest message of a route still on its way (not delivered, dead or orphaned), 0 when none',
+    labelNames: ['route'] as const,
+    registers,
+    async collect() {
+      if (store === undefined) return;
+      let rows;
+      try {
+        rows = await store.countsByRoute();
+      } catch {
+        return;
+      }
+      this.reset();
+      const now = Date.now();
+      for (const { route, oldestPendingAt } of rows) this.set({ route }, oldestPendingAt === null ? 0 : Math.max(0, (now - oldestPendingAt) / 1000));
+    },
+  });
+  const scanLag = new Gauge({
+    name: METRIC.scanLag,
+    help: 'Blocks of a route\'s source between the head and what its scan has covered (catching up when large)',
+    labelNames: ['stream', 'chain'] as const,
+    registers,
+  });
+  const walletBalance = new Gauge({
+    name: METRIC.walletBalance,
+    help: 'The gas key\'s native balance on a chain (ETH, as a float: for alerts, not accounting)',
+    labelNames: ['chain', 'address'] as const,
+    registers,
+  });
+
   // The instance's leases, read from its lease book at scrape time.
   new Gauge({
     name: METRIC.leaseHeld,
@@ -261,6 +295,12 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
         return;
       case 'keeper.liquidation':
         liquidations.inc({ market: e.market, ok: String(e.ok) });
+        return;
+      case 'scan.progress':
+        scanLag.set({ stream: e.stream, chain: e.chain }, Math.max(0, Number(e.head - e.scanned)));
+        return;
+      case 'wallet.balance':
+        walletBalance.set({ chain: e.chain, address: e.address }, Number(e.wei / 10n ** 9n) / 1e9);
         return;
       case 'scan.range':
       case 'message.observed':

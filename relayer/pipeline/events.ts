@@ -5,6 +5,10 @@ import type { MessageStatus } from '../messages/status.js';
 export type RelayerEvent =
   | { type: 'chain.head'; chain: string; head: bigint; finalized: bigint }
   | { type: 'scan.range'; stream: string; from: bigint; to: bigint; logs: number; durationMs: number }
+  /** Where a route's scan stands after a poll: blocks still to scan are `head - scanned`. */
+  | { type: 'scan.progress'; stream: string; chain: string; scanned: bigint; head: bigint }
+  /** The gas key's balance on a chain (wei), read every little while. */
+  | { type: 'wallet.balance'; chain: string; address: string; wei: bigint }
   | { type: 'scan.reorg'; stream: string; ancestor: bigint; depth: bigint; orphaned: number }
   /** A nonce skipped on a transport path: a log was missed (a lagging node); the scan rewinds. */
   | { type: 'scan.gap'; stream: string; path: string; expected: bigint; got: bigint; rewoundTo: bigint }

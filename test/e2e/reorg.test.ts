@@ -34,12 +34,18 @@ describe('reorgs on the source chain', function () {
     const arb = provider(m, chain);
     const nonce = await nonceOf(m, 'base', m.accounts.relayer.address);
     const { relayer, store } = makeRelayer(m, { config: slowFinality(chain) });
+    const reorgs: { depth: bigint; orphaned: number }[] = [];
+    relayer.events.on((e) => {
+      if (e.type === 'scan.reorg') reorgs.push({ depth: e.depth, orphaned: e.orphaned });
+    });
     const l = await lockAfterSnapshot(chain);
     await tickUntil(relayer, async () => (await store.list({ status: 'observed' })).length === 1);
 
     await arb.send('evm_revert', [l.revertTo]);
     await arb.send('anvil_mine', ['0x20']);
     await tickUntil(relayer, async () => (await store.list({ status: 'orphaned' })).length === 1);
+    // The reorg is reported with how deep it went (it read 0 before) and what it orphaned.
+    assert.ok(reorgs.some((r) => r.depth > 0n && r.orphaned === 1), `reorg events: ${JSON.stringify(reorgs, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
     // Far past the old block's finality: still orphaned, never delivered.
     await arb.send('anvil_mine', [pastFinality]);
     for (let i = 0; i < 5; i++) await relayer.tick();

@@ -95,6 +95,14 @@ describe('ops/logger', function () {
       assert.equal(log.raw.length, 2);
     });
 
+    it('reports catch-up progress at info (blocks scanned and remaining), and a scan at the head quietly', function () {
+      bus.emit({ type: 'scan.progress', stream: 'arbitrum-base', chain: 'arbitrum', scanned: 1_000n, head: 5_000n });
+      bus.emit({ type: 'scan.progress', stream: 'arbitrum-base', chain: 'arbitrum', scanned: 5_000n, head: 5_001n });
+      assert.deepEqual(log.lines.map((l) => l.level), [level('info'), level('debug')]);
+      assert.equal(log.lines[0]?.remaining, '4000');
+      assert.match(String(log.lines[0]?.msg), /catching up: scanned to block 1000 of 5000, 4000 to go/);
+    });
+
     it('writes bigints as strings and binds chain and tx', function () {
       bus.emit({ type: 'tx.mined', chain: 'arb', purpose: 'lzReceive', gasUsed: 123_456n, ok: true, hash: '0xfeed' });
       const line = log.lines[0];
@@ -219,6 +227,20 @@ describe('ops/metrics', function () {
     assert.equal(sample(text, 'isorelay_lease_held{lease="scan:arbitrum-base"}'), 0);
     assert.equal(sample(text, 'isorelay_fenced_sends_total'), 3);
     assert.equal(sample(text, 'isorelay_store_up'), 0);
+  });
+
+  it('shows scan lag, the gas key\'s balance, sub-second deliveries and the oldest pending age', async function () {
+    bus.emit({ type: 'scan.progress', stream: 'arbitrum-base', chain: 'arbitrum', scanned: 1_000n, head: 1_250n });
+    bus.emit({ type: 'wallet.balance', chain: 'base', address: '0xkey', wei: 1_500_000_000_000_000_000n });
+    bus.emit({ type: 'message.moved', id: 'x', route: 'arbitrum-base', from: 'submitted', to: 'delivered', ageMs: 300 });
+    metrics.observeStore({ countsByRoute: () => Promise.resolve([{ route: 'arbitrum-base', counts: { observed: 1 }, oldestPendingAt: Date.now() - 42_000 }]) });
+    const text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'isorelay_scan_lag_blocks{stream="arbitrum-base",chain="arbitrum"}'), 250);
+    assert.equal(sample(text, 'isorelay_wallet_balance_eth{chain="base",address="0xkey"}'), 1.5);
+    assert.equal(sample(text, 'isorelay_message_delivery_age_seconds_bucket{le="0.5",route="arbitrum-base"}'), 1);
+    assert.equal(sample(text, 'isorelay_message_delivery_age_seconds_bucket{le="0.25",route="arbitrum-base"}'), 0);
+    const age = sample(text, 'isorelay_oldest_pending_age_seconds{route="arbitrum-base"}') ?? -1;
+    assert.ok(age >= 42 && age < 50, String(age));
   });
 
   it('reads message counts from the store at each scrape, zero for absent statuses', async function () {

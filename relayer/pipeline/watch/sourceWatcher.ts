@@ -97,12 +97,18 @@ export class SourceWatcher {
       }
       if (r.kind === 'idle') break;
       worked = true;
+      if (r.kind === 'reorg') {
+        // The depth is the scanner's (how far the checkpoint went back); the count is what the rewind orphaned.
+        this.o.events.emit({ type: 'scan.reorg', stream: this.o.route.name, ancestor: r.ancestor, depth: r.depth, orphaned: this.lastOrphaned });
+      }
       if (r.kind === 'logs') {
         this.o.events.emit({ type: 'scan.range', stream: `${this.o.route.name}`, from: r.from, to: r.to, logs: r.logs.length, durationMs: Date.now() - started });
         if (r.to >= head) break;
       }
     }
-    if ((await this.scanner.checkpoint()) >= head && (await this.checkTails())) return true;
+    const scanned = await this.scanner.checkpoint();
+    this.o.events.emit({ type: 'scan.progress', stream: this.o.route.name, chain: this.o.client.name, scanned, head });
+    if (scanned >= head && (await this.checkTails())) return true;
     return (await this.finalize(finalized)) || worked;
   }
 
@@ -195,8 +201,11 @@ export class SourceWatcher {
         this.o.events.emit({ type: 'message.moved', id: m.id, route: m.route, from: m.status, to: 'orphaned', reason: 'reorged out before finality', ageMs: this.now() - m.observedAt });
       }
     }
-    this.o.events.emit({ type: 'scan.reorg', stream: this.o.route.name, ancestor, depth: 0n, orphaned });
+    this.lastOrphaned = orphaned;
   }
+
+  /** How many messages the last reorg rewind orphaned (reported with the scanner's depth). */
+  private lastOrphaned = 0;
 
   /**
    * Final blocks: re-fetch each receipt; same block and success → finalized. A missing receipt

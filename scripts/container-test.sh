@@ -61,6 +61,13 @@ say 'building the stand-ins for postgres and prometheus'
 podman build --pull=never --format docker -q -t localhost/isorelay-test-postgres:latest -f docker/test/postgres.Dockerfile docker/test >/dev/null
 podman build --pull=never --format docker -q -t localhost/isorelay-test-prometheus:latest -f docker/test/prometheus.Dockerfile docker/test >/dev/null
 
+# The alert rules, with Debian's promtool (in the prometheus stand-in): valid, and firing on what they are for.
+promtool=(podman run --rm --entrypoint promtool -w /rules -v "$root/docker:/rules:ro,Z" localhost/isorelay-test-prometheus:latest)
+"${promtool[@]}" check rules /rules/alerts.yml || fail 'promtool check rules docker/alerts.yml'
+"${promtool[@]}" test rules /rules/alerts.test.yml || fail 'promtool test rules docker/alerts.test.yml'
+node -e 'JSON.parse(require("fs").readFileSync("docker/grafana/isorelay.json", "utf8"))' || fail 'docker/grafana/isorelay.json is not JSON'
+say 'alert rules checked and tested with promtool'
+
 # 3. The stack. podman-compose 1.0 ignores depends_on conditions and runs no healthchecks on its
 # own (no systemd here): start in stages and run the healthchecks ourselves.
 # podman-compose 1.0 leaves the project's network behind: remove it too.

@@ -22,6 +22,9 @@ export interface LockOptions {
 
 const tokenIface = new Interface(ourArtifact('TestToken').abi);
 
+/** The environment variable `lock` reads the trader's key from unless --key-env names another. */
+export const TRADER_KEY_ENV = 'ISORELAY_TRADER_KEY';
+
 const usage = (message: string, guidance: string[] = []) => new IsorelayError(ErrorCode.USAGE, message, { guidance });
 
 /** The destination of a lock from `chain`: --to when given, else the one route whose source it is. */
@@ -39,6 +42,32 @@ export function lockDestination(config: Config, chain: string, to?: string): str
   const destinations = [...new Set(routes.map((r) => r.destination))];
   if (destinations.length > 1) throw usage(`chain "${chain}" has routes to ${destinations.join(', ')}: pick one with --to`);
   return destinations[0] as string; // routes is not empty
+}
+
+/**
+ * An address argument, checksummed. Mixed case is an EIP-55 checksum: one that does not match
+ * is a typo somewhere in the address, not "not an address".
+ */
+export function addressArg(flag: string, value: string): string {
+  const valid: boolean = isAddress(value); // a boolean, not isAddress's type guard: the errors below print the value
+  if (/^0x[0-9a-fA-F]{40}$/.test(value) && !valid)
+    throw usage(`${flag} ${value} has a bad checksum: its mixed upper and lower case does not match the address, so a character is probably wrong`, [
+      'Copy the address again from its source, or write it all in lower case to skip the checksum check.',
+    ]);
+  if (!valid) throw usage(`${flag} ${value} is not an address (0x followed by 40 hex digits)`);
+  return getAddress(value);
+}
+
+/** The trader's key: its own message, not the relayer's ("before starting the relayer"). */
+async function traderKey(keyEnv: string, env: NodeJS.ProcessEnv = process.env): Promise<Wallet> {
+  if ((env[keyEnv] ?? '').trim() === '')
+    throw new IsorelayError(ErrorCode.SECRET_MISSING, `the trader key is not set: environment variable ${keyEnv} is empty`, {
+      guidance: [
+        `export ${keyEnv}=0x… (the private key of the account that holds the collateral: 0x and 64 hex digits), or name another variable with --key-env.`,
+        'On a devnet, `isorelay devnet` prints a funded test trader key to paste.',
+      ],
+    });
+  return loadWallet('trader', { env: keyEnv }, env);
 }
 
 async function tokenDecimals(client: ChainClient, token: string): Promise<{ decimals: number; symbol: string }> {
@@ -74,14 +103,12 @@ export async function lockCommand(opts: LockOptions): Promise<void> {
   const src = config.chains[opts.chain];
   const dst = config.chains[destination];
   if (src?.vault === undefined || dst === undefined) throw usage(`chain "${opts.chain}" has no vault in the config`);
-  const tokenArg = opts.token; // printed as given: isAddress narrows opts.token to never in the error branch
-  if (!isAddress(tokenArg)) throw usage(`--token ${opts.token} is not an address (0x followed by 40 hex digits)`);
-  const token = getAddress(opts.token);
+  const token = addressArg('--token', opts.token);
   if (!/^\d+$/.test(opts.position)) throw usage(`--position ${opts.position} is not a whole number`);
   const positionId = BigInt(opts.position);
   if (!/^\d+(\.\d+)?$/.test(opts.amount)) throw usage(`--amount ${opts.amount} is not a positive decimal number like 2500 or 0.5`);
 
-  const trader = await loadWallet('trader', { env: opts.keyEnv });
+  const trader = await traderKey(opts.keyEnv);
   const client = new ChainClient(opts.chain, src);
   await client.checkChainId();
   const { decimals, symbol } = await tokenDecimals(client, token);
@@ -103,11 +130,14 @@ export async function lockCommand(opts: LockOptions): Promise<void> {
       amount,
       dstChainId: BigInt(dst.chainId),
       positionId,
+      units: { decimals, symbol },
+      chain: opts.chain,
     });
     process.stdout.write(
       [
         `locked ${opts.amount} ${symbol} on ${opts.chain} for position ${positionId} on ${destination}`,
         `  trader  ${trader.address}`,
+        ...(r.approveTxHash === undefined ? [] : [`  approve ${r.approveTxHash} (the vault may now spend your ${symbol})`]),
         `  lockId  ${r.lockId}`,
         `  nonce   ${r.nonce}`,
         `  tx      ${r.txHash} (block ${r.blockNumber})`,

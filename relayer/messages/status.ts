@@ -18,12 +18,15 @@ export const MESSAGE_STATUSES = Object.values(MessageStatus);
 /**
  * Why a message is held (persisted names, never renamed): the providers of its source chain did
  * not agree on it (nothing was signed), its SEIZE price is disputed by the source chain's oracle,
- * or its CREDIT is above its route's per-message cap or whole window.
+ * its CREDIT is above its route's per-message cap or whole window, or a step kept failing on an
+ * error that is not one of ours (internal).
  */
 export const HoldCode = {
   sourceDisagreement: 'source_disagreement',
   seizePrice: 'seize_price',
   creditCap: 'credit_cap',
+  /** A step kept failing on an error that is not one of ours (a bug, an unexpected answer): parked, not retried forever. */
+  internal: 'internal',
 } as const;
 export type HoldCode = (typeof HoldCode)[keyof typeof HoldCode];
 

@@ -1,7 +1,8 @@
 // Runs one stage: claims due messages in leases (never one in flight here or held by another
 // instance), runs the step on each concurrently, persists the closed result as a transition fenced
 // by the claim, emits it, and gives the claim back. Backoff lives here only.
-import { ErrorCode, errorSummary, isIsorelayError, isRetryable } from '../errors/base.js';
+import { ErrorCode, errorSummary, isIsorelayError, isRetryable, IsorelayError } from '../errors/base.js';
+import { HoldCode } from '../messages/status.js';
 import type { MessageStatus } from '../messages/status.js';
 import type { LeaseBook } from '../store/leases.js';
 import type { Fence, MessageRow, Store } from '../store/store.js';
@@ -108,7 +109,10 @@ export class StageRunner {
       }
       const retryable = isRetryable(e);
       this.o.events.emit({ type: 'stage.error', stage: this.o.name, chain: row.dstChain, error: errorSummary(e), retryable });
-      result = retryable ? { kind: 'retry', reason: errorSummary(e), infrastructure: true } : { kind: 'drop', to: 'dead', reason: errorSummary(e) };
+      // Not one of ours (a plain Error, a TypeError): retried a few times, then parked for an operator.
+      result = !(e instanceof IsorelayError)
+        ? { kind: 'retry', reason: `internal error: ${errorSummary(e)}`, internal: true }
+        : retryable ? { kind: 'retry', reason: errorSummary(e), infrastructure: true } : { kind: 'drop', to: 'dead', reason: errorSummary(e) };
     }
     try {
       // The step may have moved the message itself (a multi-step delivery): re-read it.
@@ -139,6 +143,12 @@ export async function applyResult(store: Store, events: EventBus, row: MessageRo
       return;
     case 'retry': {
       const attempts = row.attempts + 1;
+      if (attempts >= retry.maxAttempts && result.internal === true) {
+        const reason = `parked after ${attempts} attempts: ${result.reason}`;
+        await move('held', { attempts, lastError: reason, holdCode: HoldCode.internal }, reason);
+        events.emit({ type: 'incident', chain: row.dstChain, code: 'INTERNAL_ERROR', message: `${row.id} on ${row.route}: ${reason}; see isorelay held list` });
+        return;
+      }
       if (attempts >= retry.maxAttempts && result.infrastructure !== true) {
         await move('dead', { attempts, lastError: `gave up after ${attempts} attempts: ${result.reason}` }, result.reason);
         return;

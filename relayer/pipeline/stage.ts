@@ -10,9 +10,11 @@ export type StepResult =
   /**
    * A passing failure: retry with backoff, counting an attempt. `infrastructure` failures (a
    * node or an API down) back off the same way but never use up the attempts: an outage must
-   * not turn deliverable messages dead.
+   * not turn deliverable messages dead. `internal` failures (an error that is not one of ours:
+   * a bug, an answer nothing expected) count attempts too, and then park the message as held
+   * (`internal`) with an incident instead of retrying forever or calling it dead.
    */
-  | { kind: 'retry'; reason: string; infrastructure?: boolean }
+  | { kind: 'retry'; reason: string; infrastructure?: boolean; internal?: boolean }
   /** A permanent outcome: dead (with the reason) or orphaned. */
   | { kind: 'drop'; to: 'dead' | 'orphaned'; reason: string }
   /** A guard said no, or the source's providers disagreed: held for an operator (release or reject). */

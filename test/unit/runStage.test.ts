@@ -3,6 +3,7 @@
 // how a stage shares work: it claims messages in leases, and an instance that lost its claim
 // (paused past it) neither records an outcome nor keeps the message from the new holder.
 import assert from 'node:assert/strict';
+import { ErrorCode, IsorelayError } from '../../relayer/errors/base.js';
 import { applyResult, StageRunner } from '../../relayer/pipeline/runStage.js';
 import { EventBus } from '../../relayer/pipeline/events.js';
 import type { StepResult } from '../../relayer/pipeline/stage.js';
@@ -52,6 +53,51 @@ describe('applyResult', () => {
     assert.deepEqual([row?.status, row?.resumeStatus, row?.attempts, row?.nextAttemptAt], ['failed', 'finalized', 0, 105]);
     assert.deepEqual((await store.due('finalized', 104, 10)).length, 0);
     assert.deepEqual((await store.due('finalized', 105, 10)).map((r) => r.id), [newMessage.id]);
+  });
+});
+
+describe('an error that is not one of ours', () => {
+  it('is retried a few times, then parks the message as held (internal) with an incident, instead of retrying forever', async () => {
+    const store = await fresh();
+    const events = new EventBus();
+    const seen: string[] = [];
+    events.on((e) => {
+      if (e.type === 'incident') seen.push(e.code);
+    });
+    const book = new LeaseBook(store, { owner: 'A', ttlMs: 60_000 });
+    let now = 10_000;
+    const r = new StageRunner({
+      name: 'deliver', statuses: ['finalized'], store, events, retry, concurrency: 1, routes: () => ['r'], book, now: () => now,
+      step: () => Promise.reject(new TypeError("Cannot read properties of undefined (reading 'nonce')")),
+    });
+    for (let i = 0; i < retry.maxAttempts + 2; i++) {
+      await r.pump();
+      await r.drain();
+      now += 60_000; // past any backoff
+    }
+    const row = await store.get(newMessage.id);
+    assert.equal(row?.status, 'held');
+    assert.equal(row?.holdCode, 'internal');
+    assert.match(row?.lastError ?? '', /parked after 3 attempts: internal error: Cannot read properties/);
+    assert.deepEqual(seen, ['INTERNAL_ERROR']);
+  });
+
+  it('an error of ours that is passing (an RPC down) is still retried without end', async () => {
+    const store = await fresh();
+    const book = new LeaseBook(store, { owner: 'A', ttlMs: 60_000 });
+    let now = 10_000;
+    const r = new StageRunner({
+      name: 'deliver', statuses: ['finalized'], store, events: new EventBus(), retry, concurrency: 1, routes: () => ['r'], book, now: () => now,
+      step: () => Promise.reject(new IsorelayError(ErrorCode.RPC_UNREACHABLE, 'node down')),
+    });
+    for (let i = 0; i < retry.maxAttempts + 2; i++) {
+      await r.pump();
+      await r.drain();
+      now += 60_000;
+    }
+    const row = await store.get(newMessage.id);
+    assert.equal(row?.status, 'failed');
+    assert.equal(row?.attempts, retry.maxAttempts + 2);
   });
 });
 

@@ -43,9 +43,12 @@ async function decide(id: string, opts: HeldOptions, to: 'finalized' | 'dead'): 
     // A release answers a guard (the SEIZE price, a route cap) for good. It never answers the
     // source check: a message its providers disagreed on is read from them again, and goes on
     // only when a quorum agrees (with what was stored, or on a correction of it).
-    const guardReleased = row.holdCode !== HoldCode.sourceDisagreement || row.guardReleased;
+    // Nor does it answer an internal error: the message is tried again from the start, every check included.
+    const answersGuard = row.holdCode === HoldCode.seizePrice || row.holdCode === HoldCode.creditCap;
+    const guardReleased = answersGuard || row.guardReleased;
+    const why = row.holdCode === HoldCode.sourceDisagreement ? ': its source is read again from every provider' : row.holdCode === HoldCode.internal ? ': tried again from the start' : '';
     const patch = to === 'finalized'
-      ? { guardReleased, lastError: `released by the operator${note}${guardReleased ? '' : ': its source is read again from every provider'}` }
+      ? { guardReleased, attempts: 0, lastError: `released by the operator${note}${why}` }
       : { lastError: `rejected by the operator${note}` };
     if (!(await store.transition(id, 'held', to, patch))) throw new IsorelayError(ErrorCode.USAGE, `message ${id} moved meanwhile; look again`);
     process.stdout.write(to === 'finalized' ? `released ${id}: it will be delivered\n` : `rejected ${id}: it is dead and will not be delivered\n`);

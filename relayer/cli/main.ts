@@ -1,18 +1,26 @@
 // The `isorelay` command line: parsing only; each command lives in commands/, one file each.
+// A command's module is imported when that command runs, so that `--version` and `--help` start
+// without loading ethers and the rest (a few hundred milliseconds).
 import { Command, Option } from 'commander';
 import { packageVersion } from '../config/packageRoot.js';
 import { errorSummary, isIsorelayError } from '../errors/base.js';
 import { redactText } from '../errors/redact.js';
-import { devnetCommand } from './commands/devnet.js';
-import { doctorCommand } from './commands/doctor.js';
-import { heldListCommand, heldRejectCommand, heldReleaseCommand } from './commands/held.js';
-import { routeHaltedCommand, routeResumeCommand } from './commands/route.js';
-import { lockCommand } from './commands/lock.js';
-import { positionsCommand } from './commands/positions.js';
-import { pricesCommand } from './commands/prices.js';
-import { attesterCommand } from './commands/attester.js';
-import { startCommand } from './commands/start.js';
-import { statusCommand } from './commands/status.js';
+import type { AttesterCommandOptions } from './commands/attester.js';
+import type { DevnetOptions } from './commands/devnet.js';
+import type { DoctorOptions } from './commands/doctor.js';
+import type { HeldOptions } from './commands/held.js';
+import type { LockOptions } from './commands/lock.js';
+import type { PositionsOptions } from './commands/positions.js';
+import type { PricesOptions } from './commands/prices.js';
+import type { RouteOptions } from './commands/route.js';
+import type { StatusOptions } from './commands/status.js';
+
+// config/load.ts's CONFIG_ENV, written out here (its type keeps the two equal): importing load.ts
+// would load the schema and ethers for `--help`.
+const CONFIG_ENV: typeof import('../config/load.js').CONFIG_ENV = 'ISORELAY_CONFIG';
+
+/** `-c`: every command that reads a config takes it, or else reads $ISORELAY_CONFIG (see the preAction hook). */
+const configOption = (what = 'relayer config (YAML)'): Option => new Option('-c, --config <file>', `${what}; default: $${CONFIG_ENV}`);
 
 const program = new Command()
   .name('isorelay')
@@ -33,96 +41,105 @@ program
   .addOption(new Option('--guardian-port <port>', "the devnet guardian's port; 0 picks a free one").default(0).argParser(Number))
   .addOption(new Option('--instances <n>', 'also write relayer-1.yaml … relayer-N.yaml for N relayer instances, each with a gas key of its own (at most 4); their ops servers listen on --host').default(0).argParser(Number))
   .option('--store-url-env <var>', "with --instances: the instances share a PostgreSQL store whose URL is in this environment variable (else each has its own SQLite file)")
-  .action(devnetCommand);
+  .action(async (opts: DevnetOptions) => (await import('./commands/devnet.js')).devnetCommand(opts));
 
 program
   .command('start')
   .description('run the relayer daemon')
-  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
-  .action(startCommand);
+  .addOption(configOption())
+  .action(async (opts: { config: string }) => (await import('./commands/start.js')).startCommand(opts));
 
 program
   .command('attester')
   .description('run one price attester in its own process: it reconciles prices itself and signs only what agrees (the keeper asks over HTTP)')
-  .requiredOption('-c, --config <file>', 'config (YAML): the chains, markets and keeper chain it reads')
+  .addOption(configOption('config (YAML): the chains, markets and keeper chain it reads'))
   .requiredOption('--key-env <var>', 'environment variable holding this attester\'s private key')
   .option('--host <host>', 'where to listen (loopback by default; anything else needs --token-env)', '127.0.0.1')
   .addOption(new Option('--port <port>', 'port to listen on; 0 picks a free one').default(9470).argParser(Number))
   .option('--token-env <var>', 'environment variable holding the bearer token the keeper must send')
-  .action(attesterCommand);
+  .action(async (opts: AttesterCommandOptions) => (await import('./commands/attester.js')).attesterCommand(opts));
 
 program
   .command('status')
   .description('per route: counts by status, oldest pending; chain heads and finalized heads')
-  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .addOption(configOption())
   .option('--json', 'print JSON')
-  .action(statusCommand);
+  .action(async (opts: StatusOptions) => (await import('./commands/status.js')).statusCommand(opts));
 
 program
   .command('prices <market>')
   .description("one market's feed on every configured chain, which count and why not, and the reconciled price (exit 1: no price)")
-  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .addOption(configOption())
   .option('--json', 'print JSON')
-  .action(pricesCommand);
+  .action(async (market: string, opts: PricesOptions) => (await import('./commands/prices.js')).pricesCommand(market, opts));
 
 program
   .command('lock')
   .description("a trader's helper: lock collateral on a source vault for a position on the destination")
-  .requiredOption('-c, --config <file>', 'relayer config (YAML) naming the chains and the vault')
+  .addOption(configOption('relayer config (YAML) naming the chains and the vault'))
   .requiredOption('--chain <name>', 'source chain')
   .requiredOption('--token <address>', 'collateral token on the source chain')
   .requiredOption('--amount <amount>', 'amount in whole tokens, e.g. 2500 or 0.5')
   .requiredOption('--position <id>', 'position id on the destination')
   .option('--to <chain>', 'destination chain (default: the route of the source chain)')
   .option('--key-env <name>', 'environment variable holding the trader key', 'ISORELAY_TRADER_KEY')
-  .action(lockCommand);
+  .action(async (opts: LockOptions) => (await import('./commands/lock.js')).lockCommand(opts));
 
 program
   .command('positions')
   .description("a trader's isolated positions on the destination engine, collateral per asset")
-  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .addOption(configOption())
   .requiredOption('--trader <address>', 'trader address')
   .option('--json', 'print JSON')
-  .action(positionsCommand);
+  .action(async (opts: PositionsOptions) => (await import('./commands/positions.js')).positionsCommand(opts));
 
 const held = program.command('held').description('messages held for the operator (a SEIZE the source oracle disputes, a CREDIT above its route cap): list, release or reject one');
 held
   .command('list')
   .description('held messages and why each was held')
-  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .addOption(configOption())
   .option('--json', 'print JSON')
-  .action(heldListCommand);
+  .action(async (opts: HeldOptions) => (await import('./commands/held.js')).heldListCommand(opts));
 held
   .command('release <id>')
   .description('deliver a held message without asking the guard again')
-  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .addOption(configOption())
   .option('--reason <text>', 'why (kept with the message)')
-  .action(heldReleaseCommand);
+  .action(async (id: string, opts: HeldOptions) => (await import('./commands/held.js')).heldReleaseCommand(id, opts));
 held
   .command('reject <id>')
   .description('never deliver a held message (it becomes dead)')
-  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .addOption(configOption())
   .option('--reason <text>', 'why (kept with the message)')
-  .action(heldRejectCommand);
+  .action(async (id: string, opts: HeldOptions) => (await import('./commands/held.js')).heldRejectCommand(id, opts));
 
 const route = program.command('route').description('routes an incident halted (a reorg beyond finality) for every instance: list them, or resume one after investigating');
 route
   .command('halted')
   .description('halted routes, since when and why')
-  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
+  .addOption(configOption())
   .option('--json', 'print JSON')
-  .action(routeHaltedCommand);
+  .action(async (opts: RouteOptions) => (await import('./commands/route.js')).routeHaltedCommand(opts));
 route
   .command('resume <route>')
   .description('lift a halt: running relayers scan and deliver the route again')
-  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
-  .action(routeResumeCommand);
+  .addOption(configOption())
+  .action(async (route: string, opts: RouteOptions) => (await import('./commands/route.js')).routeResumeCommand(route, opts));
 
 program
   .command('doctor')
   .description('check RPCs, chain ids, contracts, roles and balances; say plainly what is wrong')
-  .requiredOption('-c, --config <file>', 'relayer config (YAML)')
-  .action(doctorCommand);
+  .addOption(configOption())
+  .option('--json', 'print JSON')
+  .action(async (opts: DoctorOptions) => (await import('./commands/doctor.js')).doctorCommand(opts));
+
+// Fills in -c from $ISORELAY_CONFIG for the command about to run, or stops with a usage error naming both.
+program.hook('preAction', async (_program, command) => {
+  if (!command.options.some((o) => o.attributeName() === 'config')) return;
+  const { configFileFrom } = await import('../config/load.js');
+  // commander types option values as any; -c takes one <file> argument, so it is a string when given.
+  command.setOptionValue('config', configFileFrom(command.getOptionValue('config') as string | undefined, process.env));
+});
 
 try {
   await program.parseAsync(process.argv);

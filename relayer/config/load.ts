@@ -1,4 +1,5 @@
 // Loads the config: YAML file → parse with zod → frozen object. Errors name the path and the problem.
+// The file is the one given with -c, or else the one ISORELAY_CONFIG names.
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
@@ -23,13 +24,26 @@ export function parseConfig(raw: unknown, source = 'config'): Config {
   return deepFreeze(result.data);
 }
 
+/** The environment variable naming the config file when a command is given no -c. */
+export const CONFIG_ENV = 'ISORELAY_CONFIG';
+
+/** The config file a command reads: `-c` when given, else $ISORELAY_CONFIG; neither is a usage error naming both. */
+export function configFileFrom(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+  if (flag !== undefined && flag !== '') return flag;
+  const fromEnv = env[CONFIG_ENV];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  throw new IsorelayError(ErrorCode.USAGE, `no config file: pass -c <file> or set ${CONFIG_ENV}`, {
+    guidance: [`e.g. export ${CONFIG_ENV}=.devnet/relayer.yaml (written by \`npm run devnet\`); config/example.yaml shows every field.`],
+  });
+}
+
 export function loadConfig(path: string): Config {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (cause) {
     throw new IsorelayError(ErrorCode.CONFIG_NOT_FOUND, `cannot read config file ${path}`, {
-      guidance: ['Pass an existing file with -c; `npm run devnet` writes .devnet/relayer.yaml.'],
+      guidance: [`Pass an existing file with -c or ${CONFIG_ENV}; \`npm run devnet\` writes .devnet/relayer.yaml.`],
       cause,
     });
   }

@@ -1,17 +1,17 @@
-// Runs the relayer as a daemon: config and keys loaded once, the store opened (one process per
-// file), logs, metrics and the ops HTTP server started, the keeper ticking when enabled, and
-// SIGINT/SIGTERM stopping it cleanly.
+// Runs the relayer as a daemon: config and keys loaded once, the ops HTTP server bound first (a
+// port in use fails before any work), then the store opened, the relayer and the keeper (when
+// enabled) started; SIGINT/SIGTERM stop it cleanly.
 import type { Wallet } from 'ethers';
 import type pino from 'pino';
 import type { Config } from '../config/schema.js';
 import { assertKeysSeparated, loadWallet } from '../config/secrets.js';
 import { EventBus } from '../pipeline/events.js';
-import { startOpsServer, type OpsServer } from '../ops/httpServer.js';
+import { startOpsServer, type OpsServer, type OpsServerOptions } from '../ops/httpServer.js';
 import { createLogger, logEvents } from '../ops/logger.js';
 import { createMetrics } from '../ops/metrics.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
-import { ErrorCode, errorSummary, isIsorelayError } from '../errors/base.js';
+import { ErrorCode, errorSummary, isIsorelayError, IsorelayError } from '../errors/base.js';
 import { Keeper } from '../liquidation/keeper.js';
 import { PriceService } from '../oracle/priceService.js';
 import { Relayer } from './relayer.js';
@@ -86,64 +86,106 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
     ...Object.entries(dvnSigners).map(([name, w]) => ({ role: `DVN signer "${name}"`, address: w.address })),
     ...attesters.map((a, i) => ({ role: `attester ${i + 1}`, address: a.address })),
   ]);
-  const store = await openWhenReachable(config, o.env ?? process.env, logger);
   const events = new EventBus();
   const unlog = logEvents(events, logger);
   const metrics = createMetrics(events);
-  metrics.observeStore(store);
-  const relayer = Relayer.create({ config, store, relayerKey, ...(dvnSigner === undefined ? {} : { dvnSigner }), dvnSigners, events });
-  metrics.observeInstance(() => relayer.book.state());
-  if (keeperOn) relayer.book.want(KEEPER_LEASE);
-  const keeper = keeperOn && config.keeper !== undefined
-    ? new KeeperLoop(new Keeper({
-        config, client: (c) => relayer.client(c), sender: relayer.senderFor(config.keeper.chain), attesters,
-        remoteAttesters: config.keeper.remoteAttesters.map((r) => ({ url: r.url, ...(r.tokenEnv === undefined ? {} : { token: (o.env ?? process.env)[r.tokenEnv] ?? '' }) })),
-        prices: new PriceService(config, (c) => relayer.client(c)), events, lease: KEEPER_LEASE,
-      }), config.keeper.tickMs, () => relayer.holdsKey() && relayer.book.held(KEEPER_LEASE) !== undefined, (e) => logger.warn({ err: e }, `keeper tick failed: ${errorSummary(e)}`))
-    : undefined;
-  let ops: OpsServer | undefined;
+  // The port first: one in use stops the daemon before it relays anything. Until the relayer has
+  // started, /readyz says why it is not ready and /status that it is starting.
+  let relayer: Relayer | undefined;
+  let store: Store | undefined;
+  let starting = 'opening the store';
+  let ops: OpsServer;
   try {
-    await relayer.start();
-    keeper?.start();
-    ops = await startOpsServer({
-      host: config.ops.host,
-      port: config.ops.port,
+    ops = await bindOpsServer(config, {
       registry: metrics.registry,
-      health: () => relayer.health(),
-      status: async () => ({
-        routes: await store.countsByRoute(), chains: relayer.chainViews(), halted: Object.fromEntries(relayer.haltedRoutes),
-        instance: relayer.book.state(), leases: await store.leases(),
-      }),
+      health: () => relayer?.health() ?? { ready: false, checks: { started: { ok: false, detail: starting } } },
+      status: async () =>
+        relayer === undefined || store === undefined
+          ? { starting }
+          : {
+              routes: await store.countsByRoute(), chains: relayer.chainViews(), halted: Object.fromEntries(relayer.haltedRoutes),
+              instance: relayer.book.state(), leases: await store.leases(),
+            },
       logger,
     });
   } catch (e) {
-    await keeper?.stop();
-    await relayer.stop();
     unlog();
     metrics.dispose();
-    await store.close();
     throw e;
   }
+  let keeper: KeeperLoop | undefined;
+  try {
+    store = await openWhenReachable(config, o.env ?? process.env, logger);
+    metrics.observeStore(store);
+    starting = 'starting the relayer: chain ids, leases, transactions in flight';
+    const r = Relayer.create({ config, store, relayerKey, ...(dvnSigner === undefined ? {} : { dvnSigner }), dvnSigners, events });
+    relayer = r;
+    metrics.observeInstance(() => r.book.state());
+    if (keeperOn) r.book.want(KEEPER_LEASE);
+    keeper = keeperOn && config.keeper !== undefined
+      ? new KeeperLoop(new Keeper({
+          config, client: (c) => r.client(c), sender: r.senderFor(config.keeper.chain), attesters,
+          remoteAttesters: config.keeper.remoteAttesters.map((ra) => ({ url: ra.url, ...(ra.tokenEnv === undefined ? {} : { token: (o.env ?? process.env)[ra.tokenEnv] ?? '' }) })),
+          prices: new PriceService(config, (c) => r.client(c)), events, lease: KEEPER_LEASE,
+        }), config.keeper.tickMs, () => r.holdsKey() && r.book.held(KEEPER_LEASE) !== undefined, (e) => logger.warn({ err: e }, `keeper tick failed: ${errorSummary(e)}`))
+      : undefined;
+    await r.start();
+    keeper?.start();
+  } catch (e) {
+    await keeper?.stop();
+    await relayer?.stop();
+    await ops.close();
+    unlog();
+    metrics.dispose();
+    await store?.close();
+    throw e;
+  }
+  const running = relayer;
+  const opened = store;
   logger.info({ routes: config.routes.map((r) => r.name), ops: ops.url, relayer: relayerKey.address }, 'isorelay started');
   const server = ops;
+  const keeperLoop = keeper;
   let stopping: Promise<void> | undefined;
   return {
-    relayer,
-    ...(keeper === undefined ? {} : { keeper: keeper.keeper }),
-    store,
+    relayer: running,
+    ...(keeperLoop === undefined ? {} : { keeper: keeperLoop.keeper }),
+    store: opened,
     ops: server,
     logger,
     stop: () =>
       (stopping ??= (async () => {
-        await keeper?.stop();
-        await relayer.stop();
+        await keeperLoop?.stop();
+        await running.stop();
         await server.close();
         unlog();
         metrics.dispose();
-        await store.close();
+        await opened.close();
         logger.info('isorelay stopped');
       })()),
   };
+}
+
+/**
+ * Binds the ops server on the config's host and port; a port in use (or a host that cannot be
+ * bound) is a start-up error that names the port and what to do, not a raw socket error.
+ */
+async function bindOpsServer(config: Config, o: Omit<OpsServerOptions, 'host' | 'port'>): Promise<OpsServer> {
+  const { host, port } = config.ops;
+  try {
+    return await startOpsServer({ ...o, host, port });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EADDRINUSE' && code !== 'EADDRNOTAVAIL' && code !== 'EACCES') throw e;
+    const why = code === 'EADDRINUSE' ? 'is in use by another process' : code === 'EACCES' ? 'may not be bound by this user' : `is not an address of this machine`;
+    throw new IsorelayError(ErrorCode.CONFIG_INVALID, `cannot bind the ops server to ${host}:${port} (${code}): the port ${port} ${why}; nothing was started`, {
+      guidance: [
+        code === 'EADDRINUSE'
+          ? `Another isorelay (or another program) listens on port ${port}: stop it, or give this instance its own ops.port in the config (0 picks a free one).`
+          : `Set ops.host and ops.port in the config to an address and port this process may bind.`,
+      ],
+      cause: e,
+    });
+  }
 }
 
 /**

@@ -191,6 +191,7 @@ describe('the isorelay package (npm pack, installed, plain Node)', function () {
     });
 
     it('loads nothing but commander before a command runs, so that --version and --help start fast', function () {
+      assert.ok(staticPackages(join(installed, 'dist/relayer/index.js')).has('ethers'), 'the library itself loads ethers: the scan follows imports and re-exports');
       assert.deepEqual([...staticPackages(join(installed, 'dist/relayer/cli/main.js'))], ['commander']);
     });
 

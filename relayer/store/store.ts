@@ -101,6 +101,19 @@ export interface RouteCounts {
   oldestPendingAt: number | null;
 }
 
+/** One move of a message, as the explorer shows it. */
+export interface MessageEvent {
+  at: number;
+  /** Null for the first observation. */
+  from: MessageStatus | null;
+  to: MessageStatus;
+  reason: string | null;
+  /** The destination transaction recorded with the move, if any. */
+  tx: string | null;
+  /** The instance (lease owner) that made the move, when it held a claim. */
+  by: string | null;
+}
+
 export interface CreditPass {
   route: string;
   id: string;
@@ -204,6 +217,13 @@ export interface Store {
   haltedRoutes(): Promise<{ route: string; reason: string; at: number }[]>;
   /** Lifts a halt (the operator's decision); false if the route was not halted. */
   resumeRoute(route: string): Promise<boolean>;
+
+  /** A message's history, oldest first: every move it made, why, and by whom (the explorer). */
+  history(id: string): Promise<MessageEvent[]>;
+  /** Messages by any of their ids: the store id, the transport's id (guid, VAA id), the message id (lockId) or the source transaction. */
+  findMessages(key: string): Promise<MessageRow[]>;
+  /** The transactions signed for a message, oldest first. */
+  txsFor(id: string): Promise<TxRecord[]>;
 
   /** Runs `fn` in one transaction, with a store bound to it; a throw undoes everything. */
   atomically<T>(fn: (tx: Store) => Promise<T>): Promise<T>;

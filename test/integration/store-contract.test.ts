@@ -160,6 +160,36 @@ for (const kind of KINDS) {
       });
     });
 
+    describe('the explorer\'s reads', function () {
+      it('keeps every move of a message with its reason, transaction and owner, and finds it by any of its ids', async function () {
+        await store.observe([message('layerzero:0xguid', { transportId: '0xguid', messageId: '0xlock', srcTx: '0xAbCd' })], 1000);
+        const [claimed] = await store.claim({ statuses: ['observed'], routes: ['arbitrum-base'], now: 1000, limit: 1, owner: 'i1#x', ttlMs: 60_000 });
+        await store.transition('layerzero:0xguid', 'observed', 'finalized', {}, 2000, claimed?.lease ?? null);
+        await store.transition('layerzero:0xguid', 'finalized', 'failed', { resumeStatus: 'finalized', lastError: 'waiting for an earlier nonce' }, 3000);
+        await store.transition('layerzero:0xguid', 'failed', 'submitted', { dstTx: '0xd57' }, 4000);
+        assert.deepEqual(await store.history('layerzero:0xguid'), [
+          { at: 1000, from: null, to: 'observed', reason: null, tx: null, by: null },
+          { at: 2000, from: 'observed', to: 'finalized', reason: null, tx: null, by: 'i1#x' },
+          { at: 3000, from: 'finalized', to: 'failed', reason: 'waiting for an earlier nonce', tx: null, by: null },
+          { at: 4000, from: 'failed', to: 'submitted', reason: null, tx: '0xd57', by: null },
+        ]);
+        for (const key of ['layerzero:0xguid', '0xguid', '0xlock', '0xabcd'])
+          assert.deepEqual((await store.findMessages(key)).map((r) => r.id), ['layerzero:0xguid'], key);
+        assert.deepEqual(await store.findMessages('0xnothing'), []);
+        assert.equal(await store.transition('layerzero:0xguid', 'observed', 'finalized'), false);
+        assert.equal((await store.history('layerzero:0xguid')).length, 4, 'a move that did not happen leaves no line');
+      });
+
+      it('lists the transactions signed for a message, and only those', async function () {
+        const tx = (hash: string, messages: string, createdAt: number): TxRecord => ({ chain: 'base', sender: '0xS', nonce: createdAt, hash, raw: '0x', purpose: 'relayBatch', messages, status: 'mined', createdAt });
+        await store.recordTx(tx('0x1', 'lz:1,lz:12', 1));
+        await store.recordTx(tx('0x2', 'lz:12', 2));
+        await store.recordTx(tx('0x3', 'lz:2,lz:1', 3));
+        assert.deepEqual((await store.txsFor('lz:1')).map((t) => t.hash), ['0x1', '0x3']);
+        assert.deepEqual((await store.txsFor('lz:12')).map((t) => t.hash), ['0x1', '0x2']);
+      });
+    });
+
     describe('checkpoints, block hashes, transactions', function () {
       it('round-trips checkpoints, including blocks beyond 2^53', async function () {
         assert.equal(await store.getCheckpoint('s'), undefined);

@@ -6,7 +6,7 @@
 import pg from 'pg';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { canTransition, type HoldCode, type MessageStatus } from '../../messages/status.js';
-import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type CreditPass, type Fence, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
+import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type CreditPass, type Fence, type MessageEvent, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
 import { PG_MIGRATIONS } from './schema.js';
 
 /** The database's clock in milliseconds, for every lease time. */
@@ -128,6 +128,8 @@ class PgView implements Store {
         col((r) => r.logIndex), col((r) => r.payload), col((r) => r.sequence?.path ?? null), now, col((r) => r.sequence?.nonce.toString() ?? null)],
     );
     const changed = new Set(res.rows.map((r) => r.id));
+    if (changed.size > 0)
+      await this.q(`INSERT INTO message_events (id, at, from_status, to_status) SELECT id, $2, NULL, 'observed' FROM unnest($1::text[]) AS c(id)`, [[...changed], now]);
     // In the order given (what SQLite returns too).
     return rows.map((r) => r.id).filter((id) => changed.has(id));
   }
@@ -217,8 +219,34 @@ class PgView implements Store {
     }
     let where = 'id = $1 AND status = $2';
     if (fence !== null) where += ` AND lease_owner = ${param(fence.owner)} AND lease_epoch = ${param(fence.epoch)}`;
-    const res = await this.q(`UPDATE messages SET ${sets.join(', ')} WHERE ${where}`, values);
+    // The move and its history line in one statement.
+    const reason = param(typeof patch.lastError === 'string' ? patch.lastError : null);
+    const tx = param(patch.dstTx ?? null);
+    const by = param(fence?.owner ?? null);
+    const res = await this.q(
+      `WITH moved AS (UPDATE messages SET ${sets.join(', ')} WHERE ${where} RETURNING id)
+       INSERT INTO message_events (id, at, from_status, to_status, reason, tx, by_owner)
+       SELECT id, $4, $2, $3, ${reason}::text, ${tx}::text, ${by}::text FROM moved`,
+      values,
+    );
     return res.rowCount === 1;
+  }
+
+  async history(id: string): Promise<MessageEvent[]> {
+    const res = await this.q<{ at: string; from_status: string | null; to_status: string; reason: string | null; tx: string | null; by_owner: string | null }>(
+      'SELECT at, from_status, to_status, reason, tx, by_owner FROM message_events WHERE id = $1 ORDER BY at, ctid', [id]);
+    return res.rows.map((r) => ({ at: Number(r.at), from: r.from_status as MessageStatus | null, to: r.to_status as MessageStatus, reason: r.reason, tx: r.tx, by: r.by_owner }));
+  }
+
+  async findMessages(key: string): Promise<MessageRow[]> {
+    const res = await this.q<PgMessage>('SELECT * FROM messages WHERE id = $1 OR transport_id = $1 OR message_id = $1 OR lower(src_tx) = lower($1) ORDER BY observed_at LIMIT 50', [key]);
+    return res.rows.map(toRow);
+  }
+
+  async txsFor(id: string): Promise<TxRecord[]> {
+    const res = await this.q<Omit<TxRecord, 'createdAt'> & { created_at: string }>(
+      `SELECT * FROM transactions WHERE $1 = ANY(string_to_array(messages, ',')) ORDER BY created_at, nonce`, [id]);
+    return res.rows.map(({ created_at, ...rest }) => ({ ...rest, createdAt: Number(created_at) }));
   }
 
   async sentSince(route: string, since: number): Promise<MessageRow[]> {

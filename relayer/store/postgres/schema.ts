@@ -55,5 +55,9 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE TABLE leases (name TEXT PRIMARY KEY, owner TEXT NOT NULL, epoch BIGINT NOT NULL, expires_at BIGINT NOT NULL);
    CREATE TABLE credit_window (route TEXT NOT NULL, id TEXT NOT NULL, token TEXT NOT NULL, amount NUMERIC(78, 0) NOT NULL, passed_at BIGINT NOT NULL, PRIMARY KEY (route, id));
    CREATE INDEX credit_window_token ON credit_window(route, token, passed_at);
-   CREATE TABLE halts (route TEXT PRIMARY KEY, reason TEXT NOT NULL, at BIGINT NOT NULL);`,
+   CREATE TABLE halts (route TEXT PRIMARY KEY, reason TEXT NOT NULL, at BIGINT NOT NULL);
+   CREATE TABLE message_events (id TEXT NOT NULL, at BIGINT NOT NULL, from_status TEXT, to_status TEXT NOT NULL, reason TEXT, tx TEXT, by_owner TEXT);
+   CREATE INDEX message_events_id ON message_events(id, at);
+   CREATE INDEX messages_transport_id ON messages(transport_id);
+   CREATE INDEX messages_src_tx ON messages(src_tx);`,
 ];

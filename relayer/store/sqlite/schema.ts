@@ -61,4 +61,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
    CREATE INDEX credit_window_token ON credit_window(route, token, passed_at);`,
   // Routes halted by an incident, until an operator resumes them.
   `CREATE TABLE halts (route TEXT PRIMARY KEY, reason TEXT NOT NULL, at INTEGER NOT NULL);`,
+  // Every move of every message, for the explorer (isorelay message, GET /messages/:id).
+  `CREATE TABLE message_events (id TEXT NOT NULL, at INTEGER NOT NULL, from_status TEXT, to_status TEXT NOT NULL, reason TEXT, tx TEXT, by_owner TEXT);
+   CREATE INDEX message_events_id ON message_events(id, at);
+   CREATE INDEX messages_transport_id ON messages(transport_id);
+   CREATE INDEX messages_src_tx ON messages(src_tx);`,
 ];

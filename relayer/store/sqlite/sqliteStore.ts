@@ -7,7 +7,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { canTransition, type HoldCode, type MessageStatus } from '../../messages/status.js';
-import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type CreditPass, type Fence, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
+import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type CreditPass, type Fence, type MessageEvent, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 interface SqlMessage {
@@ -159,7 +159,10 @@ class SqliteCore {
         ...row, srcBlock: r.srcBlock.toString(), srcBlockNum: Number(r.srcBlock), now,
         seqPath: sequence?.path ?? null, seqNonce: sequence === null ? null : Number(sequence.nonce),
       });
-      if (res.changes > 0) changed.push(r.id);
+      if (res.changes > 0) {
+        changed.push(r.id);
+        this.recordEvent(r.id, now, null, 'observed', null, null, null);
+      }
     }
     return changed;
   }
@@ -241,8 +244,34 @@ class SqliteCore {
       params.leaseOwner = fence.owner;
       params.leaseEpoch = fence.epoch;
     }
-    const res = this.sql(`UPDATE messages SET ${sets.join(', ')} WHERE ${where}`).run(params);
-    return res.changes === 1;
+    const update = this.sql(`UPDATE messages SET ${sets.join(', ')} WHERE ${where}`);
+    return this.db.transaction(() => {
+      if (update.run(params).changes !== 1) return false;
+      this.recordEvent(id, now, from, to, typeof patch.lastError === 'string' ? patch.lastError : null, patch.dstTx ?? null, fence?.owner ?? null);
+      return true;
+    })();
+  }
+
+  private recordEvent(id: string, at: number, from: MessageStatus | null, to: MessageStatus, reason: string | null, tx: string | null, by: string | null): void {
+    this.sql('INSERT INTO message_events (id, at, from_status, to_status, reason, tx, by_owner) VALUES (?, ?, ?, ?, ?, ?, ?)').run(id, at, from, to, reason, tx, by);
+  }
+
+  history(id: string): MessageEvent[] {
+    const rows = this.sql('SELECT at, from_status, to_status, reason, tx, by_owner FROM message_events WHERE id = ? ORDER BY at, rowid').all(id) as
+      { at: number; from_status: string | null; to_status: string; reason: string | null; tx: string | null; by_owner: string | null }[];
+    return rows.map((r) => ({ at: r.at, from: r.from_status as MessageStatus | null, to: r.to_status as MessageStatus, reason: r.reason, tx: r.tx, by: r.by_owner }));
+  }
+
+  findMessages(key: string): MessageRow[] {
+    const rows = this.sql(`SELECT * FROM messages WHERE id = @k OR transport_id = @k OR message_id = @k OR lower(src_tx) = lower(@k) ORDER BY observed_at LIMIT 50`)
+      .all({ k: key }) as SqlMessage[];
+    return rows.map(toRow);
+  }
+
+  txsFor(id: string): TxRecord[] {
+    const rows = this.sql(`SELECT * FROM transactions WHERE ',' || messages || ',' LIKE '%,' || ? || ',%' ORDER BY created_at, nonce`)
+      .all(id) as (Omit<TxRecord, 'createdAt'> & { created_at: number })[];
+    return rows.map(({ created_at, ...rest }) => ({ ...rest, createdAt: created_at }));
   }
 
   sentSince(route: string, since: number): MessageRow[] {
@@ -505,6 +534,15 @@ class SqliteView implements Store {
   }
   leases(): Promise<(Lease & { expiresAt: number })[]> {
     return this.run(() => this.core.leases());
+  }
+  history(id: string): Promise<MessageEvent[]> {
+    return this.run(() => this.core.history(id));
+  }
+  findMessages(key: string): Promise<MessageRow[]> {
+    return this.run(() => this.core.findMessages(key));
+  }
+  txsFor(id: string): Promise<TxRecord[]> {
+    return this.run(() => this.core.txsFor(id));
   }
   haltRoute(route: string, reason: string): Promise<void> {
     return this.run(() => this.core.haltRoute(route, reason));

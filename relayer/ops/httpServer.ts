@@ -20,6 +20,8 @@ export interface OpsServerOptions {
   registry: Registry;
   health: () => HealthReport | Promise<HealthReport>;
   status: () => unknown;
+  /** GET /messages/:key — the explorer's reports of every message the key names (404 when none). */
+  messages?: (key: string) => Promise<unknown[]>;
   logger: pino.Logger;
 }
 
@@ -61,7 +63,14 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const route = Object.hasOwn(routes, path) ? routes[path] : undefined;
+    const messageKey = path.startsWith('/messages/') ? decodeURIComponent(path.slice('/messages/'.length)) : undefined;
+    const messages = options.messages;
+    const route: Route | undefined = messageKey !== undefined && messageKey !== '' && messages !== undefined
+      ? async (r) => {
+          const found = await messages(messageKey);
+          sendJson(r, found.length === 0 ? 404 : 200, found.length === 0 ? { error: `no message known by ${messageKey}` } : found);
+        }
+      : Object.hasOwn(routes, path) ? routes[path] : undefined;
     if (route === undefined) return sendJson(res, 404, { error: `no such endpoint: ${path}` });
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');

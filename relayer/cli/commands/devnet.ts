@@ -9,9 +9,10 @@ import { parseConfig } from '../../config/load.js';
 import { DEVNET_ROLES } from '../../devnet/chains.js';
 import { demoPassed, formatDemoTable, runDemo } from '../../devnet/demo.js';
 import { startDevnet, type Devnet } from '../../devnet/network.js';
-import { devnetRelayerConfig, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../../devnet/relayerConfig.js';
+import { attesterKeyEnv, devnetRelayerConfig, DVN_SIGNER_KEY_ENV, instanceRelayerKeyEnv, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../../devnet/relayerConfig.js';
 import { runTradingDemo } from '../../devnet/tradingDemo.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
+import { TRADER_KEY_ENV } from './lock.js';
 
 export interface DevnetOptions {
   demo?: boolean;
@@ -88,7 +89,8 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
       if (!ok) process.exitCode = 1;
       return;
     }
-    say(`relaying until Ctrl-C. For other commands, export ${RELAYER_KEY_ENV}, ${DVN_SIGNER_KEY_ENV} and ${SECOND_DVN_SIGNER_KEY_ENV} (the devnet test keys are in the manifest's accounts), then: isorelay status -c ${join(opts.dir, 'relayer.yaml')}`);
+    process.stdout.write(devnetKeyExports(m, 0));
+    say(`relaying until Ctrl-C. In another shell, paste the exports above, then: isorelay status -c ${join(opts.dir, 'relayer.yaml')}`);
     await untilSignal();
   } finally {
     await daemon.stop();
@@ -104,9 +106,34 @@ async function serveWithoutRelayer(devnet: Devnet, dir: string, opts: DevnetOpti
     say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${Object.values(m.chains).map((c) => `${c.name} ${c.rpcUrl}`).join(', ')}, guardian ${devnet.guardian.url}${via}`);
     const instances = Array.from({ length: opts.instances }, (_, i) => join(dir, `relayer-${i + 1}.yaml`));
     say(`manifest ${join(dir, 'manifest.json')}, relayer configs ${[join(dir, 'relayer.yaml'), ...instances].join(', ')}`);
+    process.stdout.write(devnetKeyExports(m, opts.instances));
     say('no relayer in this process (--no-relayer): the chains run until Ctrl-C or SIGTERM');
     say(`${await untilSignal()}: stopping the chains`);
   } finally {
     await devnet.stop();
   }
+}
+
+/**
+ * Ready-to-paste `export VAR=…` lines for every key the devnet's configs and the other commands
+ * read: the relayer's roles, the attesters the keeper signs with, a funded trader, and each
+ * relayer instance's gas key. They are anvil's well-known test accounts, and say so.
+ */
+export function devnetKeyExports(m: Devnet['manifest'], instances: number): string {
+  const key = (env: string, account: { address: string; privateKey: string } | undefined, role: string): string[] =>
+    account === undefined ? [] : [`export ${env}=${account.privateKey}  # ${role}: ${account.address}`];
+  const lines = [
+    '',
+    '# DEVNET TEST KEYS: anvil\'s publicly known development accounts, for this local devnet only.',
+    '# Never use them, or send funds to them, on a real chain. Paste into the shell of the other commands:',
+    ...key(RELAYER_KEY_ENV, m.accounts.relayer, 'relayer gas key, DVN admin'),
+    ...key(DVN_SIGNER_KEY_ENV, m.accounts.dvnSigner, 'DVN signer'),
+    ...key(SECOND_DVN_SIGNER_KEY_ENV, m.accounts.secondDvnSigner, 'second DVN signer'),
+    ...m.accounts.attesters.slice(0, m.market.attesterThreshold).flatMap((a, i) => key(attesterKeyEnv(i), a, `price attester ${i + 1} of ${m.market.attesterThreshold}`)),
+    ...key(TRADER_KEY_ENV, m.accounts.traders[0], 'trader for isorelay lock, holds USDC and WETH on the sources'),
+    ...Array.from({ length: instances }, (_, i) =>
+      key(instanceRelayerKeyEnv(i + 1), i === 0 ? m.accounts.relayer : m.accounts.moreRelayers?.[i - 1], `gas key of relayer instance ${i + 1}`)).flat(),
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
 }

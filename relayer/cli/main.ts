@@ -10,6 +10,7 @@ import type { DevnetOptions } from './commands/devnet.js';
 import type { DoctorOptions } from './commands/doctor.js';
 import type { HeldOptions } from './commands/held.js';
 import type { LockOptions } from './commands/lock.js';
+import type { MessageOptions } from './commands/message.js';
 import type { PositionsOptions } from './commands/positions.js';
 import type { PricesOptions } from './commands/prices.js';
 import type { RouteOptions } from './commands/route.js';
@@ -92,6 +93,13 @@ program
   .requiredOption('--trader <address>', 'trader address')
   .option('--json', 'print JSON')
   .action(async (opts: PositionsOptions) => (await import('./commands/positions.js')).positionsCommand(opts));
+
+program
+  .command('message <id>')
+  .description('one message by any of its ids (message id, LayerZero guid, Wormhole VAA id, lockId, source tx): its history, transactions, the chains re-read, and what happens next')
+  .addOption(configOption())
+  .option('--json', 'print JSON')
+  .action(async (id: string, opts: MessageOptions) => (await import('./commands/message.js')).messageCommand(id, opts));
 
 const held = program.command('held').description('messages held for the operator (a SEIZE the source oracle disputes, a CREDIT above its route cap): list, release or reject one');
 held

@@ -3,7 +3,14 @@
 // the engine's replay guard), and what comes next — through the library, the ops server's
 // GET /messages/:id, and a message nobody knows (404).
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
+import { stringify } from 'yaml';
+import { devnetRelayerConfig } from '../../relayer/devnet/relayerConfig.js';
+import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
+import { cli } from '../setup/cli.js';
 import { explainMessage, formatMessageReport, nextStep } from '../../relayer/app/explorer.js';
 import { createMetrics } from '../../relayer/ops/metrics.js';
 import { startOpsServer } from '../../relayer/ops/httpServer.js';
@@ -16,7 +23,9 @@ describe('message explorer', function () {
   it('explains a delivered lock found by its lockId, guid or source tx: history, transaction, chains, next', async () => {
     const m = devnet().manifest;
     const config = testConfig(m, undefined, { batching: true });
-    const { relayer, store } = makeRelayer(m, { config });
+    const dir = mkdtempSync(join(tmpdir(), 'isorelay-explorer-'));
+    const sqlite = join(dir, 'relayer.sqlite');
+    const { relayer, store } = makeRelayer(m, { config, store: SqliteStore.open(sqlite) });
     const l = await lock(m, 'arbitrum', { amount: 3_000_000n, positionId: 31n });
     await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).some((r) => r.messageId === l.lockId));
     const client = (c: string) => relayer.client(c);
@@ -52,6 +61,25 @@ describe('message explorer', function () {
     } finally {
       await ops.close();
       metrics.dispose();
+    }
+
+    // From the command line, beside the running relayer (the store read-only).
+    const configFile = join(dir, 'relayer.yaml');
+    writeFileSync(configFile, stringify(devnetRelayerConfig(m, { sqlite, logLevel: 'silent' })));
+    try {
+      const json = await cli(['message', l.txHash, '-c', configFile, '--json'], {});
+      assert.equal(json.code, 0, json.stderr);
+      const parsed = JSON.parse(json.stdout) as { row: { messageId: string }; history: unknown[]; next: string }[];
+      assert.equal(parsed[0]?.row.messageId, l.lockId);
+      assert.equal(parsed[0]?.next, 'nothing: delivered');
+      const text = await cli(['message', l.lockId, '-c', configFile], {});
+      assert.match(text.stdout, /status delivered[\s\S]*history[\s\S]*destination: executed/);
+      const unknown = await cli(['message', '0xdeadbeef', '-c', configFile], {});
+      assert.notEqual(unknown.code, 0);
+      assert.match(unknown.stderr, /no message known by 0xdeadbeef/);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

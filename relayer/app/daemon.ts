@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import { ErrorCode, errorSummary, isIsorelayError, IsorelayError } from '../errors/base.js';
 import { Keeper } from '../liquidation/keeper.js';
 import { PriceService } from '../oracle/priceService.js';
+import { explainMessage } from './explorer.js';
 import { Relayer } from './relayer.js';
 
 export interface RunningDaemon {
@@ -106,6 +107,11 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
               routes: await store.countsByRoute(), chains: relayer.chainViews(), halted: Object.fromEntries(relayer.haltedRoutes),
               instance: relayer.book.state(), leases: await store.leases(),
             },
+      // The explorer: a message by any of its ids, its history, the chains re-read.
+      messages: async (key) => {
+        const [r, st] = [relayer, store];
+        return r === undefined || st === undefined ? [] : explainMessage(st, key, { config, client: (c) => r.client(c) });
+      },
       logger,
     });
   } catch (e) {

@@ -15,6 +15,7 @@ import { ErrorCode, errorSummary, isIsorelayError, IsorelayError } from '../erro
 import { Keeper } from '../liquidation/keeper.js';
 import { PriceService } from '../oracle/priceService.js';
 import { explainMessage } from './explorer.js';
+import { actOn, OPERATOR_ACTIONS, type OperatorAction } from './operatorActions.js';
 import { Relayer } from './relayer.js';
 
 export interface RunningDaemon {
@@ -107,6 +108,7 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
               routes: await store.countsByRoute(), chains: relayer.chainViews(), halted: Object.fromEntries(relayer.haltedRoutes),
               instance: relayer.book.state(), leases: await store.leases(),
             },
+      ...operatorActions(config, o.env ?? process.env, () => store),
       // The explorer: a message by any of its ids, its history, the chains re-read.
       messages: async (key) => {
         const [r, st] = [relayer, store];
@@ -208,6 +210,31 @@ async function openWhenReachable(config: Config, env: NodeJS.ProcessEnv, logger:
       await new Promise((r) => setTimeout(r, Math.min(10_000, 250 * 2 ** attempt)));
     }
   }
+}
+
+/**
+ * The operator's actions over HTTP, when `ops.actionTokenEnv` names a variable holding a token of
+ * at least 16 characters (a shorter one is refused at start); without it the server is read-only.
+ */
+function operatorActions(config: Config, env: NodeJS.ProcessEnv, store: () => Store | undefined): Pick<OpsServerOptions, 'actions'> {
+  const name = config.ops.actionTokenEnv;
+  if (name === undefined) return {};
+  const token = env[name] ?? '';
+  if (token.length < 16)
+    throw new IsorelayError(ErrorCode.SECRET_MISSING, `ops.actionTokenEnv names ${name}, which holds no token of at least 16 characters`, {
+      guidance: [`export ${name}=$(openssl rand -hex 24)`, 'or leave ops.actionTokenEnv out: the ops server is then read-only'],
+    });
+  return {
+    actions: {
+      token,
+      run: async (id, action, reason) => {
+        const s = store();
+        if (s === undefined) throw new IsorelayError(ErrorCode.USAGE, 'the relayer is still starting');
+        if (!(OPERATOR_ACTIONS as readonly string[]).includes(action)) throw new IsorelayError(ErrorCode.USAGE, `no action ${action}`);
+        return actOn(s, id, action as OperatorAction, reason);
+      },
+    },
+  };
 }
 
 /** Resolves when the process is asked to stop (SIGINT or SIGTERM). */

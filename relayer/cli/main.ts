@@ -121,6 +121,20 @@ held
   .option('--reason <text>', 'why (kept with the message)')
   .action(async (id: string, opts: HeldOptions) => (await import('./commands/held.js')).heldRejectCommand(id, opts));
 
+program
+  .command('retry [id]')
+  .description('retry a waiting (failed) message now instead of at its next attempt time; or every waiting message of --route')
+  .addOption(configOption())
+  .option('--route <route>', 'every waiting message of this route')
+  .option('--reason <text>', 'why (kept with the message)')
+  .action(async (id: string | undefined, opts: HeldOptions & { route?: string }) => (await import('./commands/held.js')).retryCommand(id, opts));
+program
+  .command('deny <id>')
+  .description('never deliver a message (it becomes dead with your reason and is never retried)')
+  .addOption(configOption())
+  .requiredOption('--reason <text>', 'why (kept with the message, shown everywhere)')
+  .action(async (id: string, opts: HeldOptions) => (await import('./commands/held.js')).denyCommand(id, opts));
+
 const route = program.command('route').description('routes an incident halted (a reorg beyond finality) for every instance: list them, or resume one after investigating');
 route
   .command('halted')

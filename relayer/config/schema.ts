@@ -246,6 +246,8 @@ export const configSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(9464),
         logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        /** The environment variable holding the bearer token of the operator actions over HTTP (read-only without it). */
+        actionTokenEnv: z.string().min(1).optional(),
       })
       .strict()
       .default({ host: '127.0.0.1', port: 9464, logLevel: 'info' }),

@@ -1,11 +1,13 @@
 // The operator's HTTP endpoints on node:http: liveness, readiness, Prometheus metrics and a
 // JSON status view. Bound to loopback unless the operator asks otherwise.
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
-import { errorSummary } from '../errors/base.js';
+import { ErrorCode, errorSummary, isIsorelayError } from '../errors/base.js';
 import { redactText } from '../errors/redact.js';
+import { readBoundedBody } from './httpBody.js';
 
 export interface HealthReport {
   ready: boolean;
@@ -22,6 +24,12 @@ export interface OpsServerOptions {
   status: () => unknown;
   /** GET /messages/:key — the explorer's reports of every message the key names (404 when none). */
   messages?: (key: string) => Promise<unknown[]>;
+  /**
+   * POST /messages/:id/{release,reject,retry,deny} with `Authorization: Bearer TOKEN` and an
+   * optional JSON body `{ "reason": "…" }`: an operator's action, each one logged. Without it the
+   * server is read-only (every POST is refused).
+   */
+  actions?: { token: string; run: (id: string, action: string, reason: string | undefined) => Promise<string> };
   logger: pino.Logger;
 }
 
@@ -61,8 +69,55 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     '/status': async (res) => sendJson(res, 200, await status()),
   };
 
+  /** An operator's action over HTTP: authenticated by the bearer token, logged whatever its outcome. */
+  const act = async (req: IncomingMessage, res: ServerResponse, id: string, action: string): Promise<void> => {
+    const actions = options.actions;
+    if (actions === undefined) return sendJson(res, 403, { error: 'this server is read-only: start the daemon with ops.actionTokenEnv set to take actions' });
+    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1] ?? '';
+    const a = Buffer.from(given);
+    const b = Buffer.from(actions.token);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) {
+      log.warn({ action, id }, 'operator action refused: missing or wrong bearer token');
+      return sendJson(res, 401, { error: 'a valid bearer token is required' });
+    }
+    const body = await readBoundedBody(req, 4_096);
+    if (body === null) return sendJson(res, 413, { error: 'the body is larger than 4 KB' });
+    let reason: string | undefined;
+    if (body.length > 0) {
+      try {
+        const parsed = JSON.parse(body.toString('utf8')) as { reason?: unknown };
+        if (parsed.reason !== undefined && typeof parsed.reason !== 'string') throw new Error('reason must be a string');
+        reason = parsed.reason;
+      } catch (e) {
+        return sendJson(res, 400, { error: `the body must be JSON { "reason": "…" }: ${e instanceof Error ? e.message : String(e)}` });
+      }
+    }
+    try {
+      const done = await actions.run(id, action, reason);
+      log.warn({ action, id, reason: reason ?? null }, `operator action over HTTP: ${done}`);
+      sendJson(res, 200, { ok: true, message: done });
+    } catch (e) {
+      log.warn({ action, id, reason: reason ?? null }, `operator action over HTTP refused: ${redactText(errorSummary(e))}`);
+      sendJson(res, isIsorelayError(e, ErrorCode.USAGE) ? 409 : 500, { error: redactText(errorSummary(e)) });
+    }
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const action = /^\/messages\/([^/]+)\/(release|reject|retry|deny)$/.exec(path);
+    if (action !== null) {
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        return sendJson(res, 405, { error: `${req.method ?? '?'} is not allowed on ${path}` });
+      }
+      try {
+        return await act(req, res, decodeURIComponent(action[1] as string), action[2] as string);
+      } catch (e) {
+        log.error({ err: e, path }, 'ops action failed');
+        if (!res.headersSent) sendJson(res, 500, { error: redactText(errorSummary(e)) });
+        return;
+      }
+    }
     const messageKey = path.startsWith('/messages/') ? decodeURIComponent(path.slice('/messages/'.length)) : undefined;
     const messages = options.messages;
     const route: Route | undefined = messageKey !== undefined && messageKey !== '' && messages !== undefined

@@ -3,9 +3,10 @@
 // at), a CREDIT above its route's per-message cap, or a message whose source chain's providers
 // disagreed (nothing was signed for it). Release delivers it without asking the guard
 // again (a released CREDIT still counts in its route's window); reject makes it dead, with the
-// operator's reason.
+// operator's reason. And `isorelay retry` (a waiting message now) and `isorelay deny` (dead, never
+// retried): every action is app/operatorActions.ts's, shared with the ops server.
+import { actOn } from '../../app/operatorActions.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
-import { HoldCode } from '../../messages/status.js';
 import { toJson } from '../../ops/httpServer.js';
 import type { MessageRow } from '../../store/store.js';
 import { openStoreOf } from './storeOf.js';
@@ -33,34 +34,47 @@ export async function heldListCommand(opts: HeldOptions): Promise<void> {
   }
 }
 
-async function decide(id: string, opts: HeldOptions, to: 'finalized' | 'dead'): Promise<void> {
+/** Release or reject, and say what happened. */
+async function decide(id: string, opts: HeldOptions, action: 'release' | 'reject'): Promise<void> {
   const store = await openStoreOf(opts.config, 'operator');
   try {
-    const row = await store.get(id);
-    if (row === undefined) throw new IsorelayError(ErrorCode.USAGE, `no message ${id} (see \`isorelay held list\`)`);
-    if (row.status !== 'held') throw new IsorelayError(ErrorCode.USAGE, `message ${id} is ${row.status}, not held`);
-    const note = opts.reason === undefined ? '' : `: ${opts.reason}`;
-    // A release answers a guard (the SEIZE price, a route cap) for good. It never answers the
-    // source check: a message its providers disagreed on is read from them again, and goes on
-    // only when a quorum agrees (with what was stored, or on a correction of it).
-    // Nor does it answer an internal error: the message is tried again from the start, every check included.
-    const answersGuard = row.holdCode === HoldCode.seizePrice || row.holdCode === HoldCode.creditCap;
-    const guardReleased = answersGuard || row.guardReleased;
-    const why = row.holdCode === HoldCode.sourceDisagreement ? ': its source is read again from every provider' : row.holdCode === HoldCode.internal ? ': tried again from the start' : '';
-    const patch = to === 'finalized'
-      ? { guardReleased, attempts: 0, lastError: `released by the operator${note}${why}` }
-      : { lastError: `rejected by the operator${note}` };
-    if (!(await store.transition(id, 'held', to, patch))) throw new IsorelayError(ErrorCode.USAGE, `message ${id} moved meanwhile; look again`);
-    process.stdout.write(to === 'finalized' ? `released ${id}: it will be delivered\n` : `rejected ${id}: it is dead and will not be delivered\n`);
+    process.stdout.write(`${await actOn(store, id, action, opts.reason)}\n`);
   } finally {
     await store.close();
   }
 }
 
 export function heldReleaseCommand(id: string, opts: HeldOptions): Promise<void> {
-  return decide(id, opts, 'finalized');
+  return decide(id, opts, 'release');
 }
 
 export function heldRejectCommand(id: string, opts: HeldOptions): Promise<void> {
-  return decide(id, opts, 'dead');
+  return decide(id, opts, 'reject');
+}
+
+/** `isorelay retry ID` or `isorelay retry --route R` (every waiting message of a route): now, not at their next attempt time. */
+export async function retryCommand(id: string | undefined, opts: HeldOptions & { route?: string }): Promise<void> {
+  const store = await openStoreOf(opts.config, 'operator');
+  try {
+    if (id !== undefined) {
+      process.stdout.write(`${await actOn(store, id, 'retry', opts.reason)}\n`);
+      return;
+    }
+    if (opts.route === undefined) throw new IsorelayError(ErrorCode.USAGE, 'give a message id, or --route ROUTE to retry every waiting message of a route');
+    const waiting = await store.list({ route: opts.route, status: 'failed' });
+    for (const row of waiting) await actOn(store, row.id, 'retry', opts.reason).catch(() => undefined);
+    process.stdout.write(`retrying ${waiting.length} waiting message(s) of ${opts.route} now\n`);
+  } finally {
+    await store.close();
+  }
+}
+
+/** `isorelay deny ID --reason …`: dead with the operator's reason, never retried. */
+export async function denyCommand(id: string, opts: HeldOptions): Promise<void> {
+  const store = await openStoreOf(opts.config, 'operator');
+  try {
+    process.stdout.write(`${await actOn(store, id, 'deny', opts.reason)}\n`);
+  } finally {
+    await store.close();
+  }
 }

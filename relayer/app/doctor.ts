@@ -1,16 +1,21 @@
 // `isorelay doctor` as a library: checks the config against the chains (RPCs, chain ids, code,
-// peers, routes, DVN roles, gas) and returns one line per check, grouped per chain.
-import { formatEther, id, Interface, keccak256, toQuantity, toUtf8Bytes, zeroPadValue, type Wallet } from 'ethers';
+// peers, routes, DVN roles, gas, attesters, markets and their feeds) and returns one line per
+// check, grouped per chain; a contract found missing skips the checks that read it.
+import { formatEther, formatUnits, id, Interface, isAddress, keccak256, toQuantity, toUtf8Bytes, zeroPadValue, type Result, type Wallet } from 'ethers';
+import { boundedText } from '../chains/boundedText.js';
 import { ChainClient } from '../chains/client.js';
 import { ourArtifact } from '../chains/contractsAbi.js';
-import { RpcClient } from '../chains/rpc.js';
-import { DEFAULT_VERIFY_QUORUM, type ChainConfig, type Config, type SecretRef } from '../config/schema.js';
+import { isExecutionFailure, RpcClient, RpcResponseError } from '../chains/rpc.js';
+import { DEFAULT_VERIFY_QUORUM, type ChainConfig, type Config, type MarketConfig, type SecretRef } from '../config/schema.js';
 import { providersOf } from '../chains/providers.js';
 import { VaaApi } from '../transports/wormhole/vaaApi.js';
 import { assertKeysSeparated, loadWallet } from '../config/secrets.js';
 import { errorSummary, IsorelayError } from '../errors/base.js';
 import { redactText, redactUrl } from '../errors/redact.js';
 import { layerZeroAbi } from '../transports/layerzero/artifacts.js';
+import { readChainFeeds } from '../oracle/readFeeds.js';
+import { chainFeedsOf, policyOf } from '../oracle/priceService.js';
+import { reconcilePrices, type Exclusion, type ExclusionReason, type FeedReading } from '../oracle/reconcile.js';
 
 export type CheckSeverity = 'ok' | 'warn' | 'fail';
 
@@ -32,6 +37,7 @@ export interface DoctorReport {
 const vaultIface = new Interface(ourArtifact('CollateralVault').abi);
 const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
 const timelockIface = new Interface(ourArtifact('AdminTimelock').abi);
+const attestationsIface = new Interface(ourArtifact('PriceAttestations').abi);
 const dvnIface = new Interface(layerZeroAbi('DVN'));
 const ADMIN_ROLE = keccak256(toUtf8Bytes('ADMIN_ROLE'));
 const TRANSPORT_LAYERZERO = 1n;
@@ -43,28 +49,92 @@ const pass = (detail: string): Outcome => ({ severity: 'ok', detail });
 const fail = (detail: string): Outcome => ({ severity: 'fail', detail });
 const warn = (detail: string): Outcome => ({ severity: 'warn', detail });
 
+/**
+ * The contracts a check found missing on a chain (no code): every later check that reads one is
+ * skipped and counted, so one wrong address is one failure, not a cascade of undecodable reads.
+ */
+class Absent {
+  private readonly why = new Map<string, { what: string; address: string; chain: string }>();
+  private readonly skipped = new Map<string, { group: string; key: string; count: number }>();
+
+  private static key = (chain: string, address: string) => `${chain}:${address.toLowerCase()}`;
+
+  mark(chain: string, address: string, what: string): void {
+    this.why.set(Absent.key(chain, address), { what, address, chain });
+  }
+
+  /** Throws SkippedCheck when `address` on `chain` is known to have no code. */
+  require(chain: string, address: string): void {
+    const key = Absent.key(chain, address);
+    if (this.why.has(key)) throw new SkippedCheck(key);
+  }
+
+  skip(group: string, key: string): void {
+    const k = `${group}|${key}`;
+    const s = this.skipped.get(k) ?? { group, key, count: 0 };
+    s.count++;
+    this.skipped.set(k, s);
+  }
+
+  /** One line per group and missing contract: how many checks it skipped. */
+  summaries(): { group: string; name: string; detail: string }[] {
+    return [...this.skipped.values()].map(({ group, key, count }) => {
+      const { what, address, chain } = this.why.get(key) ?? { what: 'contract', address: key, chain: '?' };
+      return { group, name: `checks that read the ${what} at ${address}${chain === group ? '' : ` on ${chain}`}`, detail: `${count} skipped: there is no contract at that address (see "${what} has code" under ${chain})` };
+    });
+  }
+}
+
+class SkippedCheck extends Error {
+  constructor(readonly key: string) {
+    super(`skipped: no contract at ${key}`);
+  }
+}
+
+/** A view call's revert in words: decoded from the ABI, or, without data, most likely a function the contract does not have. */
+function revertSentence(e: RpcResponseError, iface: Interface, to: string, chain: string, fn: string): string {
+  const nested = e.data !== null && typeof e.data === 'object' && 'data' in e.data ? e.data.data : e.data;
+  const data = typeof nested === 'string' ? nested : null;
+  const decoded = data !== null && data.length >= 10 ? iface.parseError(data) : null;
+  if (decoded !== null) return `${fn}() of ${to} on ${chain} reverted with ${decoded.name}(${decoded.args.map(String).join(', ')})`;
+  return `${to} on ${chain} reverted on ${fn}() without a reason: it has no such function, so it is not the contract the config says it is`;
+}
+
 class Checks {
   readonly list: DoctorCheck[] = [];
-  constructor(readonly group: string) {}
+  constructor(readonly group: string, readonly absent: Absent) {}
 
   add(name: string, o: Outcome): void {
     this.list.push({ group: this.group, name, ok: o.severity !== 'fail', severity: o.severity, detail: o.detail });
   }
 
-  /** Runs one check; a thrown error fails it with the error's (redacted) summary. */
+  /** Runs one check; a thrown error fails it with the error's (redacted) summary; a read of a missing contract skips it. */
   async run(name: string, fn: () => Promise<Outcome>): Promise<void> {
     let o: Outcome;
     try {
       o = await fn();
     } catch (e) {
+      if (e instanceof SkippedCheck) return this.absent.skip(this.group, e.key);
       o = fail(redactText(errorSummary(e)));
     }
     this.add(name, o);
   }
-}
 
-async function read(client: ChainClient, iface: Interface, to: string, fn: string, args: unknown[] = []): Promise<ReturnType<Interface['decodeFunctionResult']>> {
-  return iface.decodeFunctionResult(fn, await client.call(to, iface.encodeFunctionData(fn, args)));
+  /**
+   * A view call, decoded. A contract known to be missing skips the check; an empty answer (no
+   * such function there) says so instead of ethers' BAD_DATA.
+   */
+  async read(client: ChainClient, iface: Interface, to: string, fn: string, args: unknown[] = []): Promise<ReturnType<Interface['decodeFunctionResult']>> {
+    this.absent.require(client.name, to);
+    let answer: string;
+    try {
+      answer = await client.call(to, iface.encodeFunctionData(fn, args));
+    } catch (e) {
+      throw e instanceof RpcResponseError && isExecutionFailure(e) ? new Error(revertSentence(e, iface, to, client.name, fn)) : e;
+    }
+    if (answer === '0x') throw new Error(`${to} on ${client.name} answered nothing to ${fn}(): it is not the contract the config says it is`);
+    return iface.decodeFunctionResult(fn, answer);
+  }
 }
 
 const samePeer = (peer: string, address: string) => peer.toLowerCase() === zeroPadValue(address, 32).toLowerCase();
@@ -106,6 +176,8 @@ function contractsOf(c: ChainConfig): [string, string][] {
     ...(c.wormhole === undefined ? [] : ([['Wormhole core', c.wormhole.core]] as [string, string][])),
     ...(c.vault === undefined ? [] : ([['vault', c.vault]] as [string, string][])),
     ...(c.engine === undefined ? [] : ([['engine', c.engine]] as [string, string][])),
+    ...(c.attestations === undefined ? [] : ([['attestations', c.attestations]] as [string, string][])),
+    ...(lz === undefined ? [] : lz.moreDvns.map((d): [string, string] => [`DVN "${d.signer}"`, d.address])),
   ];
 }
 
@@ -120,12 +192,14 @@ async function checkChain(name: string, client: ChainClient, out: Checks): Promi
   for (const [what, address] of contractsOf(client.config)) {
     await out.run(`${what} has code`, async () => {
       const code = await client.rpc.call<string>('eth_getCode', [address, 'latest']);
-      return code === '0x' || code === '' ? fail(`no contract at ${address}: wrong address or wrong chain`) : pass(address);
+      if (code !== '0x' && code !== '') return pass(address);
+      out.absent.mark(client.name, address, what);
+      return fail(`no contract at ${address}: wrong address or wrong chain`);
     });
   }
 }
 
-interface Keys { relayer: Wallet | null; dvnSigner: Wallet | null; dvnSigners: Record<string, Wallet | null> }
+interface Keys { relayer: Wallet | null; dvnSigner: Wallet | null; dvnSigners: Record<string, Wallet | null>; attesters: (Wallet | null)[] }
 
 async function loadKey(role: string, ref: SecretRef, env: NodeJS.ProcessEnv, out: Checks): Promise<Wallet | null> {
   const where = 'env' in ref ? `environment variable ${ref.env}` : `keystore ${ref.keystore}`;
@@ -151,21 +225,21 @@ async function checkWormholeRoute(config: Config, route: Config['routes'][number
   const whChain = s.wormhole.chainId;
   const tag = `[route ${route.name}]`;
   await src.run(`vault's route to ${route.destination} (chain id ${d.chainId}) is enabled over Wormhole ${tag}`, async () => {
-    const r = await read(sc, vaultIface, vault, 'routes', [d.chainId]);
+    const r = await src.read(sc, vaultIface, vault, 'routes', [d.chainId]);
     if (!(r.getValue('enabled') as boolean)) return fail(`the vault's route for chain id ${d.chainId} is disabled or not set`);
     if ((r.getValue('transport') as bigint) !== 2n) return fail(`the vault's route uses transport ${r.getValue('transport')}, not Wormhole (2)`);
     return pass(`consistency level ${r.getValue('wormholeConsistency')}`);
   });
   await src.run(`vault publishes through the configured Wormhole core ${tag}`, async () => {
-    const core = (await read(sc, vaultIface, vault, 'wormhole'))[0] as string;
+    const core = (await src.read(sc, vaultIface, vault, 'wormhole'))[0] as string;
     return core.toLowerCase() === s.wormhole?.core.toLowerCase() ? pass(core) : fail(`the vault uses core ${core}, the config says ${s.wormhole?.core}: call setWormhole`);
   });
   await dst.run(`engine trusts the vault as Wormhole emitter of chain ${whChain} ${tag}`, async () => {
-    const emitter = (await read(dc, engineIface, engine, 'wormholeEmitters', [whChain]))[0] as string;
+    const emitter = (await src.read(dc, engineIface, engine, 'wormholeEmitters', [whChain]))[0] as string;
     return samePeer(emitter, vault) ? pass(vault) : fail(`the engine's emitter for Wormhole chain ${whChain} is ${emitter}, not the vault: call registerWormholeSource`);
   });
   await dst.run(`engine verifies VAAs with the configured Wormhole core ${tag}`, async () => {
-    const core = (await read(dc, engineIface, engine, 'wormhole'))[0] as string;
+    const core = (await src.read(dc, engineIface, engine, 'wormhole'))[0] as string;
     return core.toLowerCase() === d.wormhole?.core.toLowerCase() ? pass(core) : fail(`the engine uses core ${core}, the config says ${d.wormhole?.core}: call setWormhole`);
   });
   await dst.run(`signed-VAA API answers ${tag}`, async () => {
@@ -193,11 +267,11 @@ async function checkRoute(config: Config, route: Config['routes'][number], clien
   const srcEid = s.layerzero.eid;
   const tag = `[route ${route.name}]`;
   await src.run(`vault's peer for ${route.destination} (eid ${dstEid}) is the engine ${tag}`, async () => {
-    const peer = (await read(sc, vaultIface, vault, 'peers', [dstEid]))[0] as string;
+    const peer = (await src.read(sc, vaultIface, vault, 'peers', [dstEid]))[0] as string;
     return samePeer(peer, engine) ? pass(engine) : fail(`the vault's peer for eid ${dstEid} is ${peer}, not the engine ${engine}: call setPeer on the vault`);
   });
   await src.run(`vault's route to ${route.destination} (chain id ${d.chainId}) is enabled ${tag}`, async () => {
-    const r = await read(sc, vaultIface, vault, 'routes', [d.chainId]);
+    const r = await src.read(sc, vaultIface, vault, 'routes', [d.chainId]);
     const [transport, eid, gas, enabled] = [r.getValue('transport') as bigint, r.getValue('lzEid') as bigint, r.getValue('lzReceiveGas') as bigint, r.getValue('enabled') as boolean];
     if (!enabled) return fail(`the vault's route for chain id ${d.chainId} is disabled or not set: locks to ${route.destination} revert`);
     if (transport !== TRANSPORT_LAYERZERO) return fail(`the vault's route uses transport ${transport}, not LayerZero (1)`);
@@ -205,11 +279,11 @@ async function checkRoute(config: Config, route: Config['routes'][number], clien
     return pass(`LayerZero eid ${eid}, lzReceive gas ${gas}`);
   });
   await dst.run(`engine's peer for ${route.source} (eid ${srcEid}) is the vault ${tag}`, async () => {
-    const peer = (await read(dc, engineIface, engine, 'peers', [srcEid]))[0] as string;
+    const peer = (await src.read(dc, engineIface, engine, 'peers', [srcEid]))[0] as string;
     return samePeer(peer, vault) ? pass(vault) : fail(`the engine's peer for eid ${srcEid} is ${peer}, not the vault ${vault}: call registerSource on the engine`);
   });
   await dst.run(`engine maps eid ${srcEid} to chain id ${s.chainId} ${tag}`, async () => {
-    const id = (await read(dc, engineIface, engine, 'chainIdOfEid', [srcEid]))[0] as bigint;
+    const id = (await src.read(dc, engineIface, engine, 'chainIdOfEid', [srcEid]))[0] as bigint;
     return id === BigInt(s.chainId) ? pass(`chain id ${id}`) : fail(`the engine maps eid ${srcEid} to chain id ${id}, the config says ${s.chainId}`);
   });
 }
@@ -264,11 +338,12 @@ async function checkTokens(config: Config, route: Config['routes'][number], clie
   const { vault } = s;
   const { engine } = d;
   await src.run(`tokens the vault takes are collateral on the engine [route ${route.name}]`, async () => {
+    src.absent.require(sc.name, vault);
     const tokens = await vaultTokens(sc, vault);
     if (tokens.length === 0) return warn('the vault allows no token: every lock reverts');
     const refused: string[] = [];
     for (const t of tokens) {
-      const cfg = await read(dc, engineIface, engine, 'collateralConfig', [s.chainId, t]);
+      const cfg = await src.read(dc, engineIface, engine, 'collateralConfig', [s.chainId, t]);
       if (!(cfg.getValue('allowed') as boolean)) refused.push(t);
     }
     return refused.length === 0
@@ -288,14 +363,14 @@ async function checkSettleRoute(config: Config, route: Config['routes'][number],
   const { vault } = vaultChain;
   const tag = `[route ${route.name}]`;
   await dst.run(`vault takes RELEASE/SEIZE only from the engine on ${route.source} ${tag}`, async () => {
-    const [trusted, chainId] = [(await read(vc, vaultIface, vault, 'engine'))[0] as string, (await read(vc, vaultIface, vault, 'engineChainId'))[0] as bigint];
+    const [trusted, chainId] = [(await src.read(vc, vaultIface, vault, 'engine'))[0] as string, (await src.read(vc, vaultIface, vault, 'engineChainId'))[0] as bigint];
     if (trusted.toLowerCase() !== engine.toLowerCase() || chainId !== BigInt(engineChain.chainId))
       return fail(`the vault trusts ${trusted} on chain ${chainId}, not the engine ${engine} on ${engineChain.chainId}: call setEngine on the vault`);
     return pass(engine);
   });
   for (const market of Object.keys(config.markets)) {
     await dst.run(`vault checks a ${market} SEIZE against its own oracle ${tag}`, async () => {
-      const g = await read(vc, vaultIface, vault, 'seizeGuards', [id(market)]);
+      const g = await src.read(vc, vaultIface, vault, 'seizeGuards', [id(market)]);
       const feed = g.getValue('feed') as string;
       if (BigInt(feed) === 0n) return fail(`no SEIZE guard for ${market} on the vault: every ${market} SEIZE is parked there (setSeizeGuard)`);
       const own = config.markets[market]?.feeds[route.destination]?.aggregator;
@@ -304,22 +379,22 @@ async function checkSettleRoute(config: Config, route: Config['routes'][number],
     });
   }
   await dst.run(`vault has a guardian to release a parked SEIZE ${tag}`, async () => {
-    const guardian = (await read(vc, vaultIface, vault, 'guardian'))[0] as string;
+    const guardian = (await src.read(vc, vaultIface, vault, 'guardian'))[0] as string;
     return BigInt(guardian) === 0n ? warn('no guardian: a parked SEIZE executes only once the vault\'s oracle agrees (setGuardian)') : pass(guardian);
   });
   await dst.run(`vault has an insurance fund for SEIZE ${tag}`, async () => {
-    const fund = (await read(vc, vaultIface, vault, 'insuranceFund'))[0] as string;
+    const fund = (await src.read(vc, vaultIface, vault, 'insuranceFund'))[0] as string;
     return BigInt(fund) === 0n ? fail('no insurance fund: every SEIZE would revert; call setInsuranceFund on the vault') : pass(fund);
   });
   await src.run(`engine sends back to ${route.destination} over ${route.transport} ${tag}`, async () => {
-    const r = await read(ec, engineIface, engine, 'returnRoutes', [vaultChain.chainId]);
+    const r = await src.read(ec, engineIface, engine, 'returnRoutes', [vaultChain.chainId]);
     const transport = r.getValue('transport') as bigint;
     const want = route.transport === 'wormhole' ? 2n : TRANSPORT_LAYERZERO;
     return transport === want ? pass(`transport ${transport}`) : fail(`the engine's return route to chain id ${vaultChain.chainId} is transport ${transport}, the config says ${route.transport}: call setReturnRoute`);
   });
   await src.run(`engine quotes the messaging fee of a RELEASE/SEIZE ${tag}`, async () => {
     // Whoever asks for a message pays it (msg.value): a quote that reverts means no caller can.
-    const [fee] = await read(ec, engineIface, engine, 'quoteSettlement', [vaultChain.chainId]);
+    const [fee] = await src.read(ec, engineIface, engine, 'quoteSettlement', [vaultChain.chainId]);
     return pass(`${fee as bigint} wei per message, paid by its caller (the engine holds no balance)`);
   });
 }
@@ -332,7 +407,7 @@ async function checkDestination(client: ChainClient, keys: Keys, out: Checks): P
     if (keys.relayer !== null) {
       const relayer = keys.relayer.address;
       await out.run('relayer key is a DVN admin', async () =>
-        ((await read(client, dvnIface, dvn, 'hasRole', [ADMIN_ROLE, relayer]))[0] as boolean)
+        ((await out.read(client, dvnIface, dvn, 'hasRole', [ADMIN_ROLE, relayer]))[0] as boolean)
           ? pass(`${relayer} has ADMIN_ROLE on DVN ${dvn}`)
           : fail(`${relayer} lacks ADMIN_ROLE on DVN ${dvn}: it cannot submit verifications (grantRole(ADMIN_ROLE, ${relayer}))`),
       );
@@ -340,7 +415,7 @@ async function checkDestination(client: ChainClient, keys: Keys, out: Checks): P
     if (keys.dvnSigner !== null) {
       const signer = keys.dvnSigner.address;
       await out.run('DVN signer key is a DVN signer', async () =>
-        ((await read(client, dvnIface, dvn, 'signers', [signer]))[0] as boolean)
+        ((await out.read(client, dvnIface, dvn, 'signers', [signer]))[0] as boolean)
           ? pass(`${signer} is a signer of DVN ${dvn}`)
           : fail(`${signer} is not a signer of DVN ${dvn}: its signatures will be refused (setSigner)`),
       );
@@ -349,7 +424,7 @@ async function checkDestination(client: ChainClient, keys: Keys, out: Checks): P
       if (keys.relayer !== null) {
         const relayer = keys.relayer.address;
         await out.run(`relayer key is an admin of DVN ${more.address}`, async () =>
-          ((await read(client, dvnIface, more.address, 'hasRole', [ADMIN_ROLE, relayer]))[0] as boolean)
+          ((await out.read(client, dvnIface, more.address, 'hasRole', [ADMIN_ROLE, relayer]))[0] as boolean)
             ? pass(`${relayer} has ADMIN_ROLE`)
             : fail(`${relayer} lacks ADMIN_ROLE on DVN ${more.address}: it cannot submit its verifications`),
         );
@@ -357,14 +432,14 @@ async function checkDestination(client: ChainClient, keys: Keys, out: Checks): P
       const signer = keys.dvnSigners[more.signer];
       if (signer !== null && signer !== undefined) {
         await out.run(`DVN signer "${more.signer}" is a signer of DVN ${more.address}`, async () =>
-          ((await read(client, dvnIface, more.address, 'signers', [signer.address]))[0] as boolean)
+          ((await out.read(client, dvnIface, more.address, 'signers', [signer.address]))[0] as boolean)
             ? pass(signer.address)
             : fail(`${signer.address} is not a signer of DVN ${more.address}: its signatures will be refused`),
         );
       }
     }
     await out.run('DVN quorum', async () => {
-      const quorum = (await read(client, dvnIface, dvn, 'quorum'))[0] as bigint;
+      const quorum = (await out.read(client, dvnIface, dvn, 'quorum'))[0] as bigint;
       if (quorum === 0n) return fail('the DVN quorum is 0');
       return quorum === 1n ? pass('quorum 1: our signer alone verifies') : warn(`quorum ${quorum}: our signer alone cannot verify; ${quorum - 1n} other signer(s) must sign each verification`);
     });
@@ -373,7 +448,7 @@ async function checkDestination(client: ChainClient, keys: Keys, out: Checks): P
   if (engine !== undefined && keys.relayer !== null) {
     const executor = client.config.batcher ?? keys.relayer.address;
     await out.run('the relayer may execute CREDITs on the engine', async () =>
-      ((await read(client, engineIface, engine, 'executors', [executor]))[0] as boolean)
+      ((await out.read(client, engineIface, engine, 'executors', [executor]))[0] as boolean)
         ? pass(`${executor} is an executor`)
         : fail(`${executor} is not an executor of the engine: every CREDIT it delivers reverts (setExecutor)`),
     );
@@ -391,9 +466,9 @@ async function checkDestination(client: ChainClient, keys: Keys, out: Checks): P
 /** Who holds each of the engine's roles: the owner (a timelock, and its delay), the pauser, and whether it is paused. */
 async function checkEngineRoles(client: ChainClient, engine: string, out: Checks): Promise<void> {
   await out.run('engine owner is a timelock', async () => {
-    const owner = (await read(client, engineIface, engine, 'owner'))[0] as string;
+    const owner = (await out.read(client, engineIface, engine, 'owner'))[0] as string;
     try {
-      const [delay] = await read(client, timelockIface, owner, 'getMinDelay');
+      const [delay] = await out.read(client, timelockIface, owner, 'getMinDelay');
       const seconds = delay as bigint;
       // The delay is the operator's choice (hours in production, seconds on a devnet); none is no timelock.
       return seconds > 0n ? pass(`${owner}: every admin action waits ${seconds} s`) : warn(`${owner} is a timelock with no delay: admin actions land at once`);
@@ -402,25 +477,151 @@ async function checkEngineRoles(client: ChainClient, engine: string, out: Checks
     }
   });
   await out.run('engine pause role', async () => {
-    const [pauser] = await read(client, engineIface, engine, 'pauser');
-    const [paused] = await read(client, engineIface, engine, 'paused');
+    const [pauser] = await out.read(client, engineIface, engine, 'pauser');
+    const [paused] = await out.read(client, engineIface, engine, 'paused');
     if (paused === true) return warn(`paused by ${pauser as string}: credits wait and no position opens until setPaused(false)`);
     return BigInt(pauser as string) === 0n ? warn('no pauser: only the owner (through its timelock) can pause') : pass(`${pauser as string} can pause at once`);
   });
 }
 
+/** Where a configured attester signs from: a local key, or a remote process that names its signer. */
+interface AttesterSigner { label: string; address: string }
+
+/** The signer a remote attester names on its /healthz (unauthenticated), or why it could not be asked. */
+async function remoteSigner(url: string, timeoutMs: number): Promise<string> {
+  const res = await fetch(`${url.replace(/\/+$/, '')}/healthz`, { signal: AbortSignal.timeout(timeoutMs) });
+  const body = JSON.parse(await boundedText(res, 16 * 1024)) as { signer?: unknown };
+  if (!res.ok || typeof body.signer !== 'string' || !isAddress(body.signer)) throw new Error(`answered HTTP ${res.status} without a signer address: is it an isorelay attester?`);
+  return body.signer;
+}
+
+/**
+ * The keeper's attesters against the attestation contract the engine verifies with: each local
+ * key and each remote attester's signer is in its set, and together they reach its threshold.
+ */
+async function checkAttesters(config: Config, keys: Keys, clients: Map<string, ChainClient>, out: Checks): Promise<void> {
+  const k = config.keeper;
+  const client = clients.get(out.group);
+  const engine = config.chains[out.group]?.engine;
+  if (k?.enabled !== true || client === undefined || engine === undefined) return;
+  let contract: string | undefined;
+  await out.run('attestation contract the engine verifies with', async () => {
+    const used = (await out.read(client, engineIface, engine, 'attestations'))[0] as string;
+    const configured = config.chains[out.group]?.attestations;
+    if (BigInt(used) === 0n) return fail('the engine has no attestation contract: no liquidation can be attested');
+    const code = await client.rpc.call<string>('eth_getCode', [used, 'latest']);
+    if (code === '0x' || code === '') return fail(`the engine verifies with ${used}, where there is no contract`);
+    contract = used;
+    if (configured !== undefined && configured.toLowerCase() !== used.toLowerCase())
+      return fail(`the engine verifies with ${used}, the config says chains.${out.group}.attestations is ${configured}: attesters sign for the wrong contract's domain`);
+    return pass(used);
+  });
+  if (contract === undefined) return;
+  const attestations = contract;
+  const signers: AttesterSigner[] = keys.attesters.flatMap((w, i) => (w === null ? [] : [{ label: `attester ${i + 1} key`, address: w.address }]));
+  for (const r of k.remoteAttesters) {
+    const label = `remote attester ${redactUrl(r.url)}`;
+    try {
+      signers.push({ label, address: await remoteSigner(r.url, k.attesterTimeoutMs) });
+    } catch (e) {
+      out.add(`${label} answers`, fail(`no answer: ${redactText(errorSummary(e))}: the keeper gets no signature from it`));
+    }
+  }
+  const known = new Set<string>();
+  for (const s of signers) {
+    await out.run(`${s.label} is an attester of the contract`, async () => {
+      const on = (await out.read(client, attestationsIface, attestations, 'isAttester', [s.address]))[0] as boolean;
+      if (!on) return fail(`${s.address} is not in the attester set of ${attestations}: its signatures are left out (setAttesters, through the owner)`);
+      known.add(s.address.toLowerCase());
+      return pass(s.address);
+    });
+  }
+  await out.run('attesters reach the threshold', async () => {
+    const threshold = BigInt((await out.read(client, attestationsIface, attestations, 'threshold'))[0] as bigint);
+    const n = BigInt(known.size);
+    return n >= threshold
+      ? pass(`${n} configured attester(s) in the contract's set, ${threshold} signature(s) needed per liquidation`)
+      : fail(`${n} configured attester(s) in the contract's set, ${threshold} signature(s) needed: no liquidation can pass`);
+  });
+}
+
+/** Why a feed reading is out, as the doctor grades it: a setup mistake fails; market weather warns unless the market has no price. */
+const SETUP_EXCLUSIONS: ReadonlySet<ExclusionReason> = new Set<ExclusionReason>(['read-failed', 'no-policy', 'duplicate-chain', 'sequencer-unknown']);
+
+/** One chain's feed of a market: read, with sane decimals, and used in the price or why not. */
+function feedOutcome(r: FeedReading, feed: MarketConfig['feeds'][string], now: bigint, excluded: Exclusion | undefined, marketOk: boolean): Outcome {
+  if (r.error !== undefined) return fail(`${feed.aggregator}: ${r.error}`);
+  if (r.decimals < 1 || r.decimals > 18) return fail(`${feed.aggregator} has ${r.decimals} decimals: not a price feed's (Chainlink's use 8 or 18); wrong address?`);
+  const age = (r.blockTimestamp ?? now) - r.updatedAt;
+  const what = `${formatUnits(r.answer, r.decimals)} (${r.decimals} decimals), updated ${age} s ago, heartbeat ${feed.heartbeatSeconds} s`;
+  if (excluded === undefined) return pass(what);
+  const why = `${what}: left out of the price, ${excluded.reason}: ${excluded.detail}`;
+  return SETUP_EXCLUSIONS.has(excluded.reason) || !marketOk ? fail(why) : warn(why);
+}
+
+/**
+ * Every configured feed of every market answers, with sane decimals and a fresh round, and the
+ * market reconciles to a price; each engine trades the market on its own feed.
+ */
+async function checkMarkets(config: Config, clients: Map<string, ChainClient>, group: (name: string) => Checks, markets: Checks): Promise<void> {
+  for (const [name, market] of Object.entries(config.markets)) {
+    const readings = await Promise.all(
+      Object.entries(market.feeds).map(async ([chain, feed]): Promise<FeedReading> => {
+        const client = clients.get(chain);
+        if (client === undefined)
+          return { chain, answer: 0n, decimals: 0, roundId: 0n, answeredInRound: 0n, startedAt: 0n, updatedAt: 0n, minAnswer: 0n, maxAnswer: 0n, error: 'no RPC URL of the chain answered' };
+        return readChainFeeds(client, chainFeedsOf(feed));
+      }),
+    );
+    const now = readings.reduce((t, r) => (r.blockTimestamp !== undefined && r.blockTimestamp > t ? r.blockTimestamp : t), 0n);
+    const result = reconcilePrices(readings, policyOf(market), now);
+    for (const r of readings) {
+      const feed = market.feeds[r.chain];
+      if (feed === undefined || !clients.has(r.chain)) continue;
+      group(r.chain).add(`${name} feed`, feedOutcome(r, feed, now, result.excluded.find((e) => e.chain === r.chain), result.ok));
+    }
+    markets.add(
+      `${name} reconciles to a price`,
+      result.ok
+        ? pass(`median ${formatUnits(result.median, 18)} from ${result.sources.length} of ${readings.length} chains (quorum ${market.quorum}), spread ${result.spreadBps} bps`)
+        : fail(`no price (${result.reason}): ${result.detail}; the keeper cannot liquidate in ${name}`),
+    );
+    for (const [chain, c] of Object.entries(config.chains)) {
+      const client = clients.get(chain);
+      const { engine } = c;
+      if (client === undefined || engine === undefined) continue;
+      const out = group(chain);
+      await out.run(`engine trades ${name}`, async () => {
+        const m = (await out.read(client, engineIface, engine, 'marketOf', [id(name)]))[0] as Result;
+        if (m.getValue('enabled') !== true) return warn(`the engine does not trade ${name}: the keeper skips it`);
+        const own = m.getValue('priceFeed') as string;
+        const configured = market.feeds[chain]?.aggregator;
+        if (configured !== undefined && configured.toLowerCase() !== own.toLowerCase())
+          return warn(`the engine checks prices against feed ${own}, the config reads ${configured} on ${chain}: the two may disagree`);
+        return pass(`on its own feed ${own}`);
+      });
+    }
+  }
+}
+
 export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<DoctorReport> {
-  const keyChecks = new Checks('keys');
+  const absent = new Absent();
+  const keyChecks = new Checks('keys', absent);
+  const keeperOn = config.keeper?.enabled === true;
   const keys: Keys = {
     relayer: await loadKey('relayer', config.keys.relayer, env, keyChecks),
     dvnSigner: config.keys.dvnSigner === undefined ? null : await loadKey('DVN signer', config.keys.dvnSigner, env, keyChecks),
     dvnSigners: {},
+    attesters: [],
   };
   for (const [name, ref] of Object.entries(config.keys.dvnSigners)) keys.dvnSigners[name] = await loadKey(`DVN signer "${name}"`, ref, env, keyChecks);
+  // The daemon loads attester keys only for the keeper; without it they need not be set.
+  if (keeperOn) for (const [i, ref] of (config.keys.attesters ?? []).entries()) keys.attesters.push(await loadKey(`attester ${i + 1}`, ref, env, keyChecks));
   const loaded = [
     ...(keys.relayer === null ? [] : [{ role: 'relayer (gas)', address: keys.relayer.address }]),
     ...(keys.dvnSigner === null ? [] : [{ role: 'DVN signer', address: keys.dvnSigner.address }]),
     ...Object.entries(keys.dvnSigners).flatMap(([name, w]) => (w === null ? [] : [{ role: `DVN signer "${name}"`, address: w.address }])),
+    ...keys.attesters.flatMap((w, i) => (w === null ? [] : [{ role: `attester ${i + 1}`, address: w.address }])),
   ];
   try {
     assertKeysSeparated(loaded);
@@ -429,7 +630,7 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process
     keyChecks.add('every role has its own key', fail(errorSummary(e)));
   }
 
-  const groups = new Map(Object.keys(config.chains).map((name) => [name, new Checks(name)]));
+  const groups = new Map(Object.keys(config.chains).map((name) => [name, new Checks(name, absent)]));
   const group = (name: string) => groups.get(name) as Checks; // every chain has a group, made just above
   const clients = new Map<string, ChainClient>();
   await Promise.all(
@@ -457,7 +658,11 @@ export async function runDoctor(config: Config, env: NodeJS.ProcessEnv = process
     const client = clients.get(dst);
     if (client !== undefined) await checkDestination(client, keys, group(dst));
   }
+  if (config.keeper !== undefined && groups.has(config.keeper.chain)) await checkAttesters(config, keys, clients, group(config.keeper.chain));
+  const markets = new Checks('markets', absent);
+  await checkMarkets(config, clients, group, markets);
+  for (const s of absent.summaries()) (s.group === 'markets' ? markets : group(s.group)).add(s.name, fail(s.detail));
 
-  const checks = [...keyChecks.list, ...[...groups.values()].flatMap((g) => g.list)];
+  const checks = [...keyChecks.list, ...[...groups.values()].flatMap((g) => g.list), ...markets.list];
   return { ok: checks.every((c) => c.ok), checks };
 }

@@ -154,7 +154,12 @@ function sendFailure(e: unknown, what: string, c: LockContext): unknown {
 
 async function readUnits(trader: Wallet, token: string): Promise<TokenUnits> {
   const erc20 = new Contract(token, erc20Iface, trader);
-  const decimals = Number((await erc20.getFunction('decimals')()) as bigint);
+  let decimals: number;
+  try {
+    decimals = Number((await erc20.getFunction('decimals')()) as bigint);
+  } catch {
+    return { decimals: 0, symbol: `base units of ${token}` }; // no decimals(): amounts as the chain counts them
+  }
   let symbol = token;
   try {
     symbol = (await erc20.getFunction('symbol')()) as string;
@@ -174,7 +179,7 @@ async function lockProblems(r: LockRequest, c: () => Promise<LockContext>): Prom
   if (provider === null) throw new Error('the trader wallet needs a provider');
   const vault = new Contract(r.vault, vaultIface, r.trader);
   const token = new Contract(r.token, erc20Iface, r.trader);
-  const [paused, allowed, minLock, maxLock, balance, allowance, native, quote] = await Promise.all([
+  const reads = Promise.all([
     vault.getFunction('paused')() as Promise<boolean>,
     vault.getFunction('tokenAllowed')(r.token) as Promise<boolean>,
     vault.getFunction('minLock')(r.token) as Promise<bigint>,
@@ -187,7 +192,14 @@ async function lockProblems(r: LockRequest, c: () => Promise<LockContext>): Prom
       (e: unknown) => ({ failure: e }),
     ),
   ]);
+  const [paused, allowed, minLock, maxLock, balance, allowance, native, quote] = await reads.catch(async (e: unknown) => {
+    if (!isError(e, 'BAD_DATA')) throw e;
+    throw lockRefused(`nothing was sent: the vault ${r.vault} or the token ${r.token} answered nothing to a view call, so one of them is not there or not what it should be`, await c(), [
+      'Check the token address and the config\'s vault for this chain (isorelay doctor checks the vault).',
+    ]);
+  });
   const problems: string[] = [];
+  // The sentences read a decoded error's arguments by index only: a plain array stands in for ethers' Result.
   const named = (name: string, ...args: unknown[]) => ({ name, args: args as unknown as DecodedError['args'] });
   if (paused) problems.push(describeLockError(named('Paused'), await c()));
   if (!allowed) problems.push(describeLockError(named('TokenNotAllowed', r.token), await c()));
@@ -197,7 +209,7 @@ async function lockProblems(r: LockRequest, c: () => Promise<LockContext>): Prom
   let fee = 0n;
   if ('failure' in quote) {
     const data = revertDataOf(quote.failure);
-    if (data === null) throw quote.failure; // not a revert: the node did not answer
+    if (data === null && !isError(quote.failure, 'CALL_EXCEPTION')) throw quote.failure; // not a revert: the node did not answer
     problems.push(describeRevert(data, await c()).replace(/^the lock reverted/, 'the fee quote reverted'));
   } else {
     fee = quote.fee;

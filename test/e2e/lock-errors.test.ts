@@ -86,6 +86,15 @@ describe('lock errors a trader can act on', function () {
     }
   });
 
+  it('says the token or the vault is not there instead of BAD_DATA', async () => {
+    const m = devnet().manifest;
+    const nowhere = Wallet.createRandom().address;
+    for (const wrong of [{ token: nowhere }, { vault: nowhere }]) {
+      const e = await refusal(lockCollateral({ ...request(m, 'arbitrum', usdc(1n)), ...wrong }));
+      assert.match(e.message, /^nothing was sent: the vault 0x[0-9a-fA-F]{40} or the token 0x[0-9a-fA-F]{40} answered nothing to a view call/, JSON.stringify(wrong));
+    }
+  });
+
   it("decodes the reverts ethers throws with the token's OpenZeppelin errors and the vault's own", async () => {
     const m = devnet().manifest;
     const c = m.chains.arbitrum;

@@ -5,7 +5,12 @@ import { z } from 'zod';
 
 export const address = z
   .string()
-  .refine((s) => isAddress(s), { message: 'not an EVM address (0x followed by 40 hex digits)' })
+  .superRefine((s, ctx) => {
+    if (isAddress(s)) return;
+    // 40 hex digits in mixed case that fail their checksum: a typo, not a malformed value.
+    const badChecksum = /^0x[0-9a-fA-F]{40}$/.test(s);
+    ctx.addIssue({ code: 'custom', message: badChecksum ? 'has a bad checksum (a mistyped address?): check it, or write it all in lower case' : 'not an EVM address (0x followed by 40 hex digits)' });
+  })
   .transform((s) => getAddress(s));
 
 const rpcUrl = z

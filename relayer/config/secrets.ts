@@ -9,7 +9,7 @@ export async function loadWallet(role: string, ref: SecretRef, env: NodeJS.Proce
     const key = env[ref.env];
     if (key === undefined || key === '')
       throw new IsorelayError(ErrorCode.SECRET_MISSING, `the ${role} key is not set: environment variable ${ref.env} is empty`, {
-        guidance: [`export ${ref.env}=0x… (a 32-byte hex private key) before starting the relayer.`],
+        guidance: [`export ${ref.env}=0x… (a 32-byte hex private key), then run the command again.`],
       });
     try {
       return new Wallet(key.trim());

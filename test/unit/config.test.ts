@@ -305,3 +305,16 @@ describe('secrets: loadWallet', function () {
     });
   });
 });
+
+describe('config addresses', () => {
+  it('tells a bad checksum apart from a value that is not an address', async () => {
+    const { address } = await import('../../relayer/config/schema.js');
+    const ok = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+    assert.equal(address.parse(ok.toLowerCase()), ok, 'all lower case carries no checksum: accepted, checksummed');
+    const typo = '0x70997970C51812dc3A010C7d01b50e0d17Dc79C8';
+    const bad = address.safeParse(typo);
+    assert.equal(bad.success, false);
+    assert.match(bad.error?.issues[0]?.message ?? '', /bad checksum/);
+    assert.match(address.safeParse('0x1234').error?.issues[0]?.message ?? '', /not an EVM address/);
+  });
+});

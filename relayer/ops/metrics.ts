@@ -4,7 +4,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import { MESSAGE_STATUSES } from '../messages/status.js';
 import type { EventBus, RelayerEvent } from '../pipeline/events.js';
 import type { LeaseBookState } from '../store/leases.js';
-import type { Store } from '../store/store.js';
+import type { RouteCounts, Store } from '../store/store.js';
 
 /** All the metrics need of a store: its message counts, read at scrape time. */
 export type StoreCounts = Pick<Store, 'countsByRoute'>;
@@ -159,6 +159,15 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     labelNames: ['chain', 'code'] as const,
     registers,
   });
+  // One read of the store's counts serves every gauge of a scrape (a scrape collects them all at
+  // once: they share the read in flight); null while there is no store or it does not answer.
+  let counting: Promise<RouteCounts[] | null> | undefined;
+  const countsThisScrape = (): Promise<RouteCounts[] | null> => {
+    if (store === undefined) return Promise.resolve(null);
+    counting ??= store.countsByRoute().catch(() => null).finally(() => (counting = undefined));
+    return counting;
+  };
+
   // Registered only: its collect() fills it from the store on each scrape.
   new Gauge({
     name: METRIC.messages,
@@ -166,13 +175,9 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     labelNames: ['route', 'status'] as const,
     registers,
     async collect() {
-      if (store === undefined) return;
-      let rows;
-      try {
-        rows = await store.countsByRoute();
-      } catch {
-        return; // the database is away: the last counts stand (readiness says why)
-      }
+      const rows = await countsThisScrape();
+      // The store is away: the last counts stand (readiness says why).
+      if (rows === null) return;
       this.reset();
       for (const { route, counts } of rows) {
         // Every status gets a series, so a count that drops to zero reads 0 rather than vanishing.
@@ -187,13 +192,8 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     labelNames: ['route'] as const,
     registers,
     async collect() {
-      if (store === undefined) return;
-      let rows;
-      try {
-        rows = await store.countsByRoute();
-      } catch {
-        return;
-      }
+      const rows = await countsThisScrape();
+      if (rows === null) return;
       this.reset();
       const now = Date.now();
       for (const { route, oldestPendingAt } of rows) this.set({ route }, oldestPendingAt === null ? 0 : Math.max(0, (now - oldestPendingAt) / 1000));

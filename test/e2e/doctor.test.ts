@@ -2,7 +2,6 @@
 // attestation contract, every market's feeds and price, and one line — not a cascade of
 // undecodable reads — for a contract that is not where the config says.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { ContractFactory, getAddress, Wallet } from 'ethers';
 import pino from 'pino';
 import { startAttester, type RunningAttester } from '../../relayer/app/attester.js';
@@ -12,6 +11,7 @@ import type { RawConfig } from '../../relayer/config/schema.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { attesterKeyEnv, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../../relayer/devnet/relayerConfig.js';
 import { feedOf, minedOn, provider, testConfig, useSharedDevnet } from '../setup/devnet.js';
+import { closedPort } from '../setup/cli.js';
 
 function keysOf(m: DevnetManifest): Record<string, string> {
   return {
@@ -36,15 +36,6 @@ function check(r: DoctorReport, group: string, name: string): DoctorCheck {
 
 const failures = (r: DoctorReport) => r.checks.filter((c) => c.severity === 'fail');
 const show = (cs: DoctorCheck[]) => cs.map((c) => `${c.group}: ${c.name}: ${c.detail}`).join('\n');
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const address = server.address();
-  await new Promise<void>((ok) => server.close(() => ok()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 describe('doctor: attesters, markets and feeds, no cascades', function () {
   this.timeout(60_000);

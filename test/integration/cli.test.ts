@@ -2,7 +2,6 @@
 // lock → positions (delivered by an in-process relayer) and status over the relayer's store.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Interface, Wallet } from 'ethers';
@@ -17,19 +16,9 @@ import { startDevnet, type Devnet } from '../../relayer/devnet/network.js';
 import { devnetRelayerConfig, devnetRelayerYaml, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../../relayer/devnet/relayerConfig.js';
 import { MESSAGE_STATUSES } from '../../relayer/messages/status.js';
 import { SqliteStore } from '../../relayer/store/sqlite/sqliteStore.js';
-import { cli } from '../setup/cli.js';
+import { cli, closedPort } from '../setup/cli.js';
 
 const TRADER_KEY_ENV = 'ISORELAY_TRADER_KEY';
-
-/** A port that nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const address = server.address();
-  await new Promise<void>((ok) => server.close(() => ok()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
 
 const sleep = (ms: number) => new Promise((ok) => setTimeout(ok, ms));
 

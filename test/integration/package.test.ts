@@ -2,40 +2,11 @@
 // unpacked as node_modules/isorelay of an empty project, then imported from plain Node, type-checked
 // against, and run as the `isorelay` command with and without a config. No chains needed.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { REPO } from '../setup/cli.js';
-
-interface Run { code: number | null; stdout: string; stderr: string }
-
-/** Runs a program with only PATH, HOME and TMPDIR from this process plus `env`: no tsx, no NODE_OPTIONS. */
-function run(file: string, args: string[], cwd: string, env: Record<string, string> = {}): Promise<Run> {
-  const base: Record<string, string> = {};
-  for (const k of ['PATH', 'HOME', 'TMPDIR']) if (process.env[k] !== undefined) base[k] = process.env[k];
-  return new Promise((done, reject) => {
-    const child = spawn(file, args, { cwd, env: { ...base, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => done({ code, stdout, stderr }));
-  });
-}
-
-/** A port that nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
-  const address = server.address();
-  await new Promise<void>((ok) => server.close(() => ok()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+import { closedPort, REPO, runProgram as run, type CliResult as Run } from '../setup/cli.js';
 
 /** Not copied for packing: installed or generated things, and local state. */
 const NOT_COPIED = new Set(['node_modules', '.git', 'dist', '.devnet', 'scratch', 'tmp', 'coverage']);

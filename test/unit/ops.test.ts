@@ -256,6 +256,15 @@ describe('ops/metrics', function () {
     assert.equal(sample(text, 'isorelay_messages{route="base→arb",status="delivered"}'), 10);
   });
 
+  it('reads the store once per scrape, however many gauges use its counts', async function () {
+    let reads = 0;
+    metrics.observeStore({ countsByRoute: () => { reads++; return Promise.resolve([{ route: 'r', counts: { observed: 1 }, oldestPendingAt: Date.now() }]); } });
+    await metrics.registry.metrics();
+    assert.equal(reads, 1);
+    await metrics.registry.metrics();
+    assert.equal(reads, 2, 'and again at the next scrape');
+  });
+
   it('stops counting and frees the registry on dispose', async function () {
     const registry = metrics.registry;
     metrics.dispose();

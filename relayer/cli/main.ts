@@ -14,11 +14,20 @@ import type { MessageOptions } from './commands/message.js';
 import type { PositionsOptions } from './commands/positions.js';
 import type { PricesOptions } from './commands/prices.js';
 import type { RouteOptions } from './commands/route.js';
+import type { StartOptions } from './commands/start.js';
 import type { StatusOptions } from './commands/status.js';
 
 // config/load.ts's CONFIG_ENV, written out here (its type keeps the two equal): importing load.ts
 // would load the schema and ethers for `--help`.
 const CONFIG_ENV: typeof import('../config/load.js').CONFIG_ENV = 'ISORELAY_CONFIG';
+
+// config/logFormat.ts's LOG_FORMAT_ENV and schema.ts's formats, written out here for the same reason.
+const LOG_FORMAT_ENV: typeof import('../config/logFormat.js').LOG_FORMAT_ENV = 'ISORELAY_LOG_FORMAT';
+const LOG_FORMATS = ['json', 'pretty'] as const satisfies readonly import('../config/schema.js').LogFormat[];
+
+/** --log-format, for the commands that run and log (start, attester, devnet). */
+const logFormatOption = (): Option =>
+  new Option('--log-format <format>', `log lines as JSON (for collectors) or pretty (readable in a terminal, coloured on a TTY unless NO_COLOR); default: $${LOG_FORMAT_ENV}, else the config's ops.logFormat, else json`).choices(LOG_FORMATS);
 
 /** `-c`: every command that reads a config takes it, or else reads $ISORELAY_CONFIG (see the preAction hook). */
 const configOption = (what = 'relayer config (YAML)'): Option => new Option('-c, --config <file>', `${what}; default: $${CONFIG_ENV}`);
@@ -42,13 +51,15 @@ program
   .addOption(new Option('--guardian-port <port>', "the devnet guardian's port; 0 picks a free one").default(0).argParser(Number))
   .addOption(new Option('--instances <n>', 'also write relayer-1.yaml … relayer-N.yaml for N relayer instances, each with a gas key of its own (at most 4); their ops servers listen on --host').default(0).argParser(Number))
   .option('--store-url-env <var>', "with --instances: the instances share a PostgreSQL store whose URL is in this environment variable (else each has its own SQLite file)")
+  .addOption(logFormatOption())
   .action(async (opts: DevnetOptions) => (await import('./commands/devnet.js')).devnetCommand(opts));
 
 program
   .command('start')
   .description('run the relayer daemon')
   .addOption(configOption())
-  .action(async (opts: { config: string }) => (await import('./commands/start.js')).startCommand(opts));
+  .addOption(logFormatOption())
+  .action(async (opts: StartOptions) => (await import('./commands/start.js')).startCommand(opts));
 
 program
   .command('attester')
@@ -58,6 +69,7 @@ program
   .option('--host <host>', 'where to listen (loopback by default; anything else needs --token-env)', '127.0.0.1')
   .addOption(new Option('--port <port>', 'port to listen on; 0 picks a free one').default(9470).argParser(Number))
   .option('--token-env <var>', 'environment variable holding the bearer token the keeper must send')
+  .addOption(logFormatOption())
   .action(async (opts: AttesterCommandOptions) => (await import('./commands/attester.js')).attesterCommand(opts));
 
 program

@@ -59,6 +59,10 @@ const wormholeChain = z
 export const TransportName = { layerzero: 'layerzero', wormhole: 'wormhole' } as const;
 export type TransportName = (typeof TransportName)[keyof typeof TransportName];
 
+/** How log lines are written: one JSON object a line (for machines), or a readable line for a terminal. */
+export const LogFormat = { json: 'json', pretty: 'pretty' } as const;
+export type LogFormat = (typeof LogFormat)[keyof typeof LogFormat];
+
 const chain = z
   .object({
     chainId: z.number().int().positive(),
@@ -251,11 +255,13 @@ export const configSchema = z
         host: z.string().default('127.0.0.1'),
         port: z.number().int().min(0).max(65535).default(9464),
         logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+        /** json (default) or pretty; ISORELAY_LOG_FORMAT and --log-format override it. */
+        logFormat: z.enum(LogFormat).default('json'),
         /** The environment variable holding the bearer token of the operator actions over HTTP (read-only without it). */
         actionTokenEnv: z.string().min(1).optional(),
       })
       .strict()
-      .default({ host: '127.0.0.1', port: 9464, logLevel: 'info' }),
+      .default({ host: '127.0.0.1', port: 9464, logLevel: 'info', logFormat: 'json' }),
   })
   .strict()
   .superRefine((cfg, ctx) => {

@@ -4,9 +4,15 @@ import pino from 'pino';
 import { errorSummary, IsorelayError } from '../errors/base.js';
 import { redactText } from '../errors/redact.js';
 import type { EventBus, RelayerEvent } from '../pipeline/events.js';
+import type { LogFormat } from '../config/schema.js';
+import { prettyDestination, useColor } from './prettyLog.js';
 
 export interface LoggerOptions {
   level: pino.LevelWithSilent;
+  /** json (default): one JSON object a line; pretty: a readable line for a terminal (prettyLog.ts). */
+  format?: LogFormat;
+  /** Pretty lines only: colour the level. Default: when stdout is a terminal and NO_COLOR is unset. */
+  color?: boolean;
   /** Where lines go; stdout when absent. Tests pass a stream that collects lines. */
   destination?: pino.DestinationStream;
 }
@@ -67,6 +73,12 @@ export function createLogger(options: LoggerOptions): pino.Logger {
       },
     },
   };
+  if (options.format === 'pretty') {
+    // The pretty stream reads pino's finished JSON lines: redacted above, like every JSON line.
+    const out = options.destination ?? process.stdout;
+    const color = options.color ?? (options.destination === undefined && useColor(process.stdout, process.env));
+    return pino(config, prettyDestination(out, { color }));
+  }
   return options.destination === undefined ? pino(config) : pino(config, options.destination);
 }
 

@@ -16,5 +16,6 @@ describe('config/example.yaml', () => {
     assert.equal(c.markets['ETH-USD']?.feeds.base?.sequencerGraceSeconds, 3600, 'the default grace');
     assert.equal(c.keeper?.enabled, false);
     assert.equal(c.keys.attesters?.length, 2);
+    assert.equal(c.ops.logFormat, 'json', 'JSON logs unless asked otherwise');
   });
 });

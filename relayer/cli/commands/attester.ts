@@ -2,6 +2,8 @@
 import { startAttester } from '../../app/attester.js';
 import { untilSignal } from '../../app/daemon.js';
 import { loadConfig } from '../../config/load.js';
+import { logFormatFrom } from '../../config/logFormat.js';
+import type { LogFormat } from '../../config/schema.js';
 import { assertKeysSeparated, loadWallet } from '../../config/secrets.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { createLogger } from '../../ops/logger.js';
@@ -12,11 +14,13 @@ export interface AttesterCommandOptions {
   host: string;
   port: number;
   tokenEnv?: string;
+  /** --log-format: over $ISORELAY_LOG_FORMAT and the config's ops.logFormat. */
+  logFormat?: LogFormat;
 }
 
 export async function attesterCommand(opts: AttesterCommandOptions): Promise<void> {
   const config = loadConfig(opts.config);
-  const logger = createLogger({ level: config.ops.logLevel });
+  const logger = createLogger({ level: config.ops.logLevel, format: logFormatFrom(opts.logFormat, process.env, config.ops.logFormat) });
   const key = await loadWallet('attester', { env: opts.keyEnv });
   // The relayer's own keys, where this environment has them, must not be this one (keys by role).
   const others = [['relayer (gas)', config.keys.relayer], ['DVN signer', config.keys.dvnSigner]] as const;

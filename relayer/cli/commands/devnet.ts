@@ -6,12 +6,15 @@ import { join, resolve } from 'node:path';
 import { Wallet } from 'ethers';
 import { startDaemon, untilSignal } from '../../app/daemon.js';
 import { parseConfig } from '../../config/load.js';
+import { logFormatFrom } from '../../config/logFormat.js';
+import type { LogFormat } from '../../config/schema.js';
 import { DEVNET_ROLES } from '../../devnet/chains.js';
 import { demoPassed, formatDemoTable, runDemo } from '../../devnet/demo.js';
 import { startDevnet, type Devnet } from '../../devnet/network.js';
 import { attesterKeyEnv, devnetRelayerConfig, DVN_SIGNER_KEY_ENV, instanceRelayerKeyEnv, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../../devnet/relayerConfig.js';
 import { runTradingDemo } from '../../devnet/tradingDemo.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
+import { createLogger } from '../../ops/logger.js';
 import { TRADER_KEY_ENV } from './lock.js';
 
 export interface DevnetOptions {
@@ -26,6 +29,8 @@ export interface DevnetOptions {
   guardianPort: number;
   instances: number;
   storeUrlEnv?: string;
+  /** --log-format: over $ISORELAY_LOG_FORMAT; the devnet's config logs JSON. */
+  logFormat?: LogFormat;
 }
 
 export async function devnetCommand(opts: DevnetOptions): Promise<void> {
@@ -35,6 +40,7 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
   if (opts.demo === true && !opts.relayer) throw new IsorelayError(ErrorCode.USAGE, '--demo needs the relayer: drop --no-relayer');
   if (!Number.isInteger(opts.instances) || opts.instances < 0 || opts.instances > 1 + DEVNET_ROLES.moreRelayers.length)
     throw new IsorelayError(ErrorCode.USAGE, `--instances ${opts.instances}: the devnet has gas keys for 0 to ${1 + DEVNET_ROLES.moreRelayers.length} relayer instances`);
+  const logFormat = logFormatFrom(opts.logFormat, process.env, 'json'); // before the chains: a bad value fails at once
   const ports = opts.demo === true ? { basePort: undefined, opsPort: 0 } : { basePort: opts.port === 0 ? undefined : opts.port, opsPort: opts.opsPort };
   const devnet = await startDevnet({
     dir,
@@ -58,6 +64,7 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
     const config = parseConfig(devnetRelayerConfig(m, { sqlite, opsPort: ports.opsPort, logLevel: opts.demo === true ? 'warn' : 'info', keeper: true }), 'devnet config');
     daemon = await startDaemon({
       config,
+      logger: createLogger({ level: config.ops.logLevel, format: logFormat }),
       keys: {
         relayer: new Wallet(m.accounts.relayer.privateKey),
         dvnSigner: new Wallet(m.accounts.dvnSigner.privateKey),

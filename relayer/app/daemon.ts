@@ -15,6 +15,7 @@ import { ErrorCode, errorSummary, isIsorelayError, IsorelayError } from '../erro
 import { Keeper } from '../liquidation/keeper.js';
 import { PriceService } from '../oracle/priceService.js';
 import { explainMessage } from './explorer.js';
+import { buildOverview } from './overview.js';
 import { actOn, OPERATOR_ACTIONS, type OperatorAction } from './operatorActions.js';
 import { Relayer } from './relayer.js';
 
@@ -96,6 +97,7 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
   let relayer: Relayer | undefined;
   let store: Store | undefined;
   let starting = 'opening the store';
+  let keeper: KeeperLoop | undefined;
   let ops: OpsServer;
   try {
     ops = await bindOpsServer(config, {
@@ -109,6 +111,16 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
               instance: relayer.book.state(), leases: await store.leases(),
             },
       ...operatorActions(config, o.env ?? process.env, () => store),
+      // The status page's data (GET /overview; the page itself at GET /).
+      overview: async () => {
+        const [r, st] = [relayer, store];
+        if (r === undefined || st === undefined) return { starting };
+        const k = keeper;
+        return buildOverview({
+          config, store: st, relayer: r, actions: config.ops.actionTokenEnv !== undefined,
+          ...(k === undefined ? {} : { keeper: { running: r.holdsKey() && r.book.held(KEEPER_LEASE) !== undefined, lastTick: () => k.keeper.lastTick() } }),
+        });
+      },
       // The explorer: a message by any of its ids, its history, the chains re-read.
       messages: async (key) => {
         const [r, st] = [relayer, store];
@@ -121,7 +133,6 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
     metrics.dispose();
     throw e;
   }
-  let keeper: KeeperLoop | undefined;
   try {
     store = await openWhenReachable(config, o.env ?? process.env, logger);
     metrics.observeStore(store);

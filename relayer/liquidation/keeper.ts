@@ -13,6 +13,8 @@ import type { ChainClient } from '../chains/client.js';
 import { ourArtifact } from '../chains/contractsAbi.js';
 import { TxRevertedError, type TxSender } from '../chains/tx/sender.js';
 import type { Config } from '../config/schema.js';
+import { errorSummary } from '../errors/base.js';
+import { redactText } from '../errors/redact.js';
 import { isLiquidatable, liquidationPrice, Side, type IsolatedAccount } from '../margin/index.js';
 import type { MarketPrices, PriceService } from '../oracle/priceService.js';
 import type { ReconciledPrice } from '../oracle/reconcile.js';
@@ -21,6 +23,7 @@ import { attestationDomain, type PriceAttestation } from './attestation.js';
 import { gatherSignatures, type RemoteAttester } from './remoteAttesters.js';
 import { accountFromEngine } from './engineAccount.js';
 import { PositionIndex } from './positionIndex.js';
+import { marketTickSummary, type KeeperMarketTick } from './tickSummary.js';
 
 const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
 const accountOf = abiFunction(engineIface, 'accountOf');
@@ -88,6 +91,10 @@ export class Keeper {
   private attestations: string | undefined;
   private chainId: bigint | undefined;
   private readonly attesterCache = new Map<string, { at: number; ok: boolean }>();
+  /** Per market, the prices its last tick read (kept for `lastTick`). */
+  private readonly lastPrices = new Map<string, { prices: MarketPrices; at: number; indexed: number }>();
+  private readonly lastTicks = new Map<string, KeeperMarketTick>();
+  private lastFailure: { at: number; error: string } | null = null;
 
   constructor(private readonly o: KeeperOptions) {
     const k = o.config.keeper;
@@ -122,11 +129,31 @@ export class Keeper {
 
   /** One pass: index what changed, then look for liquidations in every market. */
   async tick(): Promise<KeeperTickResult[]> {
-    await this.loadMarkets();
-    await this.indexChanges();
-    const out: KeeperTickResult[] = [];
-    for (const book of this.books.values()) out.push(await this.tickMarket(book));
-    return out;
+    try {
+      await this.loadMarkets();
+      await this.indexChanges();
+      const out: KeeperTickResult[] = [];
+      for (const book of this.books.values()) {
+        const result = await this.tickMarket(book);
+        const seen = this.lastPrices.get(book.name);
+        if (seen !== undefined)
+          this.lastTicks.set(book.name, marketTickSummary(seen.prices, seen.at, { indexed: seen.indexed, candidates: result.candidates.length, liquidated: result.liquidated.length }));
+        out.push(result);
+      }
+      this.lastFailure = null;
+      return out;
+    } catch (e) {
+      this.lastFailure = { at: Date.now(), error: redactText(errorSummary(e)) };
+      throw e;
+    }
+  }
+
+  /**
+   * What the last ticks saw, read-only (the status page): per market its prices, each chain's
+   * price or why it was left out, and the counts; and the last tick's failure, if it failed.
+   */
+  lastTick(): { markets: KeeperMarketTick[]; failure: { at: number; error: string } | null } {
+    return { markets: [...this.lastTicks.values()], failure: this.lastFailure };
   }
 
   /** Scans PositionChanged logs up to the head and re-reads each changed position. */
@@ -178,6 +205,7 @@ export class Keeper {
   private async tickMarket(book: MarketBook): Promise<KeeperTickResult> {
     const prices = await this.o.prices.reconcile(book.name);
     const indexed = book.longs.size + book.shorts.size;
+    this.lastPrices.set(book.name, { prices, at: Date.now(), indexed });
     if (!prices.result.ok) {
       const why = `${prices.result.reason}: ${prices.result.detail}${prices.result.excluded.length === 0 ? '' : ` (excluded ${prices.result.excluded.map((e) => `${e.chain} ${e.reason}`).join(', ')})`}`;
       this.o.events.emit({ type: 'keeper.tick', market: book.name, ok: false, indexed, candidates: 0, reason: why });

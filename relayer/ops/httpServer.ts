@@ -1,5 +1,6 @@
-// The operator's HTTP endpoints on node:http: liveness, readiness, Prometheus metrics and a
-// JSON status view. Bound to loopback unless the operator asks otherwise.
+// The operator's HTTP endpoints on node:http: liveness, readiness, Prometheus metrics, a JSON
+// status view, the message explorer and actions, and the status page (GET /, its data at
+// GET /overview). Bound to loopback unless the operator asks otherwise.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -8,6 +9,7 @@ import type { Registry } from 'prom-client';
 import { ErrorCode, errorSummary, isIsorelayError } from '../errors/base.js';
 import { redactText } from '../errors/redact.js';
 import { readBoundedBody } from './httpBody.js';
+import { sendStatusPage } from './statusPage.js';
 
 export interface HealthReport {
   ready: boolean;
@@ -30,6 +32,8 @@ export interface OpsServerOptions {
    * server is read-only (every POST is refused).
    */
   actions?: { token: string; run: (id: string, action: string, reason: string | undefined) => Promise<string> };
+  /** GET /overview — the status page's data; with it, GET / serves the status page itself. */
+  overview?: () => Promise<unknown>;
   logger: pino.Logger;
 }
 
@@ -68,6 +72,11 @@ export async function startOpsServer(options: OpsServerOptions): Promise<OpsServ
     '/metrics': async (res) => send(res, 200, registry.contentType, await registry.metrics()),
     '/status': async (res) => sendJson(res, 200, await status()),
   };
+  const overview = options.overview;
+  if (overview !== undefined) {
+    routes['/overview'] = async (res) => sendJson(res, 200, await overview());
+    routes['/'] = (res) => sendStatusPage(res);
+  }
 
   /** An operator's action over HTTP: authenticated by the bearer token, logged whatever its outcome. */
   const act = async (req: IncomingMessage, res: ServerResponse, id: string, action: string): Promise<void> => {

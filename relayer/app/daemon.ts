@@ -12,6 +12,7 @@ import { createMetrics } from '../ops/metrics.js';
 import { openStore } from '../store/open.js';
 import type { Store } from '../store/store.js';
 import { ErrorCode, errorSummary, isIsorelayError, IsorelayError } from '../errors/base.js';
+import { findStuck } from './stuck.js';
 import { Keeper } from '../liquidation/keeper.js';
 import { PriceService } from '../oracle/priceService.js';
 import { explainMessage } from './explorer.js';
@@ -136,6 +137,8 @@ export async function startDaemon(o: StartDaemonOptions): Promise<RunningDaemon>
   try {
     store = await openWhenReachable(config, o.env ?? process.env, logger);
     metrics.observeStore(store);
+    const counted = store;
+    metrics.observeStuck(async () => (await findStuck(counted, config, Date.now(), 0)).counts);
     starting = 'starting the relayer: chain ids, leases, transactions in flight';
     const r = Relayer.create({ config, store, relayerKey, ...(dvnSigner === undefined ? {} : { dvnSigner }), dvnSigners, events });
     relayer = r;

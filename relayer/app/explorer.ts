@@ -10,6 +10,7 @@ import { errorSummary } from '../errors/base.js';
 import { redactText } from '../errors/redact.js';
 import type { MessageEvent, MessageRow, Store, TxRecord } from '../store/store.js';
 import { formatAge, formatTable } from './statusReport.js';
+import { stuckOf, type StuckMessage } from './stuck.js';
 
 const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
 const vaultIface = new Interface(ourArtifact('CollateralVault').abi);
@@ -26,6 +27,8 @@ export interface MessageReport {
   history: MessageEvent[];
   transactions: Omit<TxRecord, 'raw'>[];
   onChain?: OnChainTruth;
+  /** Older than its route's expected delivery time and not final: why (with a config only). */
+  stuck?: StuckMessage | null;
   next: string;
 }
 
@@ -40,9 +43,13 @@ export function nextStep(row: MessageRow, now: number): string {
       return `is verified on ${row.dstChain}; its execution is next`;
     case 'submitted':
       return `its transaction ${row.dstTx ?? '?'} is confirmed on ${row.dstChain}, then it is delivered`;
+    case 'waiting': {
+      const inMs = row.nextAttemptAt - now;
+      return `waits (${row.reasonCode ?? '?'}: ${row.lastError ?? '?'}); looked at again ${inMs > 0 ? `in ${formatAge(inMs)}` : 'now'}, from ${row.resumeStatus ?? '?'}`;
+    }
     case 'failed': {
       const inMs = row.nextAttemptAt - now;
-      return `tried again ${inMs > 0 ? `in ${formatAge(inMs)}` : 'now'} (attempt ${row.attempts + 1}), from ${row.resumeStatus ?? '?'}; last: ${row.lastError ?? '?'}`;
+      return `tried again ${inMs > 0 ? `in ${formatAge(inMs)}` : 'now'} (attempt ${row.attempts + 1}), from ${row.resumeStatus ?? '?'}; last: ${row.reasonCode ?? '?'}: ${row.lastError ?? '?'}`;
     }
     case 'held':
       return `waits for an operator (held: ${row.holdCode ?? '?'}): isorelay held release ${row.id} | isorelay held reject ${row.id}`;
@@ -91,6 +98,7 @@ export async function explainMessage(store: Store, key: string, o: { config?: Co
       history,
       transactions: txs.map(({ raw: _r, ...t }) => t),
       ...(o.config === undefined || o.client === undefined ? {} : { onChain: await readChains(o.config, row, o.client) }),
+      ...(o.config === undefined ? {} : { stuck: stuckOf(o.config, row, now) }),
       next: nextStep(row, now),
     };
   }));
@@ -103,12 +111,14 @@ export function formatMessageReport(r: MessageReport): string {
   const lines = [
     `${m.id}  ${m.kind ?? '?'} ${m.route} (${m.transport})`,
     `  message id ${m.messageId ?? '-'}; source ${m.srcChain} tx ${m.srcTx} block ${m.srcBlock}`,
-    `  status ${m.status}${m.holdCode === null ? '' : ` (${m.holdCode})`}, ${m.attempts} attempt(s)${m.lastError === null ? '' : `; last: ${m.lastError}`}`,
+    `  status ${m.status}${m.reasonCode === null ? (m.holdCode === null ? '' : ` (${m.holdCode})`) : ` (${m.reasonCode})`}, ${m.attempts} attempt(s)${m.lastError === null ? '' : `; last: ${m.lastError}`}`,
     `  observed ${at(m.observedAt)}${m.deliveredAt === null ? '' : `, delivered ${at(m.deliveredAt)} (${formatAge(m.deliveredAt - m.observedAt)} later)`}`,
     '',
     'history',
-    formatTable(['at', 'move', 'why', 'tx', 'by'], r.history.map((e) => [at(e.at), `${e.from ?? '∅'} → ${e.to}`, e.reason ?? '', e.tx ?? '', e.by ?? ''])),
+    formatTable(['at', 'move', 'code', 'why', 'tx', 'by'], r.history.map((e) => [at(e.at), `${e.from ?? '∅'} → ${e.to}`, e.code ?? '', e.reason ?? '', e.tx ?? '', e.by ?? ''])),
   ];
+  if (r.stuck !== undefined && r.stuck !== null)
+    lines.splice(4, 0, `  STUCK (${r.stuck.reason}): ${formatAge(r.stuck.ageMs)} old, its route expects delivery within ${formatAge(r.stuck.expectedMs)}`);
   if (r.transactions.length > 0)
     lines.push('', 'transactions', formatTable(['hash', 'chain', 'nonce', 'purpose', 'status'], r.transactions.map((t) => [t.hash, t.chain, String(t.nonce), t.purpose, t.status])));
   if (r.onChain !== undefined) {

@@ -3,7 +3,8 @@
 // and deny one (it becomes dead with the operator's reason and is never retried). Each returns a
 // sentence for the operator and throws USAGE when the message is not in a state it applies to.
 import { ErrorCode, IsorelayError } from '../errors/base.js';
-import { HoldCode, TERMINAL } from '../messages/status.js';
+import { DropCode } from '../messages/reasons.js';
+import { DEFERRED, HoldCode, TERMINAL } from '../messages/status.js';
 import type { Store } from '../store/store.js';
 
 export type OperatorAction = 'release' | 'reject' | 'retry' | 'deny';
@@ -21,23 +22,24 @@ export async function actOn(store: Store, id: string, action: OperatorAction, re
     case 'release':
     case 'reject': {
       if (row.status !== 'held') throw new IsorelayError(ErrorCode.USAGE, `message ${id} is ${row.status}, not held`);
-      if (action === 'reject') return moved(await store.transition(id, 'held', 'dead', { lastError: `rejected by the operator${note}` }), `rejected ${id}: it is dead and will not be delivered`);
+      if (action === 'reject') return moved(await store.transition(id, 'held', 'dead', { lastError: `rejected by the operator${note}`, reasonCode: DropCode.operatorRejected }), `rejected ${id}: it is dead and will not be delivered`);
       // A release answers a guard (the SEIZE price, a route cap) for good. It never answers the
       // source check (a message its providers disagreed on is read from them again and goes on
       // only when a quorum agrees) nor an internal error (tried again from the start, every check included).
       const answersGuard = row.holdCode === HoldCode.seizePrice || row.holdCode === HoldCode.creditCap;
       const why = row.holdCode === HoldCode.sourceDisagreement ? ': its source is read again from every provider' : row.holdCode === HoldCode.internal ? ': tried again from the start' : '';
-      const patch = { guardReleased: answersGuard || row.guardReleased, attempts: 0, lastError: `released by the operator${note}${why}` };
+      const patch = { guardReleased: answersGuard || row.guardReleased, attempts: 0, lastError: `released by the operator${note}${why}`, reasonCode: null };
       return moved(await store.transition(id, 'held', 'finalized', patch), `released ${id}: it will be delivered`);
     }
     case 'retry':
-      if (row.status !== 'failed') throw new IsorelayError(ErrorCode.USAGE, `message ${id} is ${row.status}: only a waiting (failed) message can be retried now${row.status === 'held' ? '; a held one is released' : ''}`);
-      return moved(await store.transition(id, 'failed', 'failed', { nextAttemptAt: 0, lastError: `retried now by the operator${note}` }), `retrying ${id} now (it resumes at ${row.resumeStatus ?? '?'})`);
+      if (!DEFERRED.has(row.status)) throw new IsorelayError(ErrorCode.USAGE, `message ${id} is ${row.status}: only a waiting or failed message can be retried now${row.status === 'held' ? '; a held one is released' : ''}`);
+      // The code stays: the message is still waiting (or failed) for the same reason until its step runs.
+      return moved(await store.transition(id, row.status, row.status, { nextAttemptAt: 0, lastError: `retried now by the operator${note}`, reasonCode: row.reasonCode }), `retrying ${id} now (it resumes at ${row.resumeStatus ?? '?'})`);
     case 'deny':
       if (TERMINAL.has(row.status)) throw new IsorelayError(ErrorCode.USAGE, `message ${id} is already ${row.status}`);
       if (reason === undefined || reason.trim() === '') throw new IsorelayError(ErrorCode.USAGE, 'a denial needs a reason (--reason): it is kept with the message');
       return moved(
-        await store.transition(id, row.status, 'dead', { lastError: `denied by the operator: ${reason}` }),
+        await store.transition(id, row.status, 'dead', { lastError: `denied by the operator: ${reason}`, reasonCode: DropCode.denied }),
         `denied ${id}: it is dead and will never be retried${row.status === 'submitted' ? ` (its transaction ${row.dstTx ?? '?'} was already sent; a denial does not undo it)` : ''}`,
       );
   }

@@ -418,7 +418,7 @@ export class Relayer {
     const destinations = new Set(this.deps.config.routes.map((r) => r.destination));
     await Promise.allSettled([...destinations].map(async (chain) => {
       const wei = BigInt(await this.client(chain).rpc.call<string>('eth_getBalance', [address, 'latest']));
-      this.events.emit({ type: 'wallet.balance', chain, address, wei });
+      this.events.emit({ type: 'wallet.balance', chain, address, wei, lowWei: this.deps.config.chains[chain]?.lowBalanceEth ?? 0n });
     }));
   }
 

@@ -8,6 +8,7 @@ import { errorSummary } from '../errors/base.js';
 import { redactText } from '../errors/redact.js';
 import { MESSAGE_STATUSES, type MessageStatus } from '../messages/status.js';
 import type { Store } from '../store/store.js';
+import { findStuck, type StuckCount, type StuckMessage } from './stuck.js';
 
 /** The reads the report makes of a chain: `ChainClient` fits, and so does a test double. */
 export interface HeadReader {
@@ -43,6 +44,8 @@ export interface StatusReport {
   engines?: EngineStatus[];
   /** Named leases (a shared PostgreSQL store): who scans each route, runs the keeper, holds each gas key. */
   leases?: LeaseStatus[];
+  /** Messages older than their route's expected delivery time and not final: the oldest, and how many by route and reason. */
+  stuck: { messages: StuckMessage[]; counts: StuckCount[] };
 }
 
 export interface LeaseStatus {
@@ -82,7 +85,7 @@ const zeroCounts = (): Record<MessageStatus, number> =>
 
 export async function buildStatusReport(
   config: Config,
-  store: Pick<Store, 'countsByRoute' | 'leases'>,
+  store: Pick<Store, 'countsByRoute' | 'leases' | 'unfinished'>,
   clients: ReadonlyMap<string, HeadReader>,
   now: () => number = Date.now,
 ): Promise<StatusReport> {
@@ -120,7 +123,8 @@ export async function buildStatusReport(
     }),
   );
   const leases = (await store.leases()).map(({ name, owner, epoch, ttlMs }) => ({ name, owner, epoch, ttlMs }));
-  return { generatedAt: at, routes, chains, ...(leases.length === 0 ? {} : { leases }) };
+  const stuck = await findStuck(store, config, at, 10);
+  return { generatedAt: at, routes, chains, ...(leases.length === 0 ? {} : { leases }), stuck };
 }
 
 /** `1h 02m`, `3m 05s`, `12s`: the age of the oldest pending message. */
@@ -166,6 +170,11 @@ export function formatStatusReport(r: StatusReport): string {
     'chains',
     formatTable(['chain', 'chain id', 'head', 'finalized', 'rpc'], chainRows),
     ...(engineRows.length === 0 ? [] : ['', 'engines', formatTable(['engine on', 'paused', 'bad debt (uncovered)'], engineRows)]),
+    ...(r.stuck.messages.length === 0 ? [] : [
+      '', `stuck (older than their route's expected delivery time): ${r.stuck.counts.map((c) => `${c.route} ${c.reason} ${c.n}`).join(', ')}`,
+      formatTable(['message', 'route', 'status', 'reason', 'age', 'detail'], r.stuck.messages.map((m) => [m.id, m.route, m.status, m.reason, formatAge(m.ageMs), (m.detail ?? '').slice(0, 100)])),
+      'see `isorelay message ID` for one message\'s whole story',
+    ]),
     ...(r.leases === undefined ? [] : ['', 'leases', formatTable(['lease', 'held by', 'epoch', 'expires in'], r.leases.map((l) => [l.name, l.owner, String(l.epoch), l.ttlMs > 0 ? formatAge(l.ttlMs) : 'expired']))]),
   ].join('\n');
 }

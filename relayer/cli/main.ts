@@ -135,11 +135,12 @@ held
 
 program
   .command('retry [id]')
-  .description('retry a waiting (failed) message now instead of at its next attempt time; or every waiting message of --route')
+  .description('run a waiting or failed message now instead of at its next attempt time; or every such message of --route')
   .addOption(configOption())
-  .option('--route <route>', 'every waiting message of this route')
+  .option('--route <route>', 'every waiting and failed message of this route')
+  .option('--status <status>', 'with --route: only messages in this status (waiting or failed)')
   .option('--reason <text>', 'why (kept with the message)')
-  .action(async (id: string | undefined, opts: HeldOptions & { route?: string }) => (await import('./commands/held.js')).retryCommand(id, opts));
+  .action(async (id: string | undefined, opts: HeldOptions & { route?: string; status?: string }) => (await import('./commands/held.js')).retryCommand(id, opts));
 program
   .command('deny <id>')
   .description('never deliver a message (it becomes dead with your reason and is never retried)')

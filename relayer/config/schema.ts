@@ -1,6 +1,6 @@
 // The relayer's YAML config as a zod schema: every external value is checked and converted
 // here once (addresses checksummed, block numbers to bigint); inside, the types are trusted.
-import { getAddress, isAddress } from 'ethers';
+import { getAddress, isAddress, parseEther } from 'ethers';
 import { z } from 'zod';
 
 export const address = z
@@ -95,6 +95,15 @@ const chain = z
     stuckTxMs: z.number().int().min(100).default(30_000),
     /** The cap on fee bumps, as a multiple of the first estimate. */
     maxFeeMultiplier: z.number().min(1).max(100).default(4),
+    /**
+     * Below this native balance (in ETH, a decimal string) the gas key is low: warned in the log,
+     * isorelay_wallet_low_balance reads 1 and its alert fires. Default 0.05.
+     */
+    lowBalanceEth: z
+      .string()
+      .regex(/^[0-9]+(\.[0-9]{1,18})?$/, { message: 'an amount of ETH as a decimal string, e.g. "0.05"' })
+      .default('0.05')
+      .transform((s) => parseEther(s)),
   })
   .strict();
 

@@ -7,6 +7,8 @@ export const MessageStatus = {
   verified: 'verified',
   submitted: 'submitted',
   delivered: 'delivered',
+  /** Not ready yet (an earlier nonce, unsigned VAA, a full credit window…): looked at again later, no attempt counted. */
+  waiting: 'waiting',
   failed: 'failed',
   dead: 'dead',
   orphaned: 'orphaned',
@@ -34,16 +36,18 @@ export type HoldCode = (typeof HoldCode)[keyof typeof HoldCode];
 export const TERMINAL: ReadonlySet<MessageStatus> = new Set(['delivered', 'dead', 'orphaned']);
 
 /**
- * `failed` is a message waiting for its retry time; it returns to the status it failed from,
- * which is kept in `resume_status`. `observed → observed` is a re-observation (a rescan);
+ * `waiting` and `failed` are a message due again at `next_attempt_at`: it returns to the status it
+ * waited or failed in, which is kept in `resume_status`. `waiting` is nothing wrong (something
+ * else must happen first: no attempt is counted); `failed` is a retry after an error. `observed → observed` is a re-observation (a rescan);
  * `finalized → finalized` is a stored observation corrected by a quorum of providers.
  */
 const ALLOWED: Readonly<Record<MessageStatus, readonly MessageStatus[]>> = {
-  observed: ['observed', 'finalized', 'orphaned', 'failed', 'dead'],
-  finalized: ['finalized', 'verified', 'submitted', 'delivered', 'held', 'failed', 'dead', 'orphaned'],
-  verified: ['submitted', 'delivered', 'held', 'failed', 'dead'],
-  submitted: ['delivered', 'verified', 'failed', 'dead'],
-  failed: ['observed', 'finalized', 'verified', 'submitted', 'delivered', 'held', 'failed', 'dead', 'orphaned'],
+  observed: ['observed', 'finalized', 'orphaned', 'waiting', 'failed', 'dead'],
+  finalized: ['finalized', 'verified', 'submitted', 'delivered', 'held', 'waiting', 'failed', 'dead', 'orphaned'],
+  verified: ['submitted', 'delivered', 'held', 'waiting', 'failed', 'dead'],
+  submitted: ['delivered', 'verified', 'waiting', 'failed', 'dead'],
+  waiting: ['observed', 'finalized', 'verified', 'submitted', 'delivered', 'held', 'waiting', 'failed', 'dead', 'orphaned'],
+  failed: ['observed', 'finalized', 'verified', 'submitted', 'delivered', 'held', 'waiting', 'failed', 'dead', 'orphaned'],
   held: ['finalized', 'verified', 'dead'],
   delivered: [],
   dead: [],
@@ -53,3 +57,6 @@ const ALLOWED: Readonly<Record<MessageStatus, readonly MessageStatus[]>> = {
 export function canTransition(from: MessageStatus, to: MessageStatus): boolean {
   return ALLOWED[from].includes(to);
 }
+
+/** Statuses that return to `resume_status` at `next_attempt_at`. */
+export const DEFERRED: ReadonlySet<MessageStatus> = new Set(['waiting', 'failed']);

@@ -1,5 +1,6 @@
 // Builds the pino logger (secrets redacted, errors summarised without credentials) and turns the
 // pipeline's event stream into log lines with the ids an operator greps for.
+import { formatEther } from 'ethers';
 import pino from 'pino';
 import { errorSummary, IsorelayError } from '../errors/base.js';
 import { redactText } from '../errors/redact.js';
@@ -125,13 +126,15 @@ export function describeEvent(e: RelayerEvent): EventLine {
         msg: remaining > CATCHING_UP_BLOCKS ? `catching up: scanned to block ${e.scanned} of ${e.head}, ${remaining} to go` : 'scan at the head',
       };
     }
-    case 'wallet.balance':
+    case 'wallet.balance': {
+      const low = e.wei < e.lowWei;
       return {
-        level: 'debug',
+        level: low ? 'warn' : 'debug',
         bindings: { chain: e.chain },
-        fields: { address: e.address, wei: e.wei.toString() },
-        msg: 'gas key balance',
+        fields: { address: e.address, wei: e.wei.toString(), lowWei: e.lowWei.toString() },
+        msg: low ? `the gas key ${e.address} is low on ${e.chain}: ${formatEther(e.wei)} ETH, below ${formatEther(e.lowWei)} (chains.${e.chain}.lowBalanceEth): fund it before its transactions stop` : 'gas key balance',
       };
+    }
     case 'scan.reorg':
       return {
         level: 'warn',
@@ -153,9 +156,11 @@ export function describeEvent(e: RelayerEvent): EventLine {
     }
     case 'message.moved': {
       const fields: Record<string, string | number> = { from: e.from, to: e.to, ageMs: e.ageMs };
+      if (e.code !== undefined) fields.code = e.code;
       if (e.reason !== undefined) fields.reason = redactText(e.reason);
+      // Waiting is not failing: an earlier nonce, an unsigned VAA, a full window are debug lines.
       const level: Level = WORRYING_DESTINATIONS.has(e.to) ? 'warn' : e.to === 'delivered' || e.to === 'failed' ? 'info' : 'debug';
-      const why = e.reason === undefined ? '' : `: ${redactText(e.reason)}`;
+      const why = e.reason === undefined ? '' : `: ${e.code === undefined ? '' : `[${e.code}] `}${redactText(e.reason)}`;
       return { level, bindings: { route: e.route, id: e.id }, fields, msg: `message ${e.from} → ${e.to}${why}` };
     }
     case 'tx.mined':

@@ -6,6 +6,13 @@ import type { EventBus, RelayerEvent } from '../pipeline/events.js';
 import type { LeaseBookState } from '../store/leases.js';
 import type { RouteCounts, Store } from '../store/store.js';
 
+/** Stuck messages of a route for one reason code. */
+export interface StuckGaugeCount {
+  route: string;
+  reason: string;
+  n: number;
+}
+
 /** All the metrics need of a store: its message counts, read at scrape time. */
 export type StoreCounts = Pick<Store, 'countsByRoute'>;
 
@@ -15,6 +22,8 @@ export interface Metrics {
   observeStore(store: StoreCounts): void;
   /** Fills the instance's lease gauges and the fenced-send count from its lease book at every scrape. */
   observeInstance(state: () => LeaseBookState): void;
+  /** Fills `isorelay_stuck_messages` at every scrape from the stuck counts (app/stuck.ts). */
+  observeStuck(counts: () => Promise<readonly StuckGaugeCount[]>): void;
   /** Unsubscribes from the bus and removes this module's metrics from the registry. */
   dispose(): void;
 }
@@ -46,6 +55,8 @@ export const METRIC = {
   oldestPending: 'isorelay_oldest_pending_age_seconds',
   scanLag: 'isorelay_scan_lag_blocks',
   walletBalance: 'isorelay_wallet_balance_eth',
+  walletLow: 'isorelay_wallet_low_balance',
+  stuck: 'isorelay_stuck_messages',
 } as const;
 
 /** Seconds from observation to delivery: sub-second on fast chains, minutes where finality is slow. */
@@ -55,6 +66,7 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
   const registers = [registry];
   let store: StoreCounts | undefined;
   let instance: (() => LeaseBookState) | undefined;
+  let stuck: (() => Promise<readonly StuckGaugeCount[]>) | undefined;
 
   const transitions = new Counter({
     name: METRIC.transitions,
@@ -211,6 +223,26 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     labelNames: ['chain', 'address'] as const,
     registers,
   });
+  const walletLow = new Gauge({
+    name: METRIC.walletLow,
+    help: 'The gas key\'s balance on a chain is below the chain\'s lowBalanceEth: 1, else 0',
+    labelNames: ['chain', 'address'] as const,
+    registers,
+  });
+  new Gauge({
+    name: METRIC.stuck,
+    help: 'Messages older than their route\'s expected delivery time and not delivered, dead or orphaned, by route and reason code',
+    labelNames: ['route', 'reason'] as const,
+    registers,
+    async collect() {
+      if (stuck === undefined) return;
+      const counts = await stuck().catch(() => null);
+      // The store is away: the last counts stand (readiness says why).
+      if (counts === null) return;
+      this.reset();
+      for (const c of counts) this.set({ route: c.route, reason: c.reason }, c.n);
+    },
+  });
 
   // The instance's leases, read from its lease book at scrape time.
   new Gauge({
@@ -301,6 +333,7 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
         return;
       case 'wallet.balance':
         walletBalance.set({ chain: e.chain, address: e.address }, Number(e.wei / 10n ** 9n) / 1e9);
+        walletLow.set({ chain: e.chain, address: e.address }, e.wei < e.lowWei ? 1 : 0);
         return;
       case 'scan.range':
       case 'message.observed':
@@ -321,10 +354,14 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     observeInstance(state: () => LeaseBookState): void {
       instance = state;
     },
+    observeStuck(counts: () => Promise<readonly StuckGaugeCount[]>): void {
+      stuck = counts;
+    },
     dispose(): void {
       unsubscribe();
       store = undefined;
       instance = undefined;
+      stuck = undefined;
       for (const name of [...Object.values(METRIC), ...defaults]) registry.removeSingleMetric(name);
     },
   };

@@ -1,5 +1,6 @@
 // The pipeline's typed event stream: stages emit, metrics and logs subscribe. The core never
 // calls Prometheus or formats a log line for an operator itself.
+import type { ReasonCode } from '../messages/reasons.js';
 import type { MessageStatus } from '../messages/status.js';
 
 export type RelayerEvent =
@@ -7,13 +8,13 @@ export type RelayerEvent =
   | { type: 'scan.range'; stream: string; from: bigint; to: bigint; logs: number; durationMs: number }
   /** Where a route's scan stands after a poll: blocks still to scan are `head - scanned`. */
   | { type: 'scan.progress'; stream: string; chain: string; scanned: bigint; head: bigint }
-  /** The gas key's balance on a chain (wei), read every little while. */
-  | { type: 'wallet.balance'; chain: string; address: string; wei: bigint }
+  /** The gas key's balance on a chain (wei), read every little while, and the chain's low-balance threshold (wei). */
+  | { type: 'wallet.balance'; chain: string; address: string; wei: bigint; lowWei: bigint }
   | { type: 'scan.reorg'; stream: string; ancestor: bigint; depth: bigint; orphaned: number }
   /** A nonce skipped on a transport path: a log was missed (a lagging node); the scan rewinds. */
   | { type: 'scan.gap'; stream: string; path: string; expected: bigint; got: bigint; rewoundTo: bigint }
   | { type: 'message.observed'; id: string; route: string; messageId: string | null }
-  | { type: 'message.moved'; id: string; route: string; from: MessageStatus; to: MessageStatus; reason?: string; ageMs: number }
+  | { type: 'message.moved'; id: string; route: string; from: MessageStatus; to: MessageStatus; code?: ReasonCode; reason?: string; ageMs: number }
   | { type: 'tx.mined'; chain: string; purpose: string; gasUsed: bigint; ok: boolean; hash: string }
   | { type: 'stage.error'; stage: string; chain?: string; error: string; retryable: boolean }
   | { type: 'incident'; chain: string; code: string; message: string }

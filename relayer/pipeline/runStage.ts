@@ -2,12 +2,12 @@
 // instance), runs the step on each concurrently, persists the closed result as a transition fenced
 // by the claim, emits it, and gives the claim back. Backoff lives here only.
 import { ErrorCode, errorSummary, isIsorelayError, isRetryable, IsorelayError } from '../errors/base.js';
-import { HoldCode } from '../messages/status.js';
-import type { MessageStatus } from '../messages/status.js';
+import { DropCode, FailCode, type ReasonCode } from '../messages/reasons.js';
+import { DEFERRED, HoldCode, type MessageStatus } from '../messages/status.js';
 import type { LeaseBook } from '../store/leases.js';
 import type { Fence, MessageRow, Store } from '../store/store.js';
 import type { EventBus } from './events.js';
-import { backoffMs, type RetryPolicy, type StepResult } from './stage.js';
+import { backoffMs, waitDelayMs, type RetryPolicy, type StepResult } from './stage.js';
 
 export interface StageOptions {
   name: string;
@@ -111,8 +111,8 @@ export class StageRunner {
       this.o.events.emit({ type: 'stage.error', stage: this.o.name, chain: row.dstChain, error: errorSummary(e), retryable });
       // Not one of ours (a plain Error, a TypeError): retried a few times, then parked for an operator.
       result = !(e instanceof IsorelayError)
-        ? { kind: 'retry', reason: `internal error: ${errorSummary(e)}`, internal: true }
-        : retryable ? { kind: 'retry', reason: errorSummary(e), infrastructure: true } : { kind: 'drop', to: 'dead', reason: errorSummary(e) };
+        ? { kind: 'retry', code: HoldCode.internal, reason: `internal error: ${errorSummary(e)}`, internal: true }
+        : retryable ? { kind: 'retry', code: FailCode.unavailable, reason: errorSummary(e), infrastructure: true } : { kind: 'drop', to: 'dead', code: DropCode.error, reason: errorSummary(e) };
     }
     try {
       // The step may have moved the message itself (a multi-step delivery): re-read it.
@@ -128,39 +128,40 @@ export class StageRunner {
 /** Persists a step result as a transition of `row` from its current status (fenced by the claim), and emits it. */
 export async function applyResult(store: Store, events: EventBus, row: MessageRow, result: StepResult, retry: RetryPolicy, now: number, fence: Fence | null): Promise<void> {
   const from = row.status;
-  const move = async (to: MessageStatus, patch: Parameters<Store['transition']>[3], reason?: string) => {
-    if (await store.transition(row.id, from, to, patch, now, fence)) {
-      events.emit({ type: 'message.moved', id: row.id, route: row.route, from, to, ...(reason === undefined ? {} : { reason }), ageMs: now - row.observedAt });
+  const move = async (to: MessageStatus, patch: Parameters<Store['transition']>[3], code?: ReasonCode, reason?: string) => {
+    if (await store.transition(row.id, from, to, { ...patch, reasonCode: code ?? null }, now, fence)) {
+      events.emit({ type: 'message.moved', id: row.id, route: row.route, from, to, ...(code === undefined ? {} : { code }), ...(reason === undefined ? {} : { reason }), ageMs: now - row.observedAt });
     }
   };
-  const resume = from === 'failed' ? (row.resumeStatus ?? 'observed') : from;
+  const resume = DEFERRED.has(from) ? (row.resumeStatus ?? 'observed') : from;
   switch (result.kind) {
     case 'advance':
-      if (result.to !== from) await move(result.to, { ...result.patch, lastError: null }, result.reason);
+      if (result.to !== from) await move(result.to, { ...result.patch, lastError: null }, undefined, result.reason);
       return;
     case 'wait':
-      await move('failed', { resumeStatus: resume, nextAttemptAt: now + retry.baseMs, lastError: result.reason }, result.reason);
+      await move('waiting', { resumeStatus: resume, nextAttemptAt: now + waitDelayMs(retry, now - row.observedAt), lastError: result.reason }, result.code, result.reason);
       return;
     case 'retry': {
       const attempts = row.attempts + 1;
       if (attempts >= retry.maxAttempts && result.internal === true) {
         const reason = `parked after ${attempts} attempts: ${result.reason}`;
-        await move('held', { attempts, lastError: reason, holdCode: HoldCode.internal }, reason);
+        await move('held', { attempts, lastError: reason, holdCode: HoldCode.internal }, HoldCode.internal, reason);
         events.emit({ type: 'incident', chain: row.dstChain, code: 'INTERNAL_ERROR', message: `${row.id} on ${row.route}: ${reason}; see isorelay held list` });
         return;
       }
       if (attempts >= retry.maxAttempts && result.infrastructure !== true) {
-        await move('dead', { attempts, lastError: `gave up after ${attempts} attempts: ${result.reason}` }, result.reason);
+        const reason = `gave up after ${attempts} attempts: ${result.reason}`;
+        await move('dead', { attempts, lastError: reason }, DropCode.gaveUp, reason);
         return;
       }
-      await move('failed', { resumeStatus: resume, attempts, nextAttemptAt: now + backoffMs(retry, attempts), lastError: result.reason }, result.reason);
+      await move('failed', { resumeStatus: resume, attempts, nextAttemptAt: now + backoffMs(retry, attempts), lastError: result.reason }, result.code, result.reason);
       return;
     }
     case 'drop':
-      await move(result.to, { lastError: result.reason }, result.reason);
+      await move(result.to, { lastError: result.reason }, result.code, result.reason);
       return;
     case 'hold':
-      await move('held', { lastError: result.reason, holdCode: result.code }, result.reason);
+      await move('held', { lastError: result.reason, holdCode: result.code }, result.code, result.reason);
       return;
   }
 }

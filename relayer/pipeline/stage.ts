@@ -1,12 +1,13 @@
 // The closed result of one step on one message, and the retry policy that applies it.
 import type { MessagePatch } from '../store/store.js';
+import type { DropCode, FailCode, WaitCode } from '../messages/reasons.js';
 import type { HoldCode, MessageStatus } from '../messages/status.js';
 
 export type StepResult =
   /** The message moved forward. */
   | { kind: 'advance'; to: MessageStatus; patch?: MessagePatch; reason?: string }
-  /** Not ready yet (no attempt counted): look again after a short delay. */
-  | { kind: 'wait'; reason: string }
+  /** Not ready yet (status `waiting`, no attempt counted): look again after a delay that grows with the message's age. */
+  | { kind: 'wait'; code: WaitCode; reason: string }
   /**
    * A passing failure: retry with backoff, counting an attempt. `infrastructure` failures (a
    * node or an API down) back off the same way but never use up the attempts: an outage must
@@ -14,9 +15,9 @@ export type StepResult =
    * a bug, an answer nothing expected) count attempts too, and then park the message as held
    * (`internal`) with an incident instead of retrying forever or calling it dead.
    */
-  | { kind: 'retry'; reason: string; infrastructure?: boolean; internal?: boolean }
+  | { kind: 'retry'; code: FailCode | typeof HoldCode.internal; reason: string; infrastructure?: boolean; internal?: boolean }
   /** A permanent outcome: dead (with the reason) or orphaned. */
-  | { kind: 'drop'; to: 'dead' | 'orphaned'; reason: string }
+  | { kind: 'drop'; to: 'dead' | 'orphaned'; code: DropCode; reason: string }
   /** A guard said no, or the source's providers disagreed: held for an operator (release or reject). */
   | { kind: 'hold'; code: HoldCode; reason: string };
 
@@ -25,6 +26,16 @@ export interface RetryPolicy {
   maxMs: number;
   maxAttempts: number;
 }
+
+/**
+ * How long a waiting message waits before it is looked at again: the base delay while it is young,
+ * then a twentieth of its age (a message waiting for a minute is looked at every 3 s), at most
+ * `WAIT_MAX_MS` and never beyond `maxMs`. Waits count no attempt, so their pace is set by age.
+ */
+export function waitDelayMs(policy: RetryPolicy, ageMs: number): number {
+  return Math.min(policy.maxMs, WAIT_MAX_MS, Math.max(policy.baseMs, Math.floor(ageMs / 20)));
+}
+export const WAIT_MAX_MS = 10_000;
 
 /** Exponential backoff with ±20 % jitter, so that retries of many messages do not align. */
 export function backoffMs(policy: RetryPolicy, attempts: number, random: () => number = Math.random): number {

@@ -3,6 +3,7 @@
 // the embedded implementation (one process); PostgreSQL is the shared one (several instances).
 // Every call is asynchronous; `atomically` hands its function a store bound to one transaction.
 import { ErrorCode, IsorelayError } from '../errors/base.js';
+import type { ReasonCode } from '../messages/reasons.js';
 import { MESSAGE_STATUSES, type HoldCode, type MessageStatus } from '../messages/status.js';
 
 export interface MessageRow {
@@ -24,11 +25,14 @@ export interface MessageRow {
   /** Transport-specific bytes needed to deliver (the LayerZero encoded packet). */
   payload: string;
   status: MessageStatus;
-  /** For `failed`: the status it returns to when retried. */
+  /** For `waiting` and `failed`: the status it returns to when due again. */
   resumeStatus: MessageStatus | null;
   attempts: number;
   nextAttemptAt: number;
+  /** The detail text of the last wait, hold, failure or drop (null once it moves on). */
   lastError: string | null;
+  /** The code of the last wait, hold, failure or drop (messages/reasons.ts), beside `lastError`. */
+  reasonCode: ReasonCode | null;
   dstTx: string | null;
   observedAt: number;
   updatedAt: number;
@@ -77,10 +81,10 @@ export interface MessageSequence {
   nonce: bigint;
 }
 
-export type NewMessage = Omit<MessageRow, 'lease' | 'status' | 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'observedAt' | 'updatedAt' | 'deliveredAt' | 'guardReleased' | 'holdCode'>;
+export type NewMessage = Omit<MessageRow, 'lease' | 'status' | 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'reasonCode' | 'dstTx' | 'observedAt' | 'updatedAt' | 'deliveredAt' | 'guardReleased' | 'holdCode'>;
 
 /** `payload`, `messageId` and `kind` change only when a quorum of independent providers corrected what one provider served. */
-export type MessagePatch = Partial<Pick<MessageRow, 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'dstTx' | 'deliveredAt' | 'srcBlock' | 'srcBlockHash' | 'guardReleased' | 'payload' | 'messageId' | 'kind' | 'holdCode' | 'srcTx' | 'logIndex' | 'sequence'>>;
+export type MessagePatch = Partial<Pick<MessageRow, 'resumeStatus' | 'attempts' | 'nextAttemptAt' | 'lastError' | 'reasonCode' | 'dstTx' | 'deliveredAt' | 'srcBlock' | 'srcBlockHash' | 'guardReleased' | 'payload' | 'messageId' | 'kind' | 'holdCode' | 'srcTx' | 'logIndex' | 'sequence'>>;
 
 export interface TxRecord {
   chain: string;
@@ -108,10 +112,19 @@ export interface MessageEvent {
   from: MessageStatus | null;
   to: MessageStatus;
   reason: string | null;
+  /** The reason's code (messages/reasons.ts), when the move had one. */
+  code: ReasonCode | null;
   /** The destination transaction recorded with the move, if any. */
   tx: string | null;
   /** The instance (lease owner) that made the move, when it held a claim. */
   by: string | null;
+}
+
+export interface UnfinishedCount {
+  status: MessageStatus;
+  reasonCode: ReasonCode | null;
+  holdCode: HoldCode | null;
+  n: number;
 }
 
 export interface CreditPass {
@@ -127,7 +140,7 @@ export interface CreditPass {
 export interface ClaimQuery {
   statuses: readonly MessageStatus[];
   routes: readonly string[];
-  /** For `failed` rows: due from their next attempt on (ms). */
+  /** For `waiting` and `failed` rows: due from their next attempt on (ms). */
   now: number;
   limit: number;
   owner: string;
@@ -140,7 +153,7 @@ export interface Store {
   /** Inserts new observations; an orphaned message seen again in a new block comes back to life. Returns ids inserted or revived. */
   observe(rows: NewMessage[], now: number): Promise<string[]>;
   get(id: string): Promise<MessageRow | undefined>;
-  /** Messages in `status`, plus `failed` ones due to resume into it, oldest first (a read: nothing is claimed). */
+  /** Messages in `status`, plus `waiting` and `failed` ones due to resume into it, oldest first (a read: nothing is claimed). */
   due(status: MessageStatus, now: number, limit: number, route?: string): Promise<MessageRow[]>;
   /**
    * Claims due messages of `routes` in any of `statuses` (as `due`, with `failed` ones due to
@@ -172,6 +185,11 @@ export interface Store {
   countsByRoute(): Promise<RouteCounts[]>;
   /** When the oldest message of a route still on its way (not delivered, dead, orphaned or held) was observed (ms), or null. */
   oldestMoving(route: string): Promise<number | null>;
+  /**
+   * Messages of `route` observed before `before` (ms) and not delivered, dead or orphaned, oldest
+   * first, at most `limit` (stuck detection), and how many there are in all by status and code.
+   */
+  unfinished(route: string, before: number, limit: number): Promise<{ rows: MessageRow[]; counts: UnfinishedCount[] }>;
 
   getCheckpoint(stream: string): Promise<bigint | undefined>;
   setCheckpoint(stream: string, block: bigint): Promise<void>;

@@ -1,5 +1,6 @@
 // What a delivery's revert means, decided the same way for every transport: the engine's and the
 // vault's own refusals (no retry can change them), plus each transport's permanent and "wait first" errors.
+import { WaitCode } from '../messages/reasons.js';
 import type { DecodedError } from '../chains/abiFunction.js';
 import type { RevertVerdict } from './transport.js';
 
@@ -24,16 +25,22 @@ export const ENGINE_REJECTIONS: Readonly<Record<string, string>> = {
 };
 
 /** The engine's refusals that pass by themselves (not an attempt: the message waits). */
-export const ENGINE_WAITS: Readonly<Record<string, string>> = {
-  EnginePaused: 'the engine is paused: the CREDIT waits, verified, until it is unpaused',
+export const ENGINE_WAITS: Readonly<Record<string, WaitEntry>> = {
+  EnginePaused: { code: WaitCode.enginePaused, text: 'the engine is paused: the CREDIT waits, verified, until it is unpaused' },
 };
+
+/** A refusal that passes by itself: its code, and what must happen first. */
+export interface WaitEntry {
+  code: WaitCode;
+  text: string;
+}
 
 export interface RevertTables {
   decode: (data: string) => DecodedError | null;
   /** Error name → why no retry can succeed. */
   permanent: Readonly<Record<string, string>>;
   /** Error name → what must happen first (not an attempt: the message waits). */
-  wait?: Readonly<Record<string, string>>;
+  wait?: Readonly<Record<string, WaitEntry>>;
 }
 
 /** Unknown or undecodable reverts are transient: retried with backoff, never dead on a guess. */
@@ -43,7 +50,7 @@ export function revertVerdict(revertData: string | null, t: RevertTables): Rever
   if (described === null) return { outcome: 'transient', reason: `reverted with unknown data ${revertData.slice(0, 10)}` };
   const signature = `${described.name}(${described.args.map(String).join(', ')})`;
   const waiting = t.wait?.[described.name];
-  if (waiting !== undefined) return { outcome: 'wait', reason: `${waiting} [${signature}]` };
+  if (waiting !== undefined) return { outcome: 'wait', code: waiting.code, reason: `${waiting.text} [${signature}]` };
   const why = t.permanent[described.name];
   return why === undefined ? { outcome: 'transient', reason: signature } : { outcome: 'permanent', reason: `${why} [${signature}]` };
 }

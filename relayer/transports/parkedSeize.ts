@@ -2,6 +2,7 @@
 // oracle disputed its price (the SEIZE guard on chain). Such a SEIZE is re-checked until the
 // vault's oracle agrees (then `retrySeize`, which anyone may send) or its guardian releases it.
 // Both transports end their "delivered?" question here for a SEIZE.
+import { WaitCode } from '../messages/reasons.js';
 import { Interface } from 'ethers';
 import { abiFunction } from '../chains/abiFunction.js';
 import type { ChainClient } from '../chains/client.js';
@@ -49,7 +50,7 @@ export async function afterDelivery(row: MessageRow, appMessage: string, vault: 
   ]);
   if ((parkedSeizes.decode(parkedRaw as string)[0] as string) === ZERO_HASH) return { kind: 'delivered' };
   const [reason] = seizeDispute.decode(disputeRaw as string) as unknown as [bigint];
-  if (reason !== 0n) return { kind: 'wait', reason: `parked by the vault: ${PARK_REASONS[Number(reason)] ?? `reason ${reason}`}; re-checked until it agrees or the guardian releases it` };
+  if (reason !== 0n) return { kind: 'wait', code: WaitCode.vaultParked, reason: `parked by the vault: ${PARK_REASONS[Number(reason)] ?? `reason ${reason}`}; re-checked until it agrees or the guardian releases it` };
   return {
     kind: 'send',
     steps: [{ step: RETRY_SEIZE_STEP, phase: 0, then: 'submitted', tx: { to: vault, data: retrySeize.encode([appMessage]), purpose: RETRY_SEIZE_STEP, messages: [row.id] } }],

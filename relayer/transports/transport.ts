@@ -3,6 +3,7 @@
 // message from on-chain state; it builds unsigned transactions, chains/tx signs and sends them.
 import type { ChainClient, Log, LogFilter, Receipt } from '../chains/client.js';
 import type { TxRequest } from '../chains/tx/sender.js';
+import type { WaitCode } from '../messages/reasons.js';
 import type { MessageStatus } from '../messages/status.js';
 import type { Config, RouteConfig } from '../config/schema.js';
 import type { MessageRow, NewMessage } from '../store/store.js';
@@ -16,7 +17,7 @@ export interface DeliveryStep {
 }
 
 /** What a revert means: never deliverable, worth a retry, or waiting for something else first. */
-export type RevertVerdict = { outcome: 'permanent' | 'transient' | 'wait'; reason: string };
+export type RevertVerdict = { outcome: 'permanent' | 'transient'; reason: string } | { outcome: 'wait'; code: WaitCode; reason: string };
 
 /** What must happen next for a message, decided from the destination's state. */
 export type DeliveryPlan =
@@ -28,7 +29,7 @@ export type DeliveryPlan =
    */
   | { kind: 'send'; steps: [DeliveryStep, ...DeliveryStep[]] }
   /** Not deliverable yet (an earlier nonce is missing, a VAA is not signed yet). */
-  | { kind: 'wait'; reason: string }
+  | { kind: 'wait'; code: WaitCode; reason: string }
   /** The destination will never accept it. */
   | { kind: 'reject'; reason: string };
 

@@ -32,7 +32,7 @@ describe('message explorer', function () {
     const [report] = await explainMessage(store, l.lockId, { config, client });
     assert.ok(report !== undefined);
     assert.equal(report.row.messageId, l.lockId);
-    assert.deepEqual(report.history.map((e) => e.to).filter((s) => s !== 'failed'), ['observed', 'finalized', 'submitted', 'delivered']);
+    assert.deepEqual(report.history.map((e) => e.to).filter((s) => s !== 'failed' && s !== 'waiting'), ['observed', 'finalized', 'submitted', 'delivered']);
     assert.equal(report.history[0]?.from, null);
     assert.ok(report.history.some((e) => e.to === 'submitted' && e.tx !== null), 'the move to submitted names its transaction');
     assert.ok(report.transactions.length >= 1 && report.transactions.every((t) => t.status === 'mined'));
@@ -86,7 +86,8 @@ describe('message explorer', function () {
   it('says what happens next for a message waiting, held or failed', () => {
     const base = { id: 'x', srcChain: 'arbitrum', dstChain: 'base', srcBlock: 10n, dstTx: null, attempts: 2, lastError: 'waiting for an earlier nonce', resumeStatus: 'finalized', holdCode: null, nextAttemptAt: 61_000 } as const;
     const row = (status: string, o: object = {}) => ({ ...base, status, ...o }) as unknown as Parameters<typeof nextStep>[0];
-    assert.match(nextStep(row('failed'), 1_000), /tried again in 1m 00s \(attempt 3\), from finalized; last: waiting for an earlier nonce/);
+    assert.match(nextStep(row('failed', { reasonCode: 'tx_failed', lastError: 'reverted on chain' }), 1_000), /tried again in 1m 00s \(attempt 3\), from finalized; last: tx_failed: reverted on chain/);
+    assert.match(nextStep(row('waiting', { reasonCode: 'nonce_order' }), 1_000), /waits \(nonce_order: waiting for an earlier nonce\); looked at again in 1m 00s, from finalized/);
     assert.match(nextStep(row('held', { holdCode: 'credit_cap' }), 0), /waits for an operator \(held: credit_cap\): isorelay held release x/);
     assert.match(nextStep(row('observed'), 0), /waits for block 10 of arbitrum to be final/);
   });

@@ -28,7 +28,7 @@ describe('credit route limits on the devnet', function () {
       await tickUntil(relayer, async () => (await store.list({ status: 'delivered' })).length === 2);
       const aboveCap = await lock(m, 'arbitrum', { amount: 6_000_000n, positionId: 33n });
       const beyondWindow = await lock(m, 'arbitrum', { amount: 1_000_000n, positionId: 34n });
-      await tickUntil(relayer, async () => (await store.list({ status: 'held' })).length === 1 && (await store.list({ status: 'failed' })).length === 1);
+      await tickUntil(relayer, async () => (await store.list({ status: 'held' })).length === 1 && (await store.list({ status: 'waiting' })).length === 1);
       // A few more ticks: neither moves on by itself.
       for (let i = 0; i < 5; i++) await relayer.tick();
 
@@ -36,7 +36,8 @@ describe('credit route limits on the devnet', function () {
       const [held] = await store.list({ status: 'held' });
       assert.equal(held?.messageId, aboveCap.lockId);
       assert.match(held?.lastError ?? '', /CREDIT of 6000000 .* above route arbitrum-base's per-message cap of 5000000/);
-      const [waiting] = await store.list({ status: 'failed' });
+      const [waiting] = await store.list({ status: 'waiting' });
+      assert.equal(waiting?.reasonCode, 'credit_window');
       assert.equal(waiting?.messageId, beyondWindow.lockId);
       assert.equal(waiting?.resumeStatus, 'verified', 'it is verified on chain (so later nonces can go) and waits to execute');
       assert.equal(waiting?.attempts, 0, 'waiting is not a failed attempt: it never goes dead');
@@ -53,7 +54,7 @@ describe('credit route limits on the devnet', function () {
       assert.equal(await creditCount(m, aboveCap.lockId), 1);
       // The released CREDIT counts: the window is fuller still, and the waiting one keeps waiting.
       await tickUntil(relayer, async () => /credited 8000000 of its 2500000/.test((await store.get(waiting?.id))?.lastError ?? ''));
-      assert.equal((await store.get(waiting?.id))?.status, 'failed');
+      assert.equal((await store.get(waiting?.id))?.status, 'waiting');
       assert.equal(await creditCount(m, beyondWindow.lockId), 0);
     } finally {
       metrics.dispose();

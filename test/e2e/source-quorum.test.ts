@@ -123,10 +123,11 @@ describe('independent providers: one lying or lagging RPC cannot change what is 
     await start(m, { scans: false });
     proxy.setMode('staleHead', { staleBlock: BigInt(await headOf(m)) });
     const l = await lock(m, 'arbitrum', { amount: ONE_USDC, positionId: 73n });
-    await tickUntil(relayer, async () => (await store.list({})).some((r) => r.status === 'failed' && r.resumeStatus === 'finalized'));
+    await tickUntil(relayer, async () => (await store.list({})).some((r) => r.status === 'waiting' && r.resumeStatus === 'finalized'));
     for (let i = 0; i < 5; i++) await relayer.tick();
     const [waiting] = await store.list({});
-    assert.equal(waiting?.status, 'failed');
+    assert.equal(waiting?.status, 'waiting');
+    assert.equal(waiting?.reasonCode, 'source_quorum');
     assert.equal(waiting?.attempts, 0, 'waiting for a provider is not a failed attempt');
     assert.match(waiting?.lastError ?? '', /1 of the 2 providers needed served .* \(node has no receipt/);
     assert.equal(await creditCount(m, l.lockId), 0);

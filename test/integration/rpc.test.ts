@@ -14,7 +14,7 @@ import { startFaultyRpc, type FaultyRpc } from '../setup/faultyRpc.js';
 function chainConfig(urls: string[], o: Partial<ChainConfig> = {}): ChainConfig {
   return {
     chainId: 31337, rpcUrls: urls, finality: { confirmations: 1 }, pollMs: 50, rpcTimeoutMs: 2_000, startBlock: 0,
-    maxBlockRange: 100, stuckTxMs: 1_000, maxFeeMultiplier: 4, ...o,
+    maxBlockRange: 100, stuckTxMs: 1_000, maxFeeMultiplier: 4, lowBalanceEth: 0n, ...o,
   };
 }
 

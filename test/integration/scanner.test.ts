@@ -20,7 +20,7 @@ const STREAM = 'devnet:test';
 function chainConfig(url: string): ChainConfig {
   return {
     chainId: 31337, rpcUrls: [url], finality: { confirmations: 1 }, pollMs: 50, rpcTimeoutMs: 5_000, startBlock: 0,
-    maxBlockRange: 5, stuckTxMs: 1_000, maxFeeMultiplier: 4,
+    maxBlockRange: 5, stuckTxMs: 1_000, maxFeeMultiplier: 4, lowBalanceEth: 0n,
   };
 }
 

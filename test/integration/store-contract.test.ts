@@ -158,6 +158,32 @@ for (const kind of KINDS) {
         ]);
         assert.equal(await store.oldestMoving('arbitrum-base'), 1000);
       });
+
+      it('a waiting row is due like a failed one, and claimed for its resume status', async function () {
+        await store.observe([message('lz:1')], 1000);
+        await store.transition('lz:1', 'observed', 'finalized');
+        await store.transition('lz:1', 'finalized', 'waiting', { resumeStatus: 'finalized', nextAttemptAt: 5000, reasonCode: 'nonce_order' });
+        assert.deepEqual(await store.claim({ statuses: ['finalized'], routes: ['arbitrum-base'], now: 4999, limit: 5, owner: 'o#1', ttlMs: 60_000 }), []);
+        const [claimed] = await store.claim({ statuses: ['finalized'], routes: ['arbitrum-base'], now: 5000, limit: 5, owner: 'o#1', ttlMs: 60_000 });
+        assert.deepEqual([claimed?.id, claimed?.status, claimed?.reasonCode], ['lz:1', 'waiting', 'nonce_order']);
+      });
+
+      it('unfinished() lists a route\'s messages observed before a time and not final, oldest first, and counts them by status and code', async function () {
+        await store.observe([message('lz:1', { srcBlock: 1n }), message('lz:2', { srcBlock: 2n }), message('lz:3', { srcBlock: 3n }), message('lz:4', { srcBlock: 4n })], 1000);
+        await store.observe([message('lz:5', { srcBlock: 5n }), message('lz:6', { srcBlock: 6n, route: 'optimism-base' })], 900);
+        await store.observe([message('lz:7', { srcBlock: 7n })], 5000);
+        await store.transition('lz:1', 'observed', 'waiting', { resumeStatus: 'observed', reasonCode: 'source_quorum' });
+        await store.transition('lz:2', 'observed', 'finalized');
+        await store.transition('lz:2', 'finalized', 'held', { holdCode: 'seize_price', reasonCode: 'seize_price' });
+        await store.transition('lz:3', 'observed', 'finalized');
+        await store.transition('lz:3', 'finalized', 'delivered');
+        await store.transition('lz:4', 'observed', 'dead', { reasonCode: 'denied' });
+        const { rows, counts } = await store.unfinished('arbitrum-base', 2000, 2);
+        assert.deepEqual(rows.map((r) => r.id), ['lz:5', 'lz:1'], 'oldest first, at most the limit; other routes, later ones and final ones left out');
+        const key = (c: { status: string; reasonCode: string | null; holdCode: string | null }) => `${c.status}/${c.reasonCode ?? '-'}/${c.holdCode ?? '-'}`;
+        assert.deepEqual(counts.map((c) => `${key(c)} ${c.n}`).sort(), ['held/seize_price/seize_price 1', 'observed/-/- 1', 'waiting/source_quorum/- 1']);
+        assert.deepEqual((await store.unfinished('arbitrum-base', 900, 10)).rows, []);
+      });
     });
 
     describe('the explorer\'s reads', function () {
@@ -165,13 +191,15 @@ for (const kind of KINDS) {
         await store.observe([message('layerzero:0xguid', { transportId: '0xguid', messageId: '0xlock', srcTx: '0xAbCd' })], 1000);
         const [claimed] = await store.claim({ statuses: ['observed'], routes: ['arbitrum-base'], now: 1000, limit: 1, owner: 'i1#x', ttlMs: 60_000 });
         await store.transition('layerzero:0xguid', 'observed', 'finalized', {}, 2000, claimed?.lease ?? null);
-        await store.transition('layerzero:0xguid', 'finalized', 'failed', { resumeStatus: 'finalized', lastError: 'waiting for an earlier nonce' }, 3000);
-        await store.transition('layerzero:0xguid', 'failed', 'submitted', { dstTx: '0xd57' }, 4000);
+        await store.transition('layerzero:0xguid', 'finalized', 'waiting', { resumeStatus: 'finalized', lastError: 'waiting for an earlier nonce', reasonCode: 'nonce_order' }, 3000);
+        assert.equal((await store.get('layerzero:0xguid'))?.reasonCode, 'nonce_order');
+        await store.transition('layerzero:0xguid', 'waiting', 'submitted', { dstTx: '0xd57', reasonCode: null }, 4000);
+        assert.equal((await store.get('layerzero:0xguid'))?.reasonCode, null);
         assert.deepEqual(await store.history('layerzero:0xguid'), [
-          { at: 1000, from: null, to: 'observed', reason: null, tx: null, by: null },
-          { at: 2000, from: 'observed', to: 'finalized', reason: null, tx: null, by: 'i1#x' },
-          { at: 3000, from: 'finalized', to: 'failed', reason: 'waiting for an earlier nonce', tx: null, by: null },
-          { at: 4000, from: 'failed', to: 'submitted', reason: null, tx: '0xd57', by: null },
+          { at: 1000, from: null, to: 'observed', reason: null, code: null, tx: null, by: null },
+          { at: 2000, from: 'observed', to: 'finalized', reason: null, code: null, tx: null, by: 'i1#x' },
+          { at: 3000, from: 'finalized', to: 'waiting', reason: 'waiting for an earlier nonce', code: 'nonce_order', tx: null, by: null },
+          { at: 4000, from: 'waiting', to: 'submitted', reason: null, code: null, tx: '0xd57', by: null },
         ]);
         for (const key of ['layerzero:0xguid', '0xguid', '0xlock', '0xabcd'])
           assert.deepEqual((await store.findMessages(key)).map((r) => r.id), ['layerzero:0xguid'], key);

@@ -21,7 +21,7 @@ const HOLDER = DEVNET_ACCOUNTS[6]?.address ?? '';
 const isLeaseLost = (e: unknown) => e instanceof IsorelayError && e.code === ErrorCode.LEASE_LOST;
 
 function chainConfig(url: string): ChainConfig {
-  return { chainId: 31337, rpcUrls: [url], finality: { confirmations: 1 }, pollMs: 50, rpcTimeoutMs: 5_000, startBlock: 0, maxBlockRange: 100, stuckTxMs: 200, maxFeeMultiplier: 4 };
+  return { chainId: 31337, rpcUrls: [url], finality: { confirmations: 1 }, pollMs: 50, rpcTimeoutMs: 5_000, startBlock: 0, maxBlockRange: 100, stuckTxMs: 200, maxFeeMultiplier: 4, lowBalanceEth: 0n };
 }
 
 describe('TxSender under a lost lease', function () {

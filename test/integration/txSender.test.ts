@@ -26,7 +26,7 @@ const ERC20_INSUFFICIENT_BALANCE = '0xe450d38c';
 function chainConfig(url: string): ChainConfig {
   return {
     chainId: 31337, rpcUrls: [url], finality: { confirmations: 1 }, pollMs: 50, rpcTimeoutMs: 5_000, startBlock: 0,
-    maxBlockRange: 100, stuckTxMs: 200, maxFeeMultiplier: 4,
+    maxBlockRange: 100, stuckTxMs: 200, maxFeeMultiplier: 4, lowBalanceEth: 0n,
   };
 }
 

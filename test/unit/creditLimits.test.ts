@@ -47,7 +47,7 @@ function row(amount: bigint, o: { token?: string; kind?: 'CREDIT' | 'SEIZE'; rou
   return {
     id: o.id ?? `layerzero:${nonce}`, route: o.route ?? 'arbitrum-base', transport: 'layerzero', transportId: `0x${nonce}`, srcChain: 'arbitrum', dstChain: 'base',
     messageId: null, kind, srcTx: '0x', srcBlock: nonce, srcBlockHash: '0x', logIndex: 0, payload, status: 'finalized', resumeStatus: null, attempts: 0,
-    nextAttemptAt: 0, lastError: null, dstTx: null, observedAt: 0, updatedAt: o.updatedAt ?? 0, deliveredAt: null, sequence: null, guardReleased: o.guardReleased ?? false, holdCode: null, lease: null,
+    nextAttemptAt: 0, lastError: null, reasonCode: null, dstTx: null, observedAt: 0, updatedAt: o.updatedAt ?? 0, deliveredAt: null, sequence: null, guardReleased: o.guardReleased ?? false, holdCode: null, lease: null,
   };
 }
 

@@ -20,10 +20,11 @@ const usage = (e: unknown) => e instanceof IsorelayError && e.code === ErrorCode
 
 async function storeWith(): Promise<Store> {
   const store = SqliteStore.open(':memory:');
-  await store.observe([msg('held'), msg('waiting'), msg('fresh'), msg('done')], 0);
-  for (const id of ['held', 'waiting', 'fresh', 'done']) await store.transition(id, 'observed', 'finalized', {}, 1);
+  await store.observe([msg('held'), msg('waiting'), msg('failing'), msg('fresh'), msg('done')], 0);
+  for (const id of ['held', 'waiting', 'failing', 'fresh', 'done']) await store.transition(id, 'observed', 'finalized', {}, 1);
   await store.transition('held', 'finalized', 'held', { holdCode: 'credit_cap', lastError: 'above the cap' }, 2);
-  await store.transition('waiting', 'finalized', 'failed', { resumeStatus: 'finalized', nextAttemptAt: 10 ** 12, attempts: 2 }, 2);
+  await store.transition('waiting', 'finalized', 'waiting', { resumeStatus: 'finalized', nextAttemptAt: 10 ** 12, reasonCode: 'vaa_unsigned' }, 2);
+  await store.transition('failing', 'finalized', 'failed', { resumeStatus: 'finalized', nextAttemptAt: 10 ** 12, attempts: 2, reasonCode: 'tx_failed' }, 2);
   await store.transition('done', 'finalized', 'delivered', {}, 2);
   return store;
 }
@@ -34,6 +35,9 @@ describe('operator actions', () => {
     assert.match(await actOn(store, 'waiting', 'retry'), /retrying waiting now \(it resumes at finalized\)/);
     assert.equal((await store.get('waiting'))?.nextAttemptAt, 0);
     assert.equal((await store.due('finalized', 1, 10)).some((r) => r.id === 'waiting'), true, 'due at once');
+    assert.deepEqual([(await store.get('waiting'))?.status, (await store.get('waiting'))?.reasonCode], ['waiting', 'vaa_unsigned'], 'still waiting, for the same reason');
+    assert.match(await actOn(store, 'failing', 'retry'), /retrying failing now/);
+    assert.equal((await store.get('failing'))?.nextAttemptAt, 0);
     await assert.rejects(actOn(store, 'held', 'retry'), (e: unknown) => usage(e) && /a held one is released/.test((e as Error).message));
     await assert.rejects(actOn(store, 'nope', 'retry'), usage);
   });
@@ -45,6 +49,7 @@ describe('operator actions', () => {
     const row = await store.get('fresh');
     assert.equal(row?.status, 'dead');
     assert.equal(row?.lastError, 'denied by the operator: a forged lock');
+    assert.equal(row?.reasonCode, 'denied');
     await assert.rejects(actOn(store, 'done', 'deny', 'x'), (e: unknown) => usage(e) && /already delivered/.test((e as Error).message));
   });
 

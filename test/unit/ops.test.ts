@@ -231,12 +231,18 @@ describe('ops/metrics', function () {
 
   it('shows scan lag, the gas key\'s balance, sub-second deliveries and the oldest pending age', async function () {
     bus.emit({ type: 'scan.progress', stream: 'arbitrum-base', chain: 'arbitrum', scanned: 1_000n, head: 1_250n });
-    bus.emit({ type: 'wallet.balance', chain: 'base', address: '0xkey', wei: 1_500_000_000_000_000_000n });
+    bus.emit({ type: 'wallet.balance', chain: 'base', address: '0xkey', wei: 1_500_000_000_000_000_000n, lowWei: 50_000_000_000_000_000n });
+    bus.emit({ type: 'wallet.balance', chain: 'arbitrum', address: '0xkey', wei: 49_999_999_999_999_999n, lowWei: 50_000_000_000_000_000n });
+    metrics.observeStuck(() => Promise.resolve([{ route: 'arbitrum-base', reason: 'vaa_unsigned', n: 3 }, { route: 'arbitrum-base', reason: 'seize_price', n: 1 }]));
     bus.emit({ type: 'message.moved', id: 'x', route: 'arbitrum-base', from: 'submitted', to: 'delivered', ageMs: 300 });
     metrics.observeStore({ countsByRoute: () => Promise.resolve([{ route: 'arbitrum-base', counts: { observed: 1 }, oldestPendingAt: Date.now() - 42_000 }]) });
     const text = await metrics.registry.metrics();
     assert.equal(sample(text, 'isorelay_scan_lag_blocks{stream="arbitrum-base",chain="arbitrum"}'), 250);
     assert.equal(sample(text, 'isorelay_wallet_balance_eth{chain="base",address="0xkey"}'), 1.5);
+    assert.equal(sample(text, 'isorelay_wallet_low_balance{chain="base",address="0xkey"}'), 0);
+    assert.equal(sample(text, 'isorelay_wallet_low_balance{chain="arbitrum",address="0xkey"}'), 1, 'one wei under the threshold is low');
+    assert.equal(sample(text, 'isorelay_stuck_messages{route="arbitrum-base",reason="vaa_unsigned"}'), 3);
+    assert.equal(sample(text, 'isorelay_stuck_messages{route="arbitrum-base",reason="seize_price"}'), 1);
     assert.equal(sample(text, 'isorelay_message_delivery_age_seconds_bucket{le="0.5",route="arbitrum-base"}'), 1);
     assert.equal(sample(text, 'isorelay_message_delivery_age_seconds_bucket{le="0.25",route="arbitrum-base"}'), 0);
     const age = sample(text, 'isorelay_oldest_pending_age_seconds{route="arbitrum-base"}') ?? -1;

@@ -3,10 +3,11 @@
 import assert from 'node:assert/strict';
 import { Interface } from 'ethers';
 import { errorDecoder } from '../../relayer/chains/abiFunction.js';
+import { WaitCode } from '../../relayer/messages/reasons.js';
 import { ENGINE_REJECTIONS, revertVerdict } from '../../relayer/transports/engineRejections.js';
 
 const iface = new Interface(['error AlreadyProcessed(bytes32 lockId)', 'error LZ_InvalidNonce(uint64 nonce)', 'error Busy()']);
-const tables = { decode: errorDecoder([iface]), permanent: ENGINE_REJECTIONS, wait: { LZ_InvalidNonce: 'waiting for an earlier nonce' } };
+const tables = { decode: errorDecoder([iface]), permanent: ENGINE_REJECTIONS, wait: { LZ_InvalidNonce: { code: WaitCode.nonceOrder, text: 'waiting for an earlier nonce' } } };
 const data = (name: string, args: unknown[] = []) => iface.encodeErrorResult(name, args);
 
 describe('revertVerdict', () => {
@@ -17,7 +18,7 @@ describe('revertVerdict', () => {
   });
 
   it('waits (no attempt counted) for an error the transport says must clear first', () => {
-    assert.deepEqual(revertVerdict(data('LZ_InvalidNonce', [3n]), tables), { outcome: 'wait', reason: 'waiting for an earlier nonce [LZ_InvalidNonce(3)]' });
+    assert.deepEqual(revertVerdict(data('LZ_InvalidNonce', [3n]), tables), { outcome: 'wait', code: 'nonce_order', reason: 'waiting for an earlier nonce [LZ_InvalidNonce(3)]' });
   });
 
   it('is transient for a known error that is neither, for unknown data and for no data', () => {

@@ -29,7 +29,7 @@ const current = async (store: Store): Promise<MessageRow> => (await store.get(ne
 describe('applyResult', () => {
   it('makes a message dead when counted retries run out, with the last reason', async () => {
     const store = await fresh();
-    for (let i = 0; i < 3; i++) await applyResult(store, new EventBus(), await current(store), { kind: 'retry', reason: 'reverted' }, retry, 1_000 * i, null);
+    for (let i = 0; i < 3; i++) await applyResult(store, new EventBus(), await current(store), { kind: 'retry', code: 'revert', reason: 'reverted' }, retry, 1_000 * i, null);
     const row = await store.get(newMessage.id);
     assert.equal(row?.status, 'dead');
     assert.match(row?.lastError ?? '', /gave up after 3 attempts: reverted/);
@@ -38,7 +38,7 @@ describe('applyResult', () => {
   it('never makes a message dead for infrastructure failures, however long they last', async () => {
     const store = await fresh();
     for (let i = 0; i < 50; i++)
-      await applyResult(store, new EventBus(), await current(store), { kind: 'retry', reason: 'RPC_UNREACHABLE', infrastructure: true }, retry, 1_000 * i, null);
+      await applyResult(store, new EventBus(), await current(store), { kind: 'retry', code: 'unavailable', reason: 'RPC_UNREACHABLE', infrastructure: true }, retry, 1_000 * i, null);
     const row = await store.get(newMessage.id);
     assert.equal(row?.status, 'failed');
     assert.equal(row?.resumeStatus, 'finalized');
@@ -48,11 +48,39 @@ describe('applyResult', () => {
 
   it('waits without counting an attempt, and resumes to the status it waited in', async () => {
     const store = await fresh();
-    await applyResult(store, new EventBus(), await current(store), { kind: 'wait', reason: 'VAA not signed yet' }, retry, 5, null);
+    await applyResult(store, new EventBus(), await current(store), { kind: 'wait', code: 'vaa_unsigned', reason: 'VAA not signed yet' }, retry, 5, null);
     const row = await store.get(newMessage.id);
-    assert.deepEqual([row?.status, row?.resumeStatus, row?.attempts, row?.nextAttemptAt], ['failed', 'finalized', 0, 105]);
+    // Waiting is not failing: its own status, its code, no attempt.
+    assert.deepEqual([row?.status, row?.reasonCode, row?.resumeStatus, row?.attempts, row?.nextAttemptAt], ['waiting', 'vaa_unsigned', 'finalized', 0, 105]);
     assert.deepEqual((await store.due('finalized', 104, 10)).length, 0);
     assert.deepEqual((await store.due('finalized', 105, 10)).map((r) => r.id), [newMessage.id]);
+    assert.deepEqual((await store.history(newMessage.id)).at(-1)?.code, 'vaa_unsigned');
+  });
+
+  it('looks at a message that has waited long less often, never beyond 10 s, and never counts its waits', async () => {
+    const store = await fresh();
+    const slow = { baseMs: 100, maxMs: 300_000, maxAttempts: 3 };
+    // Observed at 0: at 60 s of age it is looked at again 3 s later; at an hour, 10 s later.
+    await applyResult(store, new EventBus(), await current(store), { kind: 'wait', code: 'nonce_order', reason: 'x' }, slow, 60_000, null);
+    assert.equal((await current(store)).nextAttemptAt, 63_000);
+    await applyResult(store, new EventBus(), await current(store), { kind: 'wait', code: 'nonce_order', reason: 'x' }, slow, 3_600_000, null);
+    const row = await current(store);
+    assert.deepEqual([row.status, row.nextAttemptAt, row.attempts, row.resumeStatus], ['waiting', 3_610_000, 0, 'finalized']);
+  });
+
+  it('gives every outcome its code and clears it when the message moves on', async () => {
+    const store = await fresh();
+    const bus = new EventBus();
+    const seen: unknown[] = [];
+    bus.on((e) => { if (e.type === 'message.moved') seen.push(e.code); });
+    await applyResult(store, bus, await current(store), { kind: 'retry', code: 'tx_failed', reason: 'reverted on chain' }, retry, 1, null);
+    assert.equal((await current(store)).reasonCode, 'tx_failed');
+    await applyResult(store, bus, await current(store), { kind: 'advance', to: 'verified' }, retry, 2, null);
+    assert.equal((await current(store)).reasonCode, null);
+    await applyResult(store, bus, await current(store), { kind: 'drop', to: 'dead', code: 'rejected', reason: 'AlreadyProcessed' }, retry, 3, null);
+    assert.deepEqual([(await current(store)).status, (await current(store)).reasonCode], ['dead', 'rejected']);
+    assert.deepEqual(seen, ['tx_failed', undefined, 'rejected']);
+    assert.deepEqual((await store.history(newMessage.id)).map((e) => e.code), [null, null, 'tx_failed', null, 'rejected']);
   });
 });
 
@@ -137,7 +165,7 @@ describe('StageRunner with leases', () => {
     let release = () => undefined as void;
     const stuck = runner(store, a, async () => {
       await new Promise<void>((resolve) => (release = resolve));
-      return { kind: 'drop', to: 'dead', reason: 'stale verdict' };
+      return { kind: 'drop', to: 'dead', code: 'rejected', reason: 'stale verdict' };
     });
     assert.equal(await stuck.pump(), 1);
     // A is paused; its lease runs out in the store, and B takes the message over.
@@ -163,7 +191,7 @@ describe('StageRunner with leases', () => {
     const book = new LeaseBook(store, { owner: 'A', ttlMs: 60_000 });
     const r = new StageRunner({
       name: 'deliver', statuses: ['finalized'], store, events: new EventBus(), retry, concurrency: 10, routes: () => ['r'],
-      step: () => Promise.resolve({ kind: 'wait', reason: 'x' }), book, canClaim: () => false,
+      step: () => Promise.resolve({ kind: 'wait', code: 'nonce_order', reason: 'x' }), book, canClaim: () => false,
     });
     assert.equal(await r.pump(), 0);
     assert.equal((await store.get(newMessage.id))?.lease, null);

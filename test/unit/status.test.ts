@@ -43,6 +43,7 @@ describe('message statuses', function () {
       if (TERMINAL.has(from)) continue;
       assert.ok(canTransition(from, 'dead'), `${from} → dead`);
       if (from !== 'held') assert.ok(canTransition(from, 'failed'), `${from} → failed`);
+      if (from !== 'held') assert.ok(canTransition(from, 'waiting'), `${from} → waiting`);
     }
     // A SEIZE that failed before its first step meets the liquidation guard when it is retried.
     assert.equal(canTransition('failed', 'held'), true);
@@ -50,11 +51,12 @@ describe('message statuses', function () {
     assert.equal(canTransition('verified', 'held'), true);
     assert.equal(canTransition('submitted', 'held'), false, 'once execution was sent the guards have spoken');
     assert.equal(canTransition('held', 'failed'), false);
+    assert.equal(canTransition('held', 'waiting'), false);
   });
 
   it('never moves a message back to observed except by re-observation or a retry', function () {
     for (const from of MESSAGE_STATUSES) {
-      if (from === 'observed' || from === 'failed') continue;
+      if (from === 'observed' || from === 'failed' || from === 'waiting') continue;
       assert.equal(canTransition(from, 'observed'), false, `${from} → observed`);
     }
   });

@@ -52,18 +52,22 @@ export function heldRejectCommand(id: string, opts: HeldOptions): Promise<void> 
   return decide(id, opts, 'reject');
 }
 
-/** `isorelay retry ID` or `isorelay retry --route R` (every waiting message of a route): now, not at their next attempt time. */
-export async function retryCommand(id: string | undefined, opts: HeldOptions & { route?: string }): Promise<void> {
+/** `isorelay retry ID` or `isorelay retry --route R [--status waiting|failed]` (every such message of a route): now, not at their next attempt time. */
+export async function retryCommand(id: string | undefined, opts: HeldOptions & { route?: string; status?: string }): Promise<void> {
   const store = await openStoreOf(opts.config, 'operator');
   try {
     if (id !== undefined) {
       process.stdout.write(`${await actOn(store, id, 'retry', opts.reason)}\n`);
       return;
     }
-    if (opts.route === undefined) throw new IsorelayError(ErrorCode.USAGE, 'give a message id, or --route ROUTE to retry every waiting message of a route');
-    const waiting = await store.list({ route: opts.route, status: 'failed' });
-    for (const row of waiting) await actOn(store, row.id, 'retry', opts.reason).catch(() => undefined);
-    process.stdout.write(`retrying ${waiting.length} waiting message(s) of ${opts.route} now\n`);
+    if (opts.route === undefined) throw new IsorelayError(ErrorCode.USAGE, 'give a message id, or --route ROUTE to retry every waiting and failed message of a route');
+    const statuses: ('waiting' | 'failed')[] | null = opts.status === undefined ? ['waiting', 'failed'] : opts.status === 'waiting' || opts.status === 'failed' ? [opts.status] : null;
+    if (statuses === null) throw new IsorelayError(ErrorCode.USAGE, `--status must be waiting or failed, not ${opts.status ?? ''}`);
+    const route = opts.route;
+    const rows = (await Promise.all(statuses.map((status) => store.list({ route, status })))).flat();
+    let retried = 0;
+    for (const row of rows) if (await actOn(store, row.id, 'retry', opts.reason).then(() => true, () => false)) retried++;
+    process.stdout.write(`retrying ${retried} ${statuses.join(' or ')} message(s) of ${opts.route} now${retried < rows.length ? ` (${rows.length - retried} moved meanwhile)` : ''}\n`);
   } finally {
     await store.close();
   }

@@ -1,6 +1,7 @@
 // The confirm stage: a submitted message is delivered once the destination's own state says so;
 // if the delivery transaction vanished or failed, the message goes back to be delivered again.
 import type { ChainClient } from '../../chains/client.js';
+import { WaitCode } from '../../messages/reasons.js';
 import type { MessageRow } from '../../store/store.js';
 import { RETRY_SEIZE_STEP } from '../../transports/parkedSeize.js';
 import type { Transport } from '../../transports/transport.js';
@@ -23,6 +24,6 @@ export function confirmStep(deps: ConfirmDeps): (row: MessageRow) => Promise<Ste
     const receipt = row.dstTx === null ? null : await dst.receipt(row.dstTx);
     if (receipt === null || receipt.status !== 1)
       return { kind: 'advance', to: 'verified', reason: receipt === null ? 'delivery transaction not found' : 'delivery transaction reverted' };
-    return { kind: 'wait', reason: plan.kind === 'wait' ? plan.reason : 'delivery mined but not yet visible on chain' };
+    return plan.kind === 'wait' ? { kind: 'wait', code: plan.code, reason: plan.reason } : { kind: 'wait', code: WaitCode.confirmation, reason: 'delivery mined but not yet visible on chain' };
   };
 }

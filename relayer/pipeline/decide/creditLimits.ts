@@ -5,12 +5,13 @@
 // is shared by every instance on the same database.
 import type { Config } from '../../config/schema.js';
 import { decodeMessage, MessageKind } from '../../messages/codec.js';
+import { WaitCode } from '../../messages/reasons.js';
 import { HoldCode } from '../../messages/status.js';
 import type { MessageRow, Store } from '../../store/store.js';
 import type { Transport } from '../../transports/transport.js';
 import type { EventBus } from '../events.js';
 
-export type GuardVerdict = { kind: 'hold'; code: HoldCode; reason: string } | { kind: 'wait'; reason: string } | null;
+export type GuardVerdict = { kind: 'hold'; code: HoldCode; reason: string } | { kind: 'wait'; code: WaitCode; reason: string } | null;
 
 export interface CreditLimitsDeps {
   config: Pick<Config, 'routes'>;
@@ -60,7 +61,7 @@ export class CreditLimits {
       // The window is timed by the store's clock: instances whose clocks disagree share it all the same.
       const r = await this.deps.store.passCredit({ route: route.name, id: row.id, token, amount, windowMs: limit.windowSeconds * 1000, max });
       if (r.passed) return null;
-      verdict = { kind: 'wait', reason: `route ${route.name} credited ${r.used} of its ${limit.maxPerWindow} (token ${token}) in the last ${limit.windowSeconds} s: this CREDIT of ${amount} waits for room` };
+      verdict = { kind: 'wait', code: WaitCode.creditWindow, reason: `route ${route.name} credited ${r.used} of its ${limit.maxPerWindow} (token ${token}) in the last ${limit.windowSeconds} s: this CREDIT of ${amount} waits for room` };
     }
     this.deps.events.emit({ type: 'route.limited', route: route.name, id: row.id, token, amount, held: verdict.kind === 'hold', reason: verdict.reason });
     return verdict;

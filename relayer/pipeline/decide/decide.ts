@@ -3,11 +3,12 @@
 // these guards decide *execution*: a SEIZE whose price the source chain's oracle disputes is held,
 // a CREDIT above its route's cap is held or waits for room in its window. "Why is this held?" is
 // answered here and nowhere else.
+import type { WaitCode } from '../../messages/reasons.js';
 import { HoldCode } from '../../messages/status.js';
 import type { MessageRow } from '../../store/store.js';
 import type { CreditLimits } from './creditLimits.js';
 
-export type Decision = { kind: 'execute' } | { kind: 'hold'; code: HoldCode; reason: string } | { kind: 'wait'; reason: string };
+export type Decision = { kind: 'execute' } | { kind: 'hold'; code: HoldCode; reason: string } | { kind: 'wait'; code: WaitCode; reason: string };
 
 /** Why a SEIZE must be held (the source chain's oracle disputes its price), or null: see liquidation/seizeGuard. */
 export interface SeizeCheck {

@@ -8,7 +8,8 @@ import type { ChainClient, Receipt } from '../../chains/client.js';
 import type { BatchSubmitter } from '../../chains/tx/batchSubmitter.js';
 import { TxRevertedError, type TxSender } from '../../chains/tx/sender.js';
 import type { RevertConfirmer, SimulateOn } from './confirmRevert.js';
-import { HoldCode } from '../../messages/status.js';
+import { DropCode, FailCode, WaitCode } from '../../messages/reasons.js';
+import { DEFERRED, HoldCode } from '../../messages/status.js';
 import type { MessageRow, Store } from '../../store/store.js';
 import type { DeliveryStep, Transport } from '../../transports/transport.js';
 import type { EventBus } from '../events.js';
@@ -95,17 +96,17 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
         const c = await deps.revertConfirmer.confirm(row.dstChain, simulateStep(deps, row, steps, e.purpose, batch), (data) => transport.explainRevert(data));
         if (!c.confirmed) {
           deps.events.emit({ type: 'incident', chain: row.dstChain, code: 'REVERT_DISPUTED', message: `${row.id}: ${reason}, but ${c.reason}: not dropped, retried` });
-          return { ok: false, result: { kind: 'retry', reason: `${reason} (disputed: ${c.reason})` } };
+          return { ok: false, result: { kind: 'retry', code: FailCode.revert, reason: `${reason} (disputed: ${c.reason})` } };
         }
       }
-      const result: StepResult = why.outcome === 'permanent' ? { kind: 'drop', to: 'dead', reason } : why.outcome === 'wait' ? { kind: 'wait', reason } : { kind: 'retry', reason };
+      const result: StepResult = why.outcome === 'permanent' ? { kind: 'drop', to: 'dead', code: DropCode.rejected, reason } : why.outcome === 'wait' ? { kind: 'wait', code: why.code ?? WaitCode.confirmation, reason } : { kind: 'retry', code: FailCode.revert, reason };
       return { ok: false, result };
     }
     deps.events.emit({ type: 'tx.mined', chain: row.dstChain, purpose: label, gasUsed: receipt.gasUsed, ok: receipt.status === 1, hash: receipt.transactionHash });
-    if (receipt.status !== 1) return { ok: false, result: { kind: 'retry', reason: `${label} reverted on chain (${receipt.transactionHash})` } };
+    if (receipt.status !== 1) return { ok: false, result: { kind: 'retry', code: FailCode.txFailed, reason: `${label} reverted on chain (${receipt.transactionHash})` } };
     for (const s of batch === undefined ? steps.slice(0, 1) : steps) {
       const failure = transport.stepFailure(s.step, receipt, row.dstChain);
-      if (failure !== null) return { ok: false, result: { kind: 'retry', reason: failure } };
+      if (failure !== null) return { ok: false, result: { kind: 'retry', code: FailCode.txFailed, reason: failure } };
     }
     return { ok: true, receipt };
   }
@@ -119,27 +120,27 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
       case 'unknown':
         // Already verified by a quorum (and on chain): providers that cannot answer now do not stop its execution.
         if (stage === 'verified') return { ok: true, row };
-        return { ok: false, result: { kind: 'wait', reason: v.reason } };
+        return { ok: false, result: { kind: 'wait', code: WaitCode.sourceQuorum, reason: v.reason } };
       case 'disagreement':
         return { ok: false, result: { kind: 'hold', code: v.code, reason: v.reason } };
       case 'absent':
         if (stage === 'verified') return { ok: false, result: { kind: 'hold', code: HoldCode.sourceDisagreement, reason: v.reason } };
-        return { ok: false, result: { kind: 'drop', to: 'orphaned', reason: v.reason } };
+        return { ok: false, result: { kind: 'drop', to: 'orphaned', code: DropCode.reorged, reason: v.reason } };
       case 'corrected': {
         // Every field the providers were compared on, so that the next pass agrees with them.
         const { payload, messageId, kind, srcTx, srcBlock, srcBlockHash, logIndex, sequence } = v.message;
         const reason = 'a quorum of providers corrected the stored observation after the operator\'s release';
         const patch = { payload, messageId, kind, srcTx, srcBlock, srcBlockHash, logIndex, sequence, holdCode: null, lastError: reason };
         if (!(await deps.store.transition(row.id, row.status, row.status, patch, now(), fence)))
-          return { ok: false, result: { kind: 'wait', reason: 'the message moved meanwhile' } };
+          return { ok: false, result: { kind: 'wait', code: WaitCode.confirmation, reason: 'the message moved meanwhile' } };
         return { ok: true, row: (await deps.store.get(row.id)) ?? row };
       }
     }
   }
 
   return async (initial: MessageRow): Promise<StepResult> => {
-    if (deps.isPaused(initial.route)) return { kind: 'wait', reason: `route ${initial.route} is paused` };
-    const stage = initial.status === 'failed' ? initial.resumeStatus : initial.status;
+    if (deps.isPaused(initial.route)) return { kind: 'wait', code: WaitCode.routePaused, reason: `route ${initial.route} is paused` };
+    const stage = DEFERRED.has(initial.status) ? initial.resumeStatus : initial.status;
     // Every write of this step is fenced by the claim it started under (a re-read row may carry another owner's).
     const fence = initial.lease;
     let row = initial;
@@ -154,7 +155,7 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
     }
     // Decide: the guards say whether it executes; verification goes ahead either way.
     const decision = await deps.decider.decide(row);
-    const stopped: StepResult | null = decision.kind === 'execute' ? null : decision.kind === 'hold' ? { kind: 'hold', code: decision.code, reason: decision.reason } : { kind: 'wait', reason: decision.reason };
+    const stopped: StepResult | null = decision.kind === 'execute' ? null : decision.kind === 'hold' ? { kind: 'hold', code: decision.code, reason: decision.reason } : { kind: 'wait', code: decision.code, reason: decision.reason };
     const transport = deps.transport(row.transport);
     const dst = deps.dst(row.dstChain);
     const batch = deps.batch(row.dstChain);
@@ -162,8 +163,8 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
     for (let i = 0; i < MAX_PLANS; i++) {
       const plan = await transport.plan(row, dst, after, witnesses);
       if (plan.kind === 'delivered') return { kind: 'advance', to: 'delivered', patch: { deliveredAt: now() }, reason: 'already delivered on chain' };
-      if (plan.kind === 'wait') return { kind: 'wait', reason: plan.reason };
-      if (plan.kind === 'reject') return { kind: 'drop', to: 'dead', reason: plan.reason };
+      if (plan.kind === 'wait') return { kind: 'wait', code: plan.code, reason: plan.reason };
+      if (plan.kind === 'reject') return { kind: 'drop', to: 'dead', code: DropCode.rejected, reason: plan.reason };
       // Held or waiting: every step but the execution itself (verification records only what happened on the source).
       const steps = stopped === null ? plan.steps : plan.steps.filter((s) => s.then !== 'submitted');
       if (stopped !== null && steps.length === 0) return stopped;
@@ -179,6 +180,6 @@ export function deliverStep(deps: DeliverDeps): (row: MessageRow) => Promise<Ste
       }
       after = done.step;
     }
-    return { kind: 'retry', reason: `no progress after ${MAX_PLANS} steps` };
+    return { kind: 'retry', code: FailCode.noProgress, reason: `no progress after ${MAX_PLANS} steps` };
   };
 }

@@ -6,6 +6,8 @@ import type { ChainClient } from '../../chains/client.js';
 import { LogScanner } from '../../chains/scanner.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import type { RouteConfig } from '../../config/schema.js';
+import { DropCode } from '../../messages/reasons.js';
+import { DEFERRED } from '../../messages/status.js';
 import type { LeaseBook } from '../../store/leases.js';
 import type { NewMessage, Store } from '../../store/store.js';
 import type { SourceWatch } from '../../transports/transport.js';
@@ -186,7 +188,7 @@ export class SourceWatcher {
   /** Inside the rewind transaction: what the reorg removed was never final, or this is an incident. */
   private async orphanAbove(tx: Store, ancestor: bigint): Promise<void> {
     const above = (await tx.observedFrom(this.o.route.source, ancestor + 1n)).filter((m) => m.route === this.o.route.name);
-    const beyond = above.filter((m) => m.status !== 'observed' && m.status !== 'orphaned' && !(m.status === 'failed' && m.resumeStatus === 'observed'));
+    const beyond = above.filter((m) => m.status !== 'observed' && m.status !== 'orphaned' && !(DEFERRED.has(m.status) && m.resumeStatus === 'observed'));
     if (beyond.length > 0) {
       throw new IsorelayError(ErrorCode.REORG_BEYOND_FINALITY, `${this.o.route.source}: a reorg removed block ${ancestor + 1n}+ holding ${beyond.length} message(s) already past finality`, {
         guidance: ['The route is halted. What was delivered stays delivered; investigate the chain and its finality policy.'],
@@ -196,9 +198,9 @@ export class SourceWatcher {
     let orphaned = 0;
     for (const m of above) {
       if (m.status === 'orphaned') continue;
-      if (await tx.transition(m.id, m.status, 'orphaned', { lastError: `block ${m.srcBlock} was reorged out` }, this.now())) {
+      if (await tx.transition(m.id, m.status, 'orphaned', { lastError: `block ${m.srcBlock} was reorged out`, reasonCode: DropCode.reorged }, this.now())) {
         orphaned++;
-        this.o.events.emit({ type: 'message.moved', id: m.id, route: m.route, from: m.status, to: 'orphaned', reason: 'reorged out before finality', ageMs: this.now() - m.observedAt });
+        this.o.events.emit({ type: 'message.moved', id: m.id, route: m.route, from: m.status, to: 'orphaned', code: DropCode.reorged, reason: 'reorged out before finality', ageMs: this.now() - m.observedAt });
       }
     }
     this.lastOrphaned = orphaned;
@@ -247,8 +249,8 @@ export class SourceWatcher {
           continue;
         }
         const reason = ok ? undefined : r === null ? 'the transaction is gone from the final chain' : 'the transaction failed or moved';
-        if (await tx.transition(m.id, m.status, to, reason === undefined ? {} : { lastError: reason }, now))
-          moved.push({ type: 'message.moved', id: m.id, route: m.route, from: m.status, to, ...(reason === undefined ? {} : { reason }), ageMs: now - m.observedAt });
+        if (await tx.transition(m.id, m.status, to, reason === undefined ? { reasonCode: null } : { lastError: reason, reasonCode: DropCode.reorged }, now))
+          moved.push({ type: 'message.moved', id: m.id, route: m.route, from: m.status, to, ...(reason === undefined ? {} : { code: DropCode.reorged, reason }), ageMs: now - m.observedAt });
       }
     });
     for (const e of moved) this.o.events.emit(e);

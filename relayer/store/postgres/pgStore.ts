@@ -6,7 +6,8 @@
 import pg from 'pg';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { canTransition, type HoldCode, type MessageStatus } from '../../messages/status.js';
-import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type CreditPass, type Fence, type MessageEvent, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
+import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type CreditPass, type Fence, type MessageEvent, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord, type UnfinishedCount } from '../store.js';
+import type { ReasonCode } from '../../messages/reasons.js';
 import { PG_MIGRATIONS } from './schema.js';
 
 /** The database's clock in milliseconds, for every lease time. */
@@ -18,7 +19,7 @@ interface PgMessage {
   log_index: number; payload: string; status: string; resume_status: string | null; attempts: number;
   next_attempt_at: string; last_error: string | null; dst_tx: string | null; observed_at: string;
   updated_at: string; delivered_at: string | null; seq_path: string | null; seq_nonce: string | null;
-  guard_released: boolean; hold_code: string | null; lease_owner: string | null; lease_epoch: string;
+  guard_released: boolean; hold_code: string | null; reason_code: string | null; lease_owner: string | null; lease_epoch: string;
 }
 
 function toRow(r: PgMessage): MessageRow {
@@ -32,6 +33,7 @@ function toRow(r: PgMessage): MessageRow {
     sequence: r.seq_path === null || r.seq_nonce === null ? null : { path: r.seq_path, nonce: BigInt(r.seq_nonce) },
     guardReleased: r.guard_released,
     holdCode: r.hold_code as HoldCode | null,
+    reasonCode: r.reason_code as ReasonCode | null,
     lease: r.lease_owner === null ? null : { owner: r.lease_owner, epoch: Number(r.lease_epoch) },
   };
 }
@@ -39,7 +41,7 @@ function toRow(r: PgMessage): MessageRow {
 const PATCH_COLUMNS: Record<Exclude<keyof MessagePatch, 'sequence'>, string> = {
   resumeStatus: 'resume_status', attempts: 'attempts', nextAttemptAt: 'next_attempt_at', lastError: 'last_error',
   dstTx: 'dst_tx', deliveredAt: 'delivered_at', srcBlock: 'src_block', srcBlockHash: 'src_block_hash', guardReleased: 'guard_released',
-  payload: 'payload', messageId: 'message_id', kind: 'kind', holdCode: 'hold_code', srcTx: 'src_tx', logIndex: 'log_index',
+  payload: 'payload', messageId: 'message_id', kind: 'kind', holdCode: 'hold_code', reasonCode: 'reason_code', srcTx: 'src_tx', logIndex: 'log_index',
 };
 
 /** Connection-level failures (refused, reset, terminated, shutting down, failover): the database is not there now. */
@@ -120,7 +122,7 @@ class PgView implements Store {
          payload = excluded.payload, message_id = excluded.message_id, kind = excluded.kind,
          seq_path = excluded.seq_path, seq_nonce = excluded.seq_nonce,
          resume_status = NULL, attempts = 0, next_attempt_at = 0, dst_tx = NULL, guard_released = FALSE, hold_code = NULL,
-         last_error = NULL, updated_at = excluded.updated_at, lease_epoch = messages.lease_epoch + 1, lease_until = 0
+         last_error = NULL, reason_code = NULL, updated_at = excluded.updated_at, lease_epoch = messages.lease_epoch + 1, lease_until = 0
        WHERE messages.status = 'orphaned' OR (messages.status = 'observed' AND messages.src_block_hash <> excluded.src_block_hash)
        RETURNING id`,
       [col((r) => r.id), col((r) => r.route), col((r) => r.transport), col((r) => r.transportId), col((r) => r.srcChain), col((r) => r.dstChain),
@@ -141,7 +143,7 @@ class PgView implements Store {
 
   async due(status: MessageStatus, now: number, limit: number, route?: string): Promise<MessageRow[]> {
     const res = await this.q<PgMessage>(
-      `SELECT * FROM messages WHERE (status = $1 OR (status = 'failed' AND resume_status = $1 AND next_attempt_at <= $2))
+      `SELECT * FROM messages WHERE (status = $1 OR (status IN ('failed', 'waiting') AND resume_status = $1 AND next_attempt_at <= $2))
          AND ($3::text IS NULL OR route = $3)
        ORDER BY src_block_num, log_index LIMIT $4`,
       [status, now, route ?? null, limit],
@@ -154,7 +156,7 @@ class PgView implements Store {
     const res = await this.q<PgMessage>(
       `WITH picked AS (
          SELECT id FROM messages
-         WHERE (status = ANY($1::text[]) OR (status = 'failed' AND resume_status = ANY($1::text[]) AND next_attempt_at <= $2))
+         WHERE (status = ANY($1::text[]) OR (status IN ('failed', 'waiting') AND resume_status = ANY($1::text[]) AND next_attempt_at <= $2))
            AND route = ANY($3::text[]) AND lease_until <= ${CLOCK}
            -- A path whose messages another instance is working on stays with it: its nonces
            -- execute in order, and split between instances they would wait on each other.
@@ -221,21 +223,22 @@ class PgView implements Store {
     if (fence !== null) where += ` AND lease_owner = ${param(fence.owner)} AND lease_epoch = ${param(fence.epoch)}`;
     // The move and its history line in one statement.
     const reason = param(typeof patch.lastError === 'string' ? patch.lastError : null);
+    const code = param(patch.reasonCode ?? null);
     const tx = param(patch.dstTx ?? null);
     const by = param(fence?.owner ?? null);
     const res = await this.q(
       `WITH moved AS (UPDATE messages SET ${sets.join(', ')} WHERE ${where} RETURNING id)
-       INSERT INTO message_events (id, at, from_status, to_status, reason, tx, by_owner)
-       SELECT id, $4, $2, $3, ${reason}::text, ${tx}::text, ${by}::text FROM moved`,
+       INSERT INTO message_events (id, at, from_status, to_status, reason, code, tx, by_owner)
+       SELECT id, $4, $2, $3, ${reason}::text, ${code}::text, ${tx}::text, ${by}::text FROM moved`,
       values,
     );
     return res.rowCount === 1;
   }
 
   async history(id: string): Promise<MessageEvent[]> {
-    const res = await this.q<{ at: string; from_status: string | null; to_status: string; reason: string | null; tx: string | null; by_owner: string | null }>(
-      'SELECT at, from_status, to_status, reason, tx, by_owner FROM message_events WHERE id = $1 ORDER BY at, ctid', [id]);
-    return res.rows.map((r) => ({ at: Number(r.at), from: r.from_status as MessageStatus | null, to: r.to_status as MessageStatus, reason: r.reason, tx: r.tx, by: r.by_owner }));
+    const res = await this.q<{ at: string; from_status: string | null; to_status: string; reason: string | null; code: string | null; tx: string | null; by_owner: string | null }>(
+      'SELECT at, from_status, to_status, reason, code, tx, by_owner FROM message_events WHERE id = $1 ORDER BY at, ctid', [id]);
+    return res.rows.map((r) => ({ at: Number(r.at), from: r.from_status as MessageStatus | null, to: r.to_status as MessageStatus, reason: r.reason, code: r.code as ReasonCode | null, tx: r.tx, by: r.by_owner }));
   }
 
   async findMessages(key: string): Promise<MessageRow[]> {
@@ -252,7 +255,7 @@ class PgView implements Store {
   async sentSince(route: string, since: number): Promise<MessageRow[]> {
     const res = await this.q<PgMessage>(
       `SELECT * FROM messages WHERE route = $1 AND updated_at >= $2
-         AND (status IN ('verified', 'submitted', 'delivered') OR (status = 'failed' AND resume_status IN ('verified', 'submitted')))`,
+         AND (status IN ('verified', 'submitted', 'delivered') OR (status IN ('failed', 'waiting') AND resume_status IN ('verified', 'submitted')))`,
       [route, since],
     );
     return res.rows.map(toRow);
@@ -288,6 +291,19 @@ class PgView implements Store {
   async oldestMoving(route: string): Promise<number | null> {
     const r = (await this.q<{ oldest: string | null }>(`SELECT MIN(observed_at) AS oldest FROM messages WHERE route = $1 AND status NOT IN ('delivered','dead','orphaned','held')`, [route])).rows[0];
     return r?.oldest === null || r?.oldest === undefined ? null : Number(r.oldest);
+  }
+
+  async unfinished(route: string, before: number, limit: number): Promise<{ rows: MessageRow[]; counts: UnfinishedCount[] }> {
+    const where = `route = $1 AND observed_at < $2 AND status NOT IN ('delivered', 'dead', 'orphaned')`;
+    const [rows, counts] = await Promise.all([
+      this.q<PgMessage>(`SELECT * FROM messages WHERE ${where} ORDER BY observed_at LIMIT $3`, [route, before, limit]),
+      this.q<{ status: string; reason_code: string | null; hold_code: string | null; n: string }>(
+        `SELECT status, reason_code, hold_code, COUNT(*) AS n FROM messages WHERE ${where} GROUP BY status, reason_code, hold_code`, [route, before]),
+    ]);
+    return {
+      rows: rows.rows.map(toRow),
+      counts: counts.rows.map((c) => ({ status: c.status as MessageStatus, reasonCode: c.reason_code as ReasonCode | null, holdCode: c.hold_code as HoldCode | null, n: Number(c.n) })),
+    };
   }
 
   async getCheckpoint(stream: string): Promise<bigint | undefined> {

@@ -60,4 +60,8 @@ export const PG_MIGRATIONS: readonly string[] = [
    CREATE INDEX message_events_id ON message_events(id, at);
    CREATE INDEX messages_transport_id ON messages(transport_id);
    CREATE INDEX messages_src_tx ON messages(src_tx);`,
+  // Reason codes (messages/reasons.ts) beside each reason's text, on a message and in its history.
+  `ALTER TABLE messages ADD COLUMN reason_code TEXT;
+   ALTER TABLE message_events ADD COLUMN code TEXT;
+   CREATE INDEX messages_unfinished ON messages(route, observed_at) WHERE status NOT IN ('delivered', 'dead', 'orphaned');`,
 ];

@@ -7,7 +7,8 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { canTransition, type HoldCode, type MessageStatus } from '../../messages/status.js';
-import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type CreditPass, type Fence, type MessageEvent, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord } from '../store.js';
+import { byClaimOrder, foldCounts, LeaseLostError, type ClaimQuery, type CreditPass, type Fence, type MessageEvent, type Lease, type MessagePatch, type MessageRow, type NewMessage, type RouteCounts, type Store, type TxRecord, type UnfinishedCount } from '../store.js';
+import type { ReasonCode } from '../../messages/reasons.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 
 interface SqlMessage {
@@ -16,7 +17,7 @@ interface SqlMessage {
   log_index: number; payload: string; status: string; resume_status: string | null; attempts: number;
   next_attempt_at: number; last_error: string | null; dst_tx: string | null; observed_at: number;
   updated_at: number; delivered_at: number | null; seq_path: string | null; seq_nonce: number | null;
-  guard_released: number; hold_code: string | null; lease_owner: string | null; lease_epoch: number;
+  guard_released: number; hold_code: string | null; reason_code: string | null; lease_owner: string | null; lease_epoch: number;
 }
 
 function toRow(r: SqlMessage): MessageRow {
@@ -29,6 +30,7 @@ function toRow(r: SqlMessage): MessageRow {
     sequence: r.seq_path === null || r.seq_nonce === null ? null : { path: r.seq_path, nonce: BigInt(r.seq_nonce) },
     guardReleased: r.guard_released === 1,
     holdCode: r.hold_code as HoldCode | null,
+    reasonCode: r.reason_code as ReasonCode | null,
     lease: r.lease_owner === null ? null : { owner: r.lease_owner, epoch: r.lease_epoch },
   };
 }
@@ -36,7 +38,7 @@ function toRow(r: SqlMessage): MessageRow {
 const PATCH_COLUMNS: Record<Exclude<keyof MessagePatch, 'sequence'>, string> = {
   resumeStatus: 'resume_status', attempts: 'attempts', nextAttemptAt: 'next_attempt_at', lastError: 'last_error',
   dstTx: 'dst_tx', deliveredAt: 'delivered_at', srcBlock: 'src_block', srcBlockHash: 'src_block_hash', guardReleased: 'guard_released',
-  payload: 'payload', messageId: 'message_id', kind: 'kind', holdCode: 'hold_code', srcTx: 'src_tx', logIndex: 'log_index',
+  payload: 'payload', messageId: 'message_id', kind: 'kind', holdCode: 'hold_code', reasonCode: 'reason_code', srcTx: 'src_tx', logIndex: 'log_index',
 };
 
 function isAlive(pid: number): boolean {
@@ -149,7 +151,7 @@ class SqliteCore {
          payload = excluded.payload, message_id = excluded.message_id, kind = excluded.kind,
          seq_path = excluded.seq_path, seq_nonce = excluded.seq_nonce,
          resume_status = NULL, attempts = 0, next_attempt_at = 0, dst_tx = NULL, guard_released = 0, hold_code = NULL,
-         last_error = NULL, updated_at = excluded.updated_at, lease_epoch = messages.lease_epoch + 1, lease_until = 0
+         last_error = NULL, reason_code = NULL, updated_at = excluded.updated_at, lease_epoch = messages.lease_epoch + 1, lease_until = 0
        WHERE messages.status = 'orphaned' OR (messages.status = 'observed' AND messages.src_block_hash <> excluded.src_block_hash)`,
     );
     const changed: string[] = [];
@@ -161,7 +163,7 @@ class SqliteCore {
       });
       if (res.changes > 0) {
         changed.push(r.id);
-        this.recordEvent(r.id, now, null, 'observed', null, null, null);
+        this.recordEvent(r.id, now, null, 'observed', null, null, null, null);
       }
     }
     return changed;
@@ -174,7 +176,7 @@ class SqliteCore {
 
   due(status: MessageStatus, now: number, limit: number, route?: string): MessageRow[] {
     const rows = this.sql(
-        `SELECT * FROM messages WHERE (status = @status OR (status = 'failed' AND resume_status = @status AND next_attempt_at <= @now))
+        `SELECT * FROM messages WHERE (status = @status OR (status IN ('failed', 'waiting') AND resume_status = @status AND next_attempt_at <= @now))
            AND (@route IS NULL OR route = @route)
          ORDER BY src_block_num, log_index LIMIT @limit`,
       )
@@ -189,7 +191,7 @@ class SqliteCore {
       `UPDATE messages SET lease_owner = @owner, lease_epoch = lease_epoch + 1, lease_until = @until
        WHERE id IN (SELECT id FROM messages
          WHERE (status IN (SELECT value FROM json_each(@statuses))
-                OR (status = 'failed' AND resume_status IN (SELECT value FROM json_each(@statuses)) AND next_attempt_at <= @now))
+                OR (status IN ('failed', 'waiting') AND resume_status IN (SELECT value FROM json_each(@statuses)) AND next_attempt_at <= @now))
            AND route IN (SELECT value FROM json_each(@routes)) AND lease_until <= @clock
            AND (seq_path IS NULL OR NOT EXISTS (
              SELECT 1 FROM messages o WHERE o.seq_path = messages.seq_path AND o.lease_owner <> @owner AND o.lease_until > @clock))
@@ -247,19 +249,19 @@ class SqliteCore {
     const update = this.sql(`UPDATE messages SET ${sets.join(', ')} WHERE ${where}`);
     return this.db.transaction(() => {
       if (update.run(params).changes !== 1) return false;
-      this.recordEvent(id, now, from, to, typeof patch.lastError === 'string' ? patch.lastError : null, patch.dstTx ?? null, fence?.owner ?? null);
+      this.recordEvent(id, now, from, to, typeof patch.lastError === 'string' ? patch.lastError : null, patch.reasonCode ?? null, patch.dstTx ?? null, fence?.owner ?? null);
       return true;
     })();
   }
 
-  private recordEvent(id: string, at: number, from: MessageStatus | null, to: MessageStatus, reason: string | null, tx: string | null, by: string | null): void {
-    this.sql('INSERT INTO message_events (id, at, from_status, to_status, reason, tx, by_owner) VALUES (?, ?, ?, ?, ?, ?, ?)').run(id, at, from, to, reason, tx, by);
+  private recordEvent(id: string, at: number, from: MessageStatus | null, to: MessageStatus, reason: string | null, code: string | null, tx: string | null, by: string | null): void {
+    this.sql('INSERT INTO message_events (id, at, from_status, to_status, reason, code, tx, by_owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)').run(id, at, from, to, reason, code, tx, by);
   }
 
   history(id: string): MessageEvent[] {
-    const rows = this.sql('SELECT at, from_status, to_status, reason, tx, by_owner FROM message_events WHERE id = ? ORDER BY at, rowid').all(id) as
-      { at: number; from_status: string | null; to_status: string; reason: string | null; tx: string | null; by_owner: string | null }[];
-    return rows.map((r) => ({ at: r.at, from: r.from_status as MessageStatus | null, to: r.to_status as MessageStatus, reason: r.reason, tx: r.tx, by: r.by_owner }));
+    const rows = this.sql('SELECT at, from_status, to_status, reason, code, tx, by_owner FROM message_events WHERE id = ? ORDER BY at, rowid').all(id) as
+      { at: number; from_status: string | null; to_status: string; reason: string | null; code: string | null; tx: string | null; by_owner: string | null }[];
+    return rows.map((r) => ({ at: r.at, from: r.from_status as MessageStatus | null, to: r.to_status as MessageStatus, reason: r.reason, code: r.code as ReasonCode | null, tx: r.tx, by: r.by_owner }));
   }
 
   findMessages(key: string): MessageRow[] {
@@ -277,7 +279,7 @@ class SqliteCore {
   sentSince(route: string, since: number): MessageRow[] {
     const rows = this.sql(
       `SELECT * FROM messages WHERE route = ? AND updated_at >= ?
-         AND (status IN ('verified', 'submitted', 'delivered') OR (status = 'failed' AND resume_status IN ('verified', 'submitted')))`,
+         AND (status IN ('verified', 'submitted', 'delivered') OR (status IN ('failed', 'waiting') AND resume_status IN ('verified', 'submitted')))`,
     ).all(route, since) as SqlMessage[];
     return rows.map(toRow);
   }
@@ -313,6 +315,17 @@ class SqliteCore {
   oldestMoving(route: string): number | null {
     const r = this.sql(`SELECT MIN(observed_at) AS oldest FROM messages WHERE route = ? AND status NOT IN ('delivered','dead','orphaned','held')`).get(route) as { oldest: number | null };
     return r.oldest;
+  }
+
+  unfinished(route: string, before: number, limit: number): { rows: MessageRow[]; counts: UnfinishedCount[] } {
+    const where = `route = @route AND observed_at < @before AND status NOT IN ('delivered', 'dead', 'orphaned')`;
+    const rows = this.sql(`SELECT * FROM messages WHERE ${where} ORDER BY observed_at LIMIT @limit`).all({ route, before, limit }) as SqlMessage[];
+    const counts = this.sql(`SELECT status, reason_code, hold_code, COUNT(*) AS n FROM messages WHERE ${where} GROUP BY status, reason_code, hold_code`)
+      .all({ route, before }) as { status: string; reason_code: string | null; hold_code: string | null; n: number }[];
+    return {
+      rows: rows.map(toRow),
+      counts: counts.map((c) => ({ status: c.status as MessageStatus, reasonCode: c.reason_code as ReasonCode | null, holdCode: c.hold_code as HoldCode | null, n: c.n })),
+    };
   }
 
   getCheckpoint(stream: string): bigint | undefined {
@@ -489,6 +502,9 @@ class SqliteView implements Store {
   }
   oldestMoving(route: string): Promise<number | null> {
     return this.run(() => this.core.oldestMoving(route));
+  }
+  unfinished(route: string, before: number, limit: number): Promise<{ rows: MessageRow[]; counts: UnfinishedCount[] }> {
+    return this.run(() => this.core.unfinished(route, before, limit));
   }
   getCheckpoint(stream: string): Promise<bigint | undefined> {
     return this.run(() => this.core.getCheckpoint(stream));

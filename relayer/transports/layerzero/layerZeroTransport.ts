@@ -2,6 +2,7 @@
 // ReceiveUln302 (DVN.execute, signed by the DVN signer) → commitVerification → EndpointV2.lzReceive
 // with the gas the packet's options ask for. Every step is planned from destination state, so a
 // repeated step after a crash is never sent twice.
+import { WaitCode } from '../../messages/reasons.js';
 import { getAddress, Interface, zeroPadValue, type Wallet } from 'ethers';
 import { abiFunction, errorDecoder } from '../../chains/abiFunction.js';
 import type { ChainClient, Log, Receipt } from '../../chains/client.js';
@@ -47,7 +48,7 @@ const REVERTS = {
   decode: decodeError,
   permanent: PERMANENT,
   // The endpoint delivers a path in nonce order: an earlier packet must be committed first.
-  wait: { LZ_InvalidNonce: 'waiting for an earlier nonce of this path', ...ENGINE_WAITS },
+  wait: { LZ_InvalidNonce: { code: WaitCode.nonceOrder, text: 'waiting for an earlier nonce of this path' }, ...ENGINE_WAITS },
 };
 
 const PAYLOAD = { encode: (p: { encoded: string; options: string }) => JSON.stringify(p) };
@@ -174,9 +175,9 @@ export class LayerZeroTransport implements Transport {
     });
     if (unverified.length === 0) return { kind: 'send', steps: [this.commitStep(row, p), this.receiveStep(row, p)] };
     // Each DVN signs only what its own source providers served (the verifier's witnesses).
-    if (witnesses === undefined) return { kind: 'wait', reason: 'the packet is not verified by its DVNs and was not read from the source in this pass' };
+    if (witnesses === undefined) return { kind: 'wait', code: WaitCode.dvnVerification, reason: 'the packet is not verified by its DVNs and was not read from the source in this pass' };
     const unseen = unverified.find((d) => d.providers !== null && !d.providers.some((name) => witnesses.includes(name)));
-    if (unseen !== undefined) return { kind: 'wait', reason: `DVN ${unseen.address} signs only what its providers (${unseen.providers?.join(', ')}) served, and none of them has yet` };
+    if (unseen !== undefined) return { kind: 'wait', code: WaitCode.dvnVerification, reason: `DVN ${unseen.address} signs only what its providers (${unseen.providers?.join(', ')}) served, and none of them has yet` };
     const chainNow = head === null ? Math.floor(Date.now() / 1000) : Number(BigInt(head.timestamp));
     const expiration = BigInt(chainNow + (this.options.instructionTtlSeconds ?? 600));
     const verifies: DeliveryStep[] = [];

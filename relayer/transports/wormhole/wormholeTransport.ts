@@ -2,6 +2,7 @@
 // → the VAA the guardians signed, fetched from the signed-VAA API and parsed with
 // @wormhole-foundation/sdk-definitions → one receiveWormholeMessage call on the receiver.
 // Delivered means the receiver consumed the VAA's hash.
+import { WaitCode } from '../../messages/reasons.js';
 import { deserialize } from '@wormhole-foundation/sdk-definitions';
 import { hexlify, Interface, keccak256, solidityPacked } from 'ethers';
 import { abiFunction, errorDecoder } from '../../chains/abiFunction.js';
@@ -103,7 +104,7 @@ export class WormholeTransport implements Transport {
   async plan(row: MessageRow, dst: ChainClient): Promise<DeliveryPlan> {
     const pub = JSON.parse(row.payload) as StoredPublication;
     const bytes = await this.api.signedVaa(pub.chainId, pub.emitter, BigInt(pub.sequence));
-    if (bytes === null) return { kind: 'wait', reason: 'the guardians have not signed the VAA yet' };
+    if (bytes === null) return { kind: 'wait', code: WaitCode.vaaUnsigned, reason: 'the guardians have not signed the VAA yet' };
     let vaa;
     try {
       vaa = deserialize('Uint8Array', bytes);

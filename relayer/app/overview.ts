@@ -1,17 +1,20 @@
 // The data behind the status page (GET /overview): per route its counts, pause or halt, and how far
 // its source has been scanned; per chain its heads (latest, finalized, scanned); the messages held
-// for an operator, those on their way (status, why, age) and those stuck past their route's expected
-// time; the latest deliveries with their latency; the keeper's last look at each market. Read from
-// the store, the relayer's chain views and the keeper's last tick: no RPC call is made here.
+// for an operator, those on their way (status, reason code and text, age) and those stuck past their
+// route's expected time (app/stuck.ts); the latest deliveries with their latency; the keeper's last
+// look at each market. Read from the store, the relayer's chain views and the keeper's last tick:
+// no RPC call is made here.
 import type { Config } from '../config/schema.js';
 import type { KeeperMarketTick } from '../liquidation/tickSummary.js';
-import { MESSAGE_STATUSES, TERMINAL, type MessageStatus } from '../messages/status.js';
+import type { ReasonCode } from '../messages/reasons.js';
+import { DEFERRED, MESSAGE_STATUSES, TERMINAL, type MessageStatus } from '../messages/status.js';
 import type { LeaseBookState } from '../store/leases.js';
 import type { MessageRow, Store } from '../store/store.js';
 import type { ChainView } from './relayer.js';
+import { expectedDeliveryMs, findStuck, type StuckCount, type StuckMessage } from './stuck.js';
 
 /** Rows of each list the page shows at most (the counts are complete). */
-export const OVERVIEW_LIMITS = { pending: 100, held: 100, stuck: 100, recent: 20 } as const;
+export const OVERVIEW_LIMITS = { pending: 100, held: 100, stuckPerRoute: 20, recent: 20 } as const;
 
 /** A message by its ids, as every list of the page shows it. */
 export interface MessageSummary {
@@ -27,26 +30,22 @@ export interface MessageSummary {
 }
 
 export interface PendingMessage extends MessageSummary {
-  /** For a message waiting to be tried again: the status it resumes at. */
+  /** For a waiting or failed message: the status it resumes at. */
   resumeStatus: MessageStatus | null;
   attempts: number;
-  /** The last error or note recorded with it. */
+  /** The code of its last wait or failure (messages/reasons.ts), and its text. */
+  reasonCode: ReasonCode | null;
   reason: string | null;
-  /** For a waiting message: in how long it is tried again (ms; 0 when due). */
+  /** For a waiting or failed message: in how long it is looked at again (ms; 0 when due). */
   nextAttemptInMs: number | null;
 }
 
 export interface HeldMessage extends MessageSummary {
   holdCode: string | null;
+  reasonCode: ReasonCode | null;
   reason: string | null;
   /** Since it was held (its last move, ms). */
   heldForMs: number;
-}
-
-export interface StuckMessage extends MessageSummary {
-  reason: string | null;
-  /** The route's expected time from observation to delivery (ms). */
-  expectedMs: number;
 }
 
 export interface Delivery extends MessageSummary {
@@ -103,11 +102,11 @@ export interface Overview {
   chains: OverviewChain[];
   held: { total: number; messages: HeldMessage[] };
   /**
-   * Messages on their way for longer than their route's expected time (route.expectedDeliveryMs,
-   * else pipeline.stallAfterMs: what /readyz checks), oldest first, with their status and last
-   * reason. Held messages are listed apart: they wait for an operator by design.
+   * Messages older than their route's expected delivery time and not final (app/stuck.ts): how
+   * many by route and reason code, and the oldest of each configured route, oldest first. Held
+   * messages count too (they are listed under `held` as well).
    */
-  stuck: StuckMessage[];
+  stuck: { total: number; counts: StuckCount[]; messages: StuckMessage[] };
   pending: { total: number; messages: PendingMessage[] };
   recent: Delivery[];
   /** Null when the keeper is not enabled. */
@@ -116,7 +115,7 @@ export interface Overview {
 
 export interface OverviewSources {
   config: Config;
-  store: Pick<Store, 'countsByRoute' | 'list' | 'getCheckpoint'>;
+  store: Pick<Store, 'countsByRoute' | 'list' | 'getCheckpoint' | 'unfinished'>;
   relayer: { chainViews(): ChainView[]; readonly haltedRoutes: ReadonlyMap<string, string>; book: { state(): LeaseBookState } };
   keeper?: { running: boolean; lastTick(): { markets: KeeperMarketTick[]; failure: { at: number; error: string } | null } };
   actions: boolean;
@@ -139,15 +138,16 @@ const summary = (row: MessageRow, now: number): MessageSummary => ({
 export async function buildOverview(s: OverviewSources): Promise<Overview> {
   const { config, store } = s;
   const now = s.now ?? Date.now();
-  const expectedOf = (route: string): number => config.routes.find((r) => r.name === route)?.expectedDeliveryMs ?? config.pipeline.stallAfterMs;
+  const expectedOf = (route: string): number => expectedDeliveryMs(config, route);
 
-  const [counts, scanned, heldRows, movingRows, deliveredRows] = await Promise.all([
+  const [counts, scanned, heldRows, movingRows, deliveredRows, stuck] = await Promise.all([
     store.countsByRoute(),
     Promise.all(config.routes.map(async (r) => [r.name, (await store.getCheckpoint(scanStream(r))) ?? BigInt(config.chains[r.source]?.startBlock ?? 0) - 1n] as const)),
     store.list({ status: 'held', limit: OVERVIEW_LIMITS.held }),
     Promise.all(MOVING_STATUSES.map((status) => store.list({ status, limit: OVERVIEW_LIMITS.pending }))),
     // Newest observed first; enough of them to find the latest deliveries among.
     store.list({ status: 'delivered', limit: OVERVIEW_LIMITS.recent * 5 }),
+    findStuck(store, config, now, OVERVIEW_LIMITS.stuckPerRoute),
   ]);
   const scannedOf = new Map(scanned);
   const stored = new Map(counts.map((c) => [c.route, c]));
@@ -180,16 +180,12 @@ export async function buildOverview(s: OverviewSources): Promise<Overview> {
 
   const moving = movingRows.flat().sort((a, b) => a.observedAt - b.observedAt);
   const pending = moving.slice(0, OVERVIEW_LIMITS.pending).map((row): PendingMessage => ({
-    ...summary(row, now), resumeStatus: row.resumeStatus, attempts: row.attempts, reason: row.lastError,
-    nextAttemptInMs: row.status === 'failed' ? Math.max(0, row.nextAttemptAt - now) : null,
+    ...summary(row, now), resumeStatus: DEFERRED.has(row.status) ? row.resumeStatus : null, attempts: row.attempts, reasonCode: row.reasonCode, reason: row.lastError,
+    nextAttemptInMs: DEFERRED.has(row.status) ? Math.max(0, row.nextAttemptAt - now) : null,
   }));
-  const stuck = moving
-    .filter((row) => now - row.observedAt > expectedOf(row.route))
-    .slice(0, OVERVIEW_LIMITS.stuck)
-    .map((row): StuckMessage => ({ ...summary(row, now), reason: row.lastError, expectedMs: expectedOf(row.route) }));
   const held = heldRows
     .sort((a, b) => a.updatedAt - b.updatedAt)
-    .map((row): HeldMessage => ({ ...summary(row, now), holdCode: row.holdCode, reason: row.lastError, heldForMs: Math.max(0, now - row.updatedAt) }));
+    .map((row): HeldMessage => ({ ...summary(row, now), holdCode: row.holdCode, reasonCode: row.reasonCode, reason: row.lastError, heldForMs: Math.max(0, now - row.updatedAt) }));
   const recent = deliveredRows
     .filter((row): row is MessageRow & { deliveredAt: number } => row.deliveredAt !== null)
     .sort((a, b) => b.deliveredAt - a.deliveredAt)
@@ -206,7 +202,7 @@ export async function buildOverview(s: OverviewSources): Promise<Overview> {
     routes,
     chains,
     held: { total: total(['held']), messages: held },
-    stuck,
+    stuck: { total: stuck.counts.reduce((n, c) => n + c.n, 0), counts: stuck.counts, messages: stuck.messages },
     pending: { total: total(MOVING_STATUSES), messages: pending },
     recent,
     keeper: k?.enabled !== true ? null : { chain: k.chain, running: s.keeper?.running ?? false, markets: last?.markets ?? [], lastFailure: last?.failure ?? null },

@@ -38,7 +38,7 @@ h4 { font-size: 13px; margin: 10px 0 2px; color: var(--muted); }
 table { border-collapse: collapse; width: 100%; font-size: 13px; }
 th { text-align: left; color: var(--muted); font-weight: 500; border-bottom: 1px solid var(--line); padding: 3px 8px 3px 0; white-space: nowrap; }
 td { border-bottom: 1px solid var(--line); padding: 4px 8px 4px 0; vertical-align: top; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 .mono { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; word-break: break-all; }
 .reason { max-width: 46ch; overflow-wrap: anywhere; }
 .badge { display: inline-block; border-radius: 10px; padding: 0 7px; font-size: 12px; border: 1px solid var(--line); white-space: nowrap; }
@@ -80,7 +80,7 @@ const HTML = (style: string, script: string) => `<!doctype html>
     <input id="token" type="password" autocomplete="off" spellcheck="false" placeholder="paste the ops token to act" size="22">
     <button id="forget" type="button" title="forget the token (it is kept in this tab only)">forget</button>
     <label for="reason">reason</label>
-    <input id="reason" type="text" maxlength="500" placeholder="optional, kept with the message" size="24">
+    <input id="reason" type="text" maxlength="500" placeholder="optional, kept with it" size="18">
   </div>
   <p id="notice"></p>
 </header>
@@ -95,7 +95,7 @@ const HTML = (style: string, script: string) => `<!doctype html>
   </section>
   <div id="action-status" role="status" aria-live="assertive"></div>
   <section id="held-panel"><h2>Held for an operator <span id="held-count" class="count"></span></h2><div id="held"></div></section>
-  <section id="stuck-panel"><h2>Stuck <span id="stuck-count" class="count"></span></h2><p class="hint">On their way for longer than their route's expected delivery time.</p><div id="stuck"></div></section>
+  <section id="stuck-panel"><h2>Stuck <span id="stuck-count" class="count"></span></h2><p class="hint">Not delivered within their route's expected delivery time, with why.</p><div id="stuck"></div></section>
   <section id="routes-panel" class="wide"><h2>Routes</h2><div id="routes"></div></section>
   <section id="chains-panel"><h2>Chains</h2><div id="chains"></div></section>
   <section id="keeper-panel"><h2>Keeper</h2><div id="keeper"></div></section>

@@ -35,9 +35,11 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     return e;
   }
   const td = (content, cls) => h('td', cls ? { class: cls } : {}, content);
+  /** A table; a header written '#name' heads a column of numbers (aligned right). */
   function table(headers, rows, empty) {
     if (rows.length === 0) return h('p', { class: 'empty' }, empty);
-    return h('table', {}, h('thead', {}, h('tr', {}, headers.map((x) => h('th', {}, x)))), h('tbody', {}, rows));
+    const th = (x) => (x.startsWith('#') ? h('th', { class: 'num' }, x.slice(1)) : h('th', {}, x));
+    return h('table', {}, h('thead', {}, h('tr', {}, headers.map(th))), h('tbody', {}, rows));
   }
   const pad = (n) => String(n).padStart(2, '0');
   function age(ms) {
@@ -125,6 +127,8 @@ export const STATUS_PAGE_SCRIPT = String.raw`
   }
 
   function actionButtons(m) {
+    const actionable = m.status === 'held' || m.status === 'failed' || m.status === 'waiting';
+    if (!actionable) return null;
     if (token() === '') return h('span', { class: 'hint' }, 'token needed');
     const b = (label, action, cls) => {
       const button = h('button', { type: 'button', class: cls, 'data-action': action, 'data-id': m.id }, label);
@@ -185,7 +189,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
       table(['at', 'move', 'why', 'tx', 'by'], r.history.map((e) => h('tr', {},
         td(when(e.at)), td((e.from || '∅') + ' → ' + e.to), td(e.reason || '', 'reason'), td(e.tx || '', 'mono'), td(e.by || '', 'mono'))), 'No history recorded.'),
       h('h4', {}, 'Transactions'),
-      table(['hash', 'chain', 'nonce', 'purpose', 'status'], r.transactions.map((t) => h('tr', {},
+      table(['hash', 'chain', '#nonce', 'purpose', 'status'], r.transactions.map((t) => h('tr', {},
         td(t.hash, 'mono'), td(t.chain), td(String(t.nonce), 'num'), td(t.purpose), td(t.status))), 'No transaction signed for it.'),
       h('h4', {}, 'On chain now'),
       r.onChain ? dl([['source', truthLine(r.onChain.source, 'source')], ['destination', truthLine(r.onChain.destination, 'destination')]]) : h('p', { class: 'empty' }, 'Not read.'),
@@ -220,7 +224,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
 
   function renderHeld(o) {
     byId('held-count').textContent = '(' + o.held.total + ')';
-    byId('held').replaceChildren(table(['message', 'kind', 'route', 'hold', 'reason', 'held for', 'observed', ''],
+    byId('held').replaceChildren(table(['message', 'kind', 'route', 'hold', 'reason', '#held for', '#observed', ''],
       o.held.messages.map((m) => h('tr', { 'data-id': m.id },
         td(idLink(m.id)), td(m.kind || '?'), td(m.route), td(h('span', { class: 'badge warn' }, m.holdCode || '?')),
         td(m.reason || '', 'reason'), td(age(m.heldForMs), 'num'), td(age(m.ageMs) + ' ago', 'num'), td(actionButtons(m)))),
@@ -228,16 +232,20 @@ export const STATUS_PAGE_SCRIPT = String.raw`
   }
 
   function renderStuck(o) {
-    byId('stuck-count').textContent = '(' + o.stuck.length + ')';
-    byId('stuck').replaceChildren(table(['message', 'route', 'status', 'reason', 'age', 'expected'],
-      o.stuck.map((m) => h('tr', { 'data-id': m.id },
-        td(idLink(m.id)), td(m.route), td(statusBadge(m.status)), td((m.reasonCode ? m.reasonCode + ': ' : '') + (m.reason || ''), 'reason'),
-        td(age(m.ageMs), 'num'), td(age(m.expectedMs), 'num'))),
-      'Nothing is stuck.'));
+    const s = o.stuck;
+    byId('stuck-count').textContent = '(' + s.total + (s.total > s.messages.length ? ', the oldest ' + s.messages.length + ' shown' : '') + ')';
+    const byReason = s.counts.filter((c) => c.n > 0).map((c) => c.route + ' ' + c.reason + ' ' + c.n).join(', ');
+    byId('stuck').replaceChildren(
+      byReason ? h('p', { class: 'hint' }, 'By route and reason: ' + byReason) : null,
+      table(['message', 'route', 'status', 'reason', '#age', '#expected'],
+        s.messages.map((m) => h('tr', { 'data-id': m.id },
+          td(idLink(m.id)), td(m.route), td(statusBadge(m.status)), td([h('span', { class: 'badge warn' }, m.reason), m.detail ? ' ' + m.detail : ''], 'reason'),
+          td(age(m.ageMs), 'num'), td(age(m.expectedMs), 'num'))),
+        'Nothing is stuck.'));
   }
 
   function renderRoutes(o) {
-    byId('routes').replaceChildren(table(['route', 'path', 'state', 'on their way', 'held', 'delivered', 'dead', 'orphaned', 'oldest on its way', 'scanned to'],
+    byId('routes').replaceChildren(table(['route', 'path', 'state', '#on their way', '#held', '#delivered', '#dead', '#orphaned', '#oldest on its way', '#scanned to'],
       o.routes.map((r) => {
         const moving = Object.entries(r.counts).filter(([s]) => !MOVING_EXCLUDED.has(s));
         const n = moving.reduce((sum, [, c]) => sum + c, 0);
@@ -254,7 +262,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
   }
 
   function renderChains(o) {
-    byId('chains').replaceChildren(table(['chain', 'id', 'latest', 'finalized', 'scanned', 'behind', 'polled', 'error'],
+    byId('chains').replaceChildren(table(['chain', '#id', '#latest', '#finalized', '#scanned', '#behind', '#polled', 'error'],
       o.chains.map((c) => {
         const behind = c.latest !== null && c.scanned !== null ? BigInt(c.latest) - BigInt(c.scanned) : null;
         return h('tr', { 'data-chain': c.chain },
@@ -275,7 +283,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
       parts.push(h('h3', { 'data-market': m.market }, m.market + ' ', m.ok ? h('span', { class: 'badge ok' }, wad(m.median)) : h('span', { class: 'badge bad' }, 'no price')));
       parts.push(h('p', { class: 'hint' }, m.ok ? 'agreeing range ' + wad(m.low) + ' – ' + wad(m.high) + '; ' : 'nobody can be liquidated: ' + m.reason + '; ',
         m.indexed + ' positions watched, ' + m.candidates + ' near the line, ' + m.liquidated + ' liquidated; read ' + age(o.generatedAt - m.at) + ' ago'));
-      parts.push(table(['chain', 'price', 'used', 'why not'], m.chains.map((c) => h('tr', { 'data-chain': c.chain },
+      parts.push(table(['chain', '#price', 'used', 'why not'], m.chains.map((c) => h('tr', { 'data-chain': c.chain },
         td(c.chain), td(wad(c.price), 'num'), td(c.used ? h('span', { class: 'badge ok' }, 'used') : h('span', { class: 'badge warn' }, 'excluded')),
         td(c.excluded ? c.excluded.reason + ': ' + c.excluded.detail : '', 'reason'))), 'No chain read.'));
     }
@@ -284,7 +292,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
 
   function renderPending(o) {
     byId('pending-count').textContent = '(' + o.pending.total + (o.pending.total > o.pending.messages.length ? ', the oldest ' + o.pending.messages.length + ' shown' : '') + ')';
-    byId('pending').replaceChildren(table(['message', 'route', 'kind', 'status', 'attempts', 'reason', 'age', 'next try', ''],
+    byId('pending').replaceChildren(table(['message', 'route', 'kind', 'status', '#attempts', 'reason', '#age', '#next try', ''],
       o.pending.messages.map((m) => h('tr', { 'data-id': m.id },
         td(idLink(m.id)), td(m.route), td(m.kind || '?'), td([statusBadge(m.status), m.resumeStatus && (m.status === 'failed' || m.status === 'waiting') ? ' → ' + m.resumeStatus : '']),
         td(String(m.attempts), 'num'), td((m.reasonCode ? m.reasonCode + ': ' : '') + (m.reason || ''), 'reason'), td(age(m.ageMs), 'num'),
@@ -293,7 +301,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
   }
 
   function renderRecent(o) {
-    byId('recent').replaceChildren(table(['message', 'route', 'kind', 'delivered', 'latency', 'destination tx'],
+    byId('recent').replaceChildren(table(['message', 'route', 'kind', 'delivered', '#latency', 'destination tx'],
       o.recent.map((m) => h('tr', { 'data-id': m.id },
         td(idLink(m.id)), td(m.route), td(m.kind || '?'), td(when(m.deliveredAt)), td(latency(m.latencyMs), 'num'), td(m.dstTx || '', 'mono'))),
       'No delivery yet.'));

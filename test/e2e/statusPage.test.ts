@@ -39,7 +39,7 @@ describe('status page: GET / and GET /overview from a running daemon', function 
     const l = await lock(m, 'arbitrum', { amount: 2_000_000n, positionId: 51n });
     await until('the lock is delivered', async () => (await store.list({ status: 'delivered' })).some((r) => r.messageId === l.lockId));
     const heldId = await plantHeld(store, ATTACK);
-    const stuckId = await plantStuck(store, 3_600_000, 'waiting for an earlier nonce');
+    const stuckId = await plantStuck(store, 3_600_000);
     await until('the keeper has ticked', async () => ((await overview()).keeper?.markets.length ?? 0) > 0);
     const o = await overview();
 
@@ -49,6 +49,7 @@ describe('status page: GET / and GET /overview from a running daemon', function 
     assert.deepEqual(o.routes.map((r) => r.route).sort(), ['arbitrum-base', 'base-arbitrum', 'base-optimism', 'optimism-base', 'planted']);
     const credit = o.routes.find((r) => r.route === 'arbitrum-base');
     assert.equal(credit?.counts.delivered, 1);
+    assert.equal(credit?.counts.observed, 1, 'the planted stuck CREDIT');
     assert.equal(credit?.halted, null);
     assert.equal(credit?.expectedMs, 30_000);
     assert.match(credit?.scanned ?? '', /^\d+$/);
@@ -69,10 +70,12 @@ describe('status page: GET / and GET /overview from a running daemon', function 
     // Held: the attacker's reason is data, as it was written.
     assert.equal(o.held.total, 1);
     assert.deepEqual(o.held.messages.map((h) => [h.id, h.kind, h.holdCode, h.reason]), [[heldId, 'SEIZE', 'seize_price', ATTACK]]);
-    // Stuck: on its way for an hour on a route expected to deliver within 30 s.
-    assert.deepEqual(o.stuck.map((s) => [s.id, s.status, s.reason, s.expectedMs]), [[stuckId, 'finalized', 'waiting for an earlier nonce', 30_000]]);
-    assert.ok((o.stuck[0]?.ageMs ?? 0) >= 3_600_000);
-    assert.ok(o.pending.messages.some((p) => p.id === stuckId && p.status === 'finalized'), 'a stuck message is on its way too');
+    // Stuck: observed an hour ago on a route expected to deliver within 30 s, its block not final.
+    assert.deepEqual(o.stuck.messages.map((s) => [s.id, s.route, s.status, s.reason, s.expectedMs]), [[stuckId, 'arbitrum-base', 'observed', 'source_not_final', 30_000]]);
+    assert.ok((o.stuck.messages[0]?.ageMs ?? 0) >= 3_600_000);
+    assert.deepEqual(o.stuck.counts.filter((c) => c.n > 0), [{ route: 'arbitrum-base', reason: 'source_not_final', n: 1 }]);
+    assert.equal(o.stuck.total, 1);
+    assert.ok(o.pending.messages.some((p) => p.id === stuckId && p.status === 'observed'), 'a stuck message is on its way too');
     // The keeper: each chain's price, base left out for its deviation from the others.
     assert.equal(o.keeper?.running, true);
     const market = o.keeper?.markets.find((k) => k.market === m.market.name);

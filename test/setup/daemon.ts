@@ -93,14 +93,15 @@ export async function plantHeld(store: Store, reason: string, o: { id?: string; 
   return id;
 }
 
-/** A message on a route no config names, observed `ageMs` ago and still on its way (finalized). */
-export async function plantStuck(store: Store, ageMs: number, reason: string): Promise<string> {
+/**
+ * A CREDIT on arbitrum-base observed `ageMs` ago from a block far ahead of the chain: it stays
+ * observed (its block is never final), past the route's expected delivery time.
+ */
+export async function plantStuck(store: Store, ageMs: number): Promise<string> {
   const id = `layerzero:0x${'12'.repeat(32)}`;
-  const at = Date.now() - ageMs;
   await store.observe([{
-    id, route: 'planted', transport: 'layerzero', transportId: id.split(':')[1] ?? id, srcChain: 'arbitrum', dstChain: 'base',
-    messageId: null, kind: 'CREDIT', srcTx: `0x${'34'.repeat(32)}`, srcBlock: 1n, srcBlockHash: `0x${'01'.repeat(32)}`, logIndex: 1, payload: '0x', sequence: null,
-  }], at);
-  await store.transition(id, 'observed', 'finalized', { lastError: reason }, at);
+    id, route: 'arbitrum-base', transport: 'layerzero', transportId: id.split(':')[1] ?? id, srcChain: 'arbitrum', dstChain: 'base',
+    messageId: null, kind: 'CREDIT', srcTx: `0x${'34'.repeat(32)}`, srcBlock: 1_000_000_000n, srcBlockHash: `0x${'01'.repeat(32)}`, logIndex: 1, payload: '0x', sequence: null,
+  }], Date.now() - ageMs);
   return id;
 }

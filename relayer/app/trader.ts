@@ -6,6 +6,7 @@ import { ourArtifact } from '../chains/contractsAbi.js';
 import { waitForReceipt } from '../chains/provider.js';
 import { ErrorCode, IsorelayError } from '../errors/base.js';
 import { layerZeroAbi } from '../transports/layerzero/artifacts.js';
+import { decodePublished, LOG_MESSAGE_PUBLISHED_TOPIC } from '../transports/wormhole/logMessage.js';
 
 const vaultIface = new Interface(ourArtifact('CollateralVault').abi);
 /** Any ERC-20, with OpenZeppelin 5's custom errors (IERC20Errors, ERC-6093) that a transferFrom reverts with. */
@@ -49,6 +50,11 @@ export interface LockResult {
   minedAtMs: number;
   /** The approval sent first, when the vault could not yet spend the amount. */
   approveTxHash?: string;
+  /**
+   * The sequence of the Wormhole message the lock published (the vault is its emitter), when the
+   * route is Wormhole; absent on a LayerZero route, whose `transportId` is the packet's guid.
+   */
+  wormholeSequence?: bigint;
 }
 
 export interface TokenUnits {
@@ -219,6 +225,16 @@ async function lockProblems(r: LockRequest, c: () => Promise<LockContext>): Prom
   return { problems, fee, allowance };
 }
 
+/** The sequence of the Wormhole core's LogMessagePublished whose sender is the vault, if the lock published one. */
+function publishedSequence(logs: readonly { topics: readonly string[]; data: string }[], vault: string): bigint | undefined {
+  for (const log of logs) {
+    if (log.topics[0] !== LOG_MESSAGE_PUBLISHED_TOPIC) continue;
+    const published = decodePublished(log.topics, log.data);
+    if (published.sender.toLowerCase() === vault.toLowerCase()) return published.sequence;
+  }
+  return undefined;
+}
+
 export async function lockCollateral(r: LockRequest): Promise<LockResult> {
   const provider = r.trader.provider;
   if (provider === null) throw new Error('the trader wallet needs a provider');
@@ -258,6 +274,7 @@ export async function lockCollateral(r: LockRequest): Promise<LockResult> {
   const receipt = await waitForReceipt(provider, hash);
   const minedAtMs = Date.now();
   if (receipt.status !== 1) throw lockRefused(`the lock reverted on chain (tx ${hash}): its state changed between the checks and the block`, await ctx(), ['Run the lock again: its checks will say what changed.']);
+  const wormholeSequence = publishedSequence(receipt.logs, r.vault);
   for (const log of receipt.logs) {
     if (log.address.toLowerCase() !== r.vault.toLowerCase()) continue;
     const parsed = vaultIface.parseLog(log);
@@ -271,6 +288,7 @@ export async function lockCollateral(r: LockRequest): Promise<LockResult> {
       fee,
       minedAtMs,
       ...(approveTxHash === undefined ? {} : { approveTxHash }),
+      ...(wormholeSequence === undefined ? {} : { wormholeSequence }),
     };
   }
   throw new Error(`lock mined without a CollateralLocked event (tx ${receipt.hash})`);

@@ -32,6 +32,8 @@ const logFormatOption = (): Option =>
 /** `-c`: every command that reads a config takes it, or else reads $ISORELAY_CONFIG (see the preAction hook). */
 const configOption = (what = 'relayer config (YAML)'): Option => new Option('-c, --config <file>', `${what}; default: $${CONFIG_ENV}`);
 
+const EXIT_CODES: Partial<Record<import('../errors/base.js').ErrorCode, number>> = { USAGE: 2, CREDIT_TIMEOUT: 3 };
+
 const program = new Command()
   .name('isorelay')
   .description('Cross-chain isolated margin relayer: watches collateral locks and delivers the credits (LayerZero v2).')
@@ -96,6 +98,9 @@ program
   .requiredOption('--position <id>', 'position id on the destination')
   .option('--to <chain>', 'destination chain (default: the route of the source chain)')
   .option('--key-env <name>', 'environment variable holding the trader key', 'ISORELAY_TRADER_KEY')
+  .option('--wait', 'then wait until the destination engine credits the lock, and print the credit (exit 3 if it has not within --timeout)')
+  .option('--timeout <seconds>', 'with --wait: how long to wait for the credit (default: 300)')
+  .option('--json', 'print JSON (with --wait: the lock and its credit, once it is known)')
   .action(async (opts: LockOptions) => (await import('./commands/lock.js')).lockCommand(opts));
 
 program
@@ -180,5 +185,6 @@ try {
   await program.parseAsync(process.argv);
 } catch (e) {
   process.stderr.write(`${redactText(isIsorelayError(e) ? e.describe() : `error: ${errorSummary(e)}`)}\n`);
-  process.exitCode = isIsorelayError(e) && e.code === 'USAGE' ? 2 : 1;
+  // 2: the command line was wrong; 3: `lock --wait` locked but saw no credit in time (do not lock again); 1: anything else.
+  process.exitCode = isIsorelayError(e) ? (EXIT_CODES[e.code] ?? 1) : 1;
 }

@@ -21,6 +21,7 @@ export const ErrorCode = {
   TX_REJECTED: 'TX_REJECTED',
   TX_FEE_CAP: 'TX_FEE_CAP',
   MARKET_UNKNOWN: 'MARKET_UNKNOWN',
+  CREDIT_TIMEOUT: 'CREDIT_TIMEOUT',
   USAGE: 'USAGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -176,7 +176,7 @@ describe('isorelay CLI against a devnet', function () {
       assert.ok(lockId !== undefined, lock.stdout);
       assert.match(lock.stdout, /nonce\s+\d+/);
       assert.match(lock.stdout, /tx\s+0x[0-9a-f]{64}/);
-      assert.match(lock.stdout, /msg id\s+0x[0-9a-f]{64}/);
+      assert.match(lock.stdout, /^ {2}LayerZero guid\s+0x[0-9a-f]{64}$/m, 'the arbitrum route is LayerZero: its id is named so');
       assert.ok(!lock.stdout.includes(keys[TRADER_KEY_ENV] ?? 'never'), 'the key is never printed');
 
       const before = await cli(['positions', '-c', configFile, '--trader', trader], keys);

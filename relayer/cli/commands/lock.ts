@@ -1,14 +1,18 @@
 // `isorelay lock`: a trader's helper. Checks the inputs against the config, reads the token's
-// decimals on chain, locks collateral on the source vault and prints the lock's ids.
-import { Interface, formatEther, isAddress, getAddress, parseUnits, Wallet } from 'ethers';
-import { lockCollateral } from '../../app/trader.js';
+// decimals on chain, locks collateral on the source vault and prints the lock's ids; with --wait,
+// waits for the destination engine to credit it and prints the credit.
+import { Interface, isAddress, getAddress, parseUnits, Wallet } from 'ethers';
+import { creditJson, formatCredit, formatLock, lockJson, seconds, transportIdOf, type LockSummary } from '../../app/lockReport.js';
+import { lockCollateral, type LockResult } from '../../app/trader.js';
+import { waitForCredit } from '../../app/waitForCredit.js';
 import { ChainClient } from '../../chains/client.js';
 import { ourArtifact } from '../../chains/contractsAbi.js';
 import { makeProvider } from '../../chains/provider.js';
 import { loadConfig } from '../../config/load.js';
-import type { Config } from '../../config/schema.js';
+import type { ChainConfig, Config } from '../../config/schema.js';
 import { loadWallet } from '../../config/secrets.js';
 import { ErrorCode, errorSummary, IsorelayError } from '../../errors/base.js';
+import { toJson } from '../../ops/httpServer.js';
 
 export interface LockOptions {
   config: string;
@@ -18,9 +22,18 @@ export interface LockOptions {
   position: string;
   to?: string;
   keyEnv: string;
+  /** Wait for the destination's credit. */
+  wait?: boolean;
+  /** --timeout: seconds to wait for the credit (with --wait). */
+  timeout?: string;
+  json?: boolean;
 }
 
+/** How long --wait waits for the credit unless --timeout says otherwise. */
+export const DEFAULT_WAIT_SECONDS = 300;
+
 const tokenIface = new Interface(ourArtifact('TestToken').abi);
+const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
 
 /** The environment variable `lock` reads the trader's key from unless --key-env names another. */
 export const TRADER_KEY_ENV = 'ISORELAY_TRADER_KEY';
@@ -97,6 +110,55 @@ async function tokenDecimals(client: ChainClient, token: string): Promise<{ deci
   return { decimals, symbol };
 }
 
+/** --wait's timeout in ms, or undefined without --wait. */
+function waitTimeoutMs(opts: LockOptions): number | undefined {
+  if (opts.wait !== true) {
+    if (opts.timeout !== undefined) throw usage('--timeout is how long --wait waits: add --wait');
+    return undefined;
+  }
+  const text = opts.timeout ?? String(DEFAULT_WAIT_SECONDS);
+  const s = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || !(s > 0)) throw usage(`--timeout ${text} is not a positive number of seconds`);
+  return Math.round(s * 1000);
+}
+
+/** The destination's engine, checked to answer, and its head: the credit is looked for from there. */
+async function destinationWatch(name: string, dst: ChainConfig): Promise<{ client: ChainClient; engine: string; fromBlock: bigint }> {
+  if (dst.engine === undefined) throw usage(`--wait: the config names no engine on ${name} to read the credit from`);
+  const client = new ChainClient(name, dst);
+  await client.checkChainId();
+  const out = await client.call(dst.engine, engineIface.encodeFunctionData('processed', [`0x${'00'.repeat(32)}`]));
+  if (out === '0x')
+    throw new IsorelayError(ErrorCode.CONFIG_INVALID, `--wait: nothing was sent: the engine ${dst.engine} on ${name} answers nothing (no contract there?)`, {
+      guidance: [`Check chains.${name}.engine (isorelay doctor checks it), or lock without --wait.`],
+    });
+  return { client, engine: dst.engine, fromBlock: await client.blockNumber() };
+}
+
+/**
+ * "waiting for the credit on base… 3 s" on stderr (stdout keeps the result, or --json's JSON):
+ * rewritten in place on a terminal, a line every 5 s otherwise.
+ */
+function waitProgress(destination: string, out: NodeJS.WriteStream): { update: (elapsedMs: number) => void; done: () => void } {
+  const tty = out.isTTY;
+  let printed = -1;
+  const text = (ms: number) => `waiting for the credit on ${destination}… ${Math.floor(ms / 1000)} s`;
+  return {
+    update(ms) {
+      if (tty) {
+        out.write(`\r${text(ms)}\x1b[K`);
+        printed = ms;
+      } else if (printed < 0 || Math.floor(ms / 5000) > Math.floor(printed / 5000)) {
+        out.write(`${text(ms)}\n`);
+        printed = ms;
+      }
+    },
+    done() {
+      if (tty && printed >= 0) out.write('\r\x1b[K');
+    },
+  };
+}
+
 export async function lockCommand(opts: LockOptions): Promise<void> {
   const config = loadConfig(opts.config);
   const destination = lockDestination(config, opts.chain, opts.to);
@@ -107,6 +169,7 @@ export async function lockCommand(opts: LockOptions): Promise<void> {
   if (!/^\d+$/.test(opts.position)) throw usage(`--position ${opts.position} is not a whole number`);
   const positionId = BigInt(opts.position);
   if (!/^\d+(\.\d+)?$/.test(opts.amount)) throw usage(`--amount ${opts.amount} is not a positive decimal number like 2500 or 0.5`);
+  const timeoutMs = waitTimeoutMs(opts);
 
   const trader = await traderKey(opts.keyEnv);
   const client = new ChainClient(opts.chain, src);
@@ -119,11 +182,14 @@ export async function lockCommand(opts: LockOptions): Promise<void> {
     throw usage(`--amount ${opts.amount} has more decimals than ${symbol} (${decimals})`);
   }
   if (amount <= 0n) throw usage(`--amount must be positive, got ${opts.amount}`);
+  // --wait reads the destination: it must answer before anything is locked.
+  const watch = timeoutMs === undefined ? undefined : await destinationWatch(destination, dst);
 
   const url = src.rpcUrls[0] as string; // the schema requires at least one
   const provider = makeProvider(url, src.chainId, src.pollMs);
+  let r: LockResult;
   try {
-    const r = await lockCollateral({
+    r = await lockCollateral({
       trader: new Wallet(trader.privateKey, provider),
       vault: src.vault,
       token,
@@ -133,20 +199,33 @@ export async function lockCommand(opts: LockOptions): Promise<void> {
       units: { decimals, symbol },
       chain: opts.chain,
     });
-    process.stdout.write(
-      [
-        `locked ${opts.amount} ${symbol} on ${opts.chain} for position ${positionId} on ${destination}`,
-        `  trader  ${trader.address}`,
-        ...(r.approveTxHash === undefined ? [] : [`  approve ${r.approveTxHash} (the vault may now spend your ${symbol})`]),
-        `  lockId  ${r.lockId}`,
-        `  nonce   ${r.nonce}`,
-        `  tx      ${r.txHash} (block ${r.blockNumber})`,
-        `  fee     ${formatEther(r.fee)} (native, ${r.fee} wei)`,
-        `  msg id  ${r.transportId} (LayerZero guid or Wormhole VAA id)`,
-        '',
-      ].join('\n'),
-    );
   } finally {
     provider.destroy();
   }
+  const id = transportIdOf(r, src.vault, src.wormhole?.chainId);
+  const lock: LockSummary = { source: opts.chain, destination, trader: trader.address, token, symbol, decimals, amount, amountText: opts.amount, positionId, result: r, id };
+  if (opts.json !== true) process.stdout.write(formatLock(lock));
+  if (watch === undefined || timeoutMs === undefined) {
+    if (opts.json === true) process.stdout.write(`${toJson(lockJson(lock))}\n`);
+    return;
+  }
+
+  const progress = waitProgress(destination, process.stderr);
+  const credit = await waitForCredit({
+    destination: watch.client, engine: watch.engine, lockId: r.lockId, fromBlock: watch.fromBlock,
+    sinceMs: r.minedAtMs, timeoutMs, pollMs: dst.pollMs, onWaiting: progress.update,
+  });
+  progress.done();
+  if (opts.json === true) process.stdout.write(`${toJson({ ...lockJson(lock), credit: creditJson(credit) })}\n`);
+  else process.stdout.write(formatCredit(lock, credit));
+  if (credit.kind === 'timeout') {
+    throw new IsorelayError(ErrorCode.CREDIT_TIMEOUT, `no credit on ${destination} ${seconds(credit.elapsedMs)} after the lock (--timeout ${timeoutMs / 1000})`, {
+      guidance: [
+        `The lock itself is done (tx ${r.txHash} on ${opts.chain}): do not lock again; the credit follows when a relayer delivers its message.`,
+        `Where the message is and what happens next: isorelay message ${r.lockId} -c ${opts.config}`,
+        ...(credit.lastError === undefined ? [] : [`The last read of ${destination} failed: ${credit.lastError}`]),
+      ],
+    });
+  }
+  if (credit.kind === 'refunded') process.exitCode = 1; // processed, but the position was not credited
 }

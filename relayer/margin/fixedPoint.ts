@@ -39,3 +39,17 @@ export function mulDiv(x: bigint, y: bigint, d: bigint, rounding: Rounding): big
   const rounded = rounding === Rounding.Up && product % d !== 0n ? quotient + 1n : quotient;
   return u256(rounded, 'mulDiv result');
 }
+
+/** ⌊√x⌋ or ⌈√x⌉ for a uint256 x, as OpenZeppelin's Math.sqrt(x, rounding). */
+export function sqrt(x: bigint, rounding: Rounding): bigint {
+  u256(x, 'sqrt x');
+  if (x < 2n) return x;
+  // Newton's iteration from above converges to ⌊√x⌋ without overshooting below it.
+  let r = 1n << BigInt(Math.ceil(x.toString(2).length / 2));
+  for (;;) {
+    const next = (r + x / r) >> 1n;
+    if (next >= r) break;
+    r = next;
+  }
+  return rounding === Rounding.Up && r * r < x ? r + 1n : r;
+}

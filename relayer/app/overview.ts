@@ -140,11 +140,10 @@ export async function buildOverview(s: OverviewSources): Promise<Overview> {
   const now = s.now ?? Date.now();
   const expectedOf = (route: string): number => expectedDeliveryMs(config, route);
 
-  const [counts, scanned, heldRows, movingRows, deliveredRows, stuck] = await Promise.all([
+  const [counts, scanned, heldRows, deliveredRows, stuck] = await Promise.all([
     store.countsByRoute(),
     Promise.all(config.routes.map(async (r) => [r.name, (await store.getCheckpoint(scanStream(r))) ?? BigInt(config.chains[r.source]?.startBlock ?? 0) - 1n] as const)),
     store.list({ status: 'held', limit: OVERVIEW_LIMITS.held }),
-    Promise.all(MOVING_STATUSES.map((status) => store.list({ status, limit: OVERVIEW_LIMITS.pending }))),
     // Newest observed first; enough of them to find the latest deliveries among.
     store.list({ status: 'delivered', limit: OVERVIEW_LIMITS.recent * 5 }),
     findStuck(store, config, now, OVERVIEW_LIMITS.stuckPerRoute),
@@ -178,7 +177,11 @@ export async function buildOverview(s: OverviewSources): Promise<Overview> {
     };
   });
 
-  const moving = movingRows.flat().sort((a, b) => a.observedAt - b.observedAt);
+  // The oldest on their way, of every route that has any (held ones come in the same read and are
+  // left out: with more held than the margin below, a route's newer moving messages may not show).
+  const busy = routes.filter((r) => MOVING_STATUSES.some((st) => r.counts[st] > 0)).map((r) => r.route);
+  const unfinished = await Promise.all(busy.map((route) => store.unfinished(route, now + 1, OVERVIEW_LIMITS.pending + OVERVIEW_LIMITS.held)));
+  const moving = unfinished.flatMap((u) => u.rows).filter((row) => row.status !== 'held').sort((a, b) => a.observedAt - b.observedAt);
   const pending = moving.slice(0, OVERVIEW_LIMITS.pending).map((row): PendingMessage => ({
     ...summary(row, now), resumeStatus: DEFERRED.has(row.status) ? row.resumeStatus : null, attempts: row.attempts, reasonCode: row.reasonCode, reason: row.lastError,
     nextAttemptInMs: DEFERRED.has(row.status) ? Math.max(0, row.nextAttemptAt - now) : null,

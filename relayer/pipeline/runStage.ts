@@ -139,7 +139,7 @@ export async function applyResult(store: Store, events: EventBus, row: MessageRo
       if (result.to !== from) await move(result.to, { ...result.patch, lastError: null }, undefined, result.reason);
       return;
     case 'wait':
-      await move('waiting', { resumeStatus: resume, nextAttemptAt: now + waitDelayMs(retry, now - row.observedAt), lastError: result.reason }, result.code, result.reason);
+      await move('waiting', { resumeStatus: resume, nextAttemptAt: now + waitDelayMs(retry, now - row.observedAt, result.code), lastError: result.reason }, result.code, result.reason);
       return;
     case 'retry': {
       const attempts = row.attempts + 1;

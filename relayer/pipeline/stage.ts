@@ -28,14 +28,19 @@ export interface RetryPolicy {
 }
 
 /**
- * How long a waiting message waits before it is looked at again: the base delay while it is young,
- * then a twentieth of its age (a message waiting for a minute is looked at every 3 s), at most
- * `WAIT_MAX_MS` and never beyond `maxMs`. Waits count no attempt, so their pace is set by age.
+ * How long a waiting message waits before it is looked at again. A wait on work already under way
+ * (an earlier nonce of its path, its own DVN verification, a delivery not visible yet) is short:
+ * the base delay, so that a path's messages follow each other closely. Any other wait (a VAA the
+ * guardians have not signed, a full credit window, a paused route) is looked at less often as the
+ * message ages: the base delay while it is young, then a twentieth of its age (every 3 s after a
+ * minute), at most `WAIT_MAX_MS` and never beyond `maxMs`. Waits count no attempt.
  */
-export function waitDelayMs(policy: RetryPolicy, ageMs: number): number {
+export function waitDelayMs(policy: RetryPolicy, ageMs: number, code?: WaitCode): number {
+  if (code !== undefined && SHORT_WAITS.has(code)) return Math.min(policy.maxMs, policy.baseMs);
   return Math.min(policy.maxMs, WAIT_MAX_MS, Math.max(policy.baseMs, Math.floor(ageMs / 20)));
 }
 export const WAIT_MAX_MS = 10_000;
+const SHORT_WAITS: ReadonlySet<WaitCode> = new Set<WaitCode>(['nonce_order', 'dvn_verification', 'confirmation']);
 
 /** Exponential backoff with ±20 % jitter, so that retries of many messages do not align. */
 export function backoffMs(policy: RetryPolicy, attempts: number, random: () => number = Math.random): number {

@@ -61,11 +61,20 @@ describe('applyResult', () => {
     const store = await fresh();
     const slow = { baseMs: 100, maxMs: 300_000, maxAttempts: 3 };
     // Observed at 0: at 60 s of age it is looked at again 3 s later; at an hour, 10 s later.
-    await applyResult(store, new EventBus(), await current(store), { kind: 'wait', code: 'nonce_order', reason: 'x' }, slow, 60_000, null);
+    await applyResult(store, new EventBus(), await current(store), { kind: 'wait', code: 'vaa_unsigned', reason: 'x' }, slow, 60_000, null);
     assert.equal((await current(store)).nextAttemptAt, 63_000);
-    await applyResult(store, new EventBus(), await current(store), { kind: 'wait', code: 'nonce_order', reason: 'x' }, slow, 3_600_000, null);
+    await applyResult(store, new EventBus(), await current(store), { kind: 'wait', code: 'vaa_unsigned', reason: 'x' }, slow, 3_600_000, null);
     const row = await current(store);
     assert.deepEqual([row.status, row.nextAttemptAt, row.attempts, row.resumeStatus], ['waiting', 3_610_000, 0, 'finalized']);
+  });
+
+  it('keeps a wait on work under way short however old the message (a path\'s nonces follow each other closely)', async () => {
+    const store = await fresh();
+    const slow = { baseMs: 100, maxMs: 300_000, maxAttempts: 3 };
+    for (const code of ['nonce_order', 'dvn_verification', 'confirmation'] as const) {
+      await applyResult(store, new EventBus(), await current(store), { kind: 'wait', code, reason: 'x' }, slow, 3_600_000, null);
+      assert.equal((await current(store)).nextAttemptAt, 3_600_100, code);
+    }
   });
 
   it('gives every outcome its code and clears it when the message moves on', async () => {

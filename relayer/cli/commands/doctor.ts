@@ -1,5 +1,6 @@
-// `isorelay doctor -c FILE [--json]`: runs the checks of app/doctor.ts and prints one ✓/✗/! line per
-// check, grouped per chain (or the report as JSON); exits 1 when any check fails (warnings do not).
+// `isorelay doctor -c FILE [--json]`: runs the checks of app/doctor.ts (one file per concern in
+// app/doctor/) and prints one ✓/✗/! line per check, grouped per chain (or the report as JSON);
+// exits 1 when any check fails (warnings do not).
 import { runDoctor, type DoctorCheck } from '../../app/doctor.js';
 import { loadConfig } from '../../config/load.js';
 

@@ -49,7 +49,7 @@ library OptionsMath {
     }
 
     /// The strategy's payoff to the trader at expiry price s (USD 1e18): Σ sign·size·intrinsic(s),
-    /// each long leg rounded down, each short leg's liability rounded up.
+    /// exact, rounded down once (longs' gains down, shorts' liabilities up; see _value).
     function payoff(Leg[] memory legs, uint256 s) internal pure returns (int256) {
         check(legs);
         return _payoff(legs, s);
@@ -83,7 +83,7 @@ library OptionsMath {
     }
 
     /// Conservative value to the trader at s with volatility σ and t seconds to expiry: longs at
-    /// intrinsic (rounded down), shorts at intrinsic + timeValueBound(s, σ, t) (rounded up).
+    /// intrinsic, shorts at intrinsic + timeValueBound(s, σ, t), the net rounded down once.
     /// Equals payoff when t == 0.
     function value(Leg[] memory legs, uint256 s, uint256 sigma, uint256 t) internal pure returns (int256) {
         check(legs);
@@ -181,17 +181,19 @@ library OptionsMath {
         return _value(legs, s, 0);
     }
 
-    /// Longs: size·intrinsic rounded down; shorts: size·(intrinsic + extra) rounded up, subtracted.
-    function _value(Leg[] memory legs, uint256 s, uint256 extra) private pure returns (int256 total) {
+    /// Σ long size·intrinsic − Σ short size·(intrinsic + extra), exact in 1e36, then rounded DOWN once
+    /// (toward −∞): a gain rounds down, a liability up. One rounding of the net, not one per leg, so
+    /// the computed payoff is the floor of a piecewise-linear function and its minimum over any range
+    /// is at a breakpoint (per-leg rounding lets a covered spread's flat payoff dip 1 wei between them).
+    function _value(Leg[] memory legs, uint256 s, uint256 extra) private pure returns (int256) {
+        int256 total = 0;
         for (uint256 i = 0; i < legs.length; i++) {
             Leg memory leg = legs[i];
-            uint256 intrinsic = _intrinsic(leg, s);
-            if (leg.isLong) {
-                total += SafeCast.toInt256(Math.mulDiv(leg.size, intrinsic, WAD));
-            } else {
-                total -= SafeCast.toInt256(Math.mulDiv(leg.size, intrinsic + extra, WAD, Math.Rounding.Ceil));
-            }
+            if (leg.isLong) total += SafeCast.toInt256(leg.size * _intrinsic(leg, s));
+            else total -= SafeCast.toInt256(leg.size * (_intrinsic(leg, s) + extra));
         }
+        int256 quotient = total / int256(WAD);
+        return total % int256(WAD) < 0 ? quotient - 1 : quotient;
     }
 
     function _intrinsic(Leg memory leg, uint256 s) private pure returns (uint256) {

@@ -67,22 +67,28 @@ export function intrinsic(leg: OptionLeg, s: bigint): bigint {
   return leg.strike > s ? leg.strike - s : 0n;
 }
 
-/** Longs: size·intrinsic rounded down; shorts: size·(intrinsic + extra) rounded up, subtracted. */
+/**
+ * Σ long size·intrinsic − Σ short size·(intrinsic + extra), exact in 1e36, rounded DOWN once
+ * (toward −∞): a gain rounds down, a liability up. One rounding of the net, not one per leg, so the
+ * payoff is the floor of a piecewise-linear function and its minimum over a range is at a breakpoint
+ * (rounded per leg, a covered spread's flat payoff dips 1 wei between strikes: docs/options.md).
+ */
 function valueWith(legs: readonly OptionLeg[], s: bigint, extra: bigint): bigint {
   u256(s, 'price');
   let total = 0n;
   for (const leg of legs) {
     if (leg.isLong) {
-      total = i256(total + i256(mulDiv(leg.size, intrinsic(leg, s), WAD, Rounding.Down), 'long leg payoff'), 'payoff');
+      total = i256(total + i256(u256(leg.size * intrinsic(leg, s), 'size·intrinsic'), 'long leg payoff'), 'payoff');
     } else {
-      const owed = mulDiv(leg.size, u256(intrinsic(leg, s) + extra, 'intrinsic + time value'), WAD, Rounding.Up);
+      const owed = u256(leg.size * u256(intrinsic(leg, s) + extra, 'intrinsic + time value'), 'size·(intrinsic + time value)');
       total = i256(total - i256(owed, 'short leg liability'), 'payoff');
     }
   }
-  return total;
+  const quotient = total / WAD;
+  return total % WAD < 0n ? quotient - 1n : quotient;
 }
 
-/** The payoff to the trader at expiry price s: longs rounded down, each short's liability rounded up. */
+/** The payoff to the trader at expiry price s: the exact net, rounded down once (gains down, liabilities up). */
 export function payoff(legs: readonly OptionLeg[], s: bigint): bigint {
   checkLegs(legs);
   return valueWith(legs, s, 0n);
@@ -122,7 +128,7 @@ export function timeValueBound(s: bigint, sigma: bigint, t: bigint): bigint {
   return mulDiv(u256(s * u256(sigma, 'sigma'), 's·sigma'), u256(rootT * INV_SQRT_2PI, '√t·1/√(2π)'), WAD * WAD * WAD, Rounding.Up);
 }
 
-/** Longs at intrinsic (down), shorts at intrinsic + timeValueBound(s, σ, t) (up). payoff when t = 0. */
+/** Longs at intrinsic, shorts at intrinsic + timeValueBound(s, σ, t), the net rounded down. payoff when t = 0. */
 export function value(legs: readonly OptionLeg[], s: bigint, sigma: bigint, t: bigint): bigint {
   checkLegs(legs);
   return valueWith(legs, s, timeValueBound(s, sigma, t));

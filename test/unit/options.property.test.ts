@@ -102,10 +102,10 @@ describe('options maths properties', function () {
     fc.assert(
       fc.property(scenarioArb, ({ legs, premium, s0, sigma, t, params }) => {
         const margin = scenarioLoss(legs, premium, s0, sigma, t, params);
-        const { worst, magnitude } = blackScholesWorstLoss(legs, premium, s0, sigma, t, params);
-        // A few wei of fixed-point rounding, and the float's own error (about 1e-16 of the largest
-        // term, summed over a few operations per leg).
-        const tolerance = 4 + magnitude * 1e-13;
+        const { worst, magnitude, scale } = blackScholesWorstLoss(legs, premium, s0, sigma, t, params);
+        // A few wei of fixed-point rounding, and the float's own error: about 1e-16 of the largest
+        // number it handles, size·S and size·K before S·N(d1) − K·N(d2) cancels, over a few operations per leg.
+        const tolerance = 4 + scale * 1e-13;
         assert.ok(Number(margin) >= worst - tolerance, `scenarioLoss ${margin} below Black–Scholes' ${worst} (tolerance ${tolerance})`);
         if (worst > 0 && Number(margin) - worst < magnitude / 100) tight += 1;
       }),
@@ -187,9 +187,10 @@ function blackScholes(isCall: boolean, s: number, k: number, sigma: number, year
 
 /**
  * The worst of premium − Σ sign·size·BS over the grid scenarioLoss uses (the same prices, σ·(1 ± Y)
- * in floats), in wei; `magnitude` is the largest term in wei, for the float's error.
+ * in floats), in wei; `magnitude` is the largest term and `scale` the largest size·(S + K) or the
+ * premium, in wei: what the float's rounding error is proportional to.
  */
-function blackScholesWorstLoss(legs: OptionLeg[], premium: bigint, s0: bigint, sigma: bigint, t: bigint, p: ScenarioParams): { worst: number; magnitude: number } {
+function blackScholesWorstLoss(legs: OptionLeg[], premium: bigint, s0: bigint, sigma: bigint, t: bigint, p: ScenarioParams): { worst: number; magnitude: number; scale: number } {
   const usd = (x: bigint) => Number(x) / 1e18;
   const years = Number(t) / Number(YEAR);
   const prices: bigint[] = [s0];
@@ -200,14 +201,16 @@ function blackScholesWorstLoss(legs: OptionLeg[], premium: bigint, s0: bigint, s
   const vols = [usd(sigma) * (1 + Number(p.volShockBps) / 10_000), Math.max(0, usd(sigma) * (1 - Number(p.volShockBps) / 10_000))];
   let worst = 0;
   let magnitude = Math.abs(usd(premium));
+  let scale = magnitude;
   for (const s of prices) for (const v of vols) {
     let total = 0;
     for (const leg of legs) {
       const term = usd(leg.size) * blackScholes(leg.isCall, usd(s), usd(leg.strike), v, years);
       magnitude = Math.max(magnitude, Math.abs(term));
+      scale = Math.max(scale, usd(leg.size) * (usd(s) + usd(leg.strike)));
       total += leg.isLong ? term : -term;
     }
     worst = Math.max(worst, usd(premium) - total);
   }
-  return { worst: worst * 1e18, magnitude: magnitude * 1e18 };
+  return { worst: worst * 1e18, magnitude: magnitude * 1e18, scale: scale * 1e18 };
 }

@@ -6,6 +6,7 @@
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ONE, Q } from './rational.js';
 
 export const marginVectorsPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'vectors', 'margin.json');
 
@@ -63,52 +64,8 @@ export interface MarginVectors {
   liquidation: LiquidationVector[];
 }
 
-const ONE = 10n ** 18n;
 const MAX256 = 2n ** 256n - 1n;
 
-/** An exact rational n/d with d > 0. */
-class Q {
-  readonly n: bigint;
-  readonly d: bigint;
-  constructor(n: bigint, d = 1n) {
-    if (d === 0n) throw new Error('zero denominator');
-    this.n = d < 0n ? -n : n;
-    this.d = d < 0n ? -d : d;
-  }
-  /** A 1e18 fixed-point integer as the real number it stands for. */
-  static wad(x: bigint): Q {
-    return new Q(x, ONE);
-  }
-  add(o: Q): Q {
-    return new Q(this.n * o.d + o.n * this.d, this.d * o.d);
-  }
-  sub(o: Q): Q {
-    return new Q(this.n * o.d - o.n * this.d, this.d * o.d);
-  }
-  mul(o: Q): Q {
-    return new Q(this.n * o.n, this.d * o.d);
-  }
-  div(o: Q): Q {
-    return new Q(this.n * o.d, this.d * o.n);
-  }
-  sign(): number {
-    return this.n > 0n ? 1 : this.n < 0n ? -1 : 0;
-  }
-  floor(): bigint {
-    const q = this.n / this.d;
-    return this.n < 0n && q * this.d !== this.n ? q - 1n : q;
-  }
-  ceil(): bigint {
-    return -new Q(-this.n, this.d).floor();
-  }
-  /** The 1e18 fixed-point integer just below (toward −∞) / above (toward +∞) this real number. */
-  wadFloor(): bigint {
-    return this.mul(new Q(ONE)).floor();
-  }
-  wadCeil(): bigint {
-    return this.mul(new Q(ONE)).ceil();
-  }
-}
 
 function reference(input: MarginVectorInput): MarginVectorExpected {
   const q = Q.wad(BigInt(input.size));

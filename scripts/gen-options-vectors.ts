@@ -7,6 +7,7 @@
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ONE, Q } from './rational.js';
 
 export const optionsVectorsPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'test', 'vectors', 'options.json');
 
@@ -87,52 +88,9 @@ export interface OptionsVectors {
   ewma: EwmaVector[];
 }
 
-const ONE = 10n ** 18n;
 const YEAR_SECONDS = 31_536_000n;
 const e18 = (units: number | bigint): bigint => BigInt(units) * ONE;
 
-/** An exact rational n/d with d > 0. */
-class Q {
-  readonly n: bigint;
-  readonly d: bigint;
-  constructor(n: bigint, d = 1n) {
-    if (d === 0n) throw new Error('zero denominator');
-    this.n = d < 0n ? -n : n;
-    this.d = d < 0n ? -d : d;
-  }
-  static wad(x: bigint): Q {
-    return new Q(x, ONE);
-  }
-  add(o: Q): Q {
-    return new Q(this.n * o.d + o.n * this.d, this.d * o.d);
-  }
-  sub(o: Q): Q {
-    return new Q(this.n * o.d - o.n * this.d, this.d * o.d);
-  }
-  mul(o: Q): Q {
-    return new Q(this.n * o.n, this.d * o.d);
-  }
-  div(o: Q): Q {
-    return new Q(this.n * o.d, this.d * o.n);
-  }
-  cmp(o: Q): number {
-    const x = this.n * o.d - o.n * this.d;
-    return x > 0n ? 1 : x < 0n ? -1 : 0;
-  }
-  floor(): bigint {
-    const q = this.n / this.d;
-    return this.n < 0n && q * this.d !== this.n ? q - 1n : q;
-  }
-  ceil(): bigint {
-    return -new Q(-this.n, this.d).floor();
-  }
-  wadFloor(): bigint {
-    return this.mul(new Q(ONE)).floor();
-  }
-  wadCeil(): bigint {
-    return this.mul(new Q(ONE)).ceil();
-  }
-}
 
 const ZERO = new Q(0n);
 

@@ -6,6 +6,8 @@
 //   engine/EngineSettlement.sol   withdraw, close, settle, sendQueued: the only code that sends
 //                                 RELEASE/SEIZE, always paid by its caller
 //   engine/EngineLiquidation.sol  liquidate: what it owes a source is queued for anyone to send
+//   engine/EngineOptions.sol      options strategies: open on a signed quote, settle at expiry,
+//                                 liquidate the uncovered (docs/options.md)
 // The modules run by delegatecall on this contract's storage and are reached through its address
 // (contracts-abi/IsolatedMarginEngine.json lists their functions too).
 // Credit: accepts a CREDIT only from the registered vault of its source chain, once per lockId.
@@ -30,6 +32,9 @@ interface IEngineModule {
 /// @dev EngineState must stay the FIRST base: its variables then sit at the same slots here as in
 /// the modules that run on this storage by delegatecall.
 contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
+    /// @dev The scenario grid's price steps each side at most: bounds the gas of a scenario margin.
+    uint8 private constant MAX_SCENARIO_STEPS = 20;
+
     /// @notice The module that runs each routed function (set once, at construction).
     mapping(bytes4 => address) public moduleOf;
 
@@ -117,8 +122,38 @@ contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
         if (uint256(config.spreadBps) * 1e14 >= config.imr - config.mmr || (config.maxPrice != 0 && config.maxPrice <= config.minPrice)) revert InvalidConfig();
         // A penalty at or above the maintenance rate could never bring a position back: no partial liquidation.
         if (uint256(config.penaltyBps) * 1e14 >= config.mmr || config.keeperShareBps > BPS) revert InvalidConfig();
+        OptionsConfig storage o = optionsConfigs[market];
+        _checkScaledRates(config.imr, config.spreadBps, config.penaltyBps, o.sigmaRef, o.mmrMin, o.mmrMax);
         markets[market] = config;
         emit MarketSet(market, config);
+    }
+
+    /// @notice A market's options (docs/options.md): quoter 0 stops new strategies (open ones still
+    /// settle and liquidate). σ within [volMin, volMax]; maintenance's scenario below the initial's.
+    function setOptionsConfig(bytes32 market, OptionsConfig calldata config) external onlyOwner {
+        if (config.maxExpiry == 0 || config.scenarioSteps == 0 || config.scenarioSteps > MAX_SCENARIO_STEPS) revert InvalidConfig();
+        if (config.scenarioBps >= BPS || config.maintenanceScenarioBps >= config.scenarioBps || config.volShockBps >= BPS) revert InvalidConfig();
+        if (config.volMin == 0 || config.sigma < config.volMin || config.sigma > config.volMax) revert InvalidConfig();
+        Market storage m = markets[market];
+        if (m.mmr == 0) revert InvalidConfig();
+        _checkScaledRates(m.imr, m.spreadBps, m.penaltyBps, config.sigmaRef, config.mmrMin, config.mmrMax);
+        optionsConfigs[market] = config;
+        emit OptionsConfigSet(market, config);
+    }
+
+    /// @notice Who may post markets' volatility (the keeper's key) besides the owner.
+    function setVolUpdater(address updater) external onlyOwner {
+        volUpdater = updater;
+        emit VolUpdaterSet(updater);
+    }
+
+    /// @notice The vol updater, or the owner, sets a market's volatility within its [volMin, volMax].
+    function setVolatility(bytes32 market, uint256 sigma) external {
+        if (msg.sender != volUpdater && msg.sender != owner()) revert NotVolUpdater(msg.sender);
+        OptionsConfig storage c = optionsConfigs[market];
+        if (c.volMax == 0 || sigma < c.volMin || sigma > c.volMax) revert VolatilityOutOfBounds(sigma, c.volMin, c.volMax);
+        c.sigma = uint64(sigma);
+        emit VolatilitySet(market, sigma, msg.sender);
     }
 
     function setReturnRoute(uint64 chainId, ReturnRoute calldata route) external onlyOwner {
@@ -271,6 +306,17 @@ contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
     }
 
     // ---------------------------------------------------------------- internals
+
+    /// @dev With σ_ref set, the scaled maintenance rate stays in [mmrMin, mmrMax]: above the penalty
+    /// (a partial liquidation must be able to restore a position) and below imr less the spread
+    /// (a position must not open already liquidatable).
+    function _checkScaledRates(uint256 imr, uint256 spreadBps, uint256 penaltyBps, uint256 sigmaRef, uint256 mmrMin, uint256 mmrMax)
+        private
+        pure
+    {
+        if (sigmaRef == 0) return;
+        if (mmrMin > mmrMax || mmrMin <= penaltyBps * 1e14 || spreadBps * 1e14 + mmrMax >= imr) revert InvalidConfig();
+    }
 
     function _refundOf(MarginMessages.Message memory m, uint64 srcChainId) private pure returns (Settlement memory) {
         return Settlement(srcChainId, MarginMessages.RELEASE, m.trader, m.positionId, m.token, m.amount, bytes32(0), 0);

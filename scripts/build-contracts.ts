@@ -31,7 +31,7 @@ export interface StorageEntry {
  * artifact's ABI also lists the modules' functions, so that callers see one contract.
  */
 export const COMPOSED: Readonly<Record<string, readonly string[]>> = {
-  IsolatedMarginEngine: ['EngineTrading', 'EngineSettlement', 'EngineLiquidation'],
+  IsolatedMarginEngine: ['EngineTrading', 'EngineSettlement', 'EngineLiquidation', 'EngineOptions'],
 };
 
 /** Functions a module has for the engine only (never routed). */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-// The engine's liquidation module: a position that breaches its maintenance margin at the
-// conservative end of an attested price range is brought back above it by a partial close where
-// one can (MarginMath.liquidationPlan), otherwise closed whole. A bounded penalty goes to the keeper
+// The engine's liquidation module: a perpetual position that breaches its maintenance margin (at the
+// volatility-scaled rate, EngineState._maintenanceRate) at the conservative end of an attested price
+// range is brought back above it by a partial close where one can (MarginMath.liquidationPlan),
+// otherwise closed whole. A bounded penalty goes to the keeper
 // (claimable) and the insurance fund; the rest goes back to the trader; a deficit below zero is
 // covered by the destination insurance or recorded as bad debt. What a liquidation owes its source
 // chain is queued (sent by whoever pays the fee: the keeper), so that no liquidation ever waits
@@ -10,14 +11,10 @@ pragma solidity ^0.8.22;
 
 import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 import {MarginMath} from "../libraries/MarginMath.sol";
-import {MarginMessages} from "../libraries/MarginMessages.sol";
 import {PriceAttestation} from "../interfaces/IPriceAttestations.sol";
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {EngineState} from "./EngineState.sol";
 
 contract EngineLiquidation is EngineState, ReentrancyGuard {
-    using SafeERC20 for IERC20;
     /// @notice The functions the engine routes here.
     function selectors() external pure returns (bytes4[] memory s) {
         s = new bytes4[](2);
@@ -30,12 +27,13 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
     /// for this market, signed by the attester quorum (signatures sorted by signer) and near this
     /// chain's own oracle. The whole collateral is SEIZEd: the SEIZE is queued for anyone to send.
     function liquidate(bytes32 positionKey, PriceAttestation calldata a, bytes[] calldata signatures) external nonReentrant {
+        _requireNoStrategy(positionKey);
         Position storage p = positions[positionKey];
         if (p.size == 0) revert NothingToLiquidate();
         if (a.market != p.market) revert WrongMarket(p.market, a.market);
         bytes32 digest = _checkAttestation(a, markets[p.market], signatures);
         uint256 price = p.side == MarginMath.Side.Long ? a.high : a.low;
-        _requireBreach(positionKey, markets[p.market].mmr, price);
+        _requireBreach(positionKey, _maintenanceRate(p.market), price);
         _liquidate(positionKey, price, digest);
     }
 
@@ -47,14 +45,14 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
         nonReentrant
         returns (uint256 count)
     {
-        Market storage m = markets[a.market];
-        bytes32 digest = _checkAttestation(a, m, signatures);
+        bytes32 digest = _checkAttestation(a, markets[a.market], signatures);
+        uint256 mmr = _maintenanceRate(a.market);
         for (uint256 i; i < keys.length; i++) {
             Position storage p = positions[keys[i]];
             if (p.size == 0 || p.market != a.market) continue;
             uint256 price = p.side == MarginMath.Side.Long ? a.high : a.low;
             MarginMath.Account memory acct = _account(keys[i]);
-            if (MarginMath.equity(acct, price) >= _toInt(MarginMath.maintenanceMargin(acct.position, m.mmr, price))) continue;
+            if (MarginMath.equity(acct, price) >= _toInt(MarginMath.maintenanceMargin(acct.position, mmr, price))) continue;
             _liquidate(keys[i], price, digest);
             count++;
         }
@@ -68,9 +66,9 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
     }
 
     function _liquidate(bytes32 key, uint256 price, bytes32 digest) private {
-        Position storage p = positions[key];
-        Market storage m = markets[p.market];
-        (uint256 closeSize, uint256 penalty, bool full) = MarginMath.liquidationPlan(_account(key), m.mmr, uint256(m.penaltyBps) * 1e14, price);
+        bytes32 market = positions[key].market;
+        (uint256 closeSize, uint256 penalty, bool full) =
+            MarginMath.liquidationPlan(_account(key), _maintenanceRate(market), uint256(markets[market].penaltyBps) * 1e14, price);
         if (full) _liquidateAll(key, price, digest, penalty);
         else _liquidatePart(key, price, digest, closeSize, penalty);
     }
@@ -103,47 +101,5 @@ contract EngineLiquidation is EngineState, ReentrancyGuard {
         if (eq < 0) _coverDeficit(key, p.market, uint256(-eq));
         emit PositionLiquidated(key, p.market, price, digest, seized + toKeeper);
         emit PositionChanged(key, traderOf[key], positionIdOf[key], p.market);
-    }
-
-    /// @dev Queues the RELEASE of what the trader keeps, in its collateral up to what is held (any
-    /// realized profit beyond that from the settlement pool), and the SEIZE of the rest; returns it.
-    function _closeAll(bytes32 key, Position memory p, uint256 keeps, uint256 price) private returns (uint256 seized) {
-        bytes32 ck = collateralKeyOf(p.srcChainId, p.token);
-        uint256 held = collateral[key][ck];
-        uint256 scale = _scaleOf(p.srcChainId, p.token);
-        uint256 released = keeps / scale < held ? keeps / scale : held;
-        seized = held - released;
-        collateral[key][ck] = 0;
-        if (released > 0) _queue(_settlementOf(key, p, MarginMessages.RELEASE, released, 0));
-        if (seized > 0) _queue(_settlementOf(key, p, MarginMessages.SEIZE, seized, price));
-        _settleProfit(key, traderOf[key], keeps > released * scale ? (keeps - released * scale) / 10 ** (18 - settlementDecimals) : 0);
-        _removeOpenInterest(p.market, p.side, p.size);
-        delete positions[key];
-    }
-
-    /// @dev The keeper's share of the penalty, in collateral units (rounded down), moved out of the
-    /// position's collateral into the caller's claimable rewards on the collateral's chain.
-    function _rewardKeeper(bytes32 key, Position storage p, uint256 penalty) private returns (uint256 units) {
-        units = (penalty * markets[p.market].keeperShareBps / BPS) / _scaleOf(p.srcChainId, p.token);
-        bytes32 ck = collateralKeyOf(p.srcChainId, p.token);
-        if (units > collateral[key][ck]) units = collateral[key][ck];
-        if (units == 0) return 0;
-        collateral[key][ck] -= units;
-        keeperRewards[msg.sender][p.srcChainId][p.token] += units;
-        emit LiquidationPenalty(key, msg.sender, penalty, units);
-    }
-
-
-    /// @dev The attester quorum, freshness and form are PriceAttestations' checks; the deviation
-    /// from this chain's own oracle is the engine's second check on chain.
-    function _checkAttestation(PriceAttestation calldata a, Market storage m, bytes[] calldata signatures)
-        private
-        view
-        returns (bytes32 digest)
-    {
-        digest = attestations.verify(a, signatures, m.maxAttestationAge, m.minAttestedChains);
-        uint256 own = _oraclePrice(a.market);
-        uint256 gap = own > a.median ? own - a.median : a.median - own;
-        if (gap * BPS > a.median * m.maxDeviationBps) revert OracleDeviation(own, a.median);
     }
 }

@@ -69,6 +69,8 @@ contract EngineSettlement is EngineState, ReentrancyGuard {
     /// initial margin is measured at today's price, and an open position keeps some collateral.
     function withdraw(uint256 positionId, uint256 amount) external payable nonReentrant paidByCaller {
         bytes32 key = _positionKeyOf(msg.sender, positionId);
+        // An open strategy's collateral is bound until it settles or is liquidated (EngineOptions).
+        _requireNoStrategy(key);
         Position storage p = positions[key];
         bytes32 ck = collateralKeyOf(p.srcChainId, p.token);
         uint256 held = collateral[key][ck];
@@ -93,6 +95,7 @@ contract EngineSettlement is EngineState, ReentrancyGuard {
     /// msg.value), profit beyond the collateral is paid here from the settlement pool.
     function close(uint256 positionId) external payable nonReentrant paidByCaller {
         bytes32 key = _positionKeyOf(msg.sender, positionId);
+        _requireNoStrategy(key);
         Position storage p = positions[key];
         if (p.srcChainId == 0) revert NoCollateral();
         uint256 price;
@@ -106,6 +109,8 @@ contract EngineSettlement is EngineState, ReentrancyGuard {
     /// never close it): the loss and fees are SEIZEd, the rest RELEASEd to the trader, the caller
     /// paying the messaging fees.
     function settle(bytes32 positionKey) external payable nonReentrant paidByCaller {
+        // A debit strategy leaves the position flat with a realized loss: only settleExpired settles it.
+        _requireNoStrategy(positionKey);
         Position storage p = positions[positionKey];
         if (p.srcChainId == 0 || p.size != 0 || p.realizedPnl >= 0 || p.realizedPnl - _toInt(p.fees) >= 0) revert NothingToSettle();
         _settleClosed(positionKey, p.market != bytes32(0) ? _oraclePrice(p.market) : 0);

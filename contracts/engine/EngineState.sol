@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The engine's state, shared by the engine and its modules. The engine (IsolatedMarginEngine:
-// admin, credits) runs its modules (EngineTrading, EngineSettlement, EngineLiquidation) by
-// delegatecall, so all of them must see the same storage: EngineState is the FIRST base of each,
+// admin, credits) runs its modules (EngineTrading, EngineSettlement, EngineLiquidation,
+// EngineOptions) by delegatecall, so all of them must see the same storage: EngineState is the FIRST base of each,
 // which puts its variables at the same slots in all of them (checked by test/unit/engine-layout).
 // Everything a module needs to read or write lives here; nothing a module declares may hold state.
 // Internal functions compile only into the contracts that call them.
@@ -12,9 +12,10 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MarginMath} from "../libraries/MarginMath.sol";
 import {MarginMessages} from "../libraries/MarginMessages.sol";
+import {OptionsMath} from "../libraries/OptionsMath.sol";
 import {IWormhole} from "../interfaces/IWormhole.sol";
 import {AggregatorV3Interface} from "../interfaces/AggregatorV3Interface.sol";
-import {IPriceAttestations} from "../interfaces/IPriceAttestations.sol";
+import {IPriceAttestations, PriceAttestation} from "../interfaces/IPriceAttestations.sol";
 
 abstract contract EngineState {
     using SafeERC20 for IERC20;
@@ -89,6 +90,41 @@ abstract contract EngineState {
         uint256 amount;
         bytes32 market;
         uint256 price;
+    }
+
+    /// @notice One options leg as stored: OptionsMath.Leg packed in one slot (strike and size at most
+    /// MAX_OPTION_AMOUNT, checked when the strategy opens).
+    struct StoredLeg {
+        bool isCall;
+        bool isLong;
+        uint120 strike; // USD per unit, 1e18
+        uint120 size; // asset units, 1e18
+    }
+
+    /// @notice The options strategy a position holds (docs/options.md); `expiry` 0: none.
+    struct Strategy {
+        bytes32 market;
+        int128 premium; // USD 1e18 the trader paid for it (< 0: a credit received)
+        uint64 expiry; // unix seconds
+        bool definedRisk; // every short covered: never liquidated
+        StoredLeg[] legs;
+    }
+
+    /// @notice A market's options: who quotes premiums, how far out strategies may expire, its
+    /// volatility and the scenario margin's grid; σ and rates 1e18 (0.8e18 = 80 %).
+    struct OptionsConfig {
+        address quoter; // the market maker's EIP-712 signer; 0: no strategy opens
+        uint32 maxExpiry; // seconds from the open
+        uint16 scenarioBps; // initial margin's price shock
+        uint16 maintenanceScenarioBps; // maintenance's, below scenarioBps
+        uint16 volShockBps; // the scenarios' volatility shock
+        uint8 scenarioSteps; // price steps each side of the centre
+        uint64 sigma; // the market's annualised volatility, within [volMin, volMax]
+        uint64 sigmaRef; // the volatility at which perps keep their mmr; 0: mmr is not scaled
+        uint64 volMin;
+        uint64 volMax;
+        uint64 mmrMin; // bounds of the scaled maintenance rate
+        uint64 mmrMax;
     }
 
     // ---------------------------------------------------------------- credit path
@@ -174,6 +210,17 @@ abstract contract EngineState {
     /// @notice Checks attestations against the attester set.
     IPriceAttestations public attestations;
 
+    // ---------------------------------------------------------------- options (appended: never reorder what is above)
+
+    /// @notice The open options strategy of each positionKey (read with strategyOf).
+    mapping(bytes32 => Strategy) internal strategies;
+    /// @notice Per market (read with optionsConfig).
+    mapping(bytes32 => OptionsConfig) internal optionsConfigs;
+    /// @notice Quote nonces already used (read with quoteNonceUsed): each signed quote opens once.
+    mapping(bytes32 => bool) internal usedQuoteNonces;
+    /// @notice May set a market's volatility within its bounds (the keeper's key), besides the owner.
+    address public volUpdater;
+
     error InvalidSource();
     error UnsupportedKind(uint8 kind);
     error OriginMismatch();
@@ -211,6 +258,23 @@ abstract contract EngineState {
     error UnknownFunction(bytes4 selector);
     error EnginePaused();
     error NotPauser(address caller);
+    error StrategyOpen(bytes32 positionKey);
+    error NoStrategy(bytes32 positionKey);
+    error PerpOpen(bytes32 positionKey);
+    error OptionsDisabled(bytes32 market);
+    error InvalidExpiry(uint64 expiry, uint256 latest);
+    error InvalidLegCount(uint256 count);
+    error InvalidLeg(uint256 index);
+    error InvalidPremium(int256 premium);
+    error QuoteExpired(uint64 deadline);
+    error QuoteNonceUsed(bytes32 nonce);
+    error InvalidQuoteSignature(address signer);
+    error NotExpired(uint64 expiry);
+    error StrategyExpired(uint64 expiry);
+    error AttestationBeforeExpiry(uint64 timestamp, uint64 expiry);
+    error DefinedRiskStrategy(bytes32 positionKey);
+    error NotVolUpdater(address caller);
+    error VolatilityOutOfBounds(uint256 sigma, uint256 volMin, uint256 volMax);
 
     event SourceRegistered(uint32 indexed lzEid, uint64 indexed chainId, address vault);
     event WormholeSourceRegistered(uint16 indexed wormholeChainId, uint64 indexed chainId, address vault);
@@ -254,6 +318,24 @@ abstract contract EngineState {
     event CreditRefunded(bytes32 indexed lockId, uint64 indexed srcChainId, address indexed trader, address token, uint256 amount);
     /// @notice A settlement owed and not yet sent: anyone may send it with sendQueued(id, s), paying its fee.
     event SettlementQueued(uint256 indexed id, uint64 indexed dstChainId, Settlement s);
+    event OptionsConfigSet(bytes32 indexed market, OptionsConfig config);
+    event VolUpdaterSet(address indexed updater);
+    event VolatilitySet(bytes32 indexed market, uint256 sigma, address by);
+    /// @notice A strategy opened on a quote: `requirement` USD is what its margin had to cover (its
+    /// maximum loss when defined-risk, else the initial scenario margin).
+    event StrategyOpened(
+        bytes32 indexed positionKey,
+        bytes32 indexed market,
+        uint64 expiry,
+        int256 premium,
+        bytes32 legsHash,
+        bool definedRisk,
+        uint256 requirement
+    );
+    /// @notice An expired strategy settled at `price` (the worst for the trader in the attested range), paying `payoff`.
+    event StrategySettled(bytes32 indexed positionKey, uint256 price, int256 payoff);
+    /// @notice An uncovered strategy closed below maintenance at `price`, realizing `value` and charging `penalty` USD.
+    event StrategyLiquidated(bytes32 indexed positionKey, bytes32 indexed market, uint256 price, bytes32 attestation, int256 value, uint256 penalty);
     event SettlementSent(
         bytes32 indexed messageId,
         uint64 indexed dstChainId,
@@ -273,6 +355,32 @@ abstract contract EngineState {
 
     function collateralKeyOf(uint64 srcChainId, address token) internal pure returns (bytes32) {
         return keccak256(abi.encode(srcChainId, token));
+    }
+
+    /// @dev While a strategy is open, its collateral backs it: nothing may trade, release or settle the position.
+    function _requireNoStrategy(bytes32 key) internal view {
+        if (strategies[key].expiry != 0) revert StrategyOpen(key);
+    }
+
+    /// @dev The maintenance rate of a market's perpetuals: its mmr scaled by the volatility
+    /// (clamp(mmr·σ/σ_ref, mmrMin, mmrMax), rounded up), or mmr itself while σ_ref is 0.
+    function _maintenanceRate(bytes32 market) internal view returns (uint256) {
+        OptionsConfig storage c = optionsConfigs[market];
+        return OptionsMath.scaledRate(markets[market].mmr, c.sigma, c.sigmaRef, c.mmrMin, c.mmrMax);
+    }
+
+    /// @dev The attester quorum, freshness and form are PriceAttestations' checks; the deviation
+    /// from this chain's own oracle is the engine's second check on chain. Liquidations and the
+    /// settlement of expired strategies take prices only through here.
+    function _checkAttestation(PriceAttestation calldata a, Market storage m, bytes[] calldata signatures)
+        internal
+        view
+        returns (bytes32 digest)
+    {
+        digest = attestations.verify(a, signatures, m.maxAttestationAge, m.minAttestedChains);
+        uint256 own = _oraclePrice(a.market);
+        uint256 gap = own > a.median ? own - a.median : a.median - own;
+        if (gap * BPS > a.median * m.maxDeviationBps) revert OracleDeviation(own, a.median);
     }
 
     /// @dev The margin account of a position as MarginMath sees it (stable collateral in USD 1e18,
@@ -460,6 +568,35 @@ abstract contract EngineState {
             market: kind == MarginMessages.SEIZE ? p.market : bytes32(0),
             price: kind == MarginMessages.SEIZE ? price : 0
         });
+    }
+
+    /// @dev Queues the RELEASE of what the trader keeps, in its collateral up to what is held (any
+    /// realized profit beyond that from the settlement pool), and the SEIZE of the rest; returns it.
+    /// The position is gone afterwards.
+    function _closeAll(bytes32 key, Position memory p, uint256 keeps, uint256 price) internal returns (uint256 seized) {
+        bytes32 ck = collateralKeyOf(p.srcChainId, p.token);
+        uint256 held = collateral[key][ck];
+        uint256 scale = _scaleOf(p.srcChainId, p.token);
+        uint256 released = keeps / scale < held ? keeps / scale : held;
+        seized = held - released;
+        collateral[key][ck] = 0;
+        if (released > 0) _queue(_settlementOf(key, p, MarginMessages.RELEASE, released, 0));
+        if (seized > 0) _queue(_settlementOf(key, p, MarginMessages.SEIZE, seized, price));
+        _settleProfit(key, traderOf[key], keeps > released * scale ? (keeps - released * scale) / 10 ** (18 - settlementDecimals) : 0);
+        _removeOpenInterest(p.market, p.side, p.size);
+        delete positions[key];
+    }
+
+    /// @dev The keeper's share of a liquidation penalty, in collateral units (rounded down), moved out
+    /// of the position's collateral into the caller's claimable rewards on the collateral's chain.
+    function _rewardKeeper(bytes32 key, Position storage p, uint256 penalty) internal returns (uint256 units) {
+        units = (penalty * markets[p.market].keeperShareBps / BPS) / _scaleOf(p.srcChainId, p.token);
+        bytes32 ck = collateralKeyOf(p.srcChainId, p.token);
+        if (units > collateral[key][ck]) units = collateral[key][ck];
+        if (units == 0) return 0;
+        collateral[key][ck] -= units;
+        keeperRewards[msg.sender][p.srcChainId][p.token] += units;
+        emit LiquidationPenalty(key, msg.sender, penalty, units);
     }
 
     function _toInt(uint256 x) internal pure returns (int256) {

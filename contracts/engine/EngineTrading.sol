@@ -40,6 +40,8 @@ contract EngineTrading is EngineState, ReentrancyGuard {
         Market storage m = markets[market];
         if (!m.enabled) revert MarketDisabled(market);
         bytes32 key = _positionKeyOf(msg.sender, positionId);
+        // A position holds a perpetual or one options strategy, never both.
+        _requireNoStrategy(key);
         Position storage p = positions[key];
         if (p.srcChainId == 0 || collateral[key][collateralKeyOf(p.srcChainId, p.token)] == 0) revert NoCollateral();
         if (!collateralConfig[p.srcChainId][p.token].usdValued) revert CollateralNotTradable(p.srcChainId, p.token);
@@ -76,6 +78,7 @@ contract EngineTrading is EngineState, ReentrancyGuard {
     /// is reserved from the settlement pool at once).
     function decrease(uint256 positionId, uint256 size) external nonReentrant {
         bytes32 key = _positionKeyOf(msg.sender, positionId);
+        _requireNoStrategy(key);
         Position storage p = positions[key];
         if (size == 0) revert ZeroSize();
         if (size > p.size) revert SizeTooLarge(size, p.size);

@@ -5,7 +5,7 @@ import type { InterfaceAbi } from 'ethers';
 import { packageRoot } from '../config/packageRoot.js';
 
 export const OUR_CONTRACTS = [
-  'CollateralVault', 'IsolatedMarginEngine', 'TestToken', 'DevnetAggregator', 'SequencerUptimeFeed', 'RogueSender', 'CodecHarness', 'RelayBatcher', 'MarginHarness', 'OptionsHarness', 'PriceAttestations', 'FeedSnapshot', 'EngineTrading', 'EngineSettlement', 'EngineLiquidation', 'AdminTimelock',
+  'CollateralVault', 'IsolatedMarginEngine', 'TestToken', 'DevnetAggregator', 'SequencerUptimeFeed', 'RogueSender', 'CodecHarness', 'RelayBatcher', 'MarginHarness', 'OptionsHarness', 'PriceAttestations', 'FeedSnapshot', 'EngineTrading', 'EngineSettlement', 'EngineLiquidation', 'EngineOptions', 'AdminTimelock',
 ] as const;
 export type OurContract = (typeof OUR_CONTRACTS)[number];
 

@@ -30,11 +30,11 @@ export function deriveDevnetAccounts(mnemonic: string, count: number): readonly 
 }
 
 /**
- * Anvil's ten funded accounts for the default mnemonic, and four more that anvil does not fund:
- * 10 is a signing-only role, 11 to 13 are the gas keys of more relayer instances (funded by the
- * deployment when asked for).
+ * Anvil's ten funded accounts for the default mnemonic, and five more that anvil does not fund:
+ * 10 and 14 are signing-only roles, 11 to 13 are the gas keys of more relayer instances (funded by
+ * the deployment when asked for).
  */
-export const DEVNET_ACCOUNTS: readonly DevnetAccount[] = deriveDevnetAccounts(ANVIL_TEST_MNEMONIC, 14);
+export const DEVNET_ACCOUNTS: readonly DevnetAccount[] = deriveDevnetAccounts(ANVIL_TEST_MNEMONIC, 15);
 
 export interface StartAnvilOptions {
   chainId: number;

@@ -39,6 +39,8 @@ export const DEVNET_ROLES = {
   settlementPool: account(9),
   /** Gas keys of relayer instances 2 to 4, set up (funded, allowed) only when a devnet asks for them. */
   moreRelayers: [account(11), account(12), account(13)],
+  /** The options market maker: signs the premium quotes the engine accepts (EIP-712); it needs no gas. */
+  marketMaker: account(14),
 } as const;
 
 /** The one devnet market; its id on chain is keccak256 of the name. */

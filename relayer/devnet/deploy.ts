@@ -59,6 +59,8 @@ export interface DevnetManifest {
     attesters: { address: string; privateKey: string }[];
     insuranceFund: { address: string; privateKey: string };
     settlementPool: { address: string; privateKey: string };
+    /** Signs the engine's options quotes (the ETH-USD options quoter); needs no gas. */
+    marketMaker: { address: string; privateKey: string };
   };
   /** The market every chain has a feed for, and its risk parameters on the engine. */
   market: { name: string; id: string; imr: string; mmr: string; feeRate: string; maxDeviationBps: number; heartbeat: number; attesterThreshold: number };
@@ -72,7 +74,7 @@ export const CREDIT_LZ_RECEIVE_GAS = 500_000n;
 /** The executor gas a RELEASE/SEIZE asks for on a source (lzReceive into the vault). */
 export const SETTLE_LZ_RECEIVE_GAS = 150_000n;
 /** The engine's modules, deployed before it and routed by it (contracts/IsolatedMarginEngine.sol). */
-export const ENGINE_MODULES = ['EngineTrading', 'EngineSettlement', 'EngineLiquidation'] as const;
+export const ENGINE_MODULES = ['EngineTrading', 'EngineSettlement', 'EngineLiquidation', 'EngineOptions'] as const;
 
 /** ETH-USD on the engine: 10 % initial, 5 % maintenance margin, 0.1 % fee. */
 export const DEVNET_MARKET_PARAMS = {
@@ -98,6 +100,22 @@ export function devnetMarketConfig(priceFeed: string, sequencerFeed: string, o: 
     minPrice: 10n ** 18n, maxPrice: 10n ** 24n, maxOpenInterest: o.maxOpenInterest ?? 100_000n * 10n ** 18n,
     penaltyBps: DEVNET_LIQUIDATION_PENALTY_BPS, keeperShareBps: 5_000,
   };
+}
+
+/**
+ * ETH-USD options on the engine (docs/options.md): strategies up to 30 days out; σ 80 %, posted
+ * between 10 % and 300 %; an initial scenario of ±15 % and a maintenance one of ±10 %, 6 price steps
+ * each side, volatility shocked by 30 %. Perpetuals' maintenance rate is not scaled (sigmaRef 0);
+ * with a sigmaRef set it would stay within 2.5 % to 9 %.
+ */
+export const DEVNET_OPTIONS_PARAMS = {
+  maxExpiry: 30 * 86_400, sigma: 8n * 10n ** 17n, sigmaRef: 0n, volMin: 10n ** 17n, volMax: 3n * 10n ** 18n,
+  mmrMin: 25n * 10n ** 15n, mmrMax: 9n * 10n ** 16n, scenarioBps: 1_500, maintenanceScenarioBps: 1_000, volShockBps: 3_000, scenarioSteps: 6,
+} as const;
+
+/** The engine's OptionsConfig of ETH-USD on the devnet, quoted by `quoter`. */
+export function devnetOptionsConfig(quoter: string, o: { sigmaRef?: bigint; sigma?: bigint } = {}): Record<string, unknown> {
+  return { ...DEVNET_OPTIONS_PARAMS, quoter, sigmaRef: o.sigmaRef ?? DEVNET_OPTIONS_PARAMS.sigmaRef, sigma: o.sigma ?? DEVNET_OPTIONS_PARAMS.sigma };
 }
 const TRANSPORT_LAYERZERO = 1;
 const TRANSPORT_WORMHOLE = 2;
@@ -262,6 +280,7 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>, o: De
       attesters: DEVNET_ROLES.attesters.map((a) => ({ ...a })),
       insuranceFund: { ...DEVNET_ROLES.insuranceFund },
       settlementPool: { ...DEVNET_ROLES.settlementPool },
+      marketMaker: { ...DEVNET_ROLES.marketMaker },
     },
     market: {
       name: DEVNET_MARKET, id: id(DEVNET_MARKET),
@@ -290,13 +309,16 @@ export async function deployDevnet(urls: Readonly<Record<string, string>>, o: De
 }
 
 /**
- * The destination's trading side: the ETH-USD market on the chain's own feed, the attester set
- * (2 of 3), and a settlement token held by the pool (which lets the engine pay profit from it).
+ * The destination's trading side: the ETH-USD market on the chain's own feed, its options (quoted
+ * by the market maker; the keeper's key posts the volatility), the attester set (2 of 3), and a
+ * settlement token held by the pool (which lets the engine pay profit from it).
  * The engine holds no native balance: whoever asks for a RELEASE or SEIZE pays its fee.
  */
 async function deploySettlement(d: Deployer, engine: Contract, feed: string, sequencerFeed: string): Promise<{ attestations: string; settlementToken: string }> {
   const engineAddress = await engine.getAddress();
   await d.send(engine, 'setMarket', [id(DEVNET_MARKET), devnetMarketConfig(feed, sequencerFeed)]);
+  await d.send(engine, 'setOptionsConfig', [id(DEVNET_MARKET), devnetOptionsConfig(DEVNET_ROLES.marketMaker.address)]);
+  await d.send(engine, 'setVolUpdater', [DEVNET_ROLES.relayer.address]);
   const attestations = await d.deploy('PriceAttestations', [d.wallet.address]);
   await d.send(attestations, 'setAttesters', [DEVNET_ROLES.attesters.map((a) => a.address), [], ATTESTER_THRESHOLD]);
   await d.send(engine, 'setAttestations', [await attestations.getAddress()]);

@@ -70,3 +70,27 @@ describe('stuck detection', () => {
     }
   });
 });
+
+describe('the explorer on a stuck message', () => {
+  it('says STUCK with its code, its age and what its route expects, and gives the code of each history line', async () => {
+    const { explainMessage, formatMessageReport } = await import('../../relayer/app/explorer.js');
+    const store = SqliteStore.open(':memory:');
+    try {
+      await store.observe([msg('w1', 'fast')], 0);
+      await store.transition('w1', 'observed', 'finalized', {}, 1);
+      await store.transition('w1', 'finalized', 'waiting', { resumeStatus: 'finalized', reasonCode: 'vaa_unsigned', lastError: 'the guardians have not signed the VAA yet', nextAttemptAt: 130_000 }, 2);
+      const [report] = await explainMessage(store, 'w1', { config, now: 125_000 });
+      assert.equal(report?.stuck?.reason, 'vaa_unsigned');
+      const text = formatMessageReport(report);
+      assert.match(text, /STUCK \(vaa_unsigned\): 2m 05s old, its route expects delivery within 1m 00s/);
+      assert.match(text, /status waiting \(vaa_unsigned\)/);
+      assert.match(text, /finalized → waiting\s+vaa_unsigned\s+the guardians have not signed/);
+      assert.match(text, /next: waits \(vaa_unsigned: the guardians have not signed the VAA yet\); looked at again in 5s/);
+      const [young] = await explainMessage(store, 'w1', { config, now: 30_000 });
+      assert.equal(young?.stuck, null);
+      assert.doesNotMatch(formatMessageReport(young), /STUCK/);
+    } finally {
+      await store.close();
+    }
+  });
+});

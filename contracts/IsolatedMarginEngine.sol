@@ -131,7 +131,7 @@ contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
     /// @notice A market's options (docs/options.md): quoter 0 stops new strategies (open ones still
     /// settle and liquidate). σ within [volMin, volMax]; maintenance's scenario below the initial's.
     function setOptionsConfig(bytes32 market, OptionsConfig calldata config) external onlyOwner {
-        if (config.maxExpiry == 0 || config.scenarioSteps == 0 || config.scenarioSteps > MAX_SCENARIO_STEPS) revert InvalidConfig();
+        if (config.maxExpiry == 0 || config.settleWindow == 0 || config.scenarioSteps == 0 || config.scenarioSteps > MAX_SCENARIO_STEPS) revert InvalidConfig();
         if (config.scenarioBps >= BPS || config.maintenanceScenarioBps >= config.scenarioBps || config.volShockBps >= BPS) revert InvalidConfig();
         if (config.volMin == 0 || config.sigma < config.volMin || config.sigma > config.volMax) revert InvalidConfig();
         Market storage m = markets[market];

@@ -154,7 +154,8 @@ contract EngineOptions is EngineState, ReentrancyGuard {
 
     // ---------------------------------------------------------------- settle, liquidate
 
-    /// @notice Settles an expired strategy (anyone may): with an attestation taken at or after expiry
+    /// @notice Settles an expired strategy (anyone may): with an attestation taken at or after expiry,
+    /// within the market's settleWindow of it (later: only the vol updater, the operator's keeper),
     /// that passes a liquidation's checks, at the price in its range worst for the trader. The payoff
     /// is realized and the position settled whole: the RELEASE of what the trader keeps and the SEIZE
     /// of the loss are queued (sendQueued), profit beyond the collateral is paid here by the pool, and
@@ -166,6 +167,8 @@ contract EngineOptions is EngineState, ReentrancyGuard {
         if (block.timestamp < expiry) revert NotExpired(expiry);
         if (a.market != s.market) revert WrongMarket(s.market, a.market);
         if (a.timestamp < expiry) revert AttestationBeforeExpiry(a.timestamp, expiry);
+        uint256 windowEnd = uint256(expiry) + optionsConfigs[s.market].settleWindow;
+        if (a.timestamp > windowEnd && msg.sender != volUpdater) revert AttestationAfterSettleWindow(a.timestamp, windowEnd);
         _checkAttestation(a, markets[a.market], signatures);
         OptionsMath.Leg[] memory legs = _legsOf(s);
         uint256 price = OptionsMath.worstPrice(legs, a.low, a.high);

@@ -125,6 +125,10 @@ abstract contract EngineState {
         uint64 volMax;
         uint64 mmrMin; // bounds of the scaled maintenance rate
         uint64 mmrMax;
+        /// @dev An expired strategy settles at a price attested within this many seconds after its
+        /// expiry: the price at expiry, not one its trader picks later. Later, only the vol updater
+        /// (the operator's keeper) may settle it, so that a keeper's outage is no option for the trader.
+        uint32 settleWindow;
     }
 
     // ---------------------------------------------------------------- credit path
@@ -272,6 +276,7 @@ abstract contract EngineState {
     error NotExpired(uint64 expiry);
     error StrategyExpired(uint64 expiry);
     error AttestationBeforeExpiry(uint64 timestamp, uint64 expiry);
+    error AttestationAfterSettleWindow(uint64 timestamp, uint256 windowEnd);
     error DefinedRiskStrategy(bytes32 positionKey);
     error NotVolUpdater(address caller);
     error VolatilityOutOfBounds(uint256 sigma, uint256 volMin, uint256 volMax);

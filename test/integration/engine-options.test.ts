@@ -344,6 +344,21 @@ describe('options on the engine (base): signed quotes, defined and scenario marg
     await mined(m(), asKeeper(), 'settleExpired', key(1n), struct(a), await sign(a));
   });
 
+  it('settles at the price at expiry: an attestation from after the settle window is the keeper\'s to use, never the trader\'s (no free option)', async () => {
+    const q = await quote();
+    await open(q);
+    const windowEnd = q.expiry + BigInt(DEVNET_OPTIONS_PARAMS.settleWindow);
+    await advance(m(), HOUR + BigInt(DEVNET_OPTIONS_PARAMS.settleWindow) + 60n);
+    // A fresh attestation, stamped after the window: the trader waited for a better price.
+    const late = await attestedAround(3_000n);
+    assert.ok(late.timestamp > windowEnd);
+    const r = await reverted(asTrader(), 'settleExpired', key(1n), struct(late), await sign(late));
+    assert.deepEqual([r.name, ...r.args], ['AttestationAfterSettleWindow', late.timestamp, windowEnd]);
+    // Within the window it would have settled for anyone (the other tests settle as the keeper only for convenience).
+    // The operator's keeper (the vol updater) settles it all the same: the collateral is never stuck.
+    await mined(m(), asKeeper(), 'settleExpired', key(1n), struct(late), await sign(late));
+  });
+
   it('asks a naked call for its scenario margin; it is liquidatable after a rise with an attestation, and not before', async () => {
     const now = await chainNow(m());
     const expiry = now + 7n * 24n * HOUR;
@@ -480,6 +495,7 @@ describe('options on the engine (base): signed quotes, defined and scenario marg
       ['no price steps', { scenarioSteps: 0 }],
       ['too many price steps', { scenarioSteps: 21 }],
       ['no expiry allowed', { maxExpiry: 0 }],
+      ['no settle window', { settleWindow: 0 }],
       ['a scaled mmr reaching imr', { sigmaRef: SIGMA, mmrMax: 10n ** 17n }],
       ['a scaled mmr at the penalty', { sigmaRef: SIGMA, mmrMin: 10n ** 16n }],
     ] as const) {

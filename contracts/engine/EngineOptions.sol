@@ -123,6 +123,10 @@ contract EngineOptions is EngineState, ReentrancyGuard {
         OptionsMath.Leg[] memory l = legs;
         bool definedRisk = OptionsMath.isDefinedRisk(l);
         uint256 requirement = definedRisk ? OptionsMath.maxLoss(l, premium) : _initialScenarioMargin(l, premium, market, expiry);
+        // A quote under which the trader cannot lose (a credit of all the strategy could ever pay, a
+        // debit below what it always pays) is money out of the settlement pool for nothing: a quoter
+        // key gone wrong. An uncovered strategy can always lose.
+        if (definedRisk && requirement == 0) revert RisklessQuote(premium);
         _requireMargin(key, requirement);
         // The premium moves like realized PnL: a debit a loss, a credit a profit the pool sets aside now.
         Position storage p = positions[key];

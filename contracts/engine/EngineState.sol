@@ -277,6 +277,7 @@ abstract contract EngineState {
     error StrategyExpired(uint64 expiry);
     error AttestationBeforeExpiry(uint64 timestamp, uint64 expiry);
     error AttestationAfterSettleWindow(uint64 timestamp, uint256 windowEnd);
+    error RisklessQuote(int256 premium);
     error DefinedRiskStrategy(bytes32 positionKey);
     error NotVolUpdater(address caller);
     error VolatilityOutOfBounds(uint256 sigma, uint256 volMin, uint256 volMax);

@@ -210,6 +210,12 @@ describe('options on the engine (base): signed quotes, defined and scenario marg
     }
     const premium = await refusal(await quote({ premium: -(10n ** 36n) - 1n }));
     assert.deepEqual([premium.name, ...premium.args], ['InvalidPremium', -(10n ** 36n) - 1n]);
+    // A quote under which the trader cannot lose is money out of the pool for nothing (a quoter key gone wrong):
+    // the condor's credit of its whole wing (2 × 200), a call spread bought for nothing.
+    for (const [legs, p] of [[IRON_CONDOR, usd(-400n)], [IRON_CONDOR, usd(-500n)], [CALL_SPREAD, 0n]] as const) {
+      const riskless = await refusal(await quote({ legs, premium: p }));
+      assert.deepEqual([riskless.name, ...riskless.args], ['RisklessQuote', p]);
+    }
     // Up to 30 days out is fine.
     const { logs } = await open(await quote({ expiry: now + maxExpiry - 60n }));
     assert.equal(named(logs, 'StrategyOpened').length, 1);

@@ -1,6 +1,6 @@
 // The relayer's YAML config as a zod schema: every external value is checked and converted
 // here once (addresses checksummed, block numbers to bigint); inside, the types are trusted.
-import { getAddress, isAddress, parseEther } from 'ethers';
+import { getAddress, isAddress, parseEther, parseUnits } from 'ethers';
 import { z } from 'zod';
 
 export const address = z
@@ -236,6 +236,28 @@ export const configSchema = z
           .default([]),
         /** How long the keeper waits for a remote attester's answer. */
         attesterTimeoutMs: z.number().int().min(50).max(60_000).default(2_000),
+        /**
+         * The volatility the keeper posts to the engine (setVolatility) for each market with an
+         * options config: an EWMA of the reconciled medians' returns (docs/options.md, "The keeper").
+         */
+        volatility: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** The EWMA's decay λ, in (0, 1) (RiskMetrics' 0.94 by default): the weight of the variance so far. */
+            lambda: z
+              .union([z.number(), z.string()])
+              .default(0.94)
+              .refine((v) => /^0?\.[0-9]{1,18}$/.test(String(v)) && Number(v) > 0, { message: 'a decimal in (0, 1) with at most 18 digits, e.g. 0.94' })
+              .transform((v) => parseUnits(String(v), 18)),
+            /** A median is taken at most this often (seconds): the returns' horizon. */
+            sampleSeconds: z.number().int().min(1).max(86_400).default(60),
+            /** σ is posted only when it moved at least this much from the engine's (basis points of it). */
+            minChangeBps: z.number().int().min(1).max(10_000).default(500),
+            /** … and at least this long after the keeper's last post (seconds). */
+            minIntervalSeconds: z.number().int().min(0).max(7 * 86_400).default(60),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .optional(),

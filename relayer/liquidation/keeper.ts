@@ -6,11 +6,12 @@
 // O(log n + k) and are re-checked exactly with fresh engine state; one attestation of the range
 // (the attesters' EIP-712 signatures) then serves them all, sent in batches to `liquidateMany`,
 // and the SEIZEs they queue are sent at once, the keeper paying their fees. The engine checks it
-// all again on chain.
-import { id, Interface, type Result, type Wallet } from 'ethers';
-import { abiFunction, errorDecoder } from '../chains/abiFunction.js';
+// all again on chain. The market's options strategies (settled at expiry, the uncovered liquidated,
+// its volatility posted) are relayer/options/optionsKeeper.ts's, with the same range and attestation;
+// the index follows the engine's maintenance rate, which moves with the posted volatility.
+import { id, type Result, type Wallet } from 'ethers';
+import { abiFunction } from '../chains/abiFunction.js';
 import type { ChainClient } from '../chains/client.js';
-import { ourArtifact } from '../chains/contractsAbi.js';
 import { TxRevertedError, type TxSender } from '../chains/tx/sender.js';
 import type { Config } from '../config/schema.js';
 import { errorSummary } from '../errors/base.js';
@@ -18,35 +19,38 @@ import { redactText } from '../errors/redact.js';
 import { isLiquidatable, liquidationPrice, Side, type IsolatedAccount } from '../margin/index.js';
 import type { MarketPrices, PriceService } from '../oracle/priceService.js';
 import type { ReconciledPrice } from '../oracle/reconcile.js';
+import { OptionsKeeper, type OptionsTickResult } from '../options/optionsKeeper.js';
+import { STRATEGY_TOPICS, StrategyBook } from '../options/strategyBook.js';
+import { VolatilityTracker } from '../options/volatilityTracker.js';
 import type { EventBus } from '../pipeline/events.js';
-import { attestationDomain, type PriceAttestation } from './attestation.js';
-import { gatherSignatures, type RemoteAttester } from './remoteAttesters.js';
+import type { RemoteAttester } from './remoteAttesters.js';
 import { accountFromEngine } from './engineAccount.js';
+import { engineIface, engineRevertReason } from './engineAbi.js';
 import { PositionIndex } from './positionIndex.js';
+import { QueuedSettlements } from './queuedSettlements.js';
+import { attestationArg, RangeAttester, type AttestationOutcome, type AttestedRange } from './rangeAttester.js';
 import { marketTickSummary, type KeeperMarketTick } from './tickSummary.js';
 
-const engineIface = new Interface(ourArtifact('IsolatedMarginEngine').abi);
 const accountOf = abiFunction(engineIface, 'accountOf');
 const positionOf = abiFunction(engineIface, 'positionOf');
 const marketOfFn = abiFunction(engineIface, 'marketOf');
+const maintenanceRateFn = abiFunction(engineIface, 'maintenanceRate');
 const attestationsFn = abiFunction(engineIface, 'attestations');
 const liquidateManyFn = abiFunction(engineIface, 'liquidateMany');
-const decodeError = errorDecoder([engineIface, new Interface(ourArtifact('PriceAttestations').abi)]);
-const isAttesterFn = abiFunction(new Interface(ourArtifact('PriceAttestations').abi), 'isAttester');
 const POSITION_CHANGED = engineIface.getEvent('PositionChanged')?.topicHash as string;
-const SETTLEMENT_QUEUED = engineIface.getEvent('SettlementQueued');
-const sendQueuedManyFn = abiFunction(engineIface, 'sendQueuedMany');
 const POSITION_LIQUIDATED = engineIface.getEvent('PositionLiquidated')?.topicHash as string;
 const POSITION_PARTIALLY_LIQUIDATED = engineIface.getEvent('PositionPartiallyLiquidated')?.topicHash as string;
 /** Positions per liquidateMany transaction (each costs about 60k gas): well inside a block. */
 export const LIQUIDATION_BATCH = 100;
-const quoteSettlementFn = abiFunction(engineIface, 'quoteSettlement');
+/** Positions read again per batched request when the maintenance rate moves. */
+const REKEY_BATCH = 250;
 const badDebtFn = abiFunction(engineIface, 'badDebt');
 
 
 interface MarketBook {
   name: string;
   id: string;
+  /** The engine's maintenanceRate(market) now: mmr, scaled by σ when the options config sets a sigmaRef. */
   mmr: bigint;
   imr: bigint;
   longs: PositionIndex;
@@ -76,6 +80,10 @@ export interface KeeperTickResult {
   liquidated: string[];
   /** Brought back above maintenance by a partial close: still open. */
   reduced?: string[];
+  /** The market's options strategies this tick: settled, liquidated, refused, and the volatility. */
+  options?: OptionsTickResult;
+  /** Positions read again and re-indexed because the maintenance rate moved. */
+  rekeyed?: number;
 }
 
 export class Keeper {
@@ -88,9 +96,10 @@ export class Keeper {
   private readonly chain: string;
   private readonly books = new Map<string, MarketBook>();
   private scannedTo: bigint;
-  private attestations: string | undefined;
-  private chainId: bigint | undefined;
-  private readonly attesterCache = new Map<string, { at: number; ok: boolean }>();
+  private attester: RangeAttester | undefined;
+  private readonly queued: QueuedSettlements;
+  private readonly strategies = new StrategyBook();
+  private readonly options: OptionsKeeper;
   /** Per market, the prices its last tick read (kept for `lastTick`). */
   private readonly lastPrices = new Map<string, { prices: MarketPrices; at: number; indexed: number }>();
   private readonly lastTicks = new Map<string, KeeperMarketTick>();
@@ -104,6 +113,14 @@ export class Keeper {
     this.engine = engine;
     this.chain = k.chain;
     this.scannedTo = BigInt(o.config.chains[k.chain]?.startBlock ?? 0) - 1n;
+    const client = o.client(k.chain);
+    const leases = () => this.leases();
+    this.queued = new QueuedSettlements({ client, sender: o.sender, engine, events: o.events, leases });
+    const vol = k.volatility;
+    this.options = new OptionsKeeper({
+      client, sender: o.sender, engine, events: o.events, book: this.strategies, queued: this.queued, leases,
+      volatility: vol.enabled ? new VolatilityTracker(vol) : null,
+    });
   }
 
   /** Number of indexed positions across markets. */
@@ -119,12 +136,22 @@ export class Keeper {
     const client = this.o.client(this.chain);
     for (const name of Object.keys(this.o.config.markets)) {
       const marketId = id(name);
-      const m = marketOfFn.decode(await client.call(this.engine, marketOfFn.encode([marketId])))[0] as Result;
+      const [marketRaw, rateRaw] = await client.calls([
+        { to: this.engine, data: marketOfFn.encode([marketId]) },
+        { to: this.engine, data: maintenanceRateFn.encode([marketId]) },
+      ]);
+      const m = marketOfFn.decode(marketRaw as string)[0] as Result;
       if (m.getValue('enabled') !== true) continue; // a market the engine does not trade has no positions to watch
-      this.books.set(marketId, { name, id: marketId, imr: m.getValue('imr') as bigint, mmr: m.getValue('mmr') as bigint, longs: new PositionIndex(), shorts: new PositionIndex() });
+      const mmr = maintenanceRateFn.decode(rateRaw as string)[0] as bigint;
+      this.books.set(marketId, { name, id: marketId, imr: m.getValue('imr') as bigint, mmr, longs: new PositionIndex(), shorts: new PositionIndex() });
     }
-    this.attestations = attestationsFn.decode(await client.call(this.engine, attestationsFn.encode([])))[0] as string;
-    this.chainId = BigInt(client.config.chainId);
+    const k = this.o.config.keeper;
+    this.attester = new RangeAttester({
+      client, attestations: attestationsFn.decode(await client.call(this.engine, attestationsFn.encode([])))[0] as string, chainId: BigInt(client.config.chainId),
+      chainIds: (chain) => BigInt(this.o.config.chains[chain]?.chainId ?? 0),
+      attesters: this.o.attesters, remoteAttesters: this.o.remoteAttesters ?? [],
+      attesterTimeoutMs: k?.attesterTimeoutMs ?? 2_000, ttlSeconds: k?.attestationTtlSeconds ?? 60,
+    });
   }
 
   /** One pass: index what changed, then look for liquidations in every market. */
@@ -137,7 +164,11 @@ export class Keeper {
         const result = await this.tickMarket(book);
         const seen = this.lastPrices.get(book.name);
         if (seen !== undefined)
-          this.lastTicks.set(book.name, marketTickSummary(seen.prices, seen.at, { indexed: seen.indexed, candidates: result.candidates.length, liquidated: result.liquidated.length }));
+          this.lastTicks.set(book.name, marketTickSummary(seen.prices, seen.at, {
+            indexed: seen.indexed, candidates: result.candidates.length, liquidated: result.liquidated.length,
+            sigma: result.options?.sigma ?? null, strategies: result.options?.strategies ?? 0,
+            strategiesDue: result.options?.due ?? 0, strategiesSettled: result.options?.settled.length ?? 0,
+          }));
         out.push(result);
       }
       this.lastFailure = null;
@@ -156,23 +187,36 @@ export class Keeper {
     return { markets: [...this.lastTicks.values()], failure: this.lastFailure };
   }
 
-  /** Scans PositionChanged logs up to the head and re-reads each changed position. */
+  /**
+   * Scans PositionChanged and the strategy events up to the head and re-reads each changed
+   * position: its perpetual for the index, its strategy for the options' book.
+   */
   private async indexChanges(): Promise<void> {
     const client = this.o.client(this.chain);
     const head = await client.blockNumber();
-    if (head <= this.scannedTo) return;
-    const maxRange = BigInt(client.config.maxBlockRange);
-    const changed = new Set<string>();
-    for (let from = this.scannedTo + 1n; from <= head; from += maxRange) {
-      const to = from + maxRange - 1n < head ? from + maxRange - 1n : head;
-      // With the range's last header from the same node: a node behind the range throws, never answers "none".
-      const { logs } = await client.logsWithBounds({ address: this.engine, topics: [POSITION_CHANGED] }, from, to);
-      for (const l of logs) if (l.topics[1] !== undefined) changed.add(l.topics[1]);
+    if (head > this.scannedTo) {
+      const maxRange = BigInt(client.config.maxBlockRange);
+      const changed = new Set<string>();
+      const strategyEvents = new Set<string>();
+      for (let from = this.scannedTo + 1n; from <= head; from += maxRange) {
+        const to = from + maxRange - 1n < head ? from + maxRange - 1n : head;
+        // With the range's last header from the same node: a node behind the range throws, never answers "none".
+        const { logs } = await client.logsWithBounds({ address: this.engine, topics: [[POSITION_CHANGED, ...STRATEGY_TOPICS]] }, from, to);
+        for (const l of logs) {
+          if (l.topics[1] === undefined) continue;
+          (l.topics[0] === POSITION_CHANGED ? changed : strategyEvents).add(l.topics[1]);
+        }
+      }
+      const keys = [...changed];
+      const accounts = await this.readAccounts(keys);
+      keys.forEach((key, i) => this.reindex(key, accounts[i] ?? null));
+      this.strategies.changed(strategyEvents, changed);
+      this.scannedTo = head;
     }
-    const keys = [...changed];
-    const accounts = await this.readAccounts(keys);
-    keys.forEach((key, i) => this.reindex(key, accounts[i] ?? null));
-    this.scannedTo = head;
+    // Read apart: an uncovered strategy's strategyOf reverts while this chain's oracle is stale, and must not stop the perps.
+    const { failed, error } = await this.strategies.refresh(client, this.engine);
+    if (failed.length > 0)
+      this.o.events.emit({ type: 'stage.error', stage: 'keeper.strategies', chain: this.chain, error: `${failed.length} strategies not read, again next tick: ${error ?? '?'}`, retryable: true });
   }
 
   /** Each position's market and margin account, in one batched request. */
@@ -190,6 +234,22 @@ export class Keeper {
     });
   }
 
+  /**
+   * Follows the engine's maintenance rate: when it moved (a posted σ with a sigmaRef set, or a new
+   * market config), every position of the market is read again and indexed at the new rate.
+   */
+  private async syncRate(book: MarketBook, rate: bigint): Promise<number> {
+    if (rate === book.mmr) return 0;
+    book.mmr = rate;
+    const keys = [...book.longs.positionKeys(), ...book.shorts.positionKeys()];
+    for (let i = 0; i < keys.length; i += REKEY_BATCH) {
+      const chunk = keys.slice(i, i + REKEY_BATCH);
+      const accounts = await this.readAccounts(chunk);
+      chunk.forEach((key, j) => this.reindex(key, accounts[j] ?? null));
+    }
+    return keys.length;
+  }
+
   private reindex(key: string, state: { market: string; account: IsolatedAccount } | null): void {
     for (const b of this.books.values()) {
       b.longs.remove(key);
@@ -204,22 +264,43 @@ export class Keeper {
 
   private async tickMarket(book: MarketBook): Promise<KeeperTickResult> {
     const prices = await this.o.prices.reconcile(book.name);
+    const client = this.o.client(this.chain);
+    const [[badDebtRaw, rateRaw], optionsConfig] = await Promise.all([
+      client.calls([{ to: this.engine, data: badDebtFn.encode([book.id]) }, { to: this.engine, data: maintenanceRateFn.encode([book.id]) }]),
+      this.options.readConfig(book.id),
+    ]);
+    let rekeyed = await this.syncRate(book, maintenanceRateFn.decode(rateRaw as string)[0] as bigint);
     const indexed = book.longs.size + book.shorts.size;
     this.lastPrices.set(book.name, { prices, at: Date.now(), indexed });
+    const options = { name: book.name, id: book.id, config: optionsConfig };
+    const sigma = optionsConfig === null ? {} : { sigma: optionsConfig.sigma };
     if (!prices.result.ok) {
       const why = `${prices.result.reason}: ${prices.result.detail}${prices.result.excluded.length === 0 ? '' : ` (excluded ${prices.result.excluded.map((e) => `${e.chain} ${e.reason}`).join(', ')})`}`;
-      this.o.events.emit({ type: 'keeper.tick', market: book.name, ok: false, indexed, candidates: 0, reason: why });
-      return { market: book.name, range: null, candidates: [], liquidated: [] };
+      const refusal: AttestationOutcome = { ok: false, reason: why };
+      const optionsTick = await this.options.tick({ ...options, range: null, clock: prices.now, attestation: () => Promise.resolve(refusal) });
+      this.o.events.emit({ type: 'keeper.tick', market: book.name, ok: false, indexed, candidates: 0, reason: why, strategiesDue: optionsTick.due, ...sigma });
+      return { market: book.name, range: null, candidates: [], liquidated: [], options: optionsTick, rekeyed };
     }
     const range = prices.result;
+    const clock = await this.engineClock(prices);
+    // One attestation of the range per tick, asked for when the first liquidation or settlement needs it.
+    let attested: Promise<AttestationOutcome> | undefined;
+    const attestation = (): Promise<AttestationOutcome> => (attested ??= (this.attester as RangeAttester).attest(book, range, clock));
     // The conservative end: a long must be underwater even at the highest agreeing price.
     const candidates = [...book.longs.candidates(range.high), ...book.shorts.candidates(range.low)];
-    // The market's uncovered deficits (bad debt), for the metric: one read per tick.
-    const [badDebt] = badDebtFn.decode(await this.o.client(this.chain).call(this.engine, badDebtFn.encode([book.id])));
-    this.o.events.emit({ type: 'keeper.tick', market: book.name, ok: true, indexed, candidates: candidates.length, badDebt: badDebt as bigint });
-    const liquidated: string[] = [];
-    if (candidates.length === 0) return { market: book.name, range, candidates, liquidated };
+    this.o.events.emit({ type: 'keeper.tick', market: book.name, ok: true, indexed, candidates: candidates.length, badDebt: badDebtFn.decode(badDebtRaw as string)[0] as bigint, strategiesDue: this.options.due(book.id, clock), ...sigma });
+    const perps = await this.liquidatePerps(book, range, candidates, attestation);
+    const optionsTick = await this.options.tick({ ...options, range, clock, attestation });
+    // A σ just posted moves the maintenance rate when a sigmaRef is set: the index follows at once.
+    if (optionsTick.volatility?.posted != null)
+      rekeyed += await this.syncRate(book, maintenanceRateFn.decode(await client.call(this.engine, maintenanceRateFn.encode([book.id])))[0] as bigint);
+    return { market: book.name, range, candidates, ...perps, options: optionsTick, rekeyed };
+  }
 
+  /** The candidates re-checked exactly on fresh state, and those due liquidated in batches with the tick's attestation. */
+  private async liquidatePerps(book: MarketBook, range: ReconciledPrice, candidates: readonly string[], attestation: () => Promise<AttestationOutcome>): Promise<{ liquidated: string[]; reduced?: string[] }> {
+    const liquidated: string[] = [];
+    if (candidates.length === 0) return { liquidated };
     // Exact re-check on fresh state: the index may lag an event by a tick.
     const fresh = await this.readAccounts(candidates);
     const due: string[] = [];
@@ -236,17 +317,20 @@ export class Keeper {
       }
       due.push(key);
     }
-    if (due.length === 0) return { market: book.name, range, candidates, liquidated };
+    if (due.length === 0) return { liquidated };
     // One attestation of the range serves every position while it is fresh; batches of them go in one transaction each.
-    const attested = await this.attest(book, range, await this.engineClock(prices));
-    if (attested === null) return { market: book.name, range, candidates, liquidated };
+    const outcome = await attestation();
+    if (!outcome.ok) {
+      this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: '', price: range.median, ok: false, reason: outcome.reason });
+      return { liquidated };
+    }
     const reduced: string[] = [];
     for (let i = 0; i < due.length; i += LIQUIDATION_BATCH) {
-      const r = await this.liquidateBatch(book, due.slice(i, i + LIQUIDATION_BATCH), range, attested);
+      const r = await this.liquidateBatch(book, due.slice(i, i + LIQUIDATION_BATCH), range, outcome.attested);
       liquidated.push(...r.done);
       reduced.push(...r.reduced);
     }
-    return { market: book.name, range, candidates, liquidated, reduced };
+    return { liquidated, reduced };
   }
 
   /**
@@ -260,76 +344,10 @@ export class Keeper {
     return own < prices.now ? own : prices.now;
   }
 
-  /** Whether each signer is in the engine's attester set (read once a minute at most). */
-  private async knownAttesters(signers: readonly string[]): Promise<boolean[]> {
-    const now = Date.now();
-    const stale = signers.filter((s) => (this.attesterCache.get(s)?.at ?? 0) < now - 60_000);
-    if (stale.length > 0 && this.attestations !== undefined) {
-      const raws = await this.o.client(this.chain).calls(stale.map((s) => ({ to: this.attestations as string, data: isAttesterFn.encode([s]) })));
-      stale.forEach((s, i) => this.attesterCache.set(s, { at: now, ok: isAttesterFn.decode(raws[i] as string)[0] as boolean }));
-    }
-    return signers.map((s) => this.attesterCache.get(s)?.ok === true);
-  }
-
-  /**
-   * Sends what a batch of liquidations queued (their SEIZEs) at once, in one transaction paying
-   * every messaging fee: the engine has no balance of its own, so the keeper that liquidates
-   * delivers the money it moved. A send that fails leaves them queued for anyone to send.
-   */
-  private async sendQueued(logs: readonly { address: string; topics: readonly string[]; data: string }[]): Promise<void> {
-    const ids: bigint[] = [];
-    const settlements: unknown[][] = [];
-    for (const l of logs) {
-      if (l.address.toLowerCase() !== this.engine.toLowerCase() || l.topics[0] !== SETTLEMENT_QUEUED?.topicHash) continue;
-      const parsed = engineIface.parseLog({ topics: [...l.topics], data: l.data });
-      if (parsed === null) continue;
-      ids.push(parsed.args.getValue('id') as bigint);
-      settlements.push([...(parsed.args.getValue('s') as Result)]);
-    }
-    if (ids.length === 0) return;
-    const client = this.o.client(this.chain);
-    const chains = [...new Set(settlements.map((s) => s[0] as bigint))];
-    const quotes = await client.calls(chains.map((c) => ({ to: this.engine, data: quoteSettlementFn.encode([c]) })));
-    const feeOf = new Map(chains.map((c, i) => [c, quoteSettlementFn.decode(quotes[i] as string)[0] as bigint]));
-    const value = settlements.reduce((sum, s) => sum + (feeOf.get(s[0] as bigint) ?? 0n), 0n);
-    try {
-      const receipt = await this.o.sender.submit({ to: this.engine, data: sendQueuedManyFn.encode([ids, settlements]), value, purpose: 'sendQueued', messages: [], ...this.leases() });
-      for (const id of ids) this.o.events.emit({ type: 'keeper.settlementSent', id, ok: receipt.status === 1, tx: receipt.transactionHash });
-    } catch (e) {
-      if (!(e instanceof TxRevertedError)) throw e;
-      const d = e.revertData === null ? null : decodeError(e.revertData);
-      for (const id of ids) this.o.events.emit({ type: 'keeper.settlementSent', id, ok: false, reason: d === null ? `reverted (${e.revertData ?? 'no data'})` : d.name });
-    }
-  }
-
-  /** The market's range, signed by the attesters the contract knows; null (and an event) when none signs. */
-  private async attest(book: MarketBook, range: ReconciledPrice, timestamp: bigint): Promise<{ attestation: PriceAttestation; signatures: string[] } | null> {
-    const chainIds = range.sources
-      .map((s) => BigInt(this.o.config.chains[s.chain]?.chainId ?? 0))
-      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-    const attestation: PriceAttestation = {
-      market: book.id, low: range.low, high: range.high, median: range.median,
-      timestamp, chains: chainIds, deadline: timestamp + BigInt(this.o.config.keeper?.attestationTtlSeconds ?? 60),
-    };
-    const gathered = await gatherSignatures(
-      book.name, attestation, attestationDomain(this.chainId ?? 0n, this.attestations ?? ''), this.o.attesters, this.o.remoteAttesters ?? [], this.o.config.keeper?.attesterTimeoutMs ?? 2_000,
-    );
-    // Only signers the contract knows: one unknown signature makes the whole liquidation revert.
-    const known = await this.knownAttesters(gathered.signers);
-    const signatures = gathered.signatures.filter((_s, i) => known[i] === true);
-    const refusals = [...gathered.refusals, ...gathered.signers.filter((_s, i) => known[i] !== true).map((s) => `${s} is not an attester on chain`)];
-    if (signatures.length === 0) {
-      this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: '', price: range.median, ok: false, reason: `no attester signed: ${refusals.join('; ')}` });
-      return null;
-    }
-    return { attestation, signatures };
-  }
-
   /** liquidateMany for one batch: the keys the engine closed whole, and those it brought back by a partial close (it skips the rescued). */
-  private async liquidateBatch(book: MarketBook, keys: readonly string[], range: ReconciledPrice, attested: { attestation: PriceAttestation; signatures: string[] }): Promise<{ done: string[]; reduced: string[] }> {
+  private async liquidateBatch(book: MarketBook, keys: readonly string[], range: ReconciledPrice, attested: AttestedRange): Promise<{ done: string[]; reduced: string[] }> {
     const none = { done: [], reduced: [] };
-    const a = attested.attestation;
-    const data = liquidateManyFn.encode([[...keys], [a.market, a.low, a.high, a.median, a.timestamp, [...a.chains], a.deadline], attested.signatures]);
+    const data = liquidateManyFn.encode([[...keys], attestationArg(attested.attestation), attested.signatures]);
     try {
       const receipt = await this.o.sender.submit({ to: this.engine, data, purpose: 'liquidate', messages: [], ...this.leases() });
       if (receipt.status !== 1) {
@@ -351,12 +369,11 @@ export class Keeper {
       // A partly liquidated position stays open, with a new size and liquidation price: read it again.
       const states = await this.readAccounts(reduced);
       reduced.forEach((key, i) => this.reindex(key, states[i] ?? null));
-      await this.sendQueued(receipt.logs);
+      await this.queued.sendFrom(receipt.logs);
       return { done, reduced };
     } catch (e) {
       if (!(e instanceof TxRevertedError)) throw e;
-      const d = e.revertData === null ? null : decodeError(e.revertData);
-      const reason = d === null ? `reverted (${e.revertData ?? 'no data'})` : `${d.name}(${d.args.map(String).join(', ')})`;
+      const reason = engineRevertReason(e.revertData);
       for (const key of keys) this.o.events.emit({ type: 'keeper.liquidation', market: book.name, positionKey: key, price: range.median, ok: false, reason });
       return none;
     }

@@ -109,6 +109,13 @@ export class PositionIndex {
     return this.keys.lookup(positionKey) >= 0;
   }
 
+  /** Every indexed position's key, in no order: what to read again when the market's maintenance rate moves. */
+  positionKeys(): string[] {
+    const out: string[] = [];
+    for (let id = 0; id < this.state.length; id++) if (this.state[id] !== 0) out.push(this.keys.keyOf(id));
+    return out;
+  }
+
   /**
    * Keys of all positions liquidatable at price: longs with price ≤ liquidation price, shorts
    * with price ≥ liquidation price. Exact (bigint semantics). Order unspecified.

@@ -203,14 +203,16 @@ export function describeEvent(e: RelayerEvent): EventLine {
         fields: { token: e.token, amount: e.amount.toString(), held: e.held },
         msg: redactText(e.reason),
       };
-    case 'keeper.tick':
+    case 'keeper.tick': {
+      const due = e.strategiesDue ?? 0;
       return {
-        // Fail closed is worth a line: nobody can be liquidated on that market until prices agree.
+        // Fail closed is worth a line: nobody can be liquidated (nor an expired strategy settled) on that market until prices agree.
         level: e.ok ? 'debug' : 'warn',
         bindings: { market: e.market },
-        fields: { indexed: e.indexed, candidates: e.candidates },
-        msg: e.ok ? 'keeper tick' : `no reconciled price, nobody liquidated: ${redactText(e.reason ?? '?')}`,
+        fields: { indexed: e.indexed, candidates: e.candidates, ...(due === 0 ? {} : { strategiesDue: due }), ...(e.sigma === undefined ? {} : { sigma: e.sigma.toString() }) },
+        msg: e.ok ? 'keeper tick' : `no reconciled price, nobody liquidated${due === 0 ? '' : `, ${due} expired ${due === 1 ? 'strategy' : 'strategies'} not settled`}: ${redactText(e.reason ?? '?')}`,
       };
+    }
     case 'keeper.liquidation':
       return {
         level: e.ok ? 'info' : 'warn',
@@ -226,7 +228,33 @@ export function describeEvent(e: RelayerEvent): EventLine {
         fields: e.tx === undefined ? {} : { tx: e.tx },
         msg: e.ok ? 'queued settlement sent' : `queued settlement not sent, it stays queued for anyone: ${redactText(e.reason ?? '?')}`,
       };
+    case 'keeper.strategy': {
+      const what = e.action === 'settle' ? 'expired strategy' : 'uncovered strategy';
+      const amounts = { ...(e.price === undefined ? {} : { price: e.price.toString() }), ...(e.payoff === undefined ? {} : { payoff: e.payoff.toString() }), ...(e.value === undefined ? {} : { value: e.value.toString() }), ...(e.penalty === undefined ? {} : { penalty: e.penalty.toString() }) };
+      return {
+        // A settlement after its window is the price of a keeper's outage: the trader got a later price than expiry's.
+        level: !e.ok || e.late === true ? 'warn' : 'info',
+        bindings: { market: e.market, ...(e.positionKey === '' ? {} : { position: e.positionKey }) },
+        fields: { action: e.action, ...amounts, ...(e.tx === undefined ? {} : { tx: e.tx }) },
+        msg: e.ok
+          ? `${what} ${e.action === 'settle' ? 'settled' : 'liquidated'}${e.late === true ? ' after its settle window' : ''}`
+          : `${what} not ${e.action === 'settle' ? 'settled' : 'liquidated'}: ${redactText(e.reason ?? '?')}`,
+      };
+    }
+    case 'keeper.volatility':
+      return {
+        level: e.ok ? 'info' : 'warn',
+        bindings: { market: e.market },
+        fields: { sigma: e.sigma.toString(), previous: e.previous.toString(), variance: e.variance.toString(), ...(e.tx === undefined ? {} : { tx: e.tx }) },
+        msg: e.ok ? `volatility posted: σ ${formatWadPercent(e.sigma)} (was ${formatWadPercent(e.previous)})` : `volatility not posted: ${redactText(e.reason ?? '?')}`,
+      };
   }
+}
+
+/** 0.8e18 as "80.00 %". */
+function formatWadPercent(x: bigint): string {
+  const bp = (x * 10_000n) / 10n ** 18n;
+  return `${bp / 100n}.${(bp % 100n).toString().padStart(2, '0')} %`;
 }
 
 /** Logs every event of the bus; returns the unsubscribe function. */

@@ -40,6 +40,10 @@ export const METRIC = {
   liquidations: 'isorelay_liquidations_total',
   keeperBlocked: 'isorelay_keeper_no_price_total',
   badDebt: 'isorelay_bad_debt_usd',
+  strategySettlements: 'isorelay_strategy_settlements_total',
+  strategyLiquidations: 'isorelay_strategy_liquidations_total',
+  strategiesDue: 'isorelay_strategies_due',
+  volatility: 'isorelay_volatility',
   reorgDepth: 'isorelay_reorg_last_depth_blocks',
   chainHead: 'isorelay_chain_head_block',
   chainFinalized: 'isorelay_chain_finalized_block',
@@ -110,6 +114,30 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     help: 'Liquidation deficits no insurance covered (the engine\'s badDebt), USD, by market; read by the keeper each tick',
     labelNames: ['market'] as const,
     registers: [registry],
+  });
+  const strategySettlements = new Counter({
+    name: METRIC.strategySettlements,
+    help: 'Expired options strategies the keeper settled (ok="true"), or did not (a simulated revert, no attestation), by market',
+    labelNames: ['market', 'ok'] as const,
+    registers,
+  });
+  const strategyLiquidations = new Counter({
+    name: METRIC.strategyLiquidations,
+    help: 'Uncovered options strategies the keeper liquidated (ok="true"), or did not, by market',
+    labelNames: ['market', 'ok'] as const,
+    registers,
+  });
+  const strategiesDue = new Gauge({
+    name: METRIC.strategiesDue,
+    help: 'Options strategies expired and not settled yet, by market, as the keeper\'s last tick saw them',
+    labelNames: ['market'] as const,
+    registers,
+  });
+  const volatility = new Gauge({
+    name: METRIC.volatility,
+    help: 'A market\'s annualised volatility σ on the engine (1 = 100 %), as the keeper\'s last tick read it or posted it',
+    labelNames: ['market'] as const,
+    registers,
   });
   const held = new Counter({
     name: METRIC.held,
@@ -324,6 +352,14 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
         if (!e.ok) keeperBlocked.inc({ market: e.market });
         // USD 1e18 as a float: a gauge for alerting, not an amount to settle with.
         if (e.badDebt !== undefined) badDebt.set({ market: e.market }, Number(e.badDebt / 10n ** 12n) / 1e6);
+        if (e.strategiesDue !== undefined) strategiesDue.set({ market: e.market }, e.strategiesDue);
+        if (e.sigma !== undefined) volatility.set({ market: e.market }, Number(e.sigma / 10n ** 12n) / 1e6);
+        return;
+      case 'keeper.strategy':
+        (e.action === 'settle' ? strategySettlements : strategyLiquidations).inc({ market: e.market, ok: String(e.ok) });
+        return;
+      case 'keeper.volatility':
+        if (e.ok) volatility.set({ market: e.market }, Number(e.sigma / 10n ** 12n) / 1e6);
         return;
       case 'keeper.liquidation':
         liquidations.inc({ market: e.market, ok: String(e.ok) });

@@ -22,12 +22,22 @@ export type RelayerEvent =
   | { type: 'verify.disagreement'; chain: string; route: string; id: string; providers: string[]; dissenting: string[]; reason: string }
   /** A CREDIT over a route's limit: held (above the per-message cap) or waiting for the window. */
   | { type: 'route.limited'; route: string; id: string; token: string; amount: bigint; held: boolean; reason: string }
-  /** One keeper pass over a market: the reconciled range, or why there is none (nobody is liquidated). */
-  | { type: 'keeper.tick'; market: string; ok: boolean; indexed: number; candidates: number; reason?: string; badDebt?: bigint }
+  /**
+   * One keeper pass over a market: the reconciled range, or why there is none (nobody is liquidated,
+   * nothing settled); its options strategies expired and not settled yet, and its σ on the engine.
+   */
+  | { type: 'keeper.tick'; market: string; ok: boolean; indexed: number; candidates: number; reason?: string; badDebt?: bigint; strategiesDue?: number; sigma?: bigint }
   /** A liquidation the keeper sent (ok) or that the engine refused (reason). */
   | { type: 'keeper.liquidation'; market: string; positionKey: string; price: bigint; ok: boolean; tx?: string; reason?: string; partial?: boolean }
   /** The keeper sent a settlement its liquidation queued (or failed to: it stays queued for anyone). */
-  | { type: 'keeper.settlementSent'; id: bigint; ok: boolean; tx?: string; reason?: string };
+  | { type: 'keeper.settlementSent'; id: bigint; ok: boolean; tx?: string; reason?: string }
+  /**
+   * An options strategy the keeper settled at expiry or liquidated (ok), or did not (reason: the
+   * simulated revert, or no attestation; positionKey '' for the whole tick). `late`: settled after its settle window.
+   */
+  | { type: 'keeper.strategy'; action: 'settle' | 'liquidate'; market: string; positionKey: string; ok: boolean; price?: bigint; payoff?: bigint; value?: bigint; penalty?: bigint; tx?: string; reason?: string; late?: boolean }
+  /** The keeper posted a market's volatility σ (1e18) with setVolatility (ok), or the engine refused it. */
+  | { type: 'keeper.volatility'; market: string; sigma: bigint; previous: bigint; variance: bigint; ok: boolean; tx?: string; reason?: string };
 
 export type RelayerEventType = RelayerEvent['type'];
 type Listener = (e: RelayerEvent) => void;

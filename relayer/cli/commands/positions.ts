@@ -143,12 +143,13 @@ async function readExposure(client: ChainClient, engine: string, trader: string,
   // Only the collateral the position is bound to margins it (another was released straight back).
   if (p.size === 0n || p.srcChainId !== c.srcChainId || getAddress(p.token) !== c.token) return null;
   const account = accountFromEngine(engineIface.decodeFunctionResult('accountOf', accountRaw ?? '0x')[0] as Result);
-  const [marketRaw, priceRaw] = await client.rpc.batch<string[]>([
-    { method: 'eth_call', params: [{ to: engine, data: engineIface.encodeFunctionData('marketOf', [p.market]) }, 'latest'] },
+  // The maintenance rate liquidations apply now: mmr, scaled by σ when the options config sets a sigmaRef.
+  const [rateRaw, priceRaw] = await client.rpc.batch<string[]>([
+    { method: 'eth_call', params: [{ to: engine, data: engineIface.encodeFunctionData('maintenanceRate', [p.market]) }, 'latest'] },
     // A stale or broken feed makes oraclePrice revert: the row then shows what is known without a price.
     { method: 'eth_call', params: [{ to: engine, data: engineIface.encodeFunctionData('oraclePrice', [p.market]) }, 'latest'] },
-  ]).catch(async () => [await client.call(engine, engineIface.encodeFunctionData('marketOf', [p.market])), null]);
-  const mmr = (engineIface.decodeFunctionResult('marketOf', marketRaw ?? '0x')[0] as Result).getValue('mmr') as bigint;
+  ]).catch(async () => [await client.call(engine, engineIface.encodeFunctionData('maintenanceRate', [p.market])), null]);
+  const mmr = engineIface.decodeFunctionResult('maintenanceRate', rateRaw ?? '0x')[0] as bigint;
   const mark = priceRaw === null || priceRaw === undefined ? null : (engineIface.decodeFunctionResult('oraclePrice', priceRaw)[0] as bigint);
   const eq = mark === null ? null : equity(account, mark);
   const mm = mark === null ? null : maintenanceMargin(account.position, mmr, mark);

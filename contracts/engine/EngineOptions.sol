@@ -183,10 +183,10 @@ contract EngineOptions is EngineState, ReentrancyGuard {
     }
 
     /// @notice Liquidates an uncovered strategy before expiry whose margin — collateral + realized PnL
-    /// + premium − fees — is below its maintenance scenario margin around the end of the attested
-    /// range where the strategy is worth least. It is closed whole at its conservative value there,
-    /// with the market's penalty on the uncovered notional (the keeper's share to the caller), and
-    /// settled as settleExpired settles. A defined-risk strategy is never liquidated.
+    /// + premium − fees — is below its maintenance scenario margin around the price of the attested
+    /// range where the strategy is worth MOST to its trader (_liquidationPrice). It is closed whole at
+    /// its conservative value there, with the market's penalty on the uncovered notional (the keeper's
+    /// share to the caller), and settled as settleExpired settles. A defined-risk strategy is never liquidated.
     function liquidateStrategy(bytes32 positionKey, PriceAttestation calldata a, bytes[] calldata signatures) external nonReentrant {
         Strategy storage s = strategies[positionKey];
         uint64 expiry = s.expiry;
@@ -207,24 +207,37 @@ contract EngineOptions is EngineState, ReentrancyGuard {
         uint64 expiry,
         bytes32 digest
     ) private {
-        (uint256 price, int256 value) = _conservativeEnd(legs, a, expiry);
+        (uint256 price, int256 value) = _liquidationPrice(legs, a, expiry);
         _requireStrategyBreach(key, legs, premium, price, expiry);
         uint256 penalty = _close(key, value, price, _penaltyOf(legs, price, a.market));
         emit StrategyLiquidated(key, a.market, price, digest, value, penalty);
     }
 
-    /// @dev The end of the attested range where the strategy's conservative value is lower (`low` on a tie).
-    function _conservativeEnd(OptionsMath.Leg[] memory legs, PriceAttestation calldata a, uint64 expiry)
+    /// @dev The price of the attested range at which the strategy is worth the most to its trader, and
+    /// its conservative value there: the argmax of value over low, high and the strikes strictly between
+    /// (value is piecewise linear in the price with kinks at the strikes; the lowest price on ties).
+    /// A strategy is judged and closed there, as a perpetual is at the end of the range best for it (a
+    /// long at high): every agreeing chain's price lies in the range, so none is liquidated unless it
+    /// breaches where it stands best, and a range made wider — which the attesters' policy signs, since it
+    /// refuses only a range narrower than their own — can only spare a strategy, never condemn one.
+    /// Judged at the range's end worst for it instead, a keeper could liquidate a strategy that is healthy
+    /// at every price any chain reads, by asking for a range ~maxDeviationBps wider on its adverse side.
+    function _liquidationPrice(OptionsMath.Leg[] memory legs, PriceAttestation calldata a, uint64 expiry)
         private
         view
         returns (uint256 price, int256 value)
     {
         uint256 sigma = optionsConfigs[a.market].sigma;
         uint256 t = expiry - block.timestamp;
-        value = OptionsMath.value(legs, a.low, sigma, t);
+        (price, value) = (a.low, OptionsMath.value(legs, a.low, sigma, t));
+        for (uint256 i; i < legs.length; i++) {
+            uint256 k = legs[i].strike;
+            if (k <= a.low || k >= a.high) continue;
+            int256 atStrike = OptionsMath.value(legs, k, sigma, t);
+            if (atStrike > value || (atStrike == value && k < price)) (price, value) = (k, atStrike);
+        }
         int256 atHigh = OptionsMath.value(legs, a.high, sigma, t);
-        price = a.low;
-        if (atHigh < value) (price, value) = (a.high, atHigh);
+        if (atHigh > value) (price, value) = (a.high, atHigh);
     }
 
     /// @dev margin = collateral + realized PnL + premium − fees (the premium's own effect is inside the

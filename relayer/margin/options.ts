@@ -170,6 +170,26 @@ export function worstPrice(legs: readonly OptionLeg[], low: bigint, high: bigint
   return valueWith(legs, high, 0n) < least ? high : price;
 }
 
+/**
+ * The price in [low, high] at which an uncovered strategy is liquidated (EngineOptions._liquidationPrice):
+ * the one BEST for its trader, argmax of value(legs, ·, σ, t) over low, high and the strikes between
+ * (value is piecewise linear between strikes; the lowest on ties). Its breach is judged and its close
+ * made there, as a perpetual's at the end of the range best for it (a long at high).
+ */
+export function liquidationPrice(legs: readonly OptionLeg[], low: bigint, high: bigint, sigma: bigint, t: bigint): bigint {
+  checkLegs(legs);
+  if (low > high) throw new OptionsDomainError(OptionsRevert.BadRange, `low ${low} is above high ${high}`);
+  const at = (s: bigint) => valueWith(legs, s, timeValueBound(s, sigma, t));
+  let price = low;
+  let best = at(low);
+  for (const { strike } of legs) {
+    if (strike <= low || strike >= high) continue;
+    const v = at(strike);
+    if (v > best || (v === best && strike < price)) [best, price] = [v, strike];
+  }
+  return at(high) > best ? high : price;
+}
+
 /** clamp(⌈mmr·σ/σ_ref⌉, mmrMin, mmrMax); mmr unchanged when σ_ref = 0. */
 export function scaledRate(mmr: bigint, sigma: bigint, sigmaRef: bigint, mmrMin: bigint, mmrMax: bigint): bigint {
   if (sigmaRef === 0n) return mmr;

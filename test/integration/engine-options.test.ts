@@ -389,14 +389,14 @@ describe('options on the engine (base): signed quotes, defined and scenario marg
     assert.equal(healthy.args[0], usd(600n), 'collateral + realized (+100) + premium (−100) − fees');
     assert.ok((healthy.args[1] as bigint) < usd(600n));
 
-    // At 3 300 it does not (~744 at the attested high).
+    // At 3 300 it does not (~727 even at the attested low, where a short call is worth most: it is judged and closed there).
     const a = await attestedAround(3_300n);
     const { logs, timestamp } = await minedAt(m(), asKeeper(), 'liquidateStrategy', key(3n), struct(a), await sign(a));
     const t = expiry - timestamp;
-    assert.ok(scenarioLoss(NAKED_CALL, usd(-100n), a.high, SIGMA, t, MAINTENANCE) > usd(600n));
-    const v = value(NAKED_CALL, a.high, SIGMA, t);
-    assert.ok(v < value(NAKED_CALL, a.low, SIGMA, t), 'a short call is worth least at the high');
-    const penalty = (usd(3_310n) + 99n) / 100n;
+    assert.ok(scenarioLoss(NAKED_CALL, usd(-100n), a.low, SIGMA, t, MAINTENANCE) > usd(600n));
+    const v = value(NAKED_CALL, a.low, SIGMA, t);
+    assert.ok(v > value(NAKED_CALL, a.high, SIGMA, t), 'a short call is worth most at the low');
+    const penalty = (usd(3_290n) + 99n) / 100n;
     const eq = usd(600n) + usd(100n) + v;
     const keeperUnits = penalty / 2n / USDC_SCALE;
     const released = (eq - penalty) / USDC_SCALE;
@@ -404,7 +404,7 @@ describe('options on the engine (base): signed quotes, defined and scenario marg
     assert.deepEqual(argsOf(logs[0]), [key(3n), m().accounts.relayer.address, penalty, keeperUnits]);
     assert.deepEqual(queuedOf(logs).map(([, s]) => [s[1], s[5]]), [[BigInt(MessageKind.RELEASE), released], [BigInt(MessageKind.SEIZE), usdc(600n) - keeperUnits - released]]);
     const digest = attestationDigest(a, attestationDomain(BASE, m().chains.base?.contracts.attestations as string));
-    assert.deepEqual(argsOf(logs[3]), [key(3n), MARKET, a.high, digest, v, penalty]);
+    assert.deepEqual(argsOf(logs[3]), [key(3n), MARKET, a.low, digest, v, penalty]);
     assert.equal(await engine(m()).getFunction('keeperRewards')(m().accounts.relayer.address, ARBITRUM, arbUsdc), keeperUnits);
     assert.equal((await strategyOf(key(3n))).expiry, 0n);
   });

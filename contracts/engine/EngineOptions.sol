@@ -125,8 +125,9 @@ contract EngineOptions is EngineState, ReentrancyGuard {
         uint256 requirement = definedRisk ? OptionsMath.maxLoss(l, premium) : _initialScenarioMargin(l, premium, market, expiry);
         // A quote under which the trader cannot lose (a credit of all the strategy could ever pay, a
         // debit below what it always pays) is money out of the settlement pool for nothing: a quoter
-        // key gone wrong. An uncovered strategy can always lose.
-        if (definedRisk && requirement == 0) revert RisklessQuote(premium);
+        // key gone wrong. Defined risk: a maximum loss of 0. A strategy with covered calls and
+        // uncovered puts (a put ratio spread) is not defined risk, yet it may never lose either.
+        if (definedRisk ? requirement == 0 : _cannotLose(l, premium)) revert RisklessQuote(premium);
         _requireMargin(key, requirement);
         // The premium moves like realized PnL: a debit a loss, a credit a profit the pool sets aside now.
         Position storage p = positions[key];
@@ -139,6 +140,23 @@ contract EngineOptions is EngineState, ReentrancyGuard {
             s.legs.push(StoredLeg(l[i].isCall, l[i].isLong, uint120(l[i].strike), uint120(l[i].size)));
         }
         emit StrategyOpened(key, market, expiry, premium, legsHash, definedRisk, requirement);
+    }
+
+    /// @dev Whether the strategy pays at least its premium at every expiry price. Decidable when its calls
+    /// are covered (net call size ≥ 0): its payoff then never falls above the highest strike and is finite
+    /// at 0, so it is least at a breakpoint, {0} ∪ strikes, as for OptionsMath.maxLoss — whether or not
+    /// its puts are covered (long the 3,000 put and short 1.1 of the 1,000 put pays ≥ 0 everywhere).
+    /// With uncovered calls it loses without bound as the price rises.
+    function _cannotLose(OptionsMath.Leg[] memory legs, int256 premium) private pure returns (bool) {
+        int256 calls;
+        for (uint256 i; i < legs.length; i++) {
+            if (legs[i].isCall) calls += legs[i].isLong ? _toInt(legs[i].size) : -_toInt(legs[i].size);
+        }
+        if (calls < 0 || premium > OptionsMath.payoff(legs, 0)) return false;
+        for (uint256 i; i < legs.length; i++) {
+            if (premium > OptionsMath.payoff(legs, legs[i].strike)) return false;
+        }
+        return true;
     }
 
     /// @dev The scenario margin of an uncovered strategy at this chain's oracle price, with the initial shock.

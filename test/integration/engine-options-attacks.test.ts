@@ -1,8 +1,9 @@
 // Attacks on the engine's options (base), each a regression test of a fix in EngineOptions: a keeper
 // liquidating a healthy strategy at the end of an attested range most adverse to it (a range the
-// attesters' policy signs: it refuses only a range narrower than theirs). And a bound checked, not a
-// finding: liquidating the largest strategy on the largest scenario grid costs gas a block holds many
-// times over.
+// attesters' policy signs: it refuses only a range narrower than theirs), and a quote under which the
+// trader cannot lose at expiry slipping past RisklessQuote as an "uncovered" strategy. And a bound
+// checked, not a finding: liquidating the largest strategy on the largest scenario grid costs gas a
+// block holds many times over.
 import assert from 'node:assert/strict';
 import { Wallet, getAddress, type Contract, type LogDescription } from 'ethers';
 import { waitForReceipt } from '../../relayer/chains/provider.js';
@@ -11,7 +12,7 @@ import { attestationDomain, signAttestation, type PriceAttestation } from '../..
 import { refusalOf } from '../../relayer/liquidation/attesterPolicy.js';
 import { positionKeyOf } from '../../relayer/liquidation/engineAccount.js';
 import { WAD } from '../../relayer/margin/index.js';
-import { liquidationPrice, scenarioLoss, value, type OptionLeg } from '../../relayer/margin/options.js';
+import { isDefinedRisk, liquidationPrice, payoff, scenarioLoss, value, type OptionLeg } from '../../relayer/margin/options.js';
 import type { ReconciledPrice } from '../../relayer/oracle/reconcile.js';
 import { asAdmin, engine, lock, makeRelayer, provider, setFeedAnswer, snapshot, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
 import { CHAIN_ID, MARKET_ID, engineIface, mined, reverted, usdc } from '../setup/engineCalls.js';
@@ -148,6 +149,21 @@ describe('options on the engine (base): attacks by keepers, quoters and traders'
     const { logs, timestamp } = await minedAt(m(), asKeeper(), 'liquidateStrategy', key(1n), struct(a), await sign(a));
     const liquidated = logs.find((l) => l.name === 'StrategyLiquidated');
     assert.deepEqual([liquidated?.args.getValue('price'), liquidated?.args.getValue('value')], [usd(3_000n), value(straddle, usd(3_000n), DEVNET_OPTIONS_PARAMS.volMax, q.expiry - timestamp)]);
+  });
+
+  it('refuses a quote under which the trader cannot lose at expiry even when its puts are not covered (RisklessQuote)', async () => {
+    // Long the 3 000 put, short 1.1 of the 1 000 put: the puts are not covered (net −0.1), so it is not
+    // defined risk, yet it pays at least 0 at every price (at 0: 3 000 − 1 100). Quoted as a credit of
+    // 10 (a pricing sign gone wrong), the pool would pay 10 for a strategy that can never lose at expiry.
+    const legs: readonly OptionLeg[] = [put('long', 3_000n), put('short', 1_000n, (11n * WAD) / 10n)];
+    assert.equal(isDefinedRisk(legs), false);
+    for (const s of [0n, usd(1_000n), usd(2_000n), usd(3_000n), usd(9_000n)]) assert.ok(payoff(legs, s) >= 0n);
+    const q = await quote({ positionId: 1n, legs, premium: usd(-10n), expiry: (await chainNow(m())) + HOUR });
+    const r = await reverted(asTrader(), 'openStrategy', ...(await signed(q)));
+    assert.deepEqual([r.name, ...r.args], ['RisklessQuote', usd(-10n)]);
+    // The same strategy bought for a debit of 1 can lose it (at 3 000 and above): it opens.
+    const { logs } = await open({ ...q, premium: usd(1n), nonce: freshNonce() });
+    assert.equal(logs.filter((l) => l.name === 'StrategyOpened').length, 1);
   });
 
   it('bound, not a finding: an 8-leg uncovered strategy on a 20-step grid opens and is liquidated in well under a million gas', async () => {

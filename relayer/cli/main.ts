@@ -11,6 +11,7 @@ import type { DoctorOptions } from './commands/doctor.js';
 import type { HeldOptions } from './commands/held.js';
 import type { LockOptions } from './commands/lock.js';
 import type { MessageOptions } from './commands/message.js';
+import type { OptionOptions } from './commands/option.js';
 import type { PositionsOptions } from './commands/positions.js';
 import type { PricesOptions } from './commands/prices.js';
 import type { RouteOptions } from './commands/route.js';
@@ -50,6 +51,7 @@ program
   .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz, /metrics, /status').default(9464).argParser(Number))
   .option('--host <host>', 'where the chains and the guardian listen (0.0.0.0 in a container)', '127.0.0.1')
   .option('--advertise-host <host>', 'the host name others reach the devnet by, written into the URLs of the files in --dir (e.g. the compose service name)')
+  .addOption(new Option('--quote-port <port>', "the devnet market maker's port on 127.0.0.1 (POST /quote); 0 picks a free one").default(9480).argParser(Number))
   .addOption(new Option('--guardian-port <port>', "the devnet guardian's port; 0 picks a free one").default(0).argParser(Number))
   .addOption(new Option('--instances <n>', 'also write relayer-1.yaml … relayer-N.yaml for N relayer instances, each with a gas key of its own (at most 4); their ops servers listen on --host').default(0).argParser(Number))
   .option('--store-url-env <var>', "with --instances: the instances share a PostgreSQL store whose URL is in this environment variable (else each has its own SQLite file)")
@@ -110,6 +112,27 @@ program
   .requiredOption('--trader <address>', 'trader address')
   .option('--json', 'print JSON')
   .action(async (opts: PositionsOptions) => (await import('./commands/positions.js')).positionsCommand(opts));
+
+const option = program.command('option').description("a trader's options strategy on a position: ask a market maker for a signed quote (quote), or open the strategy on it (open)");
+for (const action of ['quote', 'open'] as const) {
+  option
+    .command(`${action} <positionId>`)
+    .description(action === 'quote'
+      ? 'ask the market maker for a quote and show the strategy, its margin and what happens at expiry; sends nothing'
+      : 'ask the market maker for a quote, check it against the engine and your limit, and send openStrategy from the trader key')
+    .addOption(configOption())
+    .requiredOption('--market <name>', 'the market, e.g. ETH-USD')
+    .requiredOption('--expiry <when>', 'a duration from now (30s, 10m, 2h, 7d, 1h30m) or a unix time')
+    .addOption(new Option('--leg <side:kind:strike:size>', 'a leg, e.g. long:call:3400:2 or short:put:2800:2 (strike in USD, size in units); repeat for each leg (1 to 8)').argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]))
+    .option('--quote-url <url>', "the market maker's RFQ endpoint (POST /quote); default: $ISORELAY_QUOTE_URL")
+    .option('--max-premium <usd>', 'refuse a quote that costs more than this (a debit)')
+    .option('--min-credit <usd>', 'refuse a quote that pays you less than this (a credit)')
+    .option('--key-env <name>', 'environment variable holding the trader key', 'ISORELAY_TRADER_KEY')
+    .option('--on <chain>', 'the destination chain whose engine holds the position (default: the only one)')
+    .addOption(action === 'quote' ? new Option('--trader <address>', "quote for this trader (default: the trader key's address)") : new Option('--yes', 'open without asking (needs --max-premium or --min-credit)'))
+    .option('--json', 'print JSON')
+    .action(async (positionId: string, opts: OptionOptions) => (await import('./commands/option.js')).optionCommand(action, positionId, opts));
+}
 
 program
   .command('message <id>')

@@ -22,6 +22,7 @@ export const ErrorCode = {
   TX_FEE_CAP: 'TX_FEE_CAP',
   MARKET_UNKNOWN: 'MARKET_UNKNOWN',
   CREDIT_TIMEOUT: 'CREDIT_TIMEOUT',
+  QUOTE_REFUSED: 'QUOTE_REFUSED',
   USAGE: 'USAGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -47,7 +47,7 @@ describe('isorelay devnet: key exports', function () {
 
   it('prints them when it runs the relayer, ready to paste', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'isorelay-devnet-'));
-    const child = spawn(process.execPath, ['--import', 'tsx', 'relayer/cli/main.ts', 'devnet', '--port', '0', '--ops-port', '0', '--dir', dir], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'relayer/cli/main.ts', 'devnet', '--port', '0', '--ops-port', '0', '--quote-port', '0', '--dir', dir], {
       cwd: REPO, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' },
     });
     let stdout = '';
@@ -65,6 +65,10 @@ describe('isorelay devnet: key exports', function () {
       const env = pasted(stdout.split('\n').filter((l) => l.startsWith('export ')).join('\n'));
       for (const name of ['ISORELAY_RELAYER_KEY', 'ISORELAY_DVN_SIGNER_KEY', 'ISORELAY_DVN2_SIGNER_KEY', 'ISORELAY_ATTESTER_KEY_1', 'ISORELAY_ATTESTER_KEY_2', TRADER_KEY_ENV])
         assert.match(env[name] ?? '', /^0x[0-9a-f]{64}$/, `${name} in:\n${stdout}`);
+      // Not a key: the devnet market maker's URL, for isorelay option; it answers.
+      assert.match(env.ISORELAY_QUOTE_URL ?? '', /^http:\/\/127\.0\.0\.1:\d+$/, stdout);
+      const health = (await (await fetch(`${env.ISORELAY_QUOTE_URL}/healthz`)).json()) as { quoter: string };
+      assert.match(health.quoter, /^0x[0-9a-fA-F]{40}$/);
       assert.match(stdout, /DEVNET TEST KEYS/);
     } finally {
       child.kill('SIGINT');

@@ -173,6 +173,8 @@ describe('the isorelay package (npm pack, installed, plain Node)', function () {
         ['lock', '--chain', 'arbitrum', '--token', addr(5), '--amount', '1', '--position', '1'], ['attester', '--key-env', 'K'],
         ['held', 'list'], ['held', 'release', '0x01'], ['held', 'reject', '0x01'], ['route', 'halted'], ['route', 'resume', 'arbitrum-base'],
         ['message', '0x01'], ['retry', '0x01'], ['deny', '0x01', '--reason', 'x'],
+        ['option', 'quote', '1', '--market', 'ETH-USD', '--expiry', '1h', '--leg', 'long:call:3000:1'],
+        ['option', 'open', '1', '--market', 'ETH-USD', '--expiry', '1h', '--leg', 'long:call:3000:1'],
       ];
       const results = await Promise.all(commands.map((args) => isorelay(args)));
       assert.equal(results.length, commands.length);

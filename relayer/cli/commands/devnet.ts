@@ -12,10 +12,13 @@ import { DEVNET_ROLES } from '../../devnet/chains.js';
 import { demoPassed, formatDemoTable, runDemo } from '../../devnet/demo.js';
 import { startDevnet, type Devnet } from '../../devnet/network.js';
 import { attesterKeyEnv, devnetRelayerConfig, DVN_SIGNER_KEY_ENV, instanceRelayerKeyEnv, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../../devnet/relayerConfig.js';
+import { serveDevnetMarketMaker } from '../../devnet/marketMaker.js';
 import { runTradingDemo } from '../../devnet/tradingDemo.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
+import type { RunningMarketMaker } from '../../options/marketMakerServer.js';
 import { createLogger } from '../../ops/logger.js';
 import { TRADER_KEY_ENV } from './lock.js';
+import { QUOTE_URL_ENV } from './option.js';
 
 export interface DevnetOptions {
   demo?: boolean;
@@ -31,6 +34,8 @@ export interface DevnetOptions {
   storeUrlEnv?: string;
   /** --log-format: over $ISORELAY_LOG_FORMAT; the devnet's config logs JSON. */
   logFormat?: LogFormat;
+  /** The market maker's port on 127.0.0.1 (0: a free one; the demo always takes a free one). */
+  quotePort: number;
 }
 
 export async function devnetCommand(opts: DevnetOptions): Promise<void> {
@@ -60,8 +65,10 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
   const sqlite = join(dir, 'relayer.sqlite');
   for (const suffix of ['', '-wal', '-shm', '.lock']) rmSync(sqlite + suffix, { force: true });
   let daemon;
+  let maker: RunningMarketMaker | undefined;
   try {
     const config = parseConfig(devnetRelayerConfig(m, { sqlite, opsPort: ports.opsPort, logLevel: opts.demo === true ? 'warn' : 'info', keeper: true }), 'devnet config');
+    maker = await serveDevnetMarketMaker(m, { port: opts.demo === true ? 0 : opts.quotePort, config });
     daemon = await startDaemon({
       config,
       logger: createLogger({ level: config.ops.logLevel, format: logFormat }),
@@ -73,11 +80,12 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
       },
     });
   } catch (e) {
+    await maker?.close();
     await devnet.stop();
     throw e;
   }
   say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${Object.values(m.chains).map((c) => `${c.name} ${c.rpcUrl}`).join(', ')}`);
-  say(`manifest ${join(dir, 'manifest.json')}, relayer config ${join(dir, 'relayer.yaml')}, ops ${daemon.ops.url}`);
+  say(`manifest ${join(dir, 'manifest.json')}, relayer config ${join(dir, 'relayer.yaml')}, ops ${daemon.ops.url}, market maker ${maker.url}/quote`);
   try {
     if (opts.demo === true) {
       say('demo: locking collateral on arbitrum and optimism, waiting for the credits on base');
@@ -96,10 +104,11 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
       if (!ok) process.exitCode = 1;
       return;
     }
-    process.stdout.write(devnetKeyExports(m, 0));
+    process.stdout.write(devnetKeyExports(m, 0, maker.url));
     say(`relaying until Ctrl-C. In another shell, paste the exports above, then: isorelay status -c ${join(opts.dir, 'relayer.yaml')}`);
     await untilSignal();
   } finally {
+    await maker.close();
     await daemon.stop();
     await devnet.stop();
   }
@@ -107,16 +116,19 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
 
 /** --no-relayer: the chains and the guardian until Ctrl-C or SIGTERM; relayers elsewhere read the files in `dir`. */
 async function serveWithoutRelayer(devnet: Devnet, dir: string, opts: DevnetOptions, say: (line: string) => void, started: number): Promise<void> {
+  let maker: RunningMarketMaker | undefined;
   try {
     const m = devnet.manifest;
+    maker = await serveDevnetMarketMaker(m, { port: opts.quotePort });
     const via = opts.advertiseHost === undefined ? '' : ` (as ${opts.advertiseHost} in the files)`;
     say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${Object.values(m.chains).map((c) => `${c.name} ${c.rpcUrl}`).join(', ')}, guardian ${devnet.guardian.url}${via}`);
     const instances = Array.from({ length: opts.instances }, (_, i) => join(dir, `relayer-${i + 1}.yaml`));
     say(`manifest ${join(dir, 'manifest.json')}, relayer configs ${[join(dir, 'relayer.yaml'), ...instances].join(', ')}`);
-    process.stdout.write(devnetKeyExports(m, opts.instances));
+    process.stdout.write(devnetKeyExports(m, opts.instances, maker.url));
     say('no relayer in this process (--no-relayer): the chains run until Ctrl-C or SIGTERM');
     say(`${await untilSignal()}: stopping the chains`);
   } finally {
+    await maker?.close();
     await devnet.stop();
   }
 }
@@ -126,7 +138,7 @@ async function serveWithoutRelayer(devnet: Devnet, dir: string, opts: DevnetOpti
  * read: the relayer's roles, the attesters the keeper signs with, a funded trader, and each
  * relayer instance's gas key. They are anvil's well-known test accounts, and say so.
  */
-export function devnetKeyExports(m: Devnet['manifest'], instances: number): string {
+export function devnetKeyExports(m: Devnet['manifest'], instances: number, quoteUrl?: string): string {
   const key = (env: string, account: { address: string; privateKey: string } | undefined, role: string): string[] =>
     account === undefined ? [] : [`export ${env}=${account.privateKey}  # ${role}: ${account.address}`];
   const lines = [
@@ -140,6 +152,8 @@ export function devnetKeyExports(m: Devnet['manifest'], instances: number): stri
     ...key(TRADER_KEY_ENV, m.accounts.traders[0], 'trader for isorelay lock, holds USDC and WETH on the sources'),
     ...Array.from({ length: instances }, (_, i) =>
       key(instanceRelayerKeyEnv(i + 1), i === 0 ? m.accounts.relayer : m.accounts.moreRelayers?.[i - 1], `gas key of relayer instance ${i + 1}`)).flat(),
+    // Not a key: where `isorelay option` asks for quotes. Production quotes come from a real market maker's RFQ endpoint.
+    ...(quoteUrl === undefined ? [] : [`export ${QUOTE_URL_ENV}=${quoteUrl}  # the devnet market maker (isorelay option quote|open), quoter ${m.accounts.marketMaker.address}`]),
     '',
   ];
   return `${lines.join('\n')}\n`;

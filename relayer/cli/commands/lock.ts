@@ -72,7 +72,7 @@ export function addressArg(flag: string, value: string): string {
 }
 
 /** The trader's key: its own message, not the relayer's ("before starting the relayer"). */
-async function traderKey(keyEnv: string, env: NodeJS.ProcessEnv = process.env): Promise<Wallet> {
+export async function traderKey(keyEnv: string, env: NodeJS.ProcessEnv = process.env): Promise<Wallet> {
   if ((env[keyEnv] ?? '').trim() === '')
     throw new IsorelayError(ErrorCode.SECRET_MISSING, `the trader key is not set: environment variable ${keyEnv} is empty`, {
       guidance: [

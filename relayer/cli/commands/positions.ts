@@ -11,6 +11,8 @@ import { readEngineStatus } from '../../app/statusReport.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import { accountFromEngine, positionKeyOf } from '../../liquidation/engineAccount.js';
 import { equity, liquidationPrice, maintenanceMargin } from '../../margin/index.js';
+import { readPositionStrategy } from '../../app/positionStrategy.js';
+import { formatStrategy, strategyJson, type StrategyView } from '../../app/strategyReport.js';
 
 export interface PositionsOptions {
   config: string;
@@ -40,6 +42,8 @@ export interface PositionCollateral {
   credits: number;
   /** The exposure this collateral margins, when the position trades (else null). */
   exposure: PositionExposure | null;
+  /** The options strategy this collateral margins (else null); 'unpriced' when the engine cannot value it now (no fresh price). */
+  strategy: StrategyView | 'unpriced' | null;
 }
 
 /** USD amounts and prices in 1e18; health = equity / maintenance margin (liquidatable below 1). */
@@ -124,6 +128,7 @@ export async function readPositions(config: Config, trader: string): Promise<Pos
         symbol: await tokenSymbol(config, sourceChain, first.token), decimals, amount,
         credited: group.reduce((s, c) => s + c.amount, 0n), credits: group.length,
         exposure: amount === 0n ? null : await readExposure(client, engine, trader, first, marketName),
+        strategy: amount === 0n ? null : await readBoundStrategy(client, engine, trader, first, marketName),
       });
     }
   }
@@ -131,6 +136,14 @@ export async function readPositions(config: Config, trader: string): Promise<Pos
 }
 
 const WAD = 10n ** 18n;
+
+/** The position's strategy, when the position is bound to this collateral (another was released straight back). */
+async function readBoundStrategy(client: ChainClient, engine: string, trader: string, c: Credit, marketName: (id: string) => string): Promise<StrategyView | 'unpriced' | null> {
+  const raw = await client.call(engine, engineIface.encodeFunctionData('positionOf', [positionKeyOf(trader, c.positionId)]));
+  const [p] = engineIface.decodeFunctionResult('positionOf', raw) as unknown as [{ srcChainId: bigint; token: string }];
+  if (p.srcChainId !== c.srcChainId || getAddress(p.token) !== c.token) return null;
+  return readPositionStrategy(client, engine, trader, c.positionId, marketName);
+}
 
 /** The position's exposure and margin, in one batched read of the engine (positionOf, accountOf, the market, its price). */
 async function readExposure(client: ChainClient, engine: string, trader: string, c: Credit, marketName: (id: string) => string): Promise<PositionExposure | null> {
@@ -196,7 +209,7 @@ export async function positionsCommand(opts: PositionsOptions): Promise<void> {
   const rows = await readPositions(config, trader);
   const engines = await readEngineAccounts(config, trader);
   if (opts.json === true) {
-    const json = rows.map((r) => ({ ...r, amountFormatted: formatUnits(r.amount, r.decimals) }));
+    const json = rows.map((r) => ({ ...r, amountFormatted: formatUnits(r.amount, r.decimals), strategy: r.strategy === null || r.strategy === 'unpriced' ? r.strategy : strategyJson(r.strategy) }));
     process.stdout.write(`${JSON.stringify({ trader, positions: json, engines }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2)}\n`);
     return;
   }
@@ -218,7 +231,7 @@ export async function positionsCommand(opts: PositionsOptions): Promise<void> {
         r.symbol === null ? r.token : `${r.symbol} (${r.token})`,
         formatUnits(r.amount, r.decimals),
         String(r.credits),
-        x === null ? '—' : `${x.side} ${formatUnits(x.size, 18)} ${x.market} @ ${usd(x.entryPrice)}`,
+        x === null ? (r.strategy === null ? '—' : `${r.strategy === 'unpriced' ? 'options strategy' : `${r.strategy.kind} ${r.strategy.market}`} (below)`) : `${x.side} ${formatUnits(x.size, 18)} ${x.market} @ ${usd(x.entryPrice)}`,
         x === null ? '—' : usd(x.margin),
         x === null ? '—' : usd(x.equity),
         x === null ? '—' : x.liquidationPrice === null ? 'none' : usd(x.liquidationPrice),
@@ -226,5 +239,7 @@ export async function positionsCommand(opts: PositionsOptions): Promise<void> {
       ];
     }),
   );
-  process.stdout.write(`positions of ${trader} on ${[...new Set(rows.map((r) => r.destination))].join(', ')}\n${table}\n${accounts}\n`);
+  // Each strategy in full: legs, premium, risk, delta, expiry and what happens then.
+  const strategies = rows.flatMap((r) => r.strategy === null ? [] : [`position ${r.positionId} (${r.symbol ?? r.token} from ${r.sourceChain ?? `chain ${r.srcChainId}`}):${r.strategy === 'unpriced' ? ' holds an options strategy the engine cannot value now (no fresh oracle price)' : `\n${formatStrategy(r.strategy)}`}\n`]).join('');
+  process.stdout.write(`positions of ${trader} on ${[...new Set(rows.map((r) => r.destination))].join(', ')}\n${table}\n${strategies}${accounts}\n`);
 }

@@ -178,7 +178,8 @@ contract EngineOptions is EngineState, ReentrancyGuard {
 
     /// @notice Settles an expired strategy (anyone may): with an attestation taken at or after expiry,
     /// within the market's settleWindow of it (later: only the vol updater, the operator's keeper),
-    /// that passes a liquidation's checks, at the price in its range worst for the trader. The payoff
+    /// that passes a liquidation's checks and whose range is no wider than agreeing chains can give,
+    /// at the price in its range worst for the trader. The payoff
     /// is realized and the position settled whole: the RELEASE of what the trader keeps and the SEIZE
     /// of the loss are queued (sendQueued), profit beyond the collateral is paid here by the pool, and
     /// a loss beyond it (an uncovered strategy's) is a deficit covered as a liquidation's.
@@ -192,12 +193,30 @@ contract EngineOptions is EngineState, ReentrancyGuard {
         uint256 windowEnd = uint256(expiry) + optionsConfigs[s.market].settleWindow;
         if (a.timestamp > windowEnd && msg.sender != volUpdater) revert AttestationAfterSettleWindow(a.timestamp, windowEnd);
         _checkAttestation(a, markets[a.market], signatures);
+        _requireAgreeingRange(a, markets[a.market].maxDeviationBps);
         OptionsMath.Leg[] memory legs = _legsOf(s);
         uint256 price = OptionsMath.worstPrice(legs, a.low, a.high);
         int256 payoff = OptionsMath.payoff(legs, price);
         _close(positionKey, payoff, price, 0);
         emit StrategySettled(positionKey, price, payoff);
         emit PositionChanged(positionKey, traderOf[positionKey], positionIdOf[positionKey], a.market);
+    }
+
+    /// @dev A settlement takes the range's price worst for the trader, and the on-chain second check
+    /// (_checkAttestation) holds only the median to this chain's oracle: so the range's ends must be no
+    /// further from its median than agreeing chains can be. A reconciliation keeps the sources within
+    /// d = maxDeviationBps of the median m it filters on, and reports the median M of those: each end is
+    /// within m·(1 ± d) and M too, so low ≥ M·(1 − 2d) and high ≤ M / (1 − 2d) hold for every range it
+    /// reports. Without the bound an attester quorum gone rogue could settle any strategy at any price
+    /// (an iron condor at its maximum loss with every chain at its sweet spot). A liquidation needs none:
+    /// it is judged where the strategy stands best, so a wider range only spares it.
+    function _requireAgreeingRange(PriceAttestation calldata a, uint256 maxDeviationBps) private pure {
+        uint256 slack = 2 * maxDeviationBps;
+        // A deviation of 50 % or more bounds nothing.
+        if (slack >= BPS) return;
+        if (a.low * BPS < a.median * (BPS - slack) || a.high * (BPS - slack) > a.median * BPS) {
+            revert AttestedRangeTooWide(a.low, a.median, a.high);
+        }
     }
 
     /// @notice Liquidates an uncovered strategy before expiry whose margin — collateral + realized PnL

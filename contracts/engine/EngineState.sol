@@ -277,6 +277,7 @@ abstract contract EngineState {
     error StrategyExpired(uint64 expiry);
     error AttestationBeforeExpiry(uint64 timestamp, uint64 expiry);
     error AttestationAfterSettleWindow(uint64 timestamp, uint256 windowEnd);
+    error AttestedRangeTooWide(uint256 low, uint256 median, uint256 high);
     error RisklessQuote(int256 premium);
     error DefinedRiskStrategy(bytes32 positionKey);
     error NotVolUpdater(address caller);

@@ -1,7 +1,8 @@
 // Attacks on the engine's options (base), each a regression test of a fix in EngineOptions: a keeper
 // liquidating a healthy strategy at the end of an attested range most adverse to it (a range the
-// attesters' policy signs: it refuses only a range narrower than theirs), and a quote under which the
-// trader cannot lose at expiry slipping past RisklessQuote as an "uncovered" strategy. And a bound
+// attesters' policy signs: it refuses only a range narrower than theirs); an attester quorum gone rogue
+// settling a strategy at a price no chain reads; and a quote under which the trader cannot lose at
+// expiry slipping past RisklessQuote as an "uncovered" strategy. And a bound
 // checked, not a finding: liquidating the largest strategy on the largest scenario grid costs gas a
 // block holds many times over.
 import assert from 'node:assert/strict';
@@ -149,6 +150,29 @@ describe('options on the engine (base): attacks by keepers, quoters and traders'
     const { logs, timestamp } = await minedAt(m(), asKeeper(), 'liquidateStrategy', key(1n), struct(a), await sign(a));
     const liquidated = logs.find((l) => l.name === 'StrategyLiquidated');
     assert.deepEqual([liquidated?.args.getValue('price'), liquidated?.args.getValue('value')], [usd(3_000n), value(straddle, usd(3_000n), DEVNET_OPTIONS_PARAMS.volMax, q.expiry - timestamp)]);
+  });
+
+  it('settles only with an attested range no wider than agreeing chains can give: a rogue attester quorum cannot settle a strategy at a price no chain reads', async () => {
+    // docs/options.md's iron condor (credit 160) on 240 USDC, expiring in an hour.
+    const condor: readonly OptionLeg[] = [put('long', 2_600n, 2n * WAD), put('short', 2_800n, 2n * WAD), call('short', 3_200n, 2n * WAD), call('long', 3_400n, 2n * WAD)];
+    const q = await quote({ positionId: 1n, legs: condor, premium: usd(-160n), expiry: (await chainNow(m())) + HOUR });
+    await open(q);
+    await provider(m(), 'base').send('evm_increaseTime', [Number(HOUR + 30n)]);
+    // Every chain reads 3 000, where the condor pays 0. The attesters (a quorum gone rogue: the on-chain
+    // check holds only the median to base's own oracle) sign a low of 2 500: the worst price for the
+    // trader in that range pays −400, the whole 240 of collateral seized and the credit taken back.
+    const rogue = await attested(usd(2_500n), usd(3_000n), usd(3_000n));
+    assert.equal(payoff(condor, rogue.low), usd(-400n));
+    const r = await reverted(asKeeper(), 'settleExpired', key(1n), struct(rogue), await sign(rogue));
+    assert.deepEqual([r.name, ...r.args], ['AttestedRangeTooWide', rogue.low, rogue.median, rogue.high]);
+    // A reconciliation keeps sources within d = 2 % of the median it filters on, so the ends it reports
+    // are within median·(1 − 2d) and median / (1 − 2d): 2 880 and 3 125 here. A high of 3 126 is refused;
+    // 2 880 to 3 120 settles (both ends pay 0: the trader keeps its credit).
+    const beyond = await attested(usd(2_880n), usd(3_000n), usd(3_126n));
+    assert.equal((await reverted(asKeeper(), 'settleExpired', key(1n), struct(beyond), await sign(beyond))).name, 'AttestedRangeTooWide');
+    const widest = await attested(usd(2_880n), usd(3_000n), usd(3_120n));
+    const logs = await mined(m(), asKeeper(), 'settleExpired', key(1n), struct(widest), await sign(widest));
+    assert.ok(logs.some((l) => l.name === 'StrategySettled'));
   });
 
   it('refuses a quote under which the trader cannot lose at expiry even when its puts are not covered (RisklessQuote)', async () => {

@@ -44,7 +44,7 @@ const program = new Command()
 program
   .command('devnet')
   .description('start three local chains with LayerZero v2 and our contracts, and run the relayer on them')
-  .option('--demo', 'lock on both sources, wait for the credits, print a table and exit (non-zero unless every lock is credited exactly once)')
+  .option('--demo', 'lock on both sources, wait for the credits and print a table; trade, liquidate and settle; open an iron condor on a market maker\'s quote and let the keeper settle it at expiry; exit non-zero unless every step checks out on chain')
   .option('--no-relayer', 'run the chains, contracts and guardian only: relayers run elsewhere (e.g. containers) with the configs written to --dir')
   .option('--dir <dir>', 'where to write manifest.json, relayer.yaml and the store', '.devnet')
   .addOption(new Option('--port <port>', 'first RPC port (the chains take three in a row); 0 picks free ports').default(8545).argParser(Number))

@@ -13,6 +13,7 @@ import { demoPassed, formatDemoTable, runDemo } from '../../devnet/demo.js';
 import { startDevnet, type Devnet } from '../../devnet/network.js';
 import { attesterKeyEnv, devnetRelayerConfig, DVN_SIGNER_KEY_ENV, instanceRelayerKeyEnv, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../../devnet/relayerConfig.js';
 import { serveDevnetMarketMaker } from '../../devnet/marketMaker.js';
+import { OPTIONS_DEMO_STEPS, runOptionsDemo } from '../../devnet/optionsDemo.js';
 import { runTradingDemo } from '../../devnet/tradingDemo.js';
 import { ErrorCode, IsorelayError } from '../../errors/base.js';
 import type { RunningMarketMaker } from '../../options/marketMakerServer.js';
@@ -99,8 +100,17 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
       }
       say('demo: trading on base, a price move, the keeper, settlement back to the sources');
       const steps = await runTradingDemo(m, daemon.store, say);
-      const ok = steps.every((s) => s.ok);
-      say(ok ? 'demo passed: every lock credited once, exactly the breached position liquidated and seized on its source, the other closed and released' : 'demo FAILED: see the ✗ steps above');
+      if (!steps.every((s) => s.ok)) {
+        say('demo FAILED: see the ✗ steps above');
+        process.exitCode = 1;
+        return;
+      }
+      say('demo: options — an iron condor funded from arbitrum, quoted by the market maker, settled at expiry by the keeper, released to arbitrum');
+      const condor = await runOptionsDemo(m, daemon.store, say, { quoteUrl: maker.url });
+      const ok = condor.length === OPTIONS_DEMO_STEPS && condor.every((s) => s.ok);
+      say(ok
+        ? 'demo passed: every lock credited once, exactly the breached position liquidated and seized on its source, the other closed and released, the iron condor settled at expiry and what was left released to arbitrum'
+        : 'demo FAILED: see the ✗ steps above');
       if (!ok) process.exitCode = 1;
       return;
     }

@@ -39,6 +39,10 @@ export function refusalOf(a: PriceAttestation, v: AttesterView): string | null {
   const slack = (v.own.median * v.maxDeviationBps) / (10n * BPS);
   if (a.high + slack < v.own.high) return `the high ${a.high} is below this attester's ${v.own.high}: it would liquidate a long at a price no agreeing chain gives`;
   if (a.low > v.own.low + slack) return `the low ${a.low} is above this attester's ${v.own.low}: it would liquidate a short at a price no agreeing chain gives`;
+  // Nor much wider: an expired option settles at the range's price worst for its trader, so a range
+  // stretched on the trader's losing side would settle it at a price no agreeing chain gives.
+  if (a.high > v.own.high + slack) return `the high ${a.high} is above this attester's ${v.own.high}: it would settle an option at a price no agreeing chain gives`;
+  if (a.low + slack < v.own.low) return `the low ${a.low} is below this attester's ${v.own.low}: it would settle an option at a price no agreeing chain gives`;
   if (a.timestamp > v.now + 30n) return 'the attestation is stamped in the future';
   if (a.timestamp + v.maxTtlSeconds < v.now) return 'the attestation is stamped too long ago';
   if (a.deadline < a.timestamp || a.deadline - a.timestamp > v.maxTtlSeconds) return `the deadline is more than ${v.maxTtlSeconds} s after the timestamp`;

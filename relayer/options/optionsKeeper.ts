@@ -1,7 +1,7 @@
 // The keeper's options work on one market each tick (docs/options.md, "The keeper"), with the tick's
 // reconciled range: settle every expired strategy (oldest expiry first, at most STRATEGY_BATCH a
 // tick) with the tick's attestation; liquidate the uncovered strategies below their maintenance
-// scenario margin at the range's conservative end (the engine's rule, in relayer/margin/options);
+// scenario margin at the range's price best for them (the engine's rule, in relayer/margin/options);
 // then send the RELEASEs and SEIZEs they queued. Every call is simulated first and what would revert
 // is not sent, with the engine's reason. Finally the volatility: a sample of the median, and σ posted
 // when it moved enough. Without an agreeing quorum nothing is settled, liquidated or sampled.
@@ -14,7 +14,7 @@ import { accountFromEngine } from '../liquidation/engineAccount.js';
 import { engineIface, engineRevertReason } from '../liquidation/engineAbi.js';
 import type { QueuedSettlements } from '../liquidation/queuedSettlements.js';
 import { attestationArg, type AttestationOutcome, type AttestedRange } from '../liquidation/rangeAttester.js';
-import { scenarioLoss, value, type ScenarioParams } from '../margin/options.js';
+import { liquidationPrice, scenarioLoss, type ScenarioParams } from '../margin/options.js';
 import type { ReconciledPrice } from '../oracle/reconcile.js';
 import type { EventBus } from '../pipeline/events.js';
 import type { OpenStrategy, StrategyBook } from './strategyBook.js';
@@ -159,8 +159,9 @@ export class OptionsKeeper {
   }
 
   /**
-   * The market's uncovered strategies whose margin is below the maintenance scenario margin at
-   * the range's conservative end, exactly as EngineOptions._requireStrategyBreach decides it, with
+   * The market's uncovered strategies whose margin is below the maintenance scenario margin at the
+   * range's conservative price — the one best for the trader (EngineOptions._liquidationPrice), as a
+   * long perpetual is judged at `high` — exactly as _requireStrategyBreach decides it, with
    * T = expiry − clock (the chain's T is a few seconds less: its simulation is the final word).
    */
   private async breached(marketId: string, range: ReconciledPrice, c: OptionsMarketConfig, clock: bigint): Promise<OpenStrategy[]> {
@@ -172,8 +173,7 @@ export class OptionsKeeper {
       // collateral − fees of the engine's account is collateral + realized PnL − fees: the premium is added back.
       const margin = a.collateral.amount - a.fees + s.premium;
       const t = s.expiry - clock;
-      const atHigh = value(s.legs, range.high, c.sigma, t);
-      const price = atHigh < value(s.legs, range.low, c.sigma, t) ? range.high : range.low;
+      const price = liquidationPrice(s.legs, range.low, range.high, c.sigma, t);
       return margin < scenarioLoss(s.legs, s.premium, price, c.sigma, t, c.maintenance);
     });
   }

@@ -63,9 +63,7 @@ describe('keeper: options strategies (settlement at expiry, uncovered liquidatio
     assert.deepEqual([r?.options?.strategies, r?.options?.due, r?.options?.settled], [1, 0, []], 'indexed from its StrategyOpened, not due yet');
 
     await warpAll(m, 125);
-    await setEthUsd(m, ['arbitrum'], 3_290n);
-    await setEthUsd(m, ['optimism'], 3_300n);
-    await setEthUsd(m, ['base'], 3_310n);
+    await prices(m, [3_290n, 3_300n, 3_310n]);
     const trader0 = m.accounts.traders[0]?.address as string;
     const [traderBefore, insuranceBefore] = await Promise.all([tokenBalance(m, 'arbitrum', arbUsdc(m), trader0), tokenBalance(m, 'arbitrum', arbUsdc(m), m.accounts.insuranceFund.address)]);
     [r] = await s.keeper.tick();
@@ -97,9 +95,7 @@ describe('keeper: options strategies (settlement at expiry, uncovered liquidatio
     await warpAll(m, 65);
 
     // No agreeing quorum: arbitrum 3 000, optimism 3 300, base 3 100.
-    await setEthUsd(m, ['arbitrum'], 3_000n);
-    await setEthUsd(m, ['optimism'], 3_300n);
-    await setEthUsd(m, ['base'], 3_100n);
+    await prices(m, [3_000n, 3_300n, 3_100n]);
     let [r] = await s.keeper.tick();
     assert.equal(r?.range, null);
     assert.deepEqual([r?.options?.due, r?.options?.settled], [1, []]);
@@ -134,29 +130,39 @@ describe('keeper: options strategies (settlement at expiry, uncovered liquidatio
     assert.equal(await tokenBalance(m, 'arbitrum', arbUsdc(m), m.accounts.traders[0]?.address as string), before + usdc(240n));
   });
 
-  it('liquidates a naked call after a rise, and not before', async () => {
+  /** ETH-USD on arbitrum, optimism and base, whole dollars. */
+  async function prices(m: DevnetManifest, [arbitrum, optimism, base]: [bigint, bigint, bigint]): Promise<void> {
+    await setEthUsd(m, ['arbitrum'], arbitrum);
+    await setEthUsd(m, ['optimism'], optimism);
+    await setEthUsd(m, ['base'], base);
+  }
+
+  it('liquidates a naked call after a rise, judged at the price of the range best for it, and not before', async () => {
     const m = devnet().manifest;
     const s = setup(m);
     await credit(m, s, 33n, usdc(600n));
+    // Margin 600 (collateral, + 100 credited, − the premium of 100); the ±10 % maintenance grid asks ~599 around 3 180.
     const key = await openStrategy(m, { positionId: 33n, legs: [call('short', 3_000n)], premium: usd(-100n), expiry: (await baseNow(m)) + 7n * 86_400n });
     let [r] = await s.keeper.tick();
     assert.deepEqual([r?.options?.strategies, r?.options?.liquidated, r?.options?.refused], [1, [], []], 'healthy at 3 000: not even tried');
-    await setEthUsd(m, ALL, 3_150n);
+    // In [3 150, 3 215] it breaches at the high (~640) but not at the low (~564), where it stands best: the engine would refuse, so nothing is tried.
+    await prices(m, [3_150n, 3_180n, 3_215n]);
     [r] = await s.keeper.tick();
-    assert.deepEqual(r?.options?.liquidated, [], 'still above maintenance at 3 150');
+    assert.deepEqual([r?.range?.low, r?.range?.high], [usd(3_150n), usd(3_215n)]);
+    assert.deepEqual([r?.options?.liquidated, r?.options?.refused], [[], []], 'not a candidate: the TS rule is the engine\'s');
 
-    await setEthUsd(m, ALL, 3_300n);
+    await prices(m, [3_270n, 3_300n, 3_330n]);
     [r] = await s.keeper.tick();
     assert.deepEqual([r?.options?.liquidated, r?.options?.refused], [[key], []]);
     assert.equal(await strategyExpiry(m, key), 0n);
     const [liquidated] = strategyEvents(s);
     assert.equal(liquidated?.action, 'liquidate');
-    assert.equal(liquidated?.price, usd(3_300n));
-    assert.equal(liquidated?.penalty, usd(3_300n) / 100n, '1 % of the uncovered notional');
+    assert.equal(liquidated?.price, usd(3_270n), 'the low: a short call is worth most to its trader there');
+    assert.equal(liquidated?.penalty, usd(3_270n) / 100n, '1 % of the uncovered notional');
     // Its RELEASE (what the trader keeps) and SEIZE reach arbitrum; the keeper's share of the penalty stays on base.
     await tickUntil(s.relayer, settlementsDelivered(s, 2));
     const keeperShare = (await engine(m).getFunction('keeperRewards')(m.accounts.relayer.address, CHAIN_ID.arbitrum, arbUsdc(m))) as bigint;
-    assert.equal(keeperShare, usd(3_300n) / 100n / 2n / 10n ** 12n);
+    assert.equal(keeperShare, usd(3_270n) / 100n / 2n / 10n ** 12n);
   });
 
   it('posts the volatility of the reconciled medians: the EWMA of their returns, at most every interval, clamped to the bounds', async () => {

@@ -283,6 +283,10 @@ export const STATUS_PAGE_SCRIPT = String.raw`
       parts.push(h('h3', { 'data-market': m.market }, m.market + ' ', m.ok ? h('span', { class: 'badge ok' }, wad(m.median)) : h('span', { class: 'badge bad' }, 'no price')));
       parts.push(h('p', { class: 'hint' }, m.ok ? 'agreeing range ' + wad(m.low) + ' – ' + wad(m.high) + '; ' : 'nobody can be liquidated: ' + m.reason + '; ',
         m.indexed + ' positions watched, ' + m.candidates + ' near the line, ' + m.liquidated + ' liquidated; read ' + age(o.generatedAt - m.at) + ' ago'));
+      // Options: the market's σ on the engine, its strategies, those expired and waiting for a settlement.
+      if (m.sigma !== null && m.sigma !== undefined)
+        parts.push(h('p', { class: 'hint', 'data-options': m.market }, 'options: σ ' + wad(BigInt(m.sigma) * 100n) + ' %; ' + m.strategies + ' strategies open, ',
+          m.strategiesDue > 0 ? h('span', { class: 'badge warn' }, m.strategiesDue + ' expired, not settled') : '0 expired', ', ' + m.strategiesSettled + ' settled by the last tick'));
       parts.push(table(['chain', '#price', 'used', 'why not'], m.chains.map((c) => h('tr', { 'data-chain': c.chain },
         td(c.chain), td(wad(c.price), 'num'), td(c.used ? h('span', { class: 'badge ok' }, 'used') : h('span', { class: 'badge warn' }, 'excluded')),
         td(c.excluded ? c.excluded.reason + ': ' + c.excluded.detail : '', 'reason'))), 'No chain read.'));

@@ -61,7 +61,7 @@ export class MarketMaker {
     if (BigInt(config.quoter) === 0n) throw refused(`options on ${r.market} are not enabled on the engine (no quoter)`);
     if (config.quoter.toLowerCase() !== this.address.toLowerCase())
       throw refused(`the engine's quoter for ${r.market} is ${config.quoter}, not this market maker (${this.address}): its quotes would not verify`);
-    if (r.expiry <= now) throw refused(`the expiry ${r.expiry} is not after the chain's time ${now}: it is ${now - r.expiry} s in the past`);
+    if (r.expiry <= now) throw refused(`the expiry ${r.expiry} is not after the chain's time ${now}${r.expiry < now ? ` (${now - r.expiry} s in the past)` : ''}`);
     const latest = now + config.maxExpiry;
     if (r.expiry > latest) throw refused(`the expiry is ${r.expiry - now} s away; ${r.market} options expire within ${config.maxExpiry} s`);
     const spot = engineIface.decodeFunctionResult('oraclePrice', priceRaw ?? '0x')[0] as bigint;

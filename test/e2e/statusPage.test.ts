@@ -88,6 +88,8 @@ describe('status page: GET / and GET /overview from a running daemon', function 
       optimism: [(3_000n * 10n ** 18n).toString(), true, null],
       base: [(2_500n * 10n ** 18n).toString(), false, 'deviation'],
     });
+    // Its options: σ as the engine holds it (80 %), no strategy open.
+    assert.deepEqual([market.sigma, market.strategies, market.strategiesDue, market.strategiesSettled], [(8n * 10n ** 17n).toString(), 0, 0, 0]);
 
     // A release over HTTP moves the planted message out of held (a wrong token does not).
     const post = (token: string) => fetch(`${d?.url ?? ''}/messages/${encodeURIComponent(heldId)}/release`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });

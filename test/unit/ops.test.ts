@@ -143,6 +143,30 @@ describe('ops/logger', function () {
       assert.ok(!log.raw[0]?.includes(API_KEY), log.raw[0]);
       assert.equal(log.lines[1]?.depth, '3');
     });
+
+    it('logs the options keeper: a settlement at info (warn when late or refused, with why), σ posted at info, and what waits without a price', function () {
+      const strategy = { type: 'keeper.strategy', market: 'ETH-USD', positionKey: '0x01' } as const;
+      bus.emit({ ...strategy, action: 'settle', ok: true, price: 3_310n * 10n ** 18n, payoff: -220n * 10n ** 18n, tx: '0xab' });
+      bus.emit({ ...strategy, action: 'settle', ok: true, late: true, price: 3_000n * 10n ** 18n, payoff: 0n });
+      bus.emit({ ...strategy, action: 'settle', ok: false, reason: `OracleDeviation(3100, 3000) at ${CREDENTIALED_URL}` });
+      bus.emit({ ...strategy, action: 'liquidate', ok: true, price: 3_270n * 10n ** 18n, value: -370n * 10n ** 18n, penalty: 327n * 10n ** 17n });
+      bus.emit({ type: 'keeper.volatility', market: 'ETH-USD', sigma: 1_173_250_000_000_000_000n, previous: 8n * 10n ** 17n, variance: 1n, ok: true, tx: '0xcd' });
+      bus.emit({ type: 'keeper.tick', market: 'ETH-USD', ok: false, indexed: 0, candidates: 0, reason: 'no-agreeing-quorum: 1 of 3', strategiesDue: 2 });
+      assert.deepEqual(log.lines.map((l) => l.level), [level('info'), level('warn'), level('warn'), level('info'), level('info'), level('warn')]);
+      const msgs = log.lines.map((l) => String(l.msg));
+      assert.deepEqual([msgs[0], msgs[1], msgs[3], msgs[4], msgs[5]], [
+        'expired strategy settled',
+        'expired strategy settled after its settle window',
+        'uncovered strategy liquidated',
+        'volatility posted: σ 117.32 % (was 80.00 %)',
+        'no reconciled price, nobody liquidated, 2 expired strategies not settled: no-agreeing-quorum: 1 of 3',
+      ]);
+      assert.match(msgs[2] ?? '', /^expired strategy not settled: OracleDeviation\(3100, 3000\) at /);
+      assert.ok(!log.raw[2]?.includes(API_KEY), log.raw[2]);
+      assert.deepEqual([log.lines[0]?.market, log.lines[0]?.position, log.lines[0]?.price, log.lines[0]?.payoff, log.lines[0]?.tx], ['ETH-USD', '0x01', '3310000000000000000000', '-220000000000000000000', '0xab']);
+      assert.equal(log.lines[3]?.penalty, '32700000000000000000');
+      assert.equal(log.lines[5]?.strategiesDue, 2);
+    });
   });
 });
 
@@ -211,6 +235,23 @@ describe('ops/metrics', function () {
     assert.equal(sample(await metrics.registry.metrics(), 'isorelay_bad_debt_usd{market="ETH-USD"}'), 209.123456);
     bus.emit({ type: 'keeper.tick', market: 'ETH-USD', ok: true, indexed: 3, candidates: 0, badDebt: 0n });
     assert.equal(sample(await metrics.registry.metrics(), 'isorelay_bad_debt_usd{market="ETH-USD"}'), 0);
+  });
+
+  it('counts the options strategies the keeper settled and liquidated, and shows those due and the market\'s σ', async function () {
+    const strategy = { type: 'keeper.strategy', market: 'ETH-USD', positionKey: '0x01' } as const;
+    bus.emit({ ...strategy, action: 'settle', ok: true, price: 3_310n * 10n ** 18n, payoff: -220n * 10n ** 18n, tx: '0xab' });
+    bus.emit({ ...strategy, action: 'settle', ok: false, reason: 'OracleDeviation(3100, 3000)' });
+    bus.emit({ ...strategy, action: 'liquidate', ok: true, price: 3_270n * 10n ** 18n, penalty: 327n * 10n ** 17n });
+    bus.emit({ type: 'keeper.tick', market: 'ETH-USD', ok: false, indexed: 0, candidates: 0, reason: 'no-agreeing-quorum', strategiesDue: 2, sigma: 8n * 10n ** 17n });
+    let text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'isorelay_strategy_settlements_total{market="ETH-USD",ok="true"}'), 1);
+    assert.equal(sample(text, 'isorelay_strategy_settlements_total{market="ETH-USD",ok="false"}'), 1);
+    assert.equal(sample(text, 'isorelay_strategy_liquidations_total{market="ETH-USD",ok="true"}'), 1);
+    assert.equal(sample(text, 'isorelay_strategies_due{market="ETH-USD"}'), 2);
+    assert.equal(sample(text, 'isorelay_volatility{market="ETH-USD"}'), 0.8);
+    bus.emit({ type: 'keeper.volatility', market: 'ETH-USD', sigma: 1_173_250_000_000_000_000n, previous: 8n * 10n ** 17n, variance: 1_376_515_562_500_000_000n, ok: true, tx: '0xcd' });
+    text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'isorelay_volatility{market="ETH-USD"}'), 1.17325);
   });
 
   it('reads the instance\'s leases, claims, fenced sends and store health from its lease book at each scrape', async function () {

@@ -232,6 +232,8 @@ export class OptionsKeeper {
     if (proposal === null || !proposal.post) return { ...tick, ...(proposal === null ? {} : { why: proposal.why }) };
     const event = { type: 'keeper.volatility' as const, market: m.name, sigma: proposal.sigma, previous: c.sigma, variance: estimate.variance };
     const data = setVolatilityFn.encode([m.id, proposal.sigma]);
+    // The interval runs from an attempt, taken or refused: a key that is not the vol updater (NotVolUpdater) warns once an interval, not every tick.
+    tracker.posted(m.name, m.clock);
     const simulated = await this.simulate(data);
     if (simulated !== null) {
       this.o.events.emit({ ...event, ok: false, reason: simulated });
@@ -247,7 +249,6 @@ export class OptionsKeeper {
       this.o.events.emit({ ...event, ok: false, reason });
       return { ...tick, why: reason };
     }
-    tracker.posted(m.name, m.clock);
     return { ...tick, posted: proposal.sigma };
   }
 }

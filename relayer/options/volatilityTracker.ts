@@ -1,7 +1,7 @@
 // The keeper's volatility per market (docs/options.md, "The keeper"): an EWMA of the reconciled
 // medians' annualised squared returns, seeded with the engine's σ², sampled at most every
 // `sampleSeconds`; and whether σ = √v, clamped into the market's bounds, is worth posting: moved by
-// at least `minChangeBps` from the engine's σ, `minIntervalSeconds` after the last post. Pure.
+// at least `minChangeBps` from the engine's σ, `minIntervalSeconds` after the last post (or refused attempt). Pure.
 import { WAD } from '../margin/fixedPoint.js';
 import { ewmaVariance, sqrtWad } from '../margin/volatility.js';
 
@@ -67,7 +67,7 @@ export class VolatilityTracker {
     return { post: true, sigma };
   }
 
-  /** Records a post at `at`, for the interval. */
+  /** Records a post, or an attempt the engine refused, at `at`: the interval runs from it. */
   posted(market: string, at: bigint): void {
     const m = this.markets.get(market);
     if (m !== undefined) m.lastPostAt = at;

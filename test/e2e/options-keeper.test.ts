@@ -203,6 +203,26 @@ describe('keeper: options strategies (settlement at expiry, uncovered liquidatio
     assert.match(describeEvent(logged[1] as RelayerEvent).msg, /^volatility posted: σ 300\.00 % \(was 1\d\d\.\d\d %\)$/);
   });
 
+  it('does not post σ with a key the engine does not take (NotVolUpdater): says why, once an interval, not every tick', async () => {
+    const m = devnet().manifest;
+    const s = setup(m, { minIntervalSeconds: 120 });
+    await s.relayer.tick(); // takes the gas key's lease, under which the keeper sends
+    await asAdmin(m, 'setVolUpdater', [m.accounts.deployer.address]);
+    await setEthUsd(m, ALL, 3_000n);
+    await s.keeper.tick();
+    await warpAll(m, 61);
+    await setEthUsd(m, ALL, 3_015n);
+    let [r] = await s.keeper.tick();
+    assert.equal(r?.options?.volatility?.posted, null);
+    assert.equal(r?.options?.volatility?.why, `NotVolUpdater(${m.accounts.relayer.address})`);
+    [r] = await s.keeper.tick();
+    assert.match(r?.options?.volatility?.why ?? '', /less than minIntervalSeconds 120/, 'not tried again at once');
+    const refused = s.events.filter((e) => e.type === 'keeper.volatility');
+    assert.equal(refused.length, 1);
+    assert.equal(describeEvent(refused[0] as RelayerEvent).level, 'warn');
+    assert.equal(((await engine(m).getFunction('optionsConfig')(MARKET_ID)) as { sigma: bigint }).sigma, DEVNET_OPTIONS_PARAMS.sigma);
+  });
+
   it('with a sigmaRef set, re-keys a perpetual when the σ it posts moves the maintenance rate, and liquidates it at the scaled rate', async () => {
     const m = devnet().manifest;
     const s = setup(m, { minIntervalSeconds: 0 });

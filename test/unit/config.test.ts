@@ -114,6 +114,18 @@ describe('config', function () {
       assert.equal(parseConfig(validRaw()).chains.base?.providers, undefined);
     });
 
+    it('defaults keeper.volatility (λ 0.94 as 1e18, a sample a minute, 5 %, a minute) and refuses a λ outside (0, 1)', function () {
+      const keeper = (volatility?: unknown) => (r: Json) => {
+        r.keeper = { chain: 'base', ...(volatility === undefined ? {} : { volatility }) };
+      };
+      assert.deepEqual(parseConfig(variant(keeper())).keeper?.volatility, { enabled: true, lambda: 94n * 10n ** 16n, sampleSeconds: 60, minChangeBps: 500, minIntervalSeconds: 60 });
+      assert.equal(parseConfig(variant(keeper({ lambda: 0.97 }))).keeper?.volatility.lambda, 97n * 10n ** 16n);
+      assert.equal(parseConfig(variant(keeper({ lambda: '0.999999999999999999' }))).keeper?.volatility.lambda, 10n ** 18n - 1n);
+      for (const lambda of [1, 0, 1.5, -0.5, 1e-7, 'x'])
+        assertNamesPath(configError(variant(keeper({ lambda }))), 'keeper.volatility.lambda', /a decimal in \(0, 1\)/);
+      assertNamesPath(configError(variant(keeper({ minChangeBps: 0 }))), 'keeper.volatility.minChangeBps');
+    });
+
     it('names chains.base.chainId when it is a string', function () {
       assertNamesPath(configError(variant((r) => (r.chains.base.chainId = '8453'))), 'chains.base.chainId');
     });

@@ -147,11 +147,20 @@ contract IsolatedMarginEngine is EngineState, OApp, ReentrancyGuard {
         emit VolUpdaterSet(updater);
     }
 
-    /// @notice The vol updater, or the owner, sets a market's volatility within its [volMin, volMax].
+    /// @notice The vol updater, or the owner, sets a market's volatility within its [volMin, volMax];
+    /// the vol updater by at most maxVolStepBps of σ per post, at most once per minVolInterval.
     function setVolatility(bytes32 market, uint256 sigma) external {
-        if (msg.sender != volUpdater && msg.sender != owner()) revert NotVolUpdater(msg.sender);
+        bool byOwner = msg.sender == owner();
+        if (msg.sender != volUpdater && !byOwner) revert NotVolUpdater(msg.sender);
         OptionsConfig storage c = optionsConfigs[market];
         if (c.volMax == 0 || sigma < c.volMin || sigma > c.volMax) revert VolatilityOutOfBounds(sigma, c.volMin, c.volMax);
+        if (!byOwner) {
+            uint256 current = c.sigma;
+            uint256 step = sigma > current ? sigma - current : current - sigma;
+            if (c.maxVolStepBps != 0 && step * BPS > current * c.maxVolStepBps) revert VolatilityStepTooLarge(sigma, current, c.maxVolStepBps);
+            if (block.timestamp < volPostedAt[market] + c.minVolInterval) revert VolatilityPostedTooSoon(volPostedAt[market], c.minVolInterval);
+            volPostedAt[market] = block.timestamp;
+        }
         c.sigma = uint64(sigma);
         emit VolatilitySet(market, sigma, msg.sender);
     }

@@ -139,6 +139,7 @@ contract EngineOptions is EngineState, ReentrancyGuard {
         for (uint256 i; i < l.length; i++) {
             s.legs.push(StoredLeg(l[i].isCall, l[i].isLong, uint120(l[i].strike), uint120(l[i].size)));
         }
+        _addOptionsOpenInterest(market, l);
         emit StrategyOpened(key, market, expiry, premium, legsHash, definedRisk, requirement);
     }
 
@@ -301,10 +302,24 @@ contract EngineOptions is EngineState, ReentrancyGuard {
         return MarginMath.mulDiv(uncovered * price, markets[market].penaltyBps, BPS * WAD, MarginMath.Rounding.Up);
     }
 
+    /// @dev Counts the legs' size in the market's option open interest, within its cap.
+    function _addOptionsOpenInterest(bytes32 market, OptionsMath.Leg[] memory legs) private {
+        uint256 size;
+        for (uint256 i; i < legs.length; i++) size += legs[i].size;
+        uint256 openInterest = optionsOpenInterest[market] + size;
+        uint256 cap = optionsConfigs[market].maxOpenInterest;
+        if (openInterest > cap) revert OptionsOpenInterestCap(market, openInterest, cap);
+        optionsOpenInterest[market] = openInterest;
+    }
+
     /// @dev Realizes `realized`, charges `penalty` (at most the equity left; the keeper's share to the
     /// caller) and settles the position whole as a liquidation's _closeAll does; returns the penalty.
     /// The payoff is paid in this transaction (_settleProfit), so it is not reserved first.
     function _close(bytes32 key, int256 realized, uint256 price, uint256 penalty) private returns (uint256) {
+        Strategy storage s = strategies[key];
+        uint256 size;
+        for (uint256 i; i < s.legs.length; i++) size += s.legs[i].size;
+        optionsOpenInterest[s.market] -= size;
         delete strategies[key];
         Position storage p = positions[key];
         p.realizedPnl += realized;

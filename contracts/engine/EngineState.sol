@@ -129,6 +129,15 @@ abstract contract EngineState {
         /// expiry: the price at expiry, not one its trader picks later. Later, only the vol updater
         /// (the operator's keeper) may settle it, so that a keeper's outage is no option for the trader.
         uint32 settleWindow;
+        /// @dev The most the vol updater may move σ in one post, in bps of σ (the owner is not bound),
+        /// and the least time between two of its posts: a hot key that goes wrong walks σ, slowly and
+        /// in plain sight, instead of jumping it to volMax to liquidate every uncovered strategy at once.
+        uint16 maxVolStepBps;
+        uint32 minVolInterval;
+        /// @dev The most option size open in the market, summed over every leg of every open strategy
+        /// (asset units 1e18); what a quoter key gone wrong can cost the settlement pool is bounded by it,
+        /// as maxOpenInterest bounds perps. 0: no strategy opens.
+        uint128 maxOpenInterest;
     }
 
     // ---------------------------------------------------------------- credit path
@@ -224,6 +233,10 @@ abstract contract EngineState {
     mapping(bytes32 => bool) internal usedQuoteNonces;
     /// @notice May set a market's volatility within its bounds (the keeper's key), besides the owner.
     address public volUpdater;
+    /// @notice Option size open per market, summed over the legs of its open strategies (1e18).
+    mapping(bytes32 => uint256) public optionsOpenInterest;
+    /// @notice When the vol updater last posted each market's σ.
+    mapping(bytes32 => uint256) public volPostedAt;
 
     error InvalidSource();
     error UnsupportedKind(uint8 kind);
@@ -282,6 +295,9 @@ abstract contract EngineState {
     error DefinedRiskStrategy(bytes32 positionKey);
     error NotVolUpdater(address caller);
     error VolatilityOutOfBounds(uint256 sigma, uint256 volMin, uint256 volMax);
+    error VolatilityStepTooLarge(uint256 sigma, uint256 current, uint256 maxStepBps);
+    error VolatilityPostedTooSoon(uint256 postedAt, uint256 minInterval);
+    error OptionsOpenInterestCap(bytes32 market, uint256 openInterest, uint256 cap);
 
     event SourceRegistered(uint32 indexed lzEid, uint64 indexed chainId, address vault);
     event WormholeSourceRegistered(uint16 indexed wormholeChainId, uint64 indexed chainId, address vault);

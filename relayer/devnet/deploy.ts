@@ -105,13 +105,14 @@ export function devnetMarketConfig(priceFeed: string, sequencerFeed: string, o: 
 /**
  * ETH-USD options on the engine (docs/options.md): strategies up to 30 days out; σ 80 %, posted
  * between 10 % and 300 %; an initial scenario of ±15 % and a maintenance one of ±10 %, 6 price steps
- * each side, volatility shocked by 30 %; settled at a price attested within 10 minutes of expiry. Perpetuals' maintenance rate is not scaled (sigmaRef 0);
+ * each side, volatility shocked by 30 %; settled at a price attested within 10 minutes of expiry; the keeper moves σ by at most 20 % a
+ * post, once a minute; at most 1,000 ETH of option legs open. Perpetuals' maintenance rate is not scaled (sigmaRef 0);
  * with a sigmaRef set it would stay within 2.5 % to 9 %.
  */
 export const DEVNET_OPTIONS_PARAMS = {
   maxExpiry: 30 * 86_400, sigma: 8n * 10n ** 17n, sigmaRef: 0n, volMin: 10n ** 17n, volMax: 3n * 10n ** 18n,
   mmrMin: 25n * 10n ** 15n, mmrMax: 9n * 10n ** 16n, scenarioBps: 1_500, maintenanceScenarioBps: 1_000, volShockBps: 3_000, scenarioSteps: 6,
-  settleWindow: 600,
+  settleWindow: 600, maxVolStepBps: 2_000, minVolInterval: 60, maxOpenInterest: 1_000n * 10n ** 18n,
 } as const;
 
 /** The engine's OptionsConfig of ETH-USD on the devnet, quoted by `quoter`. */

@@ -35,6 +35,9 @@ export interface OptionsMarketConfig {
   sigma: bigint;
   volMin: bigint;
   volMax: bigint;
+  /** The most the keeper may move σ in one post (bps of σ; 0: no limit), and the least time between its posts. */
+  maxVolStepBps: bigint;
+  minVolInterval: bigint;
   settleWindow: bigint;
   maintenance: ScenarioParams;
 }
@@ -107,6 +110,7 @@ export class OptionsKeeper {
     return {
       sigma: c.getValue('sigma') as bigint, volMin: c.getValue('volMin') as bigint, volMax: c.getValue('volMax') as bigint,
       settleWindow: c.getValue('settleWindow') as bigint,
+      maxVolStepBps: c.getValue('maxVolStepBps') as bigint, minVolInterval: c.getValue('minVolInterval') as bigint,
       maintenance: { shockBps: c.getValue('maintenanceScenarioBps') as bigint, volShockBps: c.getValue('volShockBps') as bigint, steps: c.getValue('scenarioSteps') as bigint },
     };
   }

@@ -54,16 +54,28 @@ export class VolatilityTracker {
     return { taken: true, estimate: next };
   }
 
-  /** What to post at `at`: the estimate clamped into [volMin, volMax], if it moved enough and the interval has passed. */
-  proposal(market: string, engineSigma: bigint, bounds: { volMin: bigint; volMax: bigint }, at: bigint): VolatilityProposal | null {
+  /**
+   * What to post at `at`: the estimate clamped into [volMin, volMax] and within the engine's step
+   * of its σ (`maxVolStepBps`: a larger move goes in several posts), if it moved enough and both
+   * intervals (ours and the engine's `minVolInterval`) have passed since the last post.
+   */
+  proposal(market: string, engineSigma: bigint, bounds: { volMin: bigint; volMax: bigint; maxVolStepBps?: bigint; minVolInterval?: bigint }, at: bigint): VolatilityProposal | null {
     const m = this.markets.get(market);
     if (m === undefined) return null;
-    const sigma = m.sigma < bounds.volMin ? bounds.volMin : m.sigma > bounds.volMax ? bounds.volMax : m.sigma;
+    let sigma = m.sigma < bounds.volMin ? bounds.volMin : m.sigma > bounds.volMax ? bounds.volMax : m.sigma;
+    const step = bounds.maxVolStepBps ?? 0n;
+    if (step > 0n) {
+      // Rounded toward the engine's σ: a step the engine measures at exactly its limit passes.
+      const up = engineSigma + (engineSigma * step) / BPS;
+      const down = engineSigma - (engineSigma * step) / BPS;
+      sigma = sigma > up ? up : sigma < down ? down : sigma;
+    }
     const moved = sigma > engineSigma ? sigma - engineSigma : engineSigma - sigma;
     if (moved * BPS < engineSigma * BigInt(this.policy.minChangeBps) || moved === 0n)
       return { post: false, sigma, why: `moved ${engineSigma === 0n ? 'from 0' : `${(moved * BPS) / engineSigma} bps`}, less than minChangeBps ${this.policy.minChangeBps}` };
-    if (m.lastPostAt !== null && at - m.lastPostAt < BigInt(this.policy.minIntervalSeconds))
-      return { post: false, sigma, why: `posted ${at - m.lastPostAt} s ago, less than minIntervalSeconds ${this.policy.minIntervalSeconds}` };
+    const interval = BigInt(Math.max(this.policy.minIntervalSeconds, Number(bounds.minVolInterval ?? 0n)));
+    if (m.lastPostAt !== null && at - m.lastPostAt < interval)
+      return { post: false, sigma, why: `posted ${at - m.lastPostAt} s ago, less than the ${interval} s between posts` };
     return { post: true, sigma };
   }
 

@@ -165,7 +165,7 @@ describe('keeper: options strategies (settlement at expiry, uncovered liquidatio
     assert.equal(keeperShare, usd(3_270n) / 100n / 2n / 10n ** 12n);
   });
 
-  it('posts the volatility of the reconciled medians: the EWMA of their returns, at most every interval, clamped to the bounds', async () => {
+  it('posts the volatility of the reconciled medians: the EWMA of their returns, at most every interval, clamped to the bounds and the engine\'s step', async () => {
     const m = devnet().manifest;
     const s = setup(m, { lambda: 0.94, sampleSeconds: 60, minChangeBps: 500, minIntervalSeconds: 120 });
     await s.relayer.tick(); // takes the gas key's lease, under which the keeper sends
@@ -174,11 +174,12 @@ describe('keeper: options strategies (settlement at expiry, uncovered liquidatio
     let variance = (sigma0 * sigma0 + WAD - 1n) / WAD;
     let last: { price: bigint; at: bigint } | null = null;
     const posts: { at: bigint; sigma: bigint }[] = [];
-    const { volMin, volMax } = DEVNET_OPTIONS_PARAMS;
+    const { volMin, volMax, maxVolStepBps } = DEVNET_OPTIONS_PARAMS;
     // 3 000 → +0.5 % → −0.5 % → +10 % → flat, a minute apart.
     for (const [i, price] of [3_000n, 3_015n, 3_000n, 3_300n, 3_300n].entries()) {
       if (i > 0) await warpAll(m, 61);
       await setEthUsd(m, ALL, price);
+      const before = await sigmaOf();
       const [r] = await s.keeper.tick();
       const v = r?.options?.volatility;
       assert.ok(v !== undefined && v !== null && v.sample !== null, `tick ${i} sampled`);
@@ -188,19 +189,22 @@ describe('keeper: options strategies (settlement at expiry, uncovered liquidatio
       last = v.sample;
       assert.equal(v.variance, variance, `tick ${i}: the variance`);
       assert.equal(v.estimate, sqrtWad(variance));
-      const clamped = v.estimate < volMin ? volMin : v.estimate > volMax ? volMax : v.estimate;
+      const bounded = v.estimate < volMin ? volMin : v.estimate > volMax ? volMax : v.estimate;
+      const step = (before * BigInt(maxVolStepBps)) / 10_000n;
+      const clamped = bounded > before + step ? before + step : bounded < before - step ? before - step : bounded;
       if (v.posted !== null) posts.push({ at: v.sample.at, sigma: v.posted });
-      if (v.posted !== null) assert.equal(v.posted, clamped, `tick ${i}: σ posted clamped into [volMin, volMax]`);
+      if (v.posted !== null) assert.equal(v.posted, clamped, `tick ${i}: σ posted clamped into [volMin, volMax] and within the engine's step`);
       assert.equal(await sigmaOf(), posts.at(-1)?.sigma ?? sigma0, `tick ${i}: the engine's σ`);
     }
-    // Posted after the first return (+47 %), not after the second (61 s later: inside the interval), clamped to 300 % after the jump, not again when nothing moved.
-    assert.deepEqual(posts.map((p) => p.sigma > usd(1n) && p.sigma < 2n * WAD), [true, false]);
-    assert.equal(posts[1]?.sigma, volMax);
+    // Posted after the first return (an estimate of ~117 %: one step of 20 %, to 96 %), not after the
+    // second (61 s later: inside the interval), after the jump one more step (to 115.2 %, not 300 %),
+    // and not again when nothing moved.
+    assert.deepEqual(posts.map((p) => p.sigma), [96n * 10n ** 16n, 1152n * 10n ** 15n]);
     assert.ok((posts[1]?.at ?? 0n) - (posts[0]?.at ?? 0n) >= 120n);
     const logged = s.events.filter((e) => e.type === 'keeper.volatility');
     assert.equal(logged.length, 2);
     assert.ok(logged.every((e) => describeEvent(e).level === 'info'));
-    assert.match(describeEvent(logged[1] as RelayerEvent).msg, /^volatility posted: σ 300\.00 % \(was 1\d\d\.\d\d %\)$/);
+    assert.match(describeEvent(logged[1] as RelayerEvent).msg, /^volatility posted: σ 115\.20 % \(was 96\.00 %\)$/);
   });
 
   it('does not post σ with a key the engine does not take (NotVolUpdater): says why, once an interval, not every tick', async () => {
@@ -216,7 +220,7 @@ describe('keeper: options strategies (settlement at expiry, uncovered liquidatio
     assert.equal(r?.options?.volatility?.posted, null);
     assert.equal(r?.options?.volatility?.why, `NotVolUpdater(${m.accounts.relayer.address})`);
     [r] = await s.keeper.tick();
-    assert.match(r?.options?.volatility?.why ?? '', /less than minIntervalSeconds 120/, 'not tried again at once');
+    assert.match(r?.options?.volatility?.why ?? '', /less than the 120 s between posts/, 'not tried again at once');
     const refused = s.events.filter((e) => e.type === 'keeper.volatility');
     assert.equal(refused.length, 1);
     assert.equal(describeEvent(refused[0] as RelayerEvent).level, 'warn');
@@ -231,7 +235,8 @@ describe('keeper: options strategies (settlement at expiry, uncovered liquidatio
     await minedOn(m, 'base', engine(m, new Wallet(t0.privateKey, provider(m, 'base'))).getFunction('increase').send(34n, MARKET_ID, 0, WAD));
     // σ 80 % is the reference: the rate stays 5 % until σ moves.
     const sigmaRef = DEVNET_OPTIONS_PARAMS.sigma;
-    await asAdmin(m, 'setOptionsConfig', [MARKET_ID, devnetOptionsConfig(m.accounts.marketMaker.address, { sigmaRef })]);
+    // No step limit here: σ jumps to its bound in one post (the step is tested on its own).
+    await asAdmin(m, 'setOptionsConfig', [MARKET_ID, { ...devnetOptionsConfig(m.accounts.marketMaker.address, { sigmaRef }), maxVolStepBps: 0 }]);
     await setEthUsd(m, ALL, 3_000n);
     let [r] = await s.keeper.tick();
     assert.equal(s.keeper.indexed, 1);

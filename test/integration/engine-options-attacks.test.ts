@@ -146,7 +146,7 @@ describe('options on the engine (base): attacks by keepers, quoters and traders'
     const q = await quote({ positionId: 1n, legs: straddle, premium: usd(-20n) });
     await open(q);
     // The volatility triples: the straddle's time value alone breaches its maintenance, at every price.
-    await mined(m(), asKeeper(), 'setVolatility', MARKET, DEVNET_OPTIONS_PARAMS.volMax);
+    await asAdmin(m(), 'setVolatility', [MARKET, DEVNET_OPTIONS_PARAMS.volMax]);
     const a = await attested(usd(2_980n), usd(3_000n), usd(3_020n));
     assert.equal(liquidationPrice(straddle, a.low, a.high, DEVNET_OPTIONS_PARAMS.volMax, q.expiry - a.timestamp), usd(3_000n));
     const { logs, timestamp } = await minedAt(m(), asKeeper(), 'liquidateStrategy', key(1n), struct(a), await sign(a));
@@ -197,7 +197,7 @@ describe('options on the engine (base): attacks by keepers, quoters and traders'
     const legs = Array.from({ length: 8 }, (_, i) => call('short', 3_000n + 50n * BigInt(i), WAD / 10n));
     const q = await quote({ legs, premium: usd(-20n) });
     const opened = await open(q);
-    await mined(m(), asKeeper(), 'setVolatility', MARKET, DEVNET_OPTIONS_PARAMS.volMax);
+    await asAdmin(m(), 'setVolatility', [MARKET, DEVNET_OPTIONS_PARAMS.volMax]);
     const a = await attested(usd(2_990n), usd(3_000n), usd(3_010n));
     const liquidated = await minedAt(m(), asKeeper(), 'liquidateStrategy', key(3n), struct(a), await sign(a));
     assert.ok(liquidated.logs.some((l) => l.name === 'StrategyLiquidated'));

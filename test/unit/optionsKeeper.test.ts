@@ -52,7 +52,7 @@ describe('options keeper: the volatility tracker', () => {
     const held = t.proposal('ETH-USD', up.sigma, BOUNDS, 122n);
     assert.ok(held !== null && !held.post);
     assert.equal(held.sigma, BOUNDS.volMax);
-    assert.match(held.why, /posted 61 s ago, less than minIntervalSeconds 120/);
+    assert.match(held.why, /posted 61 s ago, less than the 120 s between posts/);
     const later = t.proposal('ETH-USD', up.sigma, BOUNDS, 181n);
     assert.deepEqual(later, { post: true, sigma: BOUNDS.volMax });
     // At the bound already: nothing to post.
@@ -62,6 +62,23 @@ describe('options keeper: the volatility tracker', () => {
     calm.sample('ETH-USD', usd(3_000n), 0n, pct(10n));
     for (let at = 60n; at <= 6_000n; at += 60n) calm.sample('ETH-USD', usd(3_000n), at, pct(10n));
     assert.deepEqual(calm.proposal('ETH-USD', pct(50n), BOUNDS, 6_000n), { post: true, sigma: pct(10n) });
+  });
+
+  it('moves σ by at most the engine\'s step per post (in steps toward the estimate), and waits out the engine\'s interval too', () => {
+    const t = new VolatilityTracker({ lambda: DEFAULT_LAMBDA, sampleSeconds: 60, minChangeBps: 500, minIntervalSeconds: 30 });
+    t.sample('ETH-USD', usd(3_000n), 0n, pct(80n));
+    t.sample('ETH-USD', usd(3_300n), 60n, pct(80n));
+    const engine = { ...BOUNDS, maxVolStepBps: 2_000n, minVolInterval: 120n };
+    // The estimate is far above 300 %: one step of 20 % of the engine's σ, rounded toward it.
+    assert.deepEqual(t.proposal('ETH-USD', pct(80n), engine, 60n), { post: true, sigma: pct(96n) });
+    assert.deepEqual(t.proposal('ETH-USD', 333n, engine, 60n), { post: true, sigma: 399n }, '333 + ⌊66.6⌋: the engine measures 66 ≤ 66.6');
+    t.posted('ETH-USD', 60n);
+    // Our interval is 30 s, the engine's 120 s: the longer holds.
+    const held = t.proposal('ETH-USD', pct(96n), engine, 150n);
+    assert.ok(held !== null && !held.post && /less than the 120 s between posts/.test(held.why));
+    assert.equal(t.proposal('ETH-USD', pct(96n), engine, 180n)?.post, true);
+    // Without a step limit (0), straight to the bound.
+    assert.deepEqual(t.proposal('ETH-USD', pct(80n), { ...engine, maxVolStepBps: 0n }, 500n), { post: true, sigma: BOUNDS.volMax });
   });
 });
 

@@ -1,7 +1,7 @@
 // The `isorelay` command line: parsing only; each command lives in commands/, one file each.
 // A command's module is imported when that command runs, so that `--version` and `--help` start
 // without loading ethers and the rest (a few hundred milliseconds).
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { packageVersion } from '../config/packageRoot.js';
 import { errorSummary, isIsorelayError } from '../errors/base.js';
 import { redactText } from '../errors/redact.js';
@@ -51,6 +51,11 @@ program
   .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz, /metrics, /status').default(9464).argParser(Number))
   .option('--host <host>', 'where the chains and the guardian listen (0.0.0.0 in a container)', '127.0.0.1')
   .option('--advertise-host <host>', 'the host name others reach the devnet by, written into the URLs of the files in --dir (e.g. the compose service name)')
+  .addOption(new Option('--demo-expiry <seconds>', 'with --demo: seconds until the iron condor expires').default(30).argParser((v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 5 || n > 600) throw new InvalidArgumentError('a whole number of seconds from 5 to 600');
+    return n;
+  }))
   .addOption(new Option('--quote-port <port>', "the devnet market maker's port on 127.0.0.1 (POST /quote); 0 picks a free one").default(9480).argParser(Number))
   .addOption(new Option('--guardian-port <port>', "the devnet guardian's port; 0 picks a free one").default(0).argParser(Number))
   .addOption(new Option('--instances <n>', 'also write relayer-1.yaml … relayer-N.yaml for N relayer instances, each with a gas key of its own (at most 4); their ops servers listen on --host').default(0).argParser(Number))

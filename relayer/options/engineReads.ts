@@ -16,7 +16,12 @@ export interface OptionsConfig {
   volShockBps: bigint;
   scenarioSteps: bigint;
   sigma: bigint;
+  volMin: bigint;
+  volMax: bigint;
   settleWindow: bigint;
+  maxVolStepBps: bigint;
+  minVolInterval: bigint;
+  maxOpenInterest: bigint;
 }
 
 export interface EngineStrategy {
@@ -34,7 +39,8 @@ export function decodeOptionsConfig(raw: string): OptionsConfig {
   const n = (k: string) => BigInt(c.getValue(k) as bigint | number);
   return {
     quoter: c.getValue('quoter') as string, maxExpiry: n('maxExpiry'), scenarioBps: n('scenarioBps'), maintenanceScenarioBps: n('maintenanceScenarioBps'),
-    volShockBps: n('volShockBps'), scenarioSteps: n('scenarioSteps'), sigma: n('sigma'), settleWindow: n('settleWindow'),
+    volShockBps: n('volShockBps'), scenarioSteps: n('scenarioSteps'), sigma: n('sigma'), volMin: n('volMin'), volMax: n('volMax'),
+    settleWindow: n('settleWindow'), maxVolStepBps: n('maxVolStepBps'), minVolInterval: n('minVolInterval'), maxOpenInterest: n('maxOpenInterest'),
   };
 }
 

@@ -17,10 +17,10 @@ import { attestationArg, type AttestationOutcome, type AttestedRange } from '../
 import { liquidationPrice, scenarioLoss, type ScenarioParams } from '../margin/options.js';
 import type { ReconciledPrice } from '../oracle/reconcile.js';
 import type { EventBus } from '../pipeline/events.js';
+import { readOptionsConfig } from './engineReads.js';
 import type { OpenStrategy, StrategyBook } from './strategyBook.js';
 import type { VolatilityTracker } from './volatilityTracker.js';
 
-const optionsConfigFn = abiFunction(engineIface, 'optionsConfig');
 const accountOfFn = abiFunction(engineIface, 'accountOf');
 const settleExpiredFn = abiFunction(engineIface, 'settleExpired');
 const liquidateStrategyFn = abiFunction(engineIface, 'liquidateStrategy');
@@ -105,13 +105,11 @@ export class OptionsKeeper {
 
   /** The market's options config on the engine, or null when it has none (volMax 0). */
   async readConfig(marketId: string): Promise<OptionsMarketConfig | null> {
-    const c = optionsConfigFn.decode(await this.o.client.call(this.o.engine, optionsConfigFn.encode([marketId])))[0] as Result;
-    if ((c.getValue('volMax') as bigint) === 0n) return null;
+    const c = await readOptionsConfig(this.o.client, this.o.engine, marketId);
+    if (c.volMax === 0n) return null;
     return {
-      sigma: c.getValue('sigma') as bigint, volMin: c.getValue('volMin') as bigint, volMax: c.getValue('volMax') as bigint,
-      settleWindow: c.getValue('settleWindow') as bigint,
-      maxVolStepBps: c.getValue('maxVolStepBps') as bigint, minVolInterval: c.getValue('minVolInterval') as bigint,
-      maintenance: { shockBps: c.getValue('maintenanceScenarioBps') as bigint, volShockBps: c.getValue('volShockBps') as bigint, steps: c.getValue('scenarioSteps') as bigint },
+      sigma: c.sigma, volMin: c.volMin, volMax: c.volMax, settleWindow: c.settleWindow, maxVolStepBps: c.maxVolStepBps, minVolInterval: c.minVolInterval,
+      maintenance: { shockBps: c.maintenanceScenarioBps, volShockBps: c.volShockBps, steps: c.scenarioSteps },
     };
   }
 

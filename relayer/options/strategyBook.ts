@@ -2,13 +2,11 @@
 // read again (strategyOf: the engine's state is the truth) whenever one of its logs says it may have
 // changed, and the book answers which are expired (to settle) and which are uncovered (to watch).
 // A key whose read fails stays pending and is read again on the next tick: nothing is forgotten.
-import type { Result } from 'ethers';
-import { abiFunction } from '../chains/abiFunction.js';
 import type { ChainClient } from '../chains/client.js';
 import { engineIface } from '../liquidation/engineAbi.js';
 import type { OptionLeg } from '../margin/options.js';
+import { decodeStrategy, optionsCalls } from './engineReads.js';
 
-const strategyOfFn = abiFunction(engineIface, 'strategyOf');
 const topic = (name: string): string => engineIface.getEvent(name)?.topicHash as string; // the events are in the ABI
 /** The engine's strategy events: each names the position (topic 1) whose strategy opened or ended. */
 export const STRATEGY_TOPICS: readonly string[] = ['StrategyOpened', 'StrategySettled', 'StrategyLiquidated'].map(topic);
@@ -25,14 +23,11 @@ export interface OpenStrategy {
 
 /** Each key's strategy, or null when it holds none, in one batched read. Throws when the batch fails. */
 export async function readStrategies(client: ChainClient, engine: string, keys: readonly string[]): Promise<(OpenStrategy | null)[]> {
-  const raws = await client.calls(keys.map((k) => ({ to: engine, data: strategyOfFn.encode([k]) })));
+  const raws = await client.calls(keys.map((k) => optionsCalls.strategyOf(engine, k)));
   return keys.map((positionKey, i) => {
-    const [market, expiry, premium, legs, definedRisk] = strategyOfFn.decode(raws[i] as string) as unknown as [string, bigint, bigint, Result[], boolean];
-    if (expiry === 0n) return null;
-    return {
-      positionKey, market, expiry, premium, definedRisk,
-      legs: legs.map((l) => ({ isCall: l[0] as boolean, isLong: l[1] as boolean, strike: l[2] as bigint, size: l[3] as bigint })),
-    };
+    const s = decodeStrategy(raws[i] as string);
+    if (s === null) return null;
+    return { positionKey, market: s.market, expiry: s.expiry, premium: s.premium, legs: s.legs, definedRisk: s.definedRisk };
   });
 }
 

@@ -10,7 +10,7 @@ import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import type { RawConfig } from '../../relayer/config/schema.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { attesterKeyEnv, DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../../relayer/devnet/relayerConfig.js';
-import { feedOf, minedOn, provider, testConfig, useSharedDevnet } from '../setup/devnet.js';
+import { asAdmin, feedOf, minedOn, provider, testConfig, useSharedDevnet } from '../setup/devnet.js';
 import { closedPort } from '../setup/cli.js';
 
 function keysOf(m: DevnetManifest): Record<string, string> {
@@ -63,6 +63,25 @@ describe('doctor: attesters, markets and feeds, no cascades', function () {
       assert.equal(check(r, 'base', `remote attester ${url} is an attester of the contract`).detail, m.accounts.attesters[2]?.address);
       assert.equal(check(r, 'base', 'attesters reach the threshold').detail, "3 configured attester(s) in the contract's set, 2 signature(s) needed per liquidation");
       assert.match(check(r, 'keys', 'every role has its own key').detail, /^5 keys$/);
+    });
+
+    it('checks that the keeper may post σ to the engine: its volUpdater is the relayer key', async () => {
+      const m = devnet().manifest;
+      const ok = await runDoctor(testConfig(m, withKeeper), keysOf(m));
+      assert.equal(check(ok, 'base', 'the keeper may post σ (ETH-USD)').detail, `the engine's volUpdater is the relayer key ${m.accounts.relayer.address}`);
+      await asAdmin(m, 'setVolUpdater', [m.accounts.deployer.address]);
+      try {
+        const wrong = check(await runDoctor(testConfig(m, withKeeper), keysOf(m)), 'base', 'the keeper may post σ (ETH-USD)');
+        assert.equal(wrong.severity, 'fail');
+        assert.match(wrong.detail, /^the engine's volUpdater is 0x[0-9a-fA-F]{40}, not the relayer key .*every σ the keeper posts is refused/);
+      } finally {
+        await asAdmin(m, 'setVolUpdater', [m.accounts.relayer.address]);
+      }
+      const off = await runDoctor(testConfig(m, (raw) => {
+        withKeeper(raw);
+        if (raw.keeper !== undefined) raw.keeper.volatility = { enabled: false };
+      }), keysOf(m));
+      assert.equal(off.checks.filter((c) => c.name.startsWith('the keeper may post σ')).length, 0, 'not asked when the keeper posts no σ');
     });
 
     it('fails a key the contract does not know, a remote attester that does not answer, and a threshold they leave unreached', async () => {

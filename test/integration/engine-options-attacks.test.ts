@@ -6,8 +6,7 @@
 // checked, not a finding: liquidating the largest strategy on the largest scenario grid costs gas a
 // block holds many times over.
 import assert from 'node:assert/strict';
-import { Wallet, getAddress, type Contract, type LogDescription } from 'ethers';
-import { waitForReceipt } from '../../relayer/chains/provider.js';
+import { Wallet, getAddress, type Contract } from 'ethers';
 import { DEVNET_MARKET_PARAMS, DEVNET_OPTIONS_PARAMS, devnetOptionsConfig, type DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { attestationDomain, signAttestation, type PriceAttestation } from '../../relayer/liquidation/attestation.js';
 import { refusalOf } from '../../relayer/liquidation/attesterPolicy.js';
@@ -16,7 +15,7 @@ import { WAD } from '../../relayer/margin/index.js';
 import { isDefinedRisk, liquidationPrice, payoff, scenarioLoss, value, type OptionLeg } from '../../relayer/margin/options.js';
 import type { ReconciledPrice } from '../../relayer/oracle/reconcile.js';
 import { asAdmin, engine, lock, makeRelayer, provider, setFeedAnswer, snapshot, tickUntil, trader, useSharedDevnet } from '../setup/devnet.js';
-import { CHAIN_ID, MARKET_ID, engineIface, mined, reverted, usdc } from '../setup/engineCalls.js';
+import { CHAIN_ID, MARKET_ID, chainNow, mined, minedAt, reverted, usdc } from '../setup/engineCalls.js';
 import { call, freshNonce, openArgs, put, quoteDomain, signQuote, type OptionQuote } from '../setup/optionQuotes.js';
 
 const MARKET = MARKET_ID;
@@ -30,23 +29,6 @@ const MAINTENANCE = { shockBps: BigInt(maintenanceScenarioBps), volShockBps: Big
 const NAKED_CALL: readonly OptionLeg[] = [call('short', 3_000n)];
 
 const struct = (a: PriceAttestation) => ({ ...a, chains: [...a.chains] });
-
-async function chainNow(m: DevnetManifest): Promise<bigint> {
-  const block = await provider(m, 'base').getBlock('latest');
-  if (block === null) throw new Error('no latest block on base');
-  return BigInt(block.timestamp);
-}
-
-/** Like mined(), with the gas used and the block's time. */
-async function minedAt(m: DevnetManifest, c: Contract, method: string, ...args: unknown[]): Promise<{ logs: LogDescription[]; gasUsed: bigint; timestamp: bigint }> {
-  const tx = await c.getFunction(method).send(...args);
-  const receipt = await waitForReceipt(provider(m, 'base'), tx.hash);
-  assert.equal(receipt.status, 1, `${method} reverted`);
-  const at = getAddress(await c.getAddress());
-  const logs = receipt.logs.filter((l) => getAddress(l.address) === at).map((l) => engineIface.parseLog(l)).filter((l): l is LogDescription => l !== null);
-  const block = await provider(m, 'base').getBlock(receipt.blockNumber);
-  return { logs, gasUsed: receipt.gasUsed, timestamp: BigInt(block?.timestamp ?? 0) };
-}
 
 describe('options on the engine (base): attacks by keepers, quoters and traders', function () {
   this.timeout(60_000);

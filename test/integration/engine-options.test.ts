@@ -6,7 +6,6 @@
 // below its maintenance scenario margin; the volatility updater; perps' volatility-scaled maintenance.
 import assert from 'node:assert/strict';
 import { Wallet, ZeroAddress, ZeroHash, getAddress, id, type Contract, type LogDescription } from 'ethers';
-import { waitForReceipt } from '../../relayer/chains/provider.js';
 import { DEVNET_OPTIONS_PARAMS, devnetOptionsConfig, type DevnetManifest } from '../../relayer/devnet/deploy.js';
 import { attestationDigest, attestationDomain, signAttestation, type PriceAttestation } from '../../relayer/liquidation/attestation.js';
 import { accountFromEngine, positionKeyOf } from '../../relayer/liquidation/engineAccount.js';
@@ -14,7 +13,7 @@ import { Side, WAD, equity, liquidationPlan, maintenanceMargin } from '../../rel
 import { maxLoss, payoff, scaledRate, scenarioLoss, value, worstPrice, type OptionLeg } from '../../relayer/margin/options.js';
 import { MessageKind } from '../../relayer/messages/codec.js';
 import { asAdmin, engine, lock, makeRelayer, provider, setFeedAnswer, snapshot, tickUntil, tokenBalance, trader, useSharedDevnet } from '../setup/devnet.js';
-import { CHAIN_ID, FEES, LONG, MARKET_ID, engineIface, mined, reverted, usdc } from '../setup/engineCalls.js';
+import { CHAIN_ID, FEES, LONG, MARKET_ID, advance, chainNow, mined, minedAt, reverted, usdc } from '../setup/engineCalls.js';
 import { call, freshNonce, legsHash, openArgs, put, quoteDomain, quoteDomainSeparator, signQuote, type OptionQuote } from '../setup/optionQuotes.js';
 
 const MARKET = MARKET_ID;
@@ -38,28 +37,6 @@ const CALL_SPREAD: readonly OptionLeg[] = [call('long', 3_000n), call('short', 3
 const argsOf = (l: LogDescription | undefined): unknown[] => [...(l?.args ?? [])];
 const named = (logs: readonly LogDescription[], name: string): LogDescription[] => logs.filter((l) => l.name === name);
 const struct = (a: PriceAttestation) => ({ ...a, chains: [...a.chains] });
-
-async function chainNow(m: DevnetManifest): Promise<bigint> {
-  const block = await provider(m, 'base').getBlock('latest');
-  if (block === null) throw new Error('no latest block on base');
-  return BigInt(block.timestamp);
-}
-
-async function advance(m: DevnetManifest, seconds: bigint): Promise<void> {
-  await provider(m, 'base').send('evm_increaseTime', [Number(seconds)]);
-  await provider(m, 'base').send('evm_mine', []);
-}
-
-/** Like mined(), with the gas used and the block's time. */
-async function minedAt(m: DevnetManifest, c: Contract, method: string, ...args: unknown[]): Promise<{ logs: LogDescription[]; gasUsed: bigint; timestamp: bigint }> {
-  const tx = await c.getFunction(method).send(...args);
-  const receipt = await waitForReceipt(provider(m, 'base'), tx.hash);
-  assert.equal(receipt.status, 1, `${method} reverted`);
-  const at = getAddress(await c.getAddress());
-  const logs = receipt.logs.filter((l) => getAddress(l.address) === at).map((l) => engineIface.parseLog(l)).filter((l): l is LogDescription => l !== null);
-  const block = await provider(m, 'base').getBlock(receipt.blockNumber);
-  return { logs, gasUsed: receipt.gasUsed, timestamp: BigInt(block?.timestamp ?? 0) };
-}
 
 describe('options on the engine (base): signed quotes, defined and scenario margin, settlement and liquidation', function () {
   this.timeout(60_000);

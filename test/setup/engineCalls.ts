@@ -83,3 +83,27 @@ export async function outboundMessage(m: DevnetManifest, dstChainId: bigint, non
   }
   assert.fail(`no message to ${dstChainId} with nonce ${nonce}`);
 }
+
+/** The engine chain's (base's) latest block time, seconds. */
+export async function chainNow(m: DevnetManifest): Promise<bigint> {
+  const block = await provider(m, 'base').getBlock('latest');
+  if (block === null) throw new Error('no latest block on base');
+  return BigInt(block.timestamp);
+}
+
+/** Moves base's clock forward and mines a block. */
+export async function advance(m: DevnetManifest, seconds: bigint): Promise<void> {
+  await provider(m, 'base').send('evm_increaseTime', [Number(seconds)]);
+  await provider(m, 'base').send('evm_mine', []);
+}
+
+/** Like mined(), with the gas used and the block's time. */
+export async function minedAt(m: DevnetManifest, c: Contract, method: string, ...args: unknown[]): Promise<{ logs: LogDescription[]; gasUsed: bigint; timestamp: bigint }> {
+  const tx = await c.getFunction(method).send(...args);
+  const receipt = await waitForReceipt(provider(m, 'base'), tx.hash);
+  assert.equal(receipt.status, 1, `${method} reverted`);
+  const at = getAddress(await c.getAddress());
+  const logs = receipt.logs.filter((l) => getAddress(l.address) === at).map((l) => engineIface.parseLog(l)).filter((l): l is LogDescription => l !== null);
+  const block = await provider(m, 'base').getBlock(receipt.blockNumber);
+  return { logs, gasUsed: receipt.gasUsed, timestamp: BigInt(block?.timestamp ?? 0) };
+}

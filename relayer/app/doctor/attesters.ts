@@ -1,6 +1,6 @@
 // The doctor's checks of the keeper's attesters: the attestation contract the engine verifies with,
 // each local key and remote attester's signer in its set, and enough of them for its threshold.
-import { isAddress } from 'ethers';
+import { id, isAddress, type Result } from 'ethers';
 import { boundedText } from '../../chains/boundedText.js';
 import type { ChainClient } from '../../chains/client.js';
 import type { Config } from '../../config/schema.js';
@@ -68,5 +68,28 @@ export async function checkAttesters(config: Config, keys: Keys, clients: Map<st
     return n >= threshold
       ? pass(`${n} configured attester(s) in the contract's set, ${threshold} signature(s) needed per liquidation`)
       : fail(`${n} configured attester(s) in the contract's set, ${threshold} signature(s) needed: no liquidation can pass`);
+  });
+  await checkVolUpdater(config, keys, client, engine, out);
+}
+
+/**
+ * The keeper posts each options market's σ (keeper.volatility) with the relayer key: the engine's
+ * volUpdater must be that key, or every post is refused (NotVolUpdater) and expired strategies past
+ * their settle window wait for the owner.
+ */
+async function checkVolUpdater(config: Config, keys: Keys, client: ChainClient, engine: string, out: Checks): Promise<void> {
+  if (config.keeper?.volatility.enabled !== true || keys.relayer === null) return;
+  const relayer = keys.relayer.address;
+  const options: string[] = [];
+  for (const name of Object.keys(config.markets)) {
+    const c = (await out.read(client, engineIface, engine, 'optionsConfig', [id(name)]).catch(() => null))?.[0] as Result | undefined;
+    if (c !== undefined && (c.getValue('volMax') as bigint) > 0n) options.push(name);
+  }
+  if (options.length === 0) return;
+  await out.run(`the keeper may post σ (${options.join(', ')})`, async () => {
+    const updater = (await out.read(client, engineIface, engine, 'volUpdater'))[0] as string;
+    return updater.toLowerCase() === relayer.toLowerCase()
+      ? pass(`the engine's volUpdater is the relayer key ${relayer}`)
+      : fail(`the engine's volUpdater is ${updater}, not the relayer key ${relayer}: every σ the keeper posts is refused, and a strategy not settled within its window waits for the owner (setVolUpdater, through the timelock), or set keeper.volatility.enabled: false`);
   });
 }

@@ -37,6 +37,8 @@ export interface DevnetOptions {
   logFormat?: LogFormat;
   /** The market maker's port on 127.0.0.1 (0: a free one; the demo always takes a free one). */
   quotePort: number;
+  /** --demo: seconds until the iron condor expires (default 30). */
+  demoExpiry: number;
 }
 
 export async function devnetCommand(opts: DevnetOptions): Promise<void> {
@@ -106,7 +108,7 @@ export async function devnetCommand(opts: DevnetOptions): Promise<void> {
         return;
       }
       say('demo: options — an iron condor funded from arbitrum, quoted by the market maker, settled at expiry by the keeper, released to arbitrum');
-      const condor = await runOptionsDemo(m, daemon.store, say, { quoteUrl: maker.url });
+      const condor = await runOptionsDemo(m, daemon.store, say, { quoteUrl: maker.url, expirySeconds: opts.demoExpiry });
       const ok = condor.length === OPTIONS_DEMO_STEPS && condor.every((s) => s.ok);
       say(ok
         ? 'demo passed: every lock credited once, exactly the breached position liquidated and seized on its source, the other closed and released, the iron condor settled at expiry and what was left released to arbitrum'

@@ -18,7 +18,16 @@ export { ErrorCode, IsorelayError, isIsorelayError, isRetryable } from './errors
 
 // Messages: the CREDIT / RELEASE / SEIZE wire codec (docs/messages.md), ids, statuses and transitions.
 export { decodeMessage, encodeMessage, messageId, MessageKind, MESSAGE_VERSION, type MarginMessage } from './messages/codec.js';
-export { MessageStatus, MESSAGE_STATUSES, canTransition } from './messages/status.js';
+export { MessageStatus, MESSAGE_STATUSES, canTransition, HoldCode } from './messages/status.js';
+// Why a message waits, is held, failed or was dropped: one code each (docs/operations.md), and the explorer's report.
+export { Reason, REASON_CODES, reasonKind, type ReasonCode } from './messages/reasons.js';
+export { explainMessage, type MessageReport } from './app/explorer.js';
+
+// Options (docs/options.md): the strategy maths (TypeScript twin of OptionsMath.sol, same rounding),
+// and the EIP-712 quote a market maker signs for the engine.
+export { payoff, isDefinedRisk, maxLoss, scenarioLoss, value, worstPrice, type OptionLeg, type ScenarioParams } from './margin/options.js';
+export { describeStrategy, type StrategyDescription } from './margin/strategy.js';
+export { signQuote, quoteDomain, legsHash, type OptionQuote } from './options/quote.js';
 
 // Observing: the typed event stream the pipeline announces on.
 export { EventBus, type RelayerEvent } from './pipeline/events.js';

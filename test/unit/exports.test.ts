@@ -5,9 +5,11 @@ import * as isorelay from '../../relayer/index.js';
 describe('public exports (relayer/index.ts)', () => {
   it('exports exactly the documented runtime names', () => {
     assert.deepEqual(Object.keys(isorelay).sort(), [
-      'ChainClient', 'ErrorCode', 'EventBus', 'IsorelayError', 'LayerZeroTransport', 'MESSAGE_STATUSES', 'MESSAGE_VERSION',
-      'MessageKind', 'MessageStatus', 'Relayer', 'SqliteStore', 'WormholeTransport', 'canTransition', 'configSchema', 'decodeMessage', 'encodeMessage',
-      'isIsorelayError', 'isRetryable', 'loadConfig', 'loadWallet', 'lockCollateral', 'messageId', 'parseConfig', 'runDoctor', 'startDaemon',
+      'ChainClient', 'ErrorCode', 'EventBus', 'HoldCode', 'IsorelayError', 'LayerZeroTransport', 'MESSAGE_STATUSES', 'MESSAGE_VERSION',
+      'MessageKind', 'MessageStatus', 'REASON_CODES', 'Reason', 'Relayer', 'SqliteStore', 'WormholeTransport', 'canTransition', 'configSchema',
+      'decodeMessage', 'describeStrategy', 'encodeMessage', 'explainMessage', 'isDefinedRisk', 'isIsorelayError', 'isRetryable', 'legsHash',
+      'loadConfig', 'loadWallet', 'lockCollateral', 'maxLoss', 'messageId', 'parseConfig', 'payoff', 'quoteDomain', 'reasonKind', 'runDoctor',
+      'scenarioLoss', 'signQuote', 'startDaemon', 'value', 'worstPrice',
     ]);
   });
 });

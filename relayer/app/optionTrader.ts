@@ -47,11 +47,13 @@ export async function checkOpen(client: ChainClient, engine: string, q: SignedQu
       { to: engine, data: engineIface.encodeFunctionData('positionOf', [key]) },
       optionsCalls.strategyOf(engine, key),
       { to: engine, data: engineIface.encodeFunctionData('quoteNonceUsed', [q.quote.nonce]) },
+      { to: engine, data: engineIface.encodeFunctionData('optionsOpenInterest', [q.quote.market]) },
     ]),
   ]);
   if (head === null) throw new Error(`${client.name} has no latest block`);
   const now = BigInt(head.timestamp);
-  const [pausedRaw, marketRaw, configRaw, positionRaw, strategyRaw, nonceRaw] = answers as [string, string, string, string, string, string];
+  const [pausedRaw, marketRaw, configRaw, positionRaw, strategyRaw, nonceRaw, openInterestRaw] = answers as [string, string, string, string, string, string, string];
+  const openInterest = engineIface.decodeFunctionResult('optionsOpenInterest', openInterestRaw)[0] as bigint;
   const paused = engineIface.decodeFunctionResult('paused', pausedRaw)[0] as boolean;
   const enabled = (engineIface.decodeFunctionResult('marketOf', marketRaw)[0] as Result).getValue('enabled') as boolean;
   const config = decodeOptionsConfig(configRaw);
@@ -82,6 +84,8 @@ export async function checkOpen(client: ChainClient, engine: string, q: SignedQu
   // The next block is at least one second later: a deadline of now is already past for it.
   if (quote.deadline <= now) say('QuoteExpired', quote.deadline);
   if (nonceUsed) say('QuoteNonceUsed', quote.nonce);
+  const size = quote.legs.reduce((sum, l) => sum + l.size, 0n);
+  if (BigInt(config.quoter) !== 0n && openInterest + size > config.maxOpenInterest) say('OptionsOpenInterestCap', quote.market, openInterest + size, config.maxOpenInterest);
 
   const definedRisk = isDefinedRisk(quote.legs);
   const seconds = quote.expiry > now ? quote.expiry - now : 0n;

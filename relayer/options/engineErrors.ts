@@ -1,6 +1,6 @@
 // The engine's reverts around options (openStrategy's checks, the oracle price a quote needs) as
 // sentences a trader can act on, as trader.ts does for a lock's.
-import { Interface } from 'ethers';
+import { formatUnits, Interface } from 'ethers';
 import { errorDecoder, type DecodedError } from '../chains/abiFunction.js';
 import { ourArtifact } from '../chains/contractsAbi.js';
 import { isExecutionFailure, RpcResponseError } from '../chains/rpc.js';
@@ -60,6 +60,11 @@ export function describeStrategyError(d: DecodedError, c: StrategyContext): stri
       const free = a[0] as bigint;
       const required = a[1] as bigint;
       return `${position}'s margin is ${usd(free + required)}, the strategy needs ${usd(required)}: ${usd(-free)} short; lock more collateral for ${position}, or trade a smaller size`;
+    }
+    case 'OptionsOpenInterestCap': {
+      const open = a[1] as bigint;
+      const cap = a[2] as bigint;
+      return `${c.market} allows ${formatUnits(cap, 18)} units of option legs open in all (maxOpenInterest); with this strategy it would be ${formatUnits(open, 18)}: trade a smaller size, or wait until strategies settle`;
     }
     case 'OracleStale':
       return `the engine's ${c.market} oracle is stale (last updated ${when(a[1])}): no strategy opens without a fresh price`;

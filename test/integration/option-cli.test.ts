@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Interface, Wallet, getAddress } from 'ethers';
+import { Interface, Wallet, getAddress, id } from 'ethers';
 import { openStrategy } from '../../relayer/app/optionTrader.js';
 import { ourArtifact } from '../../relayer/chains/contractsAbi.js';
 import type { DevnetManifest } from '../../relayer/devnet/deploy.js';
@@ -182,6 +182,10 @@ describe('isorelay option and positions (compiled CLI) against the devnet market
         (e: unknown) => isIsorelayError(e, 'QUOTE_REFUSED') && /^openStrategy would revert, nothing was sent: the engine refuses the quote: at a premium of −500\.00 USD .*\(RisklessQuote\)/.test(e.message),
       );
       assert.match(describeStrategyRevert(engineIface.encodeErrorResult('RisklessQuote', [-500n * WAD]), { market: 'ETH-USD', positionId: 11n, chain: 'base' }), /RisklessQuote/);
+      assert.equal(
+        describeStrategyRevert(engineIface.encodeErrorResult('OptionsOpenInterestCap', [id('ETH-USD'), 1_510n * WAD, 1_000n * WAD]), { market: 'ETH-USD', positionId: 11n, chain: 'base' }),
+        'ETH-USD allows 1000.0 units of option legs open in all (maxOpenInterest); with this strategy it would be 1510.0: trade a smaller size, or wait until strategies settle',
+      );
     } finally {
       await new Promise<void>((ok) => rogue.close(() => ok()));
     }

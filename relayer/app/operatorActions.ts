@@ -5,14 +5,27 @@
 import { ErrorCode, IsorelayError } from '../errors/base.js';
 import { DropCode } from '../messages/reasons.js';
 import { DEFERRED, HoldCode, TERMINAL } from '../messages/status.js';
-import type { Store } from '../store/store.js';
+import type { MessageRow, Store } from '../store/store.js';
 
 export type OperatorAction = 'release' | 'reject' | 'retry' | 'deny';
 export const OPERATOR_ACTIONS: readonly OperatorAction[] = ['release', 'reject', 'retry', 'deny'];
 
-export async function actOn(store: Store, id: string, action: OperatorAction, reason?: string): Promise<string> {
-  const row = await store.get(id);
-  if (row === undefined) throw new IsorelayError(ErrorCode.USAGE, `no message ${id} (see \`isorelay message\`, \`isorelay held list\`)`);
+/**
+ * The message an operator names by any of its ids (as `isorelay message` finds it): the store id,
+ * the LayerZero guid or Wormhole VAA id, the lockId, or the source transaction when it holds one.
+ */
+async function messageNamed(store: Store, key: string): Promise<MessageRow> {
+  const exact = await store.get(key);
+  if (exact !== undefined) return exact;
+  const found = await store.findMessages(key.trim());
+  if (found.length === 1) return found[0] as MessageRow;
+  if (found.length === 0) throw new IsorelayError(ErrorCode.USAGE, `no message ${key} (see \`isorelay message\`, \`isorelay held list\`)`);
+  throw new IsorelayError(ErrorCode.USAGE, `${key} names ${found.length} messages (${found.map((m) => m.id).join(', ')}): give one of their ids`);
+}
+
+export async function actOn(store: Store, key: string, action: OperatorAction, reason?: string): Promise<string> {
+  const row = await messageNamed(store, key);
+  const id = row.id;
   const note = reason === undefined || reason === '' ? '' : `: ${reason}`;
   const moved = (ok: boolean, sentence: string): string => {
     if (!ok) throw new IsorelayError(ErrorCode.USAGE, `message ${id} moved meanwhile; look again`);

@@ -114,7 +114,8 @@ program
   .command('positions')
   .description("a trader's isolated positions on the destination engine, collateral per asset")
   .addOption(configOption())
-  .requiredOption('--trader <address>', 'trader address')
+  .option('--trader <address>', 'trader address (default: the address of the key in --key-env)')
+  .option('--key-env <name>', 'without --trader: the environment variable holding the trader key', 'ISORELAY_TRADER_KEY')
   .option('--json', 'print JSON')
   .action(async (opts: PositionsOptions) => (await import('./commands/positions.js')).positionsCommand(opts));
 

@@ -217,6 +217,13 @@ describe('isorelay CLI against a devnet', function () {
         const parsed = JSON.parse(json.stdout) as { positions: { positionId: string; amount: string; credits: number }[] };
         const p = parsed.positions.find((x) => x.positionId === '77');
         assert.deepEqual({ amount: p?.amount, credits: p?.credits }, { amount: (2500n * 10n ** 6n).toString(), credits: 1 });
+        // Without --trader: the trader key's address (the key that locked).
+        const byKey = await cli(['positions', '-c', configFile], keys);
+        assert.equal(byKey.code, 0, byKey.stderr);
+        assert.ok(byKey.stdout.split('\n').some((l) => /^77\s+arbitrum/.test(l)), byKey.stdout);
+        const nobody = await cli(['positions', '-c', configFile], { ...keys, [TRADER_KEY_ENV]: '' });
+        assert.equal(nobody.code, 2);
+        assert.match(nobody.stderr, /whose positions\? give --trader ADDRESS, or set ISORELAY_TRADER_KEY/);
 
         // The store is still open by the relayer: status reads it read-only alongside.
         const status = await cli(['status', '-c', configFile], keys);

@@ -42,6 +42,16 @@ describe('operator actions', () => {
     await assert.rejects(actOn(store, 'nope', 'retry'), usage);
   });
 
+  it('finds the message by any of its ids, as isorelay message does: a lockId, a guid, a source transaction', async () => {
+    const store = SqliteStore.open(':memory:');
+    await store.observe([{ ...msg('layerzero:0xguid'), transportId: '0xguid', messageId: '0xlock', srcTx: '0xsrc' }, { ...msg('layerzero:0xother'), transportId: '0xother', srcTx: '0xsrc' }], 0);
+    assert.match(await actOn(store, '0xlock', 'deny', 'forged'), /^denied layerzero:0xguid: it is dead/);
+    assert.equal((await store.get('layerzero:0xguid'))?.reasonCode, 'denied');
+    await assert.rejects(actOn(store, '0xsrc', 'deny', 'x'), (e: unknown) => usage(e) && /0xsrc names 2 messages \(layerzero:0xguid, layerzero:0xother\): give one of their ids/.test((e as Error).message));
+    assert.match(await actOn(store, '0xother', 'deny', 'x'), /^denied layerzero:0xother/);
+    await assert.rejects(actOn(store, '0xnothing', 'retry'), (e: unknown) => usage(e) && /no message 0xnothing/.test((e as Error).message));
+  });
+
   it('denies for good, with the reason kept, and only with a reason; never a finished message', async () => {
     const store = await storeWith();
     await assert.rejects(actOn(store, 'fresh', 'deny'), (e: unknown) => usage(e) && /needs a reason/.test((e as Error).message));

@@ -1,6 +1,7 @@
 // `isorelay positions --trader ADDR`: the trader's isolated positions on the destination engines,
 // found from the engine's PositionCredited logs and confirmed with collateralOf, one row per asset,
 // with the position's exposure, margin, equity, liquidation price and health at the engine's price.
+import { traderKey } from './lock.js';
 import { formatUnits, getAddress, id, Interface, isAddress, zeroPadValue, type Result } from 'ethers';
 import { formatTable } from '../../app/statusReport.js';
 import { ChainClient } from '../../chains/client.js';
@@ -16,7 +17,9 @@ import { formatStrategy, strategyJson, type StrategyView } from '../../app/strat
 
 export interface PositionsOptions {
   config: string;
-  trader: string;
+  /** Default: the address of the key in `keyEnv`. */
+  trader?: string;
+  keyEnv: string;
   json?: boolean;
 }
 
@@ -203,9 +206,13 @@ export async function readEngineAccounts(config: Config, trader: string): Promis
 
 export async function positionsCommand(opts: PositionsOptions): Promise<void> {
   const config = loadConfig(opts.config);
-  const traderArg = opts.trader; // printed as given: isAddress narrows opts.trader to never in the error branch
-  if (!isAddress(traderArg)) throw new IsorelayError(ErrorCode.USAGE, `--trader ${opts.trader} is not an address (0x followed by 40 hex digits)`);
-  const trader = getAddress(opts.trader);
+  let traderArg: string;
+  if (opts.trader !== undefined) traderArg = opts.trader;
+  else if ((process.env[opts.keyEnv] ?? '').trim() !== '') traderArg = (await traderKey(opts.keyEnv)).address;
+  else throw new IsorelayError(ErrorCode.USAGE, `whose positions? give --trader ADDRESS, or set ${opts.keyEnv} to the trader's key (only its address is used)`);
+  const given = traderArg; // printed as given: isAddress narrows traderArg to never in the error branch
+  if (!isAddress(traderArg)) throw new IsorelayError(ErrorCode.USAGE, `--trader ${given} is not an address (0x followed by 40 hex digits)`);
+  const trader = getAddress(traderArg);
   const rows = await readPositions(config, trader);
   const engines = await readEngineAccounts(config, trader);
   if (opts.json === true) {

@@ -37,7 +37,7 @@ const EXIT_CODES: Partial<Record<import('../errors/base.js').ErrorCode, number>>
 
 const program = new Command()
   .name('isorelay')
-  .description('Cross-chain isolated margin relayer: watches collateral locks and delivers the credits (LayerZero v2).')
+  .description('Cross-chain isolated margin relayer: watches collateral locks and delivers the credits (LayerZero v2 and Wormhole); guarded liquidations and options settlement at reconciled prices.')
   .version(packageVersion())
   .showHelpAfterError();
 

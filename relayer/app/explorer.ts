@@ -110,7 +110,7 @@ export function formatMessageReport(r: MessageReport): string {
   const m = r.row;
   const lines = [
     `${m.id}  ${m.kind ?? '?'} ${m.route} (${m.transport})`,
-    `  message id ${m.messageId ?? '-'}; source ${m.srcChain} tx ${m.srcTx} block ${m.srcBlock}`,
+    `  ${m.kind === 'CREDIT' ? 'lockId' : 'message id'} ${m.messageId ?? '-'}; ${m.transport === 'wormhole' ? 'VAA id' : 'guid'} ${m.transportId}; source ${m.srcChain} tx ${m.srcTx} block ${m.srcBlock}`,
     `  status ${m.status}${m.reasonCode === null ? (m.holdCode === null ? '' : ` (${m.holdCode})`) : ` (${m.reasonCode})`}, ${m.attempts} attempt(s)${m.lastError === null ? '' : `; last: ${m.lastError}`}`,
     `  observed ${at(m.observedAt)}${m.deliveredAt === null ? '' : `, delivered ${at(m.deliveredAt)} (${formatAge(m.deliveredAt - m.observedAt)} later)`}`,
     '',

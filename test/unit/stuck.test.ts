@@ -84,7 +84,7 @@ describe('the explorer on a stuck message', () => {
       const text = formatMessageReport(report);
       assert.match(text, /STUCK \(vaa_unsigned\): 2m 05s old, its route expects delivery within 1m 00s/);
       assert.match(text, /status waiting \(vaa_unsigned\)/);
-      assert.match(text, /^ {2}lockId -; guid w1; source a tx 0xaa block 1$/m, 'each id named for what it is');
+      assert.match(text, /^ {2}lockId -; VAA id w1; source a tx 0xaa block 1$/m, 'each id named for what it is');
       assert.match(text, /finalized → waiting\s+vaa_unsigned\s+the guardians have not signed/);
       assert.match(text, /next: waits \(vaa_unsigned: the guardians have not signed the VAA yet\); looked at again in 5s/);
       const [young] = await explainMessage(store, 'w1', { config, now: 30_000 });

@@ -78,7 +78,8 @@ export function formatCredit(l: LockSummary, c: CreditOutcome): string {
         : `position ${l.positionId} is margined by another collateral`;
       return [
         `NOT credited (${seconds(c.elapsedMs)} after the lock): ${why}`,
-        row('refund', `a RELEASE of ${amount(c.amount)} back to you on ${l.source} is queued on ${l.destination}; anyone sends it (sendQueued)`),
+        row('refund', `a RELEASE of ${amount(c.amount)} back to you on ${l.source} is queued on ${l.destination}${c.settlementId === undefined ? '' : ` as settlement ${c.settlementId}`}`),
+        row('', `the operator's keeper sends it within a few seconds, or you do: isorelay send-queued ${c.settlementId === undefined ? '--trader ' + l.trader + ' --all' : `--id ${c.settlementId}`} (your key pays the fee)`),
         at(c.at),
         '',
       ].join('\n');

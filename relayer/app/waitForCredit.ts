@@ -57,12 +57,15 @@ export type CreditOutcome =
       /**
        * Processed but not kept: the engine takes no such token (token_not_accepted), or the position
        * is margined by another source or token (position_bound_elsewhere). A RELEASE back to the
-       * trader's source is queued; anyone sends it (sendQueued).
+       * trader's source is queued as `settlementId`; the operator's keeper sends it, or anyone
+       * (isorelay send-queued, sendQueued).
        */
       kind: 'refunded';
       reason: 'token_not_accepted' | 'position_bound_elsewhere';
       token: string;
       amount: bigint;
+      /** The queued RELEASE's id (SettlementQueued), when its log was read. */
+      settlementId?: bigint;
       at: CreditTx | null;
       elapsedMs: number;
     }
@@ -75,11 +78,14 @@ async function processed(w: CreditWait): Promise<boolean> {
   return engineIface.decodeFunctionResult('processed', out)[0] as boolean;
 }
 
-/** The engine's logs after the credit's: a SettlementQueued right after PositionCredited is its refund. */
-async function refundedAfter(w: CreditWait, credited: Log): Promise<boolean> {
-  const receipt = await w.destination.receipt(credited.transactionHash);
-  const next = receipt?.logs.find((l) => l.logIndex > credited.logIndex && l.address.toLowerCase() === w.engine.toLowerCase());
-  return next?.topics[0] === QUEUED;
+/**
+ * The engine's log right after `log` (PositionCredited or CreditRefunded), when it is a
+ * SettlementQueued: the refund, whose id is returned; null otherwise.
+ */
+async function refundQueuedAfter(w: CreditWait, log: Log): Promise<bigint | null> {
+  const receipt = await w.destination.receipt(log.transactionHash);
+  const next = receipt?.logs.find((l) => l.logIndex > log.logIndex && l.address.toLowerCase() === w.engine.toLowerCase());
+  return next?.topics[0] === QUEUED && next.topics[1] !== undefined ? BigInt(next.topics[1]) : null;
 }
 
 async function outcome(w: CreditWait, elapsedMs: number): Promise<CreditOutcome> {
@@ -91,8 +97,10 @@ async function outcome(w: CreditWait, elapsedMs: number): Promise<CreditOutcome>
   const parsed = engineIface.parseLog(log);
   if (parsed === null) return { kind: 'processed', elapsedMs };
   const a = parsed.args;
-  if (parsed.name === 'CreditRefunded')
-    return { kind: 'refunded', reason: 'token_not_accepted', token: a.getValue('token') as string, amount: a.getValue('amount') as bigint, at, elapsedMs };
+  if (parsed.name === 'CreditRefunded') {
+    const settlementId = await refundQueuedAfter(w, log);
+    return { kind: 'refunded', reason: 'token_not_accepted', token: a.getValue('token') as string, amount: a.getValue('amount') as bigint, at, elapsedMs, ...(settlementId === null ? {} : { settlementId }) };
+  }
   const credit = {
     positionKey: a.getValue('positionKey') as string,
     positionId: a.getValue('positionId') as bigint,
@@ -101,7 +109,8 @@ async function outcome(w: CreditWait, elapsedMs: number): Promise<CreditOutcome>
     token: a.getValue('token') as string,
     amount: a.getValue('amount') as bigint,
   };
-  if (await refundedAfter(w, log)) return { kind: 'refunded', reason: 'position_bound_elsewhere', token: credit.token, amount: credit.amount, at, elapsedMs };
+  const settlementId = await refundQueuedAfter(w, log);
+  if (settlementId !== null) return { kind: 'refunded', reason: 'position_bound_elsewhere', token: credit.token, amount: credit.amount, at, elapsedMs, settlementId };
   const out = await w.destination.call(w.engine, engineIface.encodeFunctionData('collateralOf', [credit.trader, credit.positionId, credit.srcChainId, credit.token]));
   return { kind: 'credited', ...credit, collateral: engineIface.decodeFunctionResult('collateralOf', out)[0] as bigint, at, elapsedMs };
 }

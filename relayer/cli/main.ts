@@ -15,6 +15,7 @@ import type { OptionOptions } from './commands/option.js';
 import type { PositionsOptions } from './commands/positions.js';
 import type { PricesOptions } from './commands/prices.js';
 import type { RouteOptions } from './commands/route.js';
+import type { SendQueuedOptions } from './commands/sendQueued.js';
 import type { StartOptions } from './commands/start.js';
 import type { StatusOptions } from './commands/status.js';
 
@@ -109,6 +110,19 @@ program
   .option('--timeout <seconds>', 'with --wait: how long to wait for the credit (default: 300)')
   .option('--json', 'print JSON (with --wait: the lock and its credit, once it is known)')
   .action(async (opts: LockOptions) => (await import('./commands/lock.js')).lockCommand(opts));
+
+program
+  .command('send-queued')
+  .description("settlements queued on the engine (a refunded lock's RELEASE, a liquidation's): list them, or send one (--id) or every one waiting (--all), your key paying the messaging fees")
+  .addOption(configOption())
+  .option('--id <n>', 'send this settlement (its id, as `isorelay lock --wait` or the list shows it)')
+  .option('--all', 'send every settlement still waiting (with --trader: that trader\'s)')
+  .option('--trader <address>', "only this trader's settlements")
+  .option('--on <chain>', 'the destination chain whose engine queued them (default: the only one)')
+  .option('--key-env <name>', 'environment variable holding the key that sends and pays', 'ISORELAY_TRADER_KEY')
+  .option('--relayer-key', "send with the config's relayer key (only while no isorelay runs with it: one sender per key)")
+  .option('--json', 'print JSON')
+  .action(async (opts: SendQueuedOptions) => (await import('./commands/sendQueued.js')).sendQueuedCommand(opts));
 
 program
   .command('positions')

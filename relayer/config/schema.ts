@@ -258,6 +258,19 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        /**
+         * Settlements queued on the engine that nobody sent (the RELEASE of a refunded CREDIT, a
+         * liquidation's whose send failed): the keeper sends them in one sendQueuedMany per tick, paying
+         * their fees (docs/liquidation.md, "Queued settlements"; `isorelay send-queued` for anyone).
+         */
+        sendQueued: z
+          .object({
+            enabled: z.boolean().default(true),
+            /** Left this long after the keeper first reads its log (seconds): its queuer, or a trader, may be sending it. */
+            graceSeconds: z.number().int().min(0).max(3_600).default(5),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .optional(),

@@ -8,10 +8,11 @@
 // and the SEIZEs they queue are sent at once, the keeper paying their fees. The engine checks it
 // all again on chain. The market's options strategies (settled at expiry, the uncovered liquidated,
 // its volatility posted) are relayer/options/optionsKeeper.ts's, with the same range and attestation;
-// the index follows the engine's maintenance rate, which moves with the posted volatility.
+// the index follows the engine's maintenance rate, which moves with the posted volatility. Last, the
+// settlements anyone queued and nobody sent (a refunded CREDIT's RELEASE) are sent: pendingSettlements.ts.
 import { id, type Result, type Wallet } from 'ethers';
 import { abiFunction } from '../chains/abiFunction.js';
-import type { ChainClient } from '../chains/client.js';
+import type { ChainClient, Log } from '../chains/client.js';
 import { TxRevertedError, type TxSender } from '../chains/tx/sender.js';
 import type { Config } from '../config/schema.js';
 import { errorSummary } from '../errors/base.js';
@@ -27,7 +28,8 @@ import type { RemoteAttester } from './remoteAttesters.js';
 import { accountFromEngine } from './engineAccount.js';
 import { engineIface, engineRevertReason } from './engineAbi.js';
 import { PositionIndex } from './positionIndex.js';
-import { QueuedSettlements } from './queuedSettlements.js';
+import { PendingSettlements } from './pendingSettlements.js';
+import { QueuedSettlements, SETTLEMENT_QUEUED } from './queuedSettlements.js';
 import { attestationArg, RangeAttester, type AttestationOutcome, type AttestedRange } from './rangeAttester.js';
 import { marketTickSummary, type KeeperMarketTick } from './tickSummary.js';
 
@@ -98,6 +100,8 @@ export class Keeper {
   private scannedTo: bigint;
   private attester: RangeAttester | undefined;
   private readonly queued: QueuedSettlements;
+  /** The engine's queue as this keeper follows it (keeper.sendQueued); null when off. */
+  private readonly pending: PendingSettlements | null;
   private readonly strategies = new StrategyBook();
   private readonly options: OptionsKeeper;
   /** Per market, the prices its last tick read (kept for `lastTick`). */
@@ -115,7 +119,11 @@ export class Keeper {
     this.scannedTo = BigInt(o.config.chains[k.chain]?.startBlock ?? 0) - 1n;
     const client = o.client(k.chain);
     const leases = () => this.leases();
-    this.queued = new QueuedSettlements({ client, sender: o.sender, engine, events: o.events, leases });
+    const chainName = (chainId: bigint) => Object.entries(o.config.chains).find(([, c]) => BigInt(c.chainId) === chainId)?.[0] ?? `chain ${chainId}`;
+    this.queued = new QueuedSettlements({ client, sender: o.sender, engine, events: o.events, chainName, leases });
+    this.pending = k.sendQueued.enabled
+      ? new PendingSettlements({ client, engine, chain: k.chain, queued: this.queued, events: o.events, chainName, graceMs: k.sendQueued.graceSeconds * 1000 })
+      : null;
     const vol = k.volatility;
     this.options = new OptionsKeeper({
       client, sender: o.sender, engine, events: o.events, book: this.strategies, queued: this.queued, leases,
@@ -154,8 +162,17 @@ export class Keeper {
     });
   }
 
-  /** One pass: index what changed, then look for liquidations in every market. */
+  /** One pass: index what changed, then look for liquidations in every market; then send what waits in the engine's queue. */
   async tick(): Promise<KeeperTickResult[]> {
+    try {
+      return await this.tickMarkets();
+    } finally {
+      // A market that failed (no price, an RPC error) does not hold the queue up.
+      await this.pending?.tick();
+    }
+  }
+
+  private async tickMarkets(): Promise<KeeperTickResult[]> {
     try {
       await this.loadMarkets();
       await this.indexChanges();
@@ -198,11 +215,17 @@ export class Keeper {
       const maxRange = BigInt(client.config.maxBlockRange);
       const changed = new Set<string>();
       const strategyEvents = new Set<string>();
+      const queued: Log[] = [];
       for (let from = this.scannedTo + 1n; from <= head; from += maxRange) {
         const to = from + maxRange - 1n < head ? from + maxRange - 1n : head;
         // With the range's last header from the same node: a node behind the range throws, never answers "none".
-        const { logs } = await client.logsWithBounds({ address: this.engine, topics: [[POSITION_CHANGED, ...STRATEGY_TOPICS]] }, from, to);
+        const topics = [POSITION_CHANGED, ...STRATEGY_TOPICS, ...(this.pending === null ? [] : [SETTLEMENT_QUEUED])];
+        const { logs } = await client.logsWithBounds({ address: this.engine, topics: [topics] }, from, to);
         for (const l of logs) {
+          if (l.topics[0] === SETTLEMENT_QUEUED) {
+            queued.push(l);
+            continue;
+          }
           if (l.topics[1] === undefined) continue;
           (l.topics[0] === POSITION_CHANGED ? changed : strategyEvents).add(l.topics[1]);
         }
@@ -211,6 +234,7 @@ export class Keeper {
       const accounts = await this.readAccounts(keys);
       keys.forEach((key, i) => this.reindex(key, accounts[i] ?? null));
       this.strategies.changed(strategyEvents, changed);
+      this.pending?.observe(queued);
       this.scannedTo = head;
     }
     // Read apart: an uncovered strategy's strategyOf reverts while this chain's oracle is stale, and must not stop the perps.

@@ -220,14 +220,27 @@ export function describeEvent(e: RelayerEvent): EventLine {
         fields: { price: e.price.toString(), ...(e.tx === undefined ? {} : { tx: e.tx }) },
         msg: e.ok ? (e.partial === true ? 'position partly liquidated, back above maintenance' : 'position liquidated') : `liquidation refused: ${redactText(e.reason ?? '?')}`,
       };
-    case 'keeper.settlementSent':
+    case 'keeper.settlementSent': {
+      const what = `queued settlement ${e.id} (${e.kind} of ${e.amount} of token ${e.token} to ${e.trader} on ${e.chain})`;
       return {
         // A settlement left queued is money waiting on a source chain: worth a warning.
-        level: e.ok ? 'info' : 'warn',
-        bindings: { settlement: e.id.toString() },
-        fields: e.tx === undefined ? {} : { tx: e.tx },
-        msg: e.ok ? 'queued settlement sent' : `queued settlement not sent, it stays queued for anyone: ${redactText(e.reason ?? '?')}`,
+        level: !e.ok ? 'warn' : e.skipped === true ? 'debug' : 'info',
+        bindings: { settlement: e.id.toString(), chain: e.chain },
+        fields: { kind: e.kind, trader: e.trader, token: e.token, amount: e.amount.toString(), ...(e.messageId === undefined ? {} : { messageId: e.messageId }), ...(e.tx === undefined ? {} : { tx: e.tx }) },
+        msg: !e.ok
+          ? `${what} not sent, it stays queued (tried again later; anyone may send it: isorelay send-queued --id ${e.id}): ${redactText(e.reason ?? '?')}`
+          : e.skipped === true ? `${what} was sent meanwhile by someone else` : `${what} sent`,
       };
+    }
+    case 'keeper.settlementsPending': {
+      const total = e.pending.reduce((n, p) => n + p.count, 0);
+      return {
+        level: 'debug',
+        bindings: {},
+        fields: Object.fromEntries(e.pending.map((p) => [p.chain, p.count])),
+        msg: `${total} queued ${total === 1 ? 'settlement' : 'settlements'} past the grace and not sent`,
+      };
+    }
     case 'keeper.strategy': {
       const what = e.action === 'settle' ? 'expired strategy' : 'uncovered strategy';
       const amounts = { ...(e.price === undefined ? {} : { price: e.price.toString() }), ...(e.payoff === undefined ? {} : { payoff: e.payoff.toString() }), ...(e.value === undefined ? {} : { value: e.value.toString() }), ...(e.penalty === undefined ? {} : { penalty: e.penalty.toString() }) };

@@ -44,6 +44,8 @@ export const METRIC = {
   strategyLiquidations: 'isorelay_strategy_liquidations_total',
   strategiesDue: 'isorelay_strategies_due',
   volatility: 'isorelay_volatility',
+  queuedSettlements: 'isorelay_queued_settlements',
+  queuedSettlementsSent: 'isorelay_queued_settlements_sent_total',
   reorgDepth: 'isorelay_reorg_last_depth_blocks',
   chainHead: 'isorelay_chain_head_block',
   chainFinalized: 'isorelay_chain_finalized_block',
@@ -137,6 +139,18 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
     name: METRIC.volatility,
     help: 'A market\'s annualised volatility σ on the engine (1 = 100 %), as the keeper\'s last tick read it or posted it',
     labelNames: ['market'] as const,
+    registers,
+  });
+  const queuedSettlements = new Gauge({
+    name: METRIC.queuedSettlements,
+    help: 'Settlements queued on the engine longer than the keeper\'s grace and not sent yet, by the chain they go back to, as the keeper\'s last tick saw them',
+    labelNames: ['chain'] as const,
+    registers,
+  });
+  const queuedSettlementsSent = new Counter({
+    name: METRIC.queuedSettlementsSent,
+    help: 'Queued settlements the keeper sent (ok="true") or failed to send (ok="false": still queued, tried again later), by chain and kind',
+    labelNames: ['chain', 'kind', 'ok'] as const,
     registers,
   });
   const held = new Counter({
@@ -363,6 +377,13 @@ export function createMetrics(bus: EventBus, registry: Registry = new Registry()
         return;
       case 'keeper.liquidation':
         liquidations.inc({ market: e.market, ok: String(e.ok) });
+        return;
+      case 'keeper.settlementSent':
+        // One sent meanwhile by someone else was not the keeper's doing.
+        if (e.skipped !== true) queuedSettlementsSent.inc({ chain: e.chain, kind: e.kind, ok: String(e.ok) });
+        return;
+      case 'keeper.settlementsPending':
+        for (const p of e.pending) queuedSettlements.set({ chain: p.chain }, p.count);
         return;
       case 'scan.progress':
         scanLag.set({ stream: e.stream, chain: e.chain }, Math.max(0, Number(e.head - e.scanned)));

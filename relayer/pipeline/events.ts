@@ -29,8 +29,18 @@ export type RelayerEvent =
   | { type: 'keeper.tick'; market: string; ok: boolean; indexed: number; candidates: number; reason?: string; badDebt?: bigint; strategiesDue?: number; sigma?: bigint }
   /** A liquidation the keeper sent (ok) or that the engine refused (reason). */
   | { type: 'keeper.liquidation'; market: string; positionKey: string; price: bigint; ok: boolean; tx?: string; reason?: string; partial?: boolean }
-  /** The keeper sent a settlement its liquidation queued (or failed to: it stays queued for anyone). */
-  | { type: 'keeper.settlementSent'; id: bigint; ok: boolean; tx?: string; reason?: string }
+  /**
+   * A settlement queued on the engine (a liquidation's or an expired strategy's RELEASE or SEIZE, the
+   * refund of a CREDIT the engine does not take), going back to `chain`: the keeper sent it (ok, the
+   * vault's `messageId`), found it sent meanwhile by someone else (ok, skipped), or did not send it
+   * (reason): it stays queued, for anyone and for the keeper's next try.
+   */
+  | { type: 'keeper.settlementSent'; id: bigint; ok: boolean; chain: string; kind: 'RELEASE' | 'SEIZE'; trader: string; token: string; amount: bigint; messageId?: string; skipped?: boolean; tx?: string; reason?: string }
+  /**
+   * After the keeper's pass over the engine's queue: per chain they go back to, the settlements queued
+   * longer than the grace and not sent yet (every chain that had one, 0 once it has none).
+   */
+  | { type: 'keeper.settlementsPending'; pending: { chain: string; count: number }[] }
   /**
    * An options strategy the keeper settled at expiry or liquidated (ok), or did not (reason: the
    * simulated revert, or no attestation; positionKey '' for the whole tick). `late`: settled after its settle window.

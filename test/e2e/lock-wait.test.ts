@@ -107,7 +107,8 @@ describe('isorelay lock --wait', function () {
       const r = await cli(['lock', '-c', configFile, '--chain', 'arbitrum', '--token', weth, '--amount', '1', '--position', '81', '--wait'], env);
       assert.equal(r.code, 1, r.stdout + r.stderr);
       assert.match(r.stdout, /^NOT credited \(\d+\.\d s after the lock\): position 81 is margined by another collateral$/m);
-      assert.match(r.stdout, /^ {2}refund {11}a RELEASE of 1 WETH back to you on arbitrum is queued on base; anyone sends it \(sendQueued\)$/m);
+      assert.match(r.stdout, /^ {2}refund {11}a RELEASE of 1 WETH back to you on arbitrum is queued on base as settlement 1$/m);
+      assert.match(r.stdout, /^ {19}the operator's keeper sends it within a few seconds, or you do: isorelay send-queued --id 1 \(your key pays the fee\)$/m);
       assert.doesNotMatch(r.stdout, /^credited/m);
     } finally {
       await daemon.stop();

@@ -172,7 +172,7 @@ describe('the isorelay package (npm pack, installed, plain Node)', function () {
         ['start'], ['status'], ['doctor'], ['doctor', '--json'], ['positions', '--trader', trader], ['prices', 'ETH-USD'],
         ['lock', '--chain', 'arbitrum', '--token', addr(5), '--amount', '1', '--position', '1'], ['attester', '--key-env', 'K'],
         ['held', 'list'], ['held', 'release', '0x01'], ['held', 'reject', '0x01'], ['route', 'halted'], ['route', 'resume', 'arbitrum-base'],
-        ['message', '0x01'], ['retry', '0x01'], ['deny', '0x01', '--reason', 'x'],
+        ['message', '0x01'], ['retry', '0x01'], ['deny', '0x01', '--reason', 'x'], ['send-queued'], ['send-queued', '--id', '1'],
         ['option', 'quote', '1', '--market', 'ETH-USD', '--expiry', '1h', '--leg', 'long:call:3000:1'],
         ['option', 'open', '1', '--market', 'ETH-USD', '--expiry', '1h', '--leg', 'long:call:3000:1'],
       ];

@@ -114,6 +114,16 @@ describe('config', function () {
       assert.equal(parseConfig(validRaw()).chains.base?.providers, undefined);
     });
 
+    it('defaults keeper.sendQueued (on, a grace of 5 s) and refuses a negative grace', function () {
+      const keeper = (sendQueued?: unknown) => (r: Json) => {
+        r.keeper = { chain: 'base', ...(sendQueued === undefined ? {} : { sendQueued }) };
+      };
+      assert.deepEqual(parseConfig(variant(keeper())).keeper?.sendQueued, { enabled: true, graceSeconds: 5 });
+      assert.deepEqual(parseConfig(variant(keeper({ enabled: false }))).keeper?.sendQueued, { enabled: false, graceSeconds: 5 });
+      assertNamesPath(configError(variant(keeper({ graceSeconds: -1 }))), 'keeper.sendQueued.graceSeconds');
+      assertNamesPath(configError(variant(keeper({ graceSecond: 1 }))), 'keeper.sendQueued');
+    });
+
     it('defaults keeper.volatility (λ 0.94 as 1e18, a sample a minute, 5 %, a minute) and refuses a λ outside (0, 1)', function () {
       const keeper = (volatility?: unknown) => (r: Json) => {
         r.keeper = { chain: 'base', ...(volatility === undefined ? {} : { volatility }) };

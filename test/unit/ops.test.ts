@@ -167,6 +167,19 @@ describe('ops/logger', function () {
       assert.equal(log.lines[3]?.penalty, '32700000000000000000');
       assert.equal(log.lines[5]?.strategiesDue, 2);
     });
+
+    it('logs a queued settlement sent at info, one found sent meanwhile quietly, and one not sent at warn with its id, kind, chain, amount and why', function () {
+      const queued = { type: 'keeper.settlementSent', id: 7n, chain: 'arbitrum', kind: 'RELEASE', trader: '0x00000000000000000000000000000000000000a0', token: '0x00000000000000000000000000000000000000b0', amount: 10n ** 18n } as const;
+      bus.emit({ ...queued, ok: true, tx: '0xab', messageId: '0xcd' });
+      bus.emit({ ...queued, ok: true, tx: '0xab', skipped: true });
+      bus.emit({ ...queued, ok: false, reason: `not simulated: ${CREDENTIALED_URL} answered nothing` });
+      assert.deepEqual(log.lines.map((l) => l.level), [level('info'), level('debug'), level('warn')]);
+      assert.match(String(log.lines[1]?.msg), /^queued settlement 7 \(.*\) was sent meanwhile by someone else$/);
+      assert.equal(log.lines[0]?.msg, 'queued settlement 7 (RELEASE of 1000000000000000000 of token 0x00000000000000000000000000000000000000b0 to 0x00000000000000000000000000000000000000a0 on arbitrum) sent');
+      assert.deepEqual([log.lines[0]?.settlement, log.lines[0]?.chain, log.lines[0]?.kind, log.lines[0]?.amount, log.lines[0]?.tx, log.lines[0]?.messageId], ['7', 'arbitrum', 'RELEASE', '1000000000000000000', '0xab', '0xcd']);
+      assert.match(String(log.lines[2]?.msg), /^queued settlement 7 \(RELEASE .* on arbitrum\) not sent, it stays queued \(tried again later; anyone may send it: isorelay send-queued --id 7\): not simulated: /);
+      assert.ok(!log.raw[2]?.includes(API_KEY), log.raw[2]);
+    });
   });
 });
 
@@ -252,6 +265,22 @@ describe('ops/metrics', function () {
     bus.emit({ type: 'keeper.volatility', market: 'ETH-USD', sigma: 1_173_250_000_000_000_000n, previous: 8n * 10n ** 17n, variance: 1_376_515_562_500_000_000n, ok: true, tx: '0xcd' });
     text = await metrics.registry.metrics();
     assert.equal(sample(text, 'isorelay_volatility{market="ETH-USD"}'), 1.17325);
+  });
+
+  it('counts the queued settlements the keeper sent or not (one sent by someone else is not its doing) and shows those pending per chain', async function () {
+    const queued = { type: 'keeper.settlementSent', id: 7n, chain: 'arbitrum', kind: 'RELEASE', trader: '0xa', token: '0xb', amount: 1n } as const;
+    bus.emit({ ...queued, ok: false, reason: 'FeeNotPaid(1)' });
+    bus.emit({ ...queued, ok: true, tx: '0xab' });
+    bus.emit({ ...queued, kind: 'SEIZE', ok: true, tx: '0xab', skipped: true });
+    bus.emit({ type: 'keeper.settlementsPending', pending: [{ chain: 'arbitrum', count: 2 }, { chain: 'optimism', count: 0 }] });
+    let text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'isorelay_queued_settlements_sent_total{chain="arbitrum",kind="RELEASE",ok="false"}'), 1);
+    assert.equal(sample(text, 'isorelay_queued_settlements_sent_total{chain="arbitrum",kind="RELEASE",ok="true"}'), 1);
+    assert.equal(sample(text, 'isorelay_queued_settlements_sent_total{chain="arbitrum",kind="SEIZE",ok="true"}'), undefined);
+    assert.deepEqual([sample(text, 'isorelay_queued_settlements{chain="arbitrum"}'), sample(text, 'isorelay_queued_settlements{chain="optimism"}')], [2, 0]);
+    bus.emit({ type: 'keeper.settlementsPending', pending: [{ chain: 'arbitrum', count: 0 }, { chain: 'optimism', count: 0 }] });
+    text = await metrics.registry.metrics();
+    assert.equal(sample(text, 'isorelay_queued_settlements{chain="arbitrum"}'), 0);
   });
 
   it('reads the instance\'s leases, claims, fenced sends and store health from its lease book at each scrape', async function () {

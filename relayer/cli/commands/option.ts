@@ -5,6 +5,7 @@
 import { createInterface } from 'node:readline/promises';
 import { Wallet } from 'ethers';
 import { checkOpen, openStrategy, type OpenCheck, type OpenedStrategy } from '../../app/optionTrader.js';
+import { formatAge } from '../../app/statusReport.js';
 import { formatStrategy, premiumText, strategyJson, strategyView } from '../../app/strategyReport.js';
 import { ChainClient } from '../../chains/client.js';
 import { makeProvider } from '../../chains/provider.js';
@@ -130,9 +131,15 @@ export async function optionCommand(action: 'quote' | 'open', positionText: stri
   await client.checkChainId();
   const now = await chainTime(client);
   const expiry = parseExpiry(opts.expiry, now);
+  if (config.markets[opts.market] === undefined) {
+    const known = Object.keys(config.markets);
+    const like = known.find((m) => m.toLowerCase() === opts.market.toLowerCase());
+    throw usage(`--market ${opts.market} is not a market of the config${like === undefined ? '' : ` (did you mean ${like}?)`}; it has ${known.length === 0 ? 'none' : known.join(', ')}`);
+  }
   const options = await readOptionsConfig(client, destination.engine, marketId(opts.market));
   if (BigInt(options.quoter) === 0n) throw refused(`options on ${opts.market} are not enabled on the engine on ${destination.name} (no quoter)`);
-  if (expiry > now + options.maxExpiry) throw usage(`--expiry ${opts.expiry} is ${expiry - now} s away: ${opts.market} options expire within ${options.maxExpiry} s`);
+  if (expiry > now + options.maxExpiry)
+    throw usage(`--expiry ${opts.expiry} is ${formatAge(Number(expiry - now) * 1000)} away: ${opts.market} options expire within ${formatAge(Number(options.maxExpiry) * 1000)}`);
 
   const context = { market: opts.market, positionId, chain: destination.name };
   const signed = await requestQuote(quoteUrl, { trader, positionId, market: opts.market, expiry, legs }, { engine: destination.engine, chainId: BigInt(chainConfig.chainId) });

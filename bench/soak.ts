@@ -14,7 +14,7 @@ import { ChainClient } from '../relayer/chains/client.js';
 import { ourArtifact } from '../relayer/chains/contractsAbi.js';
 import { makeProvider } from '../relayer/chains/provider.js';
 import { loadConfig } from '../relayer/config/load.js';
-import { startDevnet } from '../relayer/devnet/network.js';
+import { LONG_RUNNING_HISTORY, startDevnet } from '../relayer/devnet/network.js';
 import { DVN_SIGNER_KEY_ENV, RELAYER_KEY_ENV, SECOND_DVN_SIGNER_KEY_ENV } from '../relayer/devnet/relayerConfig.js';
 
 const arg = (name: string, dflt: number): number => {
@@ -31,6 +31,24 @@ const WINDOW_MS = arg('window-seconds', 60) * 1000;
  * Default: a third of the run, at most 10 minutes.
  */
 const WARMUP_MINUTES = arg('warmup-minutes', Math.min(10, MINUTES / 3));
+/**
+ * --keep-states N --keep-tx-blocks N: run the anvils with this history instead of the long-running
+ * devnet's (LONG_RUNNING_HISTORY), to compare their memory in one session.
+ */
+const HISTORY = (() => {
+  const given = (name: string): number | undefined => {
+    const i = process.argv.indexOf(`--${name}`);
+    if (i < 0) return undefined;
+    const v = Number(process.argv[i + 1]);
+    if (!Number.isInteger(v) || v < 0) throw new Error(`--${name} must be a whole number`);
+    return v;
+  };
+  const keepStates = given('keep-states');
+  const keepTransactionBlocks = given('keep-tx-blocks');
+  return keepStates === undefined && keepTransactionBlocks === undefined
+    ? LONG_RUNNING_HISTORY
+    : { keepStates: keepStates ?? LONG_RUNNING_HISTORY.keepStates, keepTransactionBlocks: keepTransactionBlocks ?? LONG_RUNNING_HISTORY.keepTransactionBlocks };
+})();
 /** --heap-snapshots: the daemon writes a V8 heap snapshot (into the working directory) after the warm-up and at the end, to compare. */
 const HEAP_SNAPSHOTS = process.argv.includes('--heap-snapshots');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,11 +103,11 @@ async function scrape(url: string): Promise<{ rss: number; heap: number } | null
   }
 }
 
-process.stdout.write(`isorelay soak: ${MINUTES} min of steady locks through the daemon, windows of ${WINDOW_MS / 1000} s\n`);
+process.stdout.write(`isorelay soak: ${MINUTES} min of steady locks through the daemon, windows of ${WINDOW_MS / 1000} s; the anvils keep ${HISTORY.keepStates} states and the transactions of ${HISTORY.keepTransactionBlocks} blocks\n`);
 const dir = mkdtempSync(join(tmpdir(), 'isorelay-soak-'));
 const opsPort = await freePort();
 // The anvils run as `isorelay devnet` runs them for days (longRunning); their RSS is printed too.
-const devnet = await startDevnet({ dir, config: { opsPort, logLevel: 'warn' }, longRunning: true });
+const devnet = await startDevnet({ dir, config: { opsPort, logLevel: 'warn' }, longRunning: true, history: HISTORY });
 const m = devnet.manifest;
 const daemon = spawn(process.execPath, [...(HEAP_SNAPSHOTS ? ['--heapsnapshot-signal=SIGUSR2'] : []), '--import', 'tsx', join(process.cwd(), 'relayer/cli/main.ts'), 'start', '-c', join(dir, 'relayer.yaml')], {
   env: { ...process.env, [RELAYER_KEY_ENV]: m.accounts.relayer.privateKey, [DVN_SIGNER_KEY_ENV]: m.accounts.dvnSigner.privateKey, [SECOND_DVN_SIGNER_KEY_ENV]: m.accounts.secondDvnSigner.privateKey },
@@ -142,15 +160,19 @@ let sampledAt = 0;
 const samples: { minute: number; rss: number; heap: number; anvils: number }[] = [];
 process.stdout.write('window  locks  daemon RSS MB  heap MB  anvils RSS MB  latency p50 / p99 ms\n');
 /**
- * The devnet keeps no old states (so its memory stays flat): a read at `latest` that a new block
- * overtakes fails with BlockOutOfRangeError before anything is sent, and is simply tried again.
+ * A devnet that keeps no old states (--keep-states 0) fails a read at `latest` that a new block
+ * overtakes with BlockOutOfRangeError before anything is sent (ethers reports it from eth_call as a
+ * revert without a reason): such a lock is tried again, and counted.
  */
+let retried = 0;
 async function lockWithRetry<T>(lock: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await lock();
     } catch (e) {
-      if (attempt >= 5 || !/BlockOutOfRangeError/.test(String((e as { message?: string }).message ?? e) + JSON.stringify((e as { info?: unknown }).info ?? null))) throw e;
+      const text = String((e as { message?: string }).message ?? e) + JSON.stringify((e as { info?: unknown }).info ?? null);
+      if (attempt >= 5 || !/BlockOutOfRangeError|reverted without a reason/.test(text)) throw e;
+      retried++;
       await sleep(50);
     }
   }
@@ -195,7 +217,7 @@ rmSync(dir, { recursive: true, force: true });
 // The windows that end after the warm-up (at least the last two, for a slope).
 const warm = samples.filter((s, i) => s.minute > WARMUP_MINUTES || i >= samples.length - 2);
 const per10 = (k: 'rss' | 'heap' | 'anvils') => slope(warm.map((s) => s.minute), warm.map((s) => s[k])) * 10;
-process.stdout.write(`\n${credited}/${locks} locks credited\n`);
+process.stdout.write(`\n${credited}/${locks} locks credited; ${retried} lock attempts failed on a lost state and were tried again\n`);
 process.stdout.write(`after warm-up (windows ${samples.length - warm.length + 1}–${samples.length}): daemon RSS ${per10('rss').toFixed(1)} MB / 10 min, heap ${per10('heap').toFixed(1)} MB / 10 min (target: within 5 MB / 10 min)\n`);
 process.stdout.write(`anvils (${anvilPids.length}): ${per10('anvils').toFixed(1)} MB / 10 min, about ${((per10('anvils') * 6 * 24) / 1024).toFixed(1)} GB a day at this traffic\n`);
 if (credited < locks) process.exitCode = 1;

@@ -47,7 +47,7 @@ program
   .description('start three local chains with LayerZero v2 and our contracts, and run the relayer on them')
   .option('--demo', 'lock on both sources, wait for the credits and print a table; trade, liquidate and settle; open an iron condor on a market maker\'s quote and let the keeper settle it at expiry; exit non-zero unless every step checks out on chain')
   .option('--no-relayer', 'run the chains, contracts and guardian only: relayers run elsewhere (e.g. containers) with the configs written to --dir')
-  .option('--dir <dir>', 'where to write manifest.json, relayer.yaml and the store', '.devnet')
+  .option('--dir <dir>', 'where to write manifest.json, relayer.yaml and the store (default: .devnet; with --demo: a temporary directory, removed when the demo passes)')
   .addOption(new Option('--port <port>', 'first RPC port (the chains take three in a row); 0 picks free ports').default(8545).argParser(Number))
   .addOption(new Option('--ops-port <port>', 'port of /healthz, /readyz, /metrics, /status').default(9464).argParser(Number))
   .option('--host <host>', 'where the chains and the guardian listen (0.0.0.0 in a container)', '127.0.0.1')

@@ -2,12 +2,14 @@
 // @foundry-rs/anvil npm package (nothing installed globally), and derives the standard
 // devnet accounts from anvil's test mnemonic.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, openSync, closeSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, closeSync, rmSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { HDNodeWallet, Mnemonic, type JsonRpcProvider } from 'ethers';
 import { makeProvider } from '../chains/provider.js';
+import { ErrorCode, IsorelayError } from '../errors/base.js';
 
 /** The mnemonic anvil uses when none is given; its accounts are public knowledge. */
 export const ANVIL_TEST_MNEMONIC = 'test test test test test test test test test test test junk';
@@ -51,9 +53,10 @@ export interface StartAnvilOptions {
   logFile?: string;
   /**
    * How many recent blocks' states the node keeps in memory (default STATE_HISTORY_BLOCKS).
-   * 0 keeps none: memory stays flat however long the node runs, but `anvil_reorg` and reads at
-   * an old block fail (evm_snapshot / evm_revert still work). Measured on anvil 1.7.1: with any
-   * number of kept states the node grows about 100 KB per block and never gives it back.
+   * 0 keeps none: a read at a block a new one has overtaken fails with BlockOutOfRangeError, and
+   * so do `anvil_reorg` and reads at old blocks (evm_snapshot / evm_revert still work). Given
+   * explicitly with mixed mining at a block time under 3 s, the node's idle blocks are mined by
+   * calls from this process (see idleBlocksFromHere): anvil 1.7.1 would keep 1,500 states instead.
    */
   keepStates?: number;
   /** Blocks whose transactions (receipts, traces) stay in memory; undefined: all of them. */
@@ -150,9 +153,52 @@ async function readChainId(url: string): Promise<number | undefined> {
 /** How many recent blocks' states a test node keeps (in memory only): enough for `anvil_reorg`. */
 export const STATE_HISTORY_BLOCKS = 128;
 
-/** Starts anvil and resolves once it answers eth_chainId with the requested chain id. */
+/**
+ * anvil 1.7.1 sets its in-memory state limit to 1,500 when its block time is 2 s or less (whole
+ * seconds, so anything under 3 s), even with `--prune-history N` (storage.rs
+ * update_interval_mine_block_time; fixed after 1.7.1 by foundry-rs/foundry#14307): the node grows
+ * by the size of its state every block, ~75 KB for the devnet's, for 1,500 blocks. A node asked for
+ * a few states therefore runs on automine (each transaction mined at once, as --mixed-mining does)
+ * and its idle blocks are mined by evm_mine calls from this process.
+ */
+function idleBlocksFromHere(opts: StartAnvilOptions): boolean {
+  return opts.keepStates !== undefined && opts.keepStates > 0 && opts.mixedMining === true && opts.blockTimeSeconds !== undefined && opts.blockTimeSeconds < 3;
+}
+
+/** Mines a block every `everyMs` (each call awaited, so slow answers never pile up) until stopped. */
+function mineIdleBlocks(url: string, everyMs: number): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const tick = async (): Promise<void> => {
+    try {
+      await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'evm_mine', params: [] }),
+        signal: AbortSignal.timeout(Math.max(1_000, everyMs * 4)),
+      });
+    } catch {
+      // a busy or stopping node: the next tick mines
+    }
+    if (!stopped) timer = setTimeout(() => void tick(), everyMs).unref();
+  };
+  timer = setTimeout(() => void tick(), everyMs).unref();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
+
+/**
+ * Starts anvil and resolves once it answers eth_chainId with the requested chain id. The node
+ * answering is the child started here: anvil writes its --config-out file only once it listens,
+ * so a port another process holds (another devnet) fails with PORT_IN_USE instead of being adopted.
+ */
 export async function startAnvil(opts: StartAnvilOptions): Promise<AnvilNode> {
   const port = opts.port !== undefined && opts.port !== 0 ? opts.port : await findFreePort();
+  const idleFromHere = idleBlocksFromHere(opts);
+  const proofDir = mkdtempSync(path.join(tmpdir(), 'isorelay-anvil-'));
+  const listening = path.join(proofDir, 'listening.json');
   const args = [
     '--chain-id', String(opts.chainId),
     '--port', String(port),
@@ -165,10 +211,12 @@ export async function startAnvil(opts: StartAnvilOptions): Promise<AnvilNode> {
     ...((opts.keepStates ?? STATE_HISTORY_BLOCKS) === 0 ? ['--prune-history'] : ['--prune-history', String(opts.keepStates ?? STATE_HISTORY_BLOCKS)]),
   ];
   if (opts.keepTransactionBlocks !== undefined) args.push('--transaction-block-keeper', String(opts.keepTransactionBlocks));
-  if (opts.blockTimeSeconds !== undefined) args.push('--block-time', String(opts.blockTimeSeconds));
+  if (opts.blockTimeSeconds !== undefined && !idleFromHere) args.push('--block-time', String(opts.blockTimeSeconds));
   // Mixed mining: each transaction is mined at once, and blocks keep coming at the block time
   // so that confirmations (finality) advance even on an idle chain.
-  if (opts.blockTimeSeconds !== undefined && opts.mixedMining === true) args.push('--mixed-mining');
+  if (opts.blockTimeSeconds !== undefined && opts.mixedMining === true && !idleFromHere) args.push('--mixed-mining');
+  // Written by anvil once it listens (with its accounts' keys: removed as soon as it is seen).
+  args.push('--config-out', listening);
   const logFd = opts.logFile !== undefined ? openSync(opts.logFile, 'a') : undefined;
   if (logFd === undefined) args.push('--silent');
 
@@ -206,27 +254,41 @@ export async function startAnvil(opts: StartAnvilOptions): Promise<AnvilNode> {
     );
 
   const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  for (;;) {
-    if (spawnError !== undefined) throw describeFailure(`failed to spawn: ${spawnError.message}`);
-    if (child.exitCode !== null || child.signalCode !== null) {
-      throw describeFailure(`exited during startup (code ${child.exitCode ?? child.signalCode})`);
-    }
-    const answered = await readChainId(url);
-    if (answered !== undefined) {
-      if (answered !== opts.chainId) {
+  try {
+    for (;;) {
+      if (spawnError !== undefined) throw describeFailure(`failed to spawn: ${spawnError.message}`);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        await exited; // its last stderr lines
+        if (stderrTail.some((line) => /address already in use|os error (98|48)\b/i.test(line)))
+          throw new IsorelayError(ErrorCode.PORT_IN_USE, `port ${port} is in use: anvil (chain ${opts.chainId}) could not listen on it`, {
+            guidance: ['Another devnet or node holds the port: stop it, or pick free ports (isorelay devnet --port 0).'],
+            details: { port },
+            cause: describeFailure(`exited during startup (code ${child.exitCode ?? child.signalCode})`),
+          });
+        throw describeFailure(`exited during startup (code ${child.exitCode ?? child.signalCode})`);
+      }
+      // Only our child writes this file, and only once it listens: before it, whatever answers on the port is not ours.
+      const answered = existsSync(listening) ? await readChainId(url) : undefined;
+      if (answered !== undefined) {
+        if (answered !== opts.chainId) {
+          child.kill('SIGKILL');
+          await exited;
+          throw describeFailure(`answered chain id ${answered}, expected ${opts.chainId}`);
+        }
+        break;
+      }
+      if (Date.now() > deadline) {
         child.kill('SIGKILL');
         await exited;
-        throw describeFailure(`answered chain id ${answered}, expected ${opts.chainId} (is the port taken?)`);
+        throw describeFailure(`did not answer eth_chainId within ${STARTUP_TIMEOUT_MS / 1000} s`);
       }
-      break;
+      await new Promise((resolve) => setTimeout(resolve, STARTUP_POLL_MS));
     }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      await exited;
-      throw describeFailure(`did not answer eth_chainId within ${STARTUP_TIMEOUT_MS / 1000} s`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, STARTUP_POLL_MS));
+  } finally {
+    rmSync(proofDir, { recursive: true, force: true });
   }
+  const stopMining = idleFromHere ? mineIdleBlocks(url, (opts.blockTimeSeconds ?? 1) * 1000) : () => undefined;
+  void exited.then(stopMining);
 
   return Object.freeze({
     url,
@@ -234,6 +296,7 @@ export async function startAnvil(opts: StartAnvilOptions): Promise<AnvilNode> {
     port,
     pid: child.pid ?? 0,
     async stop(): Promise<void> {
+      stopMining();
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const escalate = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);

@@ -9,12 +9,14 @@ export interface DevnetChain {
   role: 'source' | 'destination';
   /** How a source's vault reaches the destination: one devnet runs both transports at once. */
   transport?: 'layerzero' | 'wormhole';
+  /** The prefix of the chain's token addresses in `isorelay devnet`'s exports: ARB_USDC, OP_WETH, BASE_USDC. */
+  envPrefix: string;
 }
 
 export const DEVNET_CHAINS: readonly DevnetChain[] = [
-  { name: 'arbitrum', chainId: 42161, lzEid: 30110, wormholeChainId: 23, role: 'source', transport: 'layerzero' },
-  { name: 'optimism', chainId: 10, lzEid: 30111, wormholeChainId: 24, role: 'source', transport: 'wormhole' },
-  { name: 'base', chainId: 8453, lzEid: 30184, wormholeChainId: 30, role: 'destination' },
+  { name: 'arbitrum', chainId: 42161, lzEid: 30110, wormholeChainId: 23, role: 'source', transport: 'layerzero', envPrefix: 'ARB' },
+  { name: 'optimism', chainId: 10, lzEid: 30111, wormholeChainId: 24, role: 'source', transport: 'wormhole', envPrefix: 'OP' },
+  { name: 'base', chainId: 8453, lzEid: 30184, wormholeChainId: 30, role: 'destination', envPrefix: 'BASE' },
 ];
 
 function account(i: number): DevnetAccount {
@@ -46,3 +48,25 @@ export const DEVNET_ROLES = {
 /** The one devnet market; its id on chain is keccak256 of the name. */
 export const DEVNET_MARKET = 'ETH-USD';
 export const ATTESTER_THRESHOLD = 2;
+
+/** A devnet token whose address `isorelay devnet` exports; `contract` is its key in the manifest's chain contracts. */
+export interface DevnetToken {
+  symbol: string;
+  contract: 'usdc' | 'weth' | 'settlementToken';
+  what: string;
+}
+
+/** By chain role: the sources' collateral and the destination's settlement token. */
+export const DEVNET_TOKENS: Readonly<Record<DevnetChain['role'], readonly DevnetToken[]>> = {
+  source: [
+    { symbol: 'USDC', contract: 'usdc', what: 'collateral the vault takes' },
+    { symbol: 'WETH', contract: 'weth', what: 'collateral the vault takes' },
+  ],
+  destination: [{ symbol: 'USDC', contract: 'settlementToken', what: 'the settlement token profit is paid in' }],
+};
+
+/** The variables `isorelay devnet` exports `chain`'s token addresses in, `<envPrefix>_<symbol>` (ARB_USDC); none for a chain it does not run. */
+export function devnetTokenVars(chain: string): (DevnetToken & { name: string })[] {
+  const c = DEVNET_CHAINS.find((d) => d.name === chain);
+  return c === undefined ? [] : DEVNET_TOKENS[c.role].map((t) => ({ ...t, name: `${c.envPrefix}_${t.symbol}` }));
+}

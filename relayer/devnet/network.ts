@@ -5,6 +5,7 @@ import { startAnvil, type AnvilNode } from './anvil.js';
 import { DEVNET_CHAINS } from './chains.js';
 import { deployDevnet, type DevnetManifest } from './deploy.js';
 import { startGuardian, type GuardianService } from './guardian.js';
+import { assertPortsFree, type DevnetPort } from './ports.js';
 import { devnetInstanceYaml, devnetRelayerYaml, type DevnetConfigOptions } from './relayerConfig.js';
 import { startRpcForwarder, type RpcForwarder } from './rpcForwarder.js';
 
@@ -40,21 +41,42 @@ export interface StartDevnetOptions {
    */
   instances?: { count: number; storeUrlEnv?: string; opsHost?: string };
   /**
-   * A devnet that runs for a day or more: its nodes keep no old states and the transactions of
-   * the last LONG_RUNNING_TX_BLOCKS blocks only, and mine idle blocks every LONG_RUNNING_BLOCK_SECONDS
-   * (transactions are still mined at once). Measured on anvil 1.7.1 (`npm run soak`): any kept
-   * state history grows a node by ~100 KB per block, superlinearly; without it, a few KB per block.
-   * `anvil_reorg` and reads at old blocks are then unavailable, and a read at `latest` that a new
-   * block overtakes may fail with BlockOutOfRangeError (try it again).
+   * A devnet that runs for a day or more: its nodes keep the states of the last
+   * LONG_RUNNING_HISTORY.keepStates blocks, so that a read at `latest` a new block overtakes still
+   * answers, and the transactions (receipts, logs, traces) of the last keepTransactionBlocks blocks,
+   * four hours of idle blocks, for `isorelay positions`, `message` and `doctor`; they mine idle blocks
+   * every LONG_RUNNING_BLOCK_SECONDS (transactions are still mined at once; see startAnvil's
+   * idleBlocksFromHere). `anvil_reorg` and reads further back than keepStates blocks are unavailable.
+   * Measured on anvil 1.7.1, three nodes (bench/soak.ts --keep-states --keep-tx-blocks, one session):
+   * idle, flat (+3 MB / 10 min; 0 states and 64 blocks of transactions: −2); under the soak's traffic,
+   * a lock every 0.25 s, 223 MB / 10 min against 69 with 0 states and 64 blocks (where 9 of 2,422
+   * locks hit BlockOutOfRangeError and were tried again): ~64 KB more a lock, kept until its blocks
+   * age out, so this levels off after keepTransactionBlocks blocks (about 2 hours at that traffic,
+   * whose transactions add blocks). Transaction history costs per transaction, nothing per idle block.
    */
   longRunning?: boolean;
+  /** With longRunning: what the nodes keep instead of LONG_RUNNING_HISTORY (the soak compares settings). */
+  history?: NodeHistory;
+  /**
+   * Fixed ports the caller will listen on besides the devnet's own (the relayer's ops server, the
+   * market maker): checked free with the devnet's before anything is started or `dir` touched.
+   */
+  alsoListens?: DevnetPort[];
+}
+
+/** What a node keeps in memory (StartAnvilOptions.keepStates and keepTransactionBlocks). */
+export interface NodeHistory {
+  keepStates: number;
+  keepTransactionBlocks: number;
 }
 
 export const LONG_RUNNING_BLOCK_SECONDS = 0.5;
-export const LONG_RUNNING_TX_BLOCKS = 64;
+export const LONG_RUNNING_HISTORY: NodeHistory = Object.freeze({ keepStates: 8, keepTransactionBlocks: 28_800 });
 
 export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
   const say = o.onProgress ?? (() => undefined);
+  // Another devnet on these ports must not lose its manifest, nor get a second copy of every contract.
+  await assertPortsFree([...devnetPorts(o), ...(o.alsoListens ?? [])], o.dir === undefined ? undefined : `${o.dir} is as it was`);
   // manifest.json is written last, once the devnet runs: one left from an earlier run must not say it does.
   if (o.dir !== undefined) rmSync(join(o.dir, 'manifest.json'), { force: true });
   say(`starting ${DEVNET_CHAINS.length} anvil chains`);
@@ -73,7 +95,7 @@ export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
           ...(o.host === undefined ? {} : { host: o.host }),
           blockTimeSeconds: o.blockTimeSeconds ?? (o.longRunning === true ? LONG_RUNNING_BLOCK_SECONDS : 0.2),
           mixedMining: true,
-          ...(o.longRunning === true ? { keepStates: 0, keepTransactionBlocks: LONG_RUNNING_TX_BLOCKS } : {}),
+          ...(o.longRunning === true ? { ...(o.history ?? LONG_RUNNING_HISTORY) } : {}),
         });
       }),
     );
@@ -105,6 +127,17 @@ export async function startDevnet(o: StartDevnetOptions = {}): Promise<Devnet> {
     await stopAll(nodes);
     throw e;
   }
+}
+
+/** The fixed ports the devnet listens on: each chain's node and second RPC endpoint, the guardian. */
+function devnetPorts(o: StartDevnetOptions): DevnetPort[] {
+  const host = o.host ?? '127.0.0.1';
+  const base = o.basePort;
+  return [
+    ...(base === undefined ? [] : DEVNET_CHAINS.map((c, i) => ({ port: base + i, what: `${c.name}'s RPC`, flag: '--port', host }))),
+    ...(base === undefined ? [] : DEVNET_CHAINS.map((c, i) => ({ port: base + 10 + i, what: `${c.name}'s second RPC endpoint`, flag: '--port', host }))),
+    ...(o.guardianPort === undefined ? [] : [{ port: o.guardianPort, what: 'the devnet guardian', flag: '--guardian-port', host }]),
+  ];
 }
 
 /** manifest.json, relayer.yaml and each instance's relayer-N.yaml; the manifest last (its presence says the devnet is up). */

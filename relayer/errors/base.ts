@@ -23,6 +23,7 @@ export const ErrorCode = {
   MARKET_UNKNOWN: 'MARKET_UNKNOWN',
   CREDIT_TIMEOUT: 'CREDIT_TIMEOUT',
   QUOTE_REFUSED: 'QUOTE_REFUSED',
+  PORT_IN_USE: 'PORT_IN_USE',
   USAGE: 'USAGE',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -84,3 +84,20 @@ export async function closedPort(): Promise<number> {
   if (address === null || typeof address === 'string') throw new Error('no port');
   return address.port;
 }
+
+/** A first port for `isorelay devnet --port`: its chains' ports (+0 to +2) and second endpoints' (+10 to +12) are all free now. */
+export async function freeBasePort(): Promise<number> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const free = await Promise.all([0, 1, 2, 10, 11, 12].map((i) => canListen(base + i)));
+    if (free.every(Boolean)) return base;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const server = createServer();
+    server.once('error', () => ok(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => ok(true)));
+  });
+}

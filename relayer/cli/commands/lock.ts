@@ -11,6 +11,7 @@ import { makeProvider } from '../../chains/provider.js';
 import { loadConfig } from '../../config/load.js';
 import type { ChainConfig, Config } from '../../config/schema.js';
 import { loadWallet } from '../../config/secrets.js';
+import { devnetTokenVars } from '../../devnet/chains.js';
 import { ErrorCode, errorSummary, IsorelayError } from '../../errors/base.js';
 import { toJson } from '../../ops/httpServer.js';
 
@@ -69,6 +70,21 @@ export function addressArg(flag: string, value: string): string {
     ]);
   if (!valid) throw usage(`${flag} ${value} is not an address (0x followed by 40 hex digits)`);
   return getAddress(value);
+}
+
+/**
+ * --token: the token's address on `chain`. A symbol (USDC) is not one: the message says where the
+ * devnet's addresses are (its exports, e.g. $ARB_USDC, and its manifest).
+ */
+export function tokenArg(chain: string, value: string): string {
+  if (/^0x/i.test(value)) return addressArg('--token', value);
+  const vars = devnetTokenVars(chain);
+  const named = vars.find((v) => v.symbol === value.toUpperCase());
+  throw usage(`--token ${value} is not an address: --token takes the token contract's address on ${chain} (0x followed by 40 hex digits)`, [
+    vars.length === 0
+      ? 'Copy the token\'s address from the chain\'s explorer or your deployment.'
+      : `On the devnet: paste the exports \`isorelay devnet\` printed, then --token ${named === undefined ? vars.map((v) => `$${v.name}`).join(' or ') : `$${named.name}`}; the addresses are also in .devnet/manifest.json (chains.${chain}.contracts).`,
+  ]);
 }
 
 /** The trader's key: its own message, not the relayer's ("before starting the relayer"). */
@@ -165,7 +181,7 @@ export async function lockCommand(opts: LockOptions): Promise<void> {
   const src = config.chains[opts.chain];
   const dst = config.chains[destination];
   if (src?.vault === undefined || dst === undefined) throw usage(`chain "${opts.chain}" has no vault in the config`);
-  const token = addressArg('--token', opts.token);
+  const token = tokenArg(opts.chain, opts.token);
   if (!/^\d+$/.test(opts.position)) throw usage(`--position ${opts.position} is not a whole number`);
   const positionId = BigInt(opts.position);
   if (!/^\d+(\.\d+)?$/.test(opts.amount)) throw usage(`--amount ${opts.amount} is not a positive decimal number like 2500 or 0.5`);
